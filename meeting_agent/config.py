@@ -1,0 +1,164 @@
+"""Typed settings, read from `MEETING_AGENT_*` variables and an optional YAML file.
+
+Nested fields use a double underscore: `MEETING_AGENT_AUTH__ISSUER`. The YAML file
+named by `MEETING_AGENT_CONFIG_FILE` has the same shape; environment variables win.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+ENV_PREFIX = "MEETING_AGENT_"
+ENV_NESTED_DELIMITER = "__"
+CONFIG_FILE_VARIABLE = "MEETING_AGENT_CONFIG_FILE"
+
+GiB = 1024**3
+MiB = 1024**2
+
+
+class ServerSettings(BaseModel):
+    """How the gRPC server listens."""
+
+    listen_address: str = "127.0.0.1:50051"
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    max_receive_message_bytes: int = Field(default=4 * MiB, ge=64 * 1024, le=256 * MiB)
+    max_send_message_bytes: int = Field(default=64 * MiB, ge=64 * 1024, le=1024 * MiB)
+    keepalive_time_seconds: float = Field(default=60.0, gt=0)
+    keepalive_timeout_seconds: float = Field(default=20.0, gt=0)
+    # Clients may ping this often; a tighter Go client setting gets GOAWAY "too_many_pings".
+    min_client_ping_interval_seconds: float = Field(default=10.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    health_check_interval_seconds: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServerSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file must be set together")
+        return self
+
+
+class AuthSettings(BaseModel):
+    """How callers are authenticated (SPEC §6)."""
+
+    public_key_files: list[Path] = Field(default_factory=list)
+    jwks_file: Path | None = None
+    jwks_url: str | None = None
+    issuer: str = "meeting-agent-dev"
+    audience: str = "meeting-agent"
+    algorithms: list[Literal["RS256", "RS384", "RS512", "PS256", "ES256"]] = ["RS256"]
+    leeway_seconds: float = Field(default=30.0, ge=0, le=300)
+    user_claim: str = "sub"
+    tenant_claim: str = "tenant_id"
+    # Gateways that authenticate callers themselves pass identities as metadata.
+    trusted_gateway: bool = False
+    # Development key minted into the data directory, for `meeting-agent dev-token`.
+    dev_key: bool = True
+
+
+class StorageSettings(BaseModel):
+    """Where audio and artifacts are stored."""
+
+    backend: Literal["local"] = "local"
+    local_root: Path | None = None
+    max_upload_bytes: int = Field(default=2 * GiB, gt=0)
+
+
+class LimitSettings(BaseModel):
+    """Limits on requests."""
+
+    max_audio_sources: int = Field(default=20, ge=1, le=100)
+    max_chunk_bytes: int = Field(default=1 * MiB, ge=1024)
+    max_audio_seconds: float = Field(default=6 * 3600.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        extra="forbid",
+    )
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    server: ServerSettings = ServerSettings()
+    auth: AuthSettings = AuthSettings()
+    storage: StorageSettings = StorageSettings()
+    limits: LimitSettings = LimitSettings()
+
+    @model_validator(mode="after")
+    def _production_is_explicit(self) -> Settings:
+        if self.environment == "production":
+            if self.auth.dev_key:
+                raise ValueError(
+                    "MEETING_AGENT_AUTH__DEV_KEY must be false in production: the development key "
+                    "is not a trust anchor"
+                )
+            if not (self.auth.public_key_files or self.auth.jwks_file or self.auth.jwks_url
+                    or self.auth.trusted_gateway):
+                raise ValueError("production needs MEETING_AGENT_AUTH__PUBLIC_KEY_FILES, "
+                                 "MEETING_AGENT_AUTH__JWKS_FILE or MEETING_AGENT_AUTH__JWKS_URL")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'meeting-agent.db').resolve()}"
+
+    @property
+    def resolved_storage_root(self) -> Path:
+        """The local object store directory."""
+        return self.storage.local_root or self.data_dir / "objects"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_VARIABLE)
+        if config_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+
+class ConfigurationError(Exception):
+    """The configuration cannot be used; the message names the variable to fix."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings, turning validation errors into messages that name the variable."""
+    config_file = os.environ.get(CONFIG_FILE_VARIABLE)
+    if config_file and not Path(config_file).is_file():
+        raise ConfigurationError(f"{CONFIG_FILE_VARIABLE}: no such file: {config_file}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            location = [str(part) for part in error["loc"]]
+            variable = ENV_PREFIX + ENV_NESTED_DELIMITER.join(location).upper()
+            if not location:
+                variable = "configuration"
+            problems.append(f"{variable}: {error['msg']}")
+        raise ConfigurationError("invalid configuration:\n  " + "\n  ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""Entities and value objects of meeting-agent: plain data, no I/O."""

@@ -1,0 +1,294 @@
+"""The entities the service works with. Plain dataclasses: no I/O, no gRPC, no ORM."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user within a tenant."""
+
+    tenant_id: str
+    user_id: str
+    email: str | None = None
+    display_name: str | None = None
+
+
+class TaskState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED)
+
+
+class TaskStage(enum.StrEnum):
+    UNSPECIFIED = "unspecified"
+    FETCH_AUDIO = "fetch_audio"
+    DECODE = "decode"
+    TRANSCRIBE = "transcribe"
+    DIARIZE = "diarize"
+    APPLY_SPEAKER_MAPPINGS = "apply_speaker_mappings"
+    GENERATE_MINUTES = "generate_minutes"
+    DONE = "done"
+
+
+class TaskEventType(enum.StrEnum):
+    STATE_CHANGED = "state_changed"
+    STAGE_CHANGED = "stage_changed"
+    PROGRESS = "progress"
+    HEARTBEAT = "heartbeat"
+
+
+class UploadState(enum.StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+
+
+@dataclass(frozen=True)
+class ProviderChoice:
+    provider: str
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class SpeakerCount:
+    """A speaker-count hint: exact when `minimum == maximum`."""
+
+    minimum: int
+    maximum: int
+
+
+@dataclass
+class TaskOptions:
+    language_code: str = ""
+    asr_providers: list[ProviderChoice] = field(default_factory=list)
+    hotword_set_id: str = ""
+    prompt_template_id: str = ""
+    llm_providers: list[ProviderChoice] = field(default_factory=list)
+    speaker_count: SpeakerCount | None = None
+    disable_diarization: bool = False
+
+
+@dataclass(frozen=True)
+class AudioSource:
+    """One audio file of a task: either an upload of ours or an object URI."""
+
+    upload_id: str | None = None
+    uri: str | None = None
+    # The object store key the bytes live under, resolved when the task is created.
+    object_key: str = ""
+
+
+@dataclass(frozen=True)
+class TaskError:
+    """Why a task failed: a gRPC code number, a stable reason and a message."""
+
+    code: int
+    reason: str
+    message: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Task:
+    id: str
+    tenant_id: str
+    creator_id: str
+    display_name: str
+    audio_sources: list[AudioSource]
+    options: TaskOptions
+    labels: dict[str, str]
+    state: TaskState
+    stage: TaskStage
+    progress_percent: int
+    create_time: datetime
+    update_time: datetime
+    error: TaskError | None = None
+    cancel_requested: bool = False
+    audio_duration_seconds: float | None = None
+    last_event_sequence: int = 0
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    has_transcript: bool = False
+    cost_amount: Decimal = Decimal(0)
+    cost_currency: str = ""
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    task_id: str
+    sequence: int
+    type: TaskEventType
+    state: TaskState
+    stage: TaskStage
+    progress_percent: int
+    message: str
+    event_time: datetime
+    error: TaskError | None = None
+
+
+@dataclass
+class Upload:
+    id: str
+    tenant_id: str
+    creator_id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    object_key: str
+    state: UploadState
+    create_time: datetime
+
+
+@dataclass(frozen=True)
+class Hotword:
+    phrase: str
+    weight: int = 0
+
+
+@dataclass
+class HotwordSet:
+    id: str
+    tenant_id: str
+    display_name: str
+    hotwords: list[Hotword]
+    language_code: str
+    etag: str
+    create_time: datetime
+    update_time: datetime
+
+
+@dataclass
+class PromptTemplate:
+    id: str
+    tenant_id: str | None  # None for built-in templates every tenant sees
+    display_name: str
+    description: str
+    system_prompt: str
+    body: str
+    language_code: str
+    etag: str
+    create_time: datetime
+    update_time: datetime
+
+    @property
+    def built_in(self) -> bool:
+        return self.tenant_id is None
+
+
+@dataclass(frozen=True)
+class SpeakerIdentity:
+    display_name: str
+    user_id: str = ""
+
+
+@dataclass
+class SpeakerMappings:
+    task_id: str
+    mappings: dict[str, SpeakerIdentity]
+    etag: str
+    update_time: datetime | None
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: float
+    end: float
+    confidence: float = 0.0
+
+
+@dataclass
+class TranscriptSegment:
+    index: int
+    speaker_label: str
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+    source_index: int = 0
+
+
+@dataclass
+class Transcript:
+    task_id: str
+    tenant_id: str
+    language_code: str
+    segments: list[TranscriptSegment]
+    duration_seconds: float
+    asr_provider: str
+    asr_model: str
+    create_time: datetime
+    update_time: datetime
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """One paid provider call, as written to the audit log."""
+
+    tenant_id: str
+    user_id: str
+    task_id: str | None
+    provider: str
+    model: str
+    operation: str
+    labels: dict[str, str]
+    audio_seconds: float
+    input_tokens: int
+    output_tokens: int
+    cost_amount: Decimal
+    currency: str
+    succeeded: bool
+    create_time: datetime
+
+
+@dataclass
+class UsageGroup:
+    """Aggregated usage for one combination of the grouped dimensions."""
+
+    provider: str = ""
+    user_id: str = ""
+    label_value: str = ""
+    day: str = ""
+    call_count: int = 0
+    failed_call_count: int = 0
+    audio_seconds: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    costs: dict[str, Decimal] = field(default_factory=dict)
+
+
+class ArtifactState(enum.StrEnum):
+    GENERATING = "generating"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass
+class Artifact:
+    """Minutes generated from a transcript with one template. `minutes` is the JSON document."""
+
+    id: str
+    task_id: str
+    tenant_id: str
+    prompt_template_id: str
+    state: ArtifactState
+    llm_provider: str
+    llm_model: str
+    extractive: bool
+    create_time: datetime
+    update_time: datetime
+    minutes: dict[str, object] | None = None
+    json_object_key: str = ""
+    markdown_object_key: str = ""
+    error: TaskError | None = None
