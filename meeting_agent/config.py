@@ -39,6 +39,13 @@ class ServerSettings(BaseModel):
     # Clients may ping this often; a tighter Go client setting gets GOAWAY "too_many_pings".
     min_client_ping_interval_seconds: float = Field(default=10.0, gt=0)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    # Time between reporting NOT_SERVING and refusing new RPCs, so that load balancers
+    # and Kubernetes readiness probes notice before connections are refused.
+    shutdown_delay_seconds: float = Field(default=0.0, ge=0)
+    # WatchTask heartbeats keep idle streams alive through proxies with read timeouts.
+    watch_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    watch_poll_seconds: float = Field(default=0.5, gt=0)
+    worker_threads: int = Field(default=32, ge=1, le=512)
     health_check_interval_seconds: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
@@ -94,6 +101,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     data_dir: Path = Path("data")
     database_url: str | None = None
+    # Upgrade the schema on start-up. Defaults to on in development only: with many
+    # replicas, production runs `alembic upgrade head` once, before the servers start.
+    auto_migrate: bool | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     server: ServerSettings = ServerSettings()
     auth: AuthSettings = AuthSettings()
@@ -120,6 +130,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'meeting-agent.db').resolve()}"
+
+    @property
+    def resolved_auto_migrate(self) -> bool:
+        if self.auto_migrate is None:
+            return self.environment == "development"
+        return self.auto_migrate
 
     @property
     def resolved_storage_root(self) -> Path:

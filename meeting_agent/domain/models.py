@@ -148,6 +148,8 @@ class Upload:
     object_key: str
     state: UploadState
     create_time: datetime
+    # The task that owns the bytes; deleting that task deletes them.
+    task_id: str | None = None
 
 
 @dataclass(frozen=True)

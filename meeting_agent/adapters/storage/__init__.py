@@ -1,0 +1,1 @@
+"""Object store adapters: implementations of `meeting_agent.ports.ObjectStore`."""
