@@ -1,0 +1,85 @@
+"""The one place where domain errors become gRPC statuses with rich details."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, NoReturn
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from meeting_agent import errors
+
+ERROR_DOMAIN = "meeting-agent"
+
+_LOGGER = logging.getLogger(__name__)
+
+# Order matters only for subclasses; every domain error class is listed.
+_CODES: dict[type[errors.MeetingAgentError], int] = {
+    errors.InvalidArgument: code_pb2.INVALID_ARGUMENT,
+    errors.Unauthenticated: code_pb2.UNAUTHENTICATED,
+    errors.NotFound: code_pb2.NOT_FOUND,
+    errors.AlreadyExists: code_pb2.ALREADY_EXISTS,
+    errors.FailedPrecondition: code_pb2.FAILED_PRECONDITION,
+    errors.Aborted: code_pb2.ABORTED,
+    errors.ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
+    errors.Unavailable: code_pb2.UNAVAILABLE,
+}
+
+# Retrying after a concurrent change or an outage can help; say when.
+_DEFAULT_RETRY_SECONDS: dict[type[errors.MeetingAgentError], float] = {
+    errors.Aborted: 0.5,
+    errors.Unavailable: 2.0,
+}
+
+
+def pack_any(message: Message) -> any_pb2.Any:
+    detail = any_pb2.Any()
+    detail.Pack(message)
+    return detail
+
+
+def code_of(error: errors.MeetingAgentError) -> int:
+    for cls, code in _CODES.items():
+        if isinstance(error, cls):
+            return code
+    return int(code_pb2.INTERNAL)
+
+
+def to_status_proto(error: errors.MeetingAgentError) -> status_pb2.Status:
+    """The `google.rpc.Status` for a domain error: ErrorInfo always, more where it helps."""
+    details = [
+        pack_any(error_details_pb2.ErrorInfo(
+            reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata))
+    ]
+    if isinstance(error, errors.InvalidArgument) and error.violations:
+        details.append(pack_any(error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in error.violations
+        ])))
+    retry_after = getattr(error, "retry_after_seconds", None) or _DEFAULT_RETRY_SECONDS.get(
+        type(error))
+    if retry_after is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(retry_after * 1e9))
+        details.append(pack_any(error_details_pb2.RetryInfo(retry_delay=delay)))
+    return status_pb2.Status(code=code_of(error), message=error.message, details=details)
+
+
+def internal_status_proto() -> status_pb2.Status:
+    return status_pb2.Status(
+        code=code_pb2.INTERNAL,
+        message="internal error",
+        details=[pack_any(error_details_pb2.ErrorInfo(reason="INTERNAL", domain=ERROR_DOMAIN))],
+    )
+
+
+async def abort_with(context: Any,
+                     status: status_pb2.Status) -> NoReturn:
+    """Abort the call with a rich status; never returns."""
+    grpc_status = rpc_status.to_status(status)
+    await context.abort(grpc_status.code, grpc_status.details, grpc_status.trailing_metadata)
+    raise AssertionError("ServicerContext.abort returned")

@@ -1,0 +1,85 @@
+"""AudioService: streamed uploads and presigned upload URLs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any, TypeAlias
+
+import grpc
+
+from meeting_agent.api import mappers
+from meeting_agent.api.interceptors import current_principal
+from meeting_agent.api.validation import SHA256_HEX, Violations, check_text, parse_name
+from meeting_agent.errors import InvalidArgument
+from meeting_agent.service.uploads import UploadMetadata, UploadService
+from meeting_agent.v1 import audio_pb2, audio_service_pb2, audio_service_pb2_grpc
+
+Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
+
+
+def _metadata(meta: audio_pb2.UploadMetadata, field: str) -> UploadMetadata:
+    v = Violations()
+    check_text(v, meta.filename, f"{field}.filename", max_length=255, required=True)
+    v.check(not any(c in meta.filename for c in "/\\\0"), f"{field}.filename",
+            "must not contain path separators or NUL")
+    check_text(v, meta.content_type, f"{field}.content_type", max_length=255, required=True)
+    v.check("/" in meta.content_type or not meta.content_type, f"{field}.content_type",
+            "must be a MIME type such as audio/flac")
+    v.check(meta.size_bytes > 0, f"{field}.size_bytes", "must be positive")
+    v.check(SHA256_HEX.fullmatch(meta.sha256) is not None, f"{field}.sha256",
+            "must be 64 lowercase hex digits")
+    v.raise_if_any()
+    return UploadMetadata(filename=meta.filename, content_type=meta.content_type,
+                          size_bytes=meta.size_bytes, sha256=meta.sha256)
+
+
+class AudioServicer(audio_service_pb2_grpc.AudioServiceServicer):
+    def __init__(self, uploads: UploadService, *, max_chunk_bytes: int) -> None:
+        self._uploads = uploads
+        self._max_chunk_bytes = max_chunk_bytes
+
+    async def UploadAudio(
+        self, request_iterator: AsyncIterator[audio_service_pb2.UploadAudioRequest],
+        context: Context,
+    ) -> audio_service_pb2.UploadAudioResponse:
+        stream = aiter(request_iterator)
+        first = await anext(stream, None)
+        if first is None or first.WhichOneof("payload") != "metadata":
+            raise InvalidArgument.field("metadata", "the first message must carry the metadata",
+                                        reason="UPLOAD_METADATA_FIRST")
+        metadata = _metadata(first.metadata, "metadata")
+        session = await asyncio.to_thread(self._uploads.begin, current_principal(), metadata)
+        try:
+            async for message in stream:
+                if message.WhichOneof("payload") != "chunk":
+                    raise InvalidArgument.field("metadata", "only the first message may carry "
+                                                "metadata", reason="UPLOAD_METADATA_FIRST")
+                if len(message.chunk) > self._max_chunk_bytes:
+                    raise InvalidArgument.field(
+                        "chunk", f"chunks must be at most {self._max_chunk_bytes} bytes",
+                        reason="UPLOAD_CHUNK_TOO_LARGE")
+                await asyncio.to_thread(session.write, message.chunk)
+            upload = await asyncio.to_thread(session.finish)
+        except BaseException:
+            # Covers client cancellation too: the partial object must not linger.
+            await asyncio.to_thread(session.abort)
+            raise
+        return audio_service_pb2.UploadAudioResponse(upload=mappers.upload(upload))
+
+    async def CreateUploadUrl(self, request: audio_service_pb2.CreateUploadUrlRequest,
+                              context: Context) -> audio_service_pb2.CreateUploadUrlResponse:
+        if not request.HasField("metadata"):
+            raise InvalidArgument.field("metadata", "is required")
+        metadata = _metadata(request.metadata, "metadata")
+        upload, presigned = await asyncio.to_thread(self._uploads.create_upload_url,
+                                                    current_principal(), metadata)
+        return audio_service_pb2.CreateUploadUrlResponse(
+            upload=mappers.upload(upload), url=presigned.url, method=presigned.method,
+            headers=presigned.headers, expire_time=mappers.timestamp(presigned.expire_time))
+
+    async def GetUpload(self, request: audio_service_pb2.GetUploadRequest, context: Context
+                        ) -> audio_service_pb2.GetUploadResponse:
+        (upload_id,) = parse_name(request.name, "name", "uploads")
+        upload = await asyncio.to_thread(self._uploads.get, current_principal(), upload_id)
+        return audio_service_pb2.GetUploadResponse(upload=mappers.upload(upload))

@@ -1,0 +1,71 @@
+"""MinutesService: minutes artifacts of tasks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeAlias
+
+import grpc
+
+from meeting_agent.api import mappers
+from meeting_agent.api.interceptors import current_principal
+from meeting_agent.api.validation import REQUEST_ID, Violations, parse_name
+from meeting_agent.domain.models import ProviderChoice
+from meeting_agent.errors import FailedPrecondition, InvalidArgument
+from meeting_agent.service.common import next_page_token, page_request
+from meeting_agent.service.minutes import MinutesService
+from meeting_agent.v1 import artifact_pb2, minutes_service_pb2, minutes_service_pb2_grpc
+
+Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
+
+
+class MinutesServicer(minutes_service_pb2_grpc.MinutesServiceServicer):
+    def __init__(self, minutes: MinutesService) -> None:
+        self._minutes = minutes
+
+    async def ListArtifacts(self, request: minutes_service_pb2.ListArtifactsRequest,
+                            context: Context) -> minutes_service_pb2.ListArtifactsResponse:
+        (task_id,) = parse_name(request.parent, "parent", "tasks")
+        scope = ("artifacts", task_id)
+        page = page_request(request.page_size, request.page_token, scope=scope)
+        result = await asyncio.to_thread(self._minutes.list, current_principal(), task_id,
+                                         limit=page.size, cursor=page.cursor)
+        return minutes_service_pb2.ListArtifactsResponse(
+            artifacts=[mappers.artifact(a) for a in result.items],
+            next_page_token=next_page_token(result.next_cursor, scope=scope))
+
+    async def GetArtifact(self, request: minutes_service_pb2.GetArtifactRequest,
+                          context: Context) -> minutes_service_pb2.GetArtifactResponse:
+        task_id, artifact_id = parse_name(request.name, "name", "tasks", "artifacts")
+        artifact = await asyncio.to_thread(self._minutes.get, current_principal(), task_id,
+                                           artifact_id)
+        return minutes_service_pb2.GetArtifactResponse(artifact=mappers.artifact(artifact))
+
+    async def GenerateArtifact(self, request: minutes_service_pb2.GenerateArtifactRequest,
+                               context: Context
+                               ) -> minutes_service_pb2.GenerateArtifactResponse:
+        (task_id,) = parse_name(request.parent, "parent", "tasks")
+        v = Violations()
+        template_id = ""
+        if request.prompt_template:
+            (template_id,) = parse_name(request.prompt_template, "prompt_template",
+                                        "promptTemplates")
+        for i, c in enumerate(request.llm_providers):
+            v.check(bool(c.provider), f"llm_providers[{i}].provider", "is required")
+        v.check(not request.request_id or REQUEST_ID.fullmatch(request.request_id) is not None,
+                "request_id", "must be 1 to 64 characters of letters, digits, '_', '.', ':', '-'")
+        v.raise_if_any()
+        choices = [ProviderChoice(c.provider, c.model) for c in request.llm_providers]
+        artifact = await asyncio.to_thread(self._minutes.generate, current_principal(), task_id,
+                                           template_id, choices, request.request_id)
+        return minutes_service_pb2.GenerateArtifactResponse(artifact=mappers.artifact(artifact))
+
+    async def ExportArtifact(self, request: minutes_service_pb2.ExportArtifactRequest,
+                             context: Context) -> minutes_service_pb2.ExportArtifactResponse:
+        task_id, artifact_id = parse_name(request.name, "name", "tasks", "artifacts")
+        if request.format not in (artifact_pb2.MINUTES_FORMAT_MARKDOWN,
+                                  artifact_pb2.MINUTES_FORMAT_JSON):
+            raise InvalidArgument.field("format", "must be MARKDOWN or JSON")
+        await asyncio.to_thread(self._minutes.get, current_principal(), task_id, artifact_id)
+        raise FailedPrecondition("minutes export is not available on this deployment",
+                                 reason="EXPORT_UNAVAILABLE")

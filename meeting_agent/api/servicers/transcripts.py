@@ -1,0 +1,84 @@
+"""TranscriptService: transcripts and speaker mappings."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeAlias
+
+import grpc
+
+from meeting_agent.api import mappers
+from meeting_agent.api.interceptors import current_principal
+from meeting_agent.api.validation import SPEAKER_LABEL, Violations, check_text, parse_singleton
+from meeting_agent.domain.models import SpeakerIdentity
+from meeting_agent.errors import FailedPrecondition, InvalidArgument
+from meeting_agent.service.transcripts import WHOLE_MAP, TranscriptService
+from meeting_agent.v1 import transcript_pb2, transcript_service_pb2, transcript_service_pb2_grpc
+
+Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
+
+
+class TranscriptServicer(transcript_service_pb2_grpc.TranscriptServiceServicer):
+    def __init__(self, transcripts: TranscriptService) -> None:
+        self._transcripts = transcripts
+
+    async def GetTranscript(self, request: transcript_service_pb2.GetTranscriptRequest,
+                            context: Context) -> transcript_service_pb2.GetTranscriptResponse:
+        task_id = parse_singleton(request.name, "name", "tasks", "transcript")
+        if request.view not in transcript_pb2.TranscriptView.values():
+            raise InvalidArgument.field("view", f"unknown view {request.view}")
+        with_words = request.view == transcript_pb2.TRANSCRIPT_VIEW_FULL
+        transcript, mappings = await asyncio.to_thread(
+            self._transcripts.get, current_principal(), task_id, with_words=with_words)
+        return transcript_service_pb2.GetTranscriptResponse(
+            transcript=mappers.transcript(transcript, mappings, with_words=with_words))
+
+    async def ExportTranscript(self, request: transcript_service_pb2.ExportTranscriptRequest,
+                               context: Context
+                               ) -> transcript_service_pb2.ExportTranscriptResponse:
+        task_id = parse_singleton(request.name, "name", "tasks", "transcript")
+        if request.format not in transcript_pb2.TranscriptFormat.values() or (
+                request.format == transcript_pb2.TRANSCRIPT_FORMAT_UNSPECIFIED):
+            raise InvalidArgument.field("format", "must be SRT, WEBVTT, TEXT or JSON")
+        # Reading first gives NOT_FOUND for a missing task or transcript.
+        await asyncio.to_thread(self._transcripts.get, current_principal(), task_id,
+                                with_words=False)
+        raise FailedPrecondition("transcript export is not available on this deployment",
+                                 reason="EXPORT_UNAVAILABLE")
+
+    async def GetSpeakerMappings(
+        self, request: transcript_service_pb2.GetSpeakerMappingsRequest, context: Context
+    ) -> transcript_service_pb2.GetSpeakerMappingsResponse:
+        task_id = parse_singleton(request.name, "name", "tasks", "speakerMappings")
+        mappings = await asyncio.to_thread(self._transcripts.get_mappings, current_principal(),
+                                           task_id)
+        return transcript_service_pb2.GetSpeakerMappingsResponse(
+            speaker_mappings=mappers.speaker_mappings(mappings))
+
+    async def UpdateSpeakerMappings(
+        self, request: transcript_service_pb2.UpdateSpeakerMappingsRequest, context: Context
+    ) -> transcript_service_pb2.UpdateSpeakerMappingsResponse:
+        given = request.speaker_mappings
+        task_id = parse_singleton(given.name, "speaker_mappings.name", "tasks", "speakerMappings")
+        v = Violations()
+        paths = list(request.update_mask.paths)
+        v.check(bool(paths), "update_mask", "must name `mappings` or `mappings.<label>` entries")
+        for path in paths:
+            label = path.removeprefix(WHOLE_MAP + ".")
+            v.check(path == WHOLE_MAP or (path.startswith(WHOLE_MAP + ".")
+                                          and SPEAKER_LABEL.fullmatch(label) is not None),
+                    "update_mask", f"unknown path {path!r}")
+        mappings = {}
+        for label, identity in given.mappings.items():
+            field = f"speaker_mappings.mappings[{label!r}]"
+            v.check(SPEAKER_LABEL.fullmatch(label) is not None, field,
+                    "label must be 1 to 64 letters, digits, '_' or '-'")
+            check_text(v, identity.display_name, f"{field}.display_name", max_length=100,
+                       required=True)
+            check_text(v, identity.user_id, f"{field}.user_id", max_length=128)
+            mappings[label] = SpeakerIdentity(identity.display_name, identity.user_id)
+        v.raise_if_any()
+        result = await asyncio.to_thread(self._transcripts.update_mappings, current_principal(),
+                                         task_id, mappings, given.etag, paths)
+        return transcript_service_pb2.UpdateSpeakerMappingsResponse(
+            speaker_mappings=mappers.speaker_mappings(result))

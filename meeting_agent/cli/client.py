@@ -1,0 +1,178 @@
+"""`meeting-agent client ...`: talk to a running server the way a caller would."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import typer
+from google.protobuf import json_format
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+from meeting_agent.v1 import (
+    audio_pb2,
+    audio_service_pb2,
+    audio_service_pb2_grpc,
+    capabilities_service_pb2,
+    capabilities_service_pb2_grpc,
+    task_pb2,
+    task_service_pb2,
+    task_service_pb2_grpc,
+)
+
+CHUNK_BYTES = 1024 * 1024
+
+client_app = typer.Typer(help="Call a running meeting-agent server.", no_args_is_help=True)
+
+
+class Connection:
+    def __init__(self, address: str, token: str) -> None:
+        self.channel = grpc.insecure_channel(address)
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
+
+    def tasks(self) -> task_service_pb2_grpc.TaskServiceStub:
+        return task_service_pb2_grpc.TaskServiceStub(self.channel)
+
+    def audio(self) -> audio_service_pb2_grpc.AudioServiceStub:
+        return audio_service_pb2_grpc.AudioServiceStub(self.channel)
+
+    def capabilities(self) -> capabilities_service_pb2_grpc.CapabilitiesServiceStub:
+        return capabilities_service_pb2_grpc.CapabilitiesServiceStub(self.channel)
+
+
+_connection: dict[str, Connection] = {}
+
+
+@client_app.callback()
+def _connect(
+    address: str = typer.Option("127.0.0.1:50051", envvar="MEETING_AGENT_ADDRESS",
+                                help="Server address, host:port."),
+    token: str = typer.Option("", envvar="MEETING_AGENT_TOKEN",
+                              help="Bearer token; see `meeting-agent dev-token`."),
+) -> None:
+    _connection["current"] = Connection(address, token)
+
+
+def _conn() -> Connection:
+    return _connection["current"]
+
+
+def _print(message: Any) -> None:
+    typer.echo(json_format.MessageToJson(message, indent=2))
+
+
+def _fail(error: grpc.RpcError) -> typer.Exit:
+    status = rpc_status.from_call(error)
+    code = error.code().name if isinstance(error, grpc.Call) else "UNKNOWN"
+    typer.echo(f"error: {code}: {error.details() if isinstance(error, grpc.Call) else error}",
+               err=True)
+    for detail in status.details if status is not None else ():
+        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.BadRequest,
+                     error_details_pb2.RetryInfo):
+            message = kind()
+            if detail.Unpack(message):
+                typer.echo(f"  {kind.__name__}: "
+                           f"{json_format.MessageToJson(message, indent=None)}", err=True)
+    return typer.Exit(1)
+
+
+def upload_file(conn: Connection, path: Path, *, show_progress: bool = True) -> audio_pb2.Upload:
+    """Stream a file in chunks with its SHA-256, as every caller should."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(CHUNK_BYTES), b""):
+            digest.update(block)
+    size = path.stat().st_size
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    metadata = audio_pb2.UploadMetadata(filename=path.name, content_type=content_type,
+                                        size_bytes=size, sha256=digest.hexdigest())
+
+    def requests(progress: Progress | None, bar: Any) -> Iterator[
+            audio_service_pb2.UploadAudioRequest]:
+        yield audio_service_pb2.UploadAudioRequest(metadata=metadata)
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(CHUNK_BYTES), b""):
+                if progress is not None:
+                    progress.advance(bar, len(block))
+                yield audio_service_pb2.UploadAudioRequest(chunk=block)
+
+    with Progress(*Progress.get_default_columns()[:1], BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), disable=not show_progress,
+                  transient=True) as progress:
+        bar = progress.add_task(f"uploading {path.name}", total=size)
+        response = conn.audio().UploadAudio(requests(progress, bar), metadata=conn.metadata)
+    upload: audio_pb2.Upload = response.upload
+    return upload
+
+
+@client_app.command()
+def capabilities() -> None:
+    """Show what the server offers."""
+    try:
+        _print(_conn().capabilities().GetCapabilities(
+            capabilities_service_pb2.GetCapabilitiesRequest(), metadata=_conn().metadata))
+    except grpc.RpcError as exc:
+        raise _fail(exc) from None
+
+
+@client_app.command()
+def upload(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False)) -> None:
+    """Upload audio files and print the uploads."""
+    try:
+        for path in files:
+            _print(upload_file(_conn(), path, show_progress=os.isatty(2)))
+    except grpc.RpcError as exc:
+        raise _fail(exc) from None
+
+
+@client_app.command("create-task")
+def create_task(
+    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False,
+                                       help="Audio files of one meeting, in order."),
+    title: str = typer.Option("", help="Display name of the meeting."),
+    language: str = typer.Option("", help="BCP-47 language, e.g. en or zh."),
+    speakers: int = typer.Option(0, help="Exact number of speakers, if known."),
+    request_id: str = typer.Option("", help="Idempotency key."),
+) -> None:
+    """Upload files and create a task from them."""
+    conn = _conn()
+    try:
+        uploads = [upload_file(conn, p, show_progress=os.isatty(2)) for p in files]
+        options = task_pb2.TaskOptions(language_code=language)
+        if speakers:
+            options.speaker_count.exact = speakers
+        task = task_pb2.Task(display_name=title, options=options, audio_sources=[
+            task_pb2.AudioSource(upload=u.name) for u in uploads])
+        response = conn.tasks().CreateTask(
+            task_service_pb2.CreateTaskRequest(task=task, request_id=request_id),
+            metadata=conn.metadata)
+        _print(response.task)
+    except grpc.RpcError as exc:
+        raise _fail(exc) from None
+
+
+@client_app.command("get-task")
+def get_task(name: str) -> None:
+    """Show a task, e.g. tasks/0b5c…"""
+    try:
+        _print(_conn().tasks().GetTask(task_service_pb2.GetTaskRequest(name=name),
+                                       metadata=_conn().metadata).task)
+    except grpc.RpcError as exc:
+        raise _fail(exc) from None
+
+
+@client_app.command("list-tasks")
+def list_tasks(page_size: int = typer.Option(20)) -> None:
+    """List the newest tasks."""
+    try:
+        _print(_conn().tasks().ListTasks(task_service_pb2.ListTasksRequest(page_size=page_size),
+                                         metadata=_conn().metadata))
+    except grpc.RpcError as exc:
+        raise _fail(exc) from None

@@ -1,0 +1,83 @@
+"""Reading transcripts and naming their speakers."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from meeting_agent.domain.models import Principal, SpeakerIdentity, SpeakerMappings, Transcript
+from meeting_agent.errors import Aborted, InvalidArgument, NotFound
+from meeting_agent.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from meeting_agent.service.common import etag_of
+
+WHOLE_MAP = "mappings"
+
+
+def mappings_etag(mappings: dict[str, SpeakerIdentity]) -> str:
+    return etag_of(sorted((k, v.display_name, v.user_id) for k, v in mappings.items()))
+
+
+class TranscriptService:
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+
+    def get(self, principal: Principal, task_id: str, *, with_words: bool
+            ) -> tuple[Transcript, SpeakerMappings]:
+        with self._uow_factory() as uow:
+            self._require_task(uow, principal, task_id)
+            transcript = uow.transcripts.get(principal.tenant_id, task_id, with_words=with_words)
+            if transcript is None:
+                raise NotFound(f"tasks/{task_id}/transcript", reason="TRANSCRIPT_NOT_READY")
+            mappings = uow.speaker_mappings.get(principal.tenant_id, task_id)
+        return transcript, mappings
+
+    def get_mappings(self, principal: Principal, task_id: str) -> SpeakerMappings:
+        with self._uow_factory() as uow:
+            self._require_task(uow, principal, task_id)
+            return uow.speaker_mappings.get(principal.tenant_id, task_id)
+
+    def update_mappings(
+        self,
+        principal: Principal,
+        task_id: str,
+        given: dict[str, SpeakerIdentity],
+        etag: str,
+        paths: Collection[str],
+    ) -> SpeakerMappings:
+        """Apply a field mask: `mappings` replaces the map, `mappings.<label>` one entry."""
+        with self._uow_factory() as uow:
+            self._require_task(uow, principal, task_id, for_update=True)
+            stored = uow.speaker_mappings.get(principal.tenant_id, task_id)
+            if etag and etag != stored.etag:
+                raise Aborted(
+                    f"tasks/{task_id}/speakerMappings changed since it was read",
+                    reason="ETAG_MISMATCH",
+                    metadata={"etag": stored.etag},
+                )
+            updated = dict(stored.mappings)
+            for path in paths:
+                if path == WHOLE_MAP:
+                    updated = dict(given)
+                    continue
+                label = path.removeprefix(WHOLE_MAP + ".")
+                if label in given:
+                    updated[label] = given[label]
+                else:
+                    updated.pop(label, None)
+            extra = set(given) - set(updated)
+            if extra:
+                raise InvalidArgument.field(
+                    "update_mask",
+                    f"labels {sorted(extra)} are in the request but not in the mask",
+                )
+            result = SpeakerMappings(task_id=task_id, mappings=updated,
+                                     etag=mappings_etag(updated), update_time=self._clock.now())
+            uow.speaker_mappings.replace(principal.tenant_id, result)
+            uow.commit()
+        return result
+
+    @staticmethod
+    def _require_task(uow: UnitOfWork, principal: Principal, task_id: str,
+                      *, for_update: bool = False) -> None:
+        if uow.tasks.get(principal.tenant_id, task_id, for_update=for_update) is None:
+            raise NotFound(f"tasks/{task_id}")

@@ -1,0 +1,154 @@
+"""End-to-end fixtures: one real server per session, real stubs, real tokens."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from meeting_agent.v1 import (
+    audio_pb2,
+    audio_service_pb2,
+    audio_service_pb2_grpc,
+    capabilities_service_pb2_grpc,
+    hotword_set_service_pb2_grpc,
+    minutes_service_pb2_grpc,
+    prompt_template_service_pb2_grpc,
+    task_pb2,
+    task_service_pb2,
+    task_service_pb2_grpc,
+    transcript_service_pb2_grpc,
+    usage_service_pb2_grpc,
+)
+from tests.harness.server import ServerThread, settings_for_tests
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    settings = settings_for_tests(tmp_path_factory.mktemp("server"),
+                                  storage={"max_upload_bytes": MAX_UPLOAD_BYTES})
+    running = ServerThread(settings).start()
+    yield running
+    running.stop()
+
+
+@dataclass
+class Client:
+    """Every stub on one channel, calling as one principal."""
+
+    channel: grpc.Channel
+    token: str | None
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+
+    @property
+    def tasks(self) -> task_service_pb2_grpc.TaskServiceStub:
+        return task_service_pb2_grpc.TaskServiceStub(self.channel)
+
+    @property
+    def audio(self) -> audio_service_pb2_grpc.AudioServiceStub:
+        return audio_service_pb2_grpc.AudioServiceStub(self.channel)
+
+    @property
+    def transcripts(self) -> transcript_service_pb2_grpc.TranscriptServiceStub:
+        return transcript_service_pb2_grpc.TranscriptServiceStub(self.channel)
+
+    @property
+    def minutes(self) -> minutes_service_pb2_grpc.MinutesServiceStub:
+        return minutes_service_pb2_grpc.MinutesServiceStub(self.channel)
+
+    @property
+    def templates(self) -> prompt_template_service_pb2_grpc.PromptTemplateServiceStub:
+        return prompt_template_service_pb2_grpc.PromptTemplateServiceStub(self.channel)
+
+    @property
+    def hotwords(self) -> hotword_set_service_pb2_grpc.HotwordSetServiceStub:
+        return hotword_set_service_pb2_grpc.HotwordSetServiceStub(self.channel)
+
+    @property
+    def usage(self) -> usage_service_pb2_grpc.UsageServiceStub:
+        return usage_service_pb2_grpc.UsageServiceStub(self.channel)
+
+    @property
+    def capabilities(self) -> capabilities_service_pb2_grpc.CapabilitiesServiceStub:
+        return capabilities_service_pb2_grpc.CapabilitiesServiceStub(self.channel)
+
+    def upload(self, content: bytes, *, filename: str = "meeting.flac",
+               chunk: int = 64 * 1024, sha256: str | None = None,
+               size: int | None = None) -> audio_pb2.Upload:
+        meta = audio_pb2.UploadMetadata(
+            filename=filename, content_type="audio/flac",
+            size_bytes=len(content) if size is None else size,
+            sha256=sha256 or hashlib.sha256(content).hexdigest())
+        requests = [audio_service_pb2.UploadAudioRequest(metadata=meta)] + [
+            audio_service_pb2.UploadAudioRequest(chunk=content[i:i + chunk])
+            for i in range(0, len(content), chunk)]
+        response = self.audio.UploadAudio(iter(requests), metadata=self.metadata)
+        return response.upload
+
+    def create_task(self, *uploads: audio_pb2.Upload, request_id: str = "",
+                    **task_fields: object) -> task_pb2.Task:
+        task = task_pb2.Task(
+            audio_sources=[task_pb2.AudioSource(upload=u.name) for u in uploads],
+            **task_fields)  # type: ignore[arg-type]
+        return self.tasks.CreateTask(
+            task_service_pb2.CreateTaskRequest(task=task, request_id=request_id),
+            metadata=self.metadata).task
+
+
+@pytest.fixture(scope="session")
+def channel(server: ServerThread) -> Iterator[grpc.Channel]:
+    with server.channel() as ch:
+        yield ch
+
+
+@pytest.fixture(scope="session")
+def alice(server: ServerThread, channel: grpc.Channel) -> Client:
+    return Client(channel, server.token("alice", "acme"))
+
+
+@pytest.fixture(scope="session")
+def mallory(server: ServerThread, channel: grpc.Channel) -> Client:
+    """A user of another tenant."""
+    return Client(channel, server.token("mallory", "globex"))
+
+
+@pytest.fixture(scope="session")
+def jfk() -> bytes:
+    return (DATA / "jfk.flac").read_bytes()
+
+
+@dataclass(frozen=True)
+class RpcFailure:
+    code: grpc.StatusCode
+    reason: str
+    fields: frozenset[str]
+    retry: bool
+
+
+def failure(error: grpc.RpcError) -> RpcFailure:
+    """What a caller can branch on: the code, ErrorInfo reason and BadRequest fields."""
+    status = rpc_status.from_call(error)
+    reason, fields, retry = "", set(), False
+    for detail in status.details if status else ():
+        info, bad, retry_info = (error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest(),
+                                 error_details_pb2.RetryInfo())
+        if detail.Unpack(info):
+            reason = info.reason
+            assert info.domain == "meeting-agent"
+        elif detail.Unpack(bad):
+            fields.update(v.field for v in bad.field_violations)
+        elif detail.Unpack(retry_info):
+            retry = True
+    return RpcFailure(error.code(), reason, frozenset(fields), retry)

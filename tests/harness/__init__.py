@@ -1,0 +1,1 @@
+"""Real services for tests: servers started and stopped by the test run."""
