@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,7 +27,12 @@ GiB = 1024**3
 MiB = 1024**2
 
 
-class ServerSettings(BaseModel):
+class _Section(BaseModel):
+    # A misspelt key must stop start-up, not silently keep the default.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Section):
     """How the gRPC server listens."""
 
     listen_address: str = "127.0.0.1:50051"
@@ -55,7 +61,7 @@ class ServerSettings(BaseModel):
         return self
 
 
-class AuthSettings(BaseModel):
+class AuthSettings(_Section):
     """How callers are authenticated (SPEC §6)."""
 
     public_key_files: list[Path] = Field(default_factory=list)
@@ -73,7 +79,7 @@ class AuthSettings(BaseModel):
     dev_key: bool = True
 
 
-class StorageSettings(BaseModel):
+class StorageSettings(_Section):
     """Where audio and artifacts are stored."""
 
     backend: Literal["local"] = "local"
@@ -81,7 +87,7 @@ class StorageSettings(BaseModel):
     max_upload_bytes: int = Field(default=2 * GiB, gt=0)
 
 
-class LimitSettings(BaseModel):
+class LimitSettings(_Section):
     """Limits on requests."""
 
     max_audio_sources: int = Field(default=20, ge=1, le=100)
@@ -158,6 +164,16 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+def _variable_name(location: tuple[int | str, ...]) -> str:
+    """`("auth", "algorithms", 1)` → `MEETING_AGENT_AUTH__ALGORITHMS[1]`."""
+    names = [str(p) for p in location if isinstance(p, str)]
+    if not names:
+        return "configuration"
+    variable = ENV_PREFIX + ENV_NESTED_DELIMITER.join(names).upper()
+    indexes = "".join(f"[{p}]" for p in location if isinstance(p, int))
+    return variable + indexes
+
+
 class ConfigurationError(Exception):
     """The configuration cannot be used; the message names the variable to fix."""
 
@@ -169,12 +185,8 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigurationError(f"{CONFIG_FILE_VARIABLE}: no such file: {config_file}")
     try:
         return Settings(**overrides)
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{CONFIG_FILE_VARIABLE}: {config_file}: {exc}") from None
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            location = [str(part) for part in error["loc"]]
-            variable = ENV_PREFIX + ENV_NESTED_DELIMITER.join(location).upper()
-            if not location:
-                variable = "configuration"
-            problems.append(f"{variable}: {error['msg']}")
+        problems = [f"{_variable_name(error['loc'])}: {error['msg']}" for error in exc.errors()]
         raise ConfigurationError("invalid configuration:\n  " + "\n  ".join(problems)) from None

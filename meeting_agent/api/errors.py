@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any, NoReturn
 
-import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
@@ -60,8 +59,10 @@ def to_status_proto(error: errors.MeetingAgentError) -> status_pb2.Status:
             error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
             for v in error.violations
         ])))
-    retry_after = getattr(error, "retry_after_seconds", None) or _DEFAULT_RETRY_SECONDS.get(
-        type(error))
+    retry_after = getattr(error, "retry_after_seconds", None)
+    if retry_after is None:
+        retry_after = next((seconds for cls, seconds in _DEFAULT_RETRY_SECONDS.items()
+                            if isinstance(error, cls)), None)
     if retry_after is not None:
         delay = duration_pb2.Duration()
         delay.FromNanoseconds(int(retry_after * 1e9))

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import replace
 
 from meeting_agent.domain.models import Hotword, HotwordSet, Principal, PromptTemplate
-from meeting_agent.errors import Aborted, FailedPrecondition, NotFound
+from meeting_agent.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
 from meeting_agent.ports import Clock, Page, UnitOfWorkFactory
 from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES
 from meeting_agent.service.common import etag_of, new_id
@@ -16,6 +16,9 @@ TEMPLATE_MUTABLE_FIELDS = frozenset(
     {"display_name", "description", "system_prompt", "body", "language_code"}
 )
 HOTWORD_SET_MUTABLE_FIELDS = frozenset({"display_name", "hotwords", "language_code"})
+
+_BUILTIN = "builtin:"
+_STORED = "stored:"
 
 
 def _check_etag(stored: str, given: str, name: str) -> None:
@@ -62,7 +65,7 @@ class PromptTemplateService:
 
     def get(self, principal: Principal, template_id: str) -> PromptTemplate:
         if template_id in BUILTIN_TEMPLATES:
-            return BUILTIN_TEMPLATES[template_id]
+            return replace(BUILTIN_TEMPLATES[template_id])
         with self._uow_factory() as uow:
             template = uow.prompt_templates.get(principal.tenant_id, template_id)
         if template is None:
@@ -71,13 +74,29 @@ class PromptTemplateService:
 
     def list(self, principal: Principal, *, limit: int, cursor: str | None
              ) -> Page[PromptTemplate]:
-        # Built-ins come first on the first page; the stored ones page after them.
-        builtins = sorted(BUILTIN_TEMPLATES.values(), key=lambda t: t.id) if cursor is None else []
+        """Built-in templates first, then the tenant's, by id.
+
+        The cursor says which of the two lists it points into, so pages never exceed
+        `limit` and never repeat or skip a template.
+        """
+        builtins = sorted(BUILTIN_TEMPLATES.values(), key=lambda t: t.id)
+        if cursor is not None and cursor.startswith(_STORED):
+            return self._stored_page(principal, limit, cursor.removeprefix(_STORED) or None)
+        start = _builtin_offset(cursor, len(builtins)) if cursor else 0
+        chunk = builtins[start:start + limit]
+        if start + limit < len(builtins):
+            return Page(chunk, f"{_BUILTIN}{start + limit}")
+        stored = self._stored_page(principal, max(limit - len(chunk), 1), None)
+        if len(chunk) == limit:
+            # The page is full of built-ins; continue with stored ones only if any exist.
+            return Page(chunk, _STORED if stored.items else None)
+        return Page(chunk + stored.items, stored.next_cursor)
+
+    def _stored_page(self, principal: Principal, limit: int, cursor: str | None
+                     ) -> Page[PromptTemplate]:
         with self._uow_factory() as uow:
-            page = uow.prompt_templates.list(
-                principal.tenant_id, limit=max(limit - len(builtins), 1), cursor=cursor
-            )
-        return Page(builtins + page.items, page.next_cursor)
+            page = uow.prompt_templates.list(principal.tenant_id, limit=limit, cursor=cursor)
+        return Page(page.items, None if page.next_cursor is None else _STORED + page.next_cursor)
 
     def update(self, principal: Principal, template: PromptTemplate,
                fields: Collection[str]) -> PromptTemplate:
@@ -115,6 +134,14 @@ class PromptTemplateService:
                 "create a copy instead",
                 reason="BUILT_IN_TEMPLATE",
             )
+
+
+def _builtin_offset(cursor: str, count: int) -> int:
+    offset = cursor.removeprefix(_BUILTIN)
+    if cursor.startswith(_BUILTIN) and offset.isdigit() and 0 < int(offset) < count:
+        return int(offset)
+    raise InvalidArgument.field("page_token", "is not a token returned by this method",
+                                reason="INVALID_PAGE_TOKEN")
 
 
 class HotwordSetService:

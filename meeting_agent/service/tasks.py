@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -118,6 +117,19 @@ class TaskService:
             update_time=now,
         )
         with self._uow_factory() as uow:
+            if request_id:
+                # Recording the key first makes a concurrent retry lose here, before it
+                # could trip over the uploads the winner is claiming.
+                try:
+                    uow.idempotency.add(principal.tenant_id, principal.user_id,
+                                        CREATE_TASK_METHOD, request_id, task.id, request_print,
+                                        now)
+                except AlreadyExists:
+                    uow.rollback()
+                    existing = self._find_by_request_id(principal, request_id, request_print)
+                    if existing is None:
+                        raise
+                    return existing
             self._check_references(uow, principal, new.options)
             for i, spec in enumerate(new.sources):
                 if spec.upload_id is not None:
@@ -128,18 +140,6 @@ class TaskService:
             uow.tasks.add(task)
             record_event(uow, task, TaskEventType.STATE_CHANGED, "task queued", self._clock)
             uow.tasks.save(task)
-            if request_id:
-                try:
-                    uow.idempotency.add(principal.tenant_id, principal.user_id,
-                                        CREATE_TASK_METHOD, request_id, task.id, request_print,
-                                        now)
-                except AlreadyExists:
-                    # A concurrent retry with the same key won the race; answer with its task.
-                    uow.rollback()
-                    existing = self._find_by_request_id(principal, request_id, request_print)
-                    if existing is None:
-                        raise
-                    return existing
             uow.commit()
         if self._on_queued is not None:
             self._on_queued(task.id)
@@ -178,7 +178,8 @@ class TaskService:
 
     def _claim_upload(self, uow: UnitOfWork, principal: Principal, upload_id: str,
                       task_id: str) -> AudioSource:
-        upload = uow.uploads.get(principal.tenant_id, upload_id)
+        # The row lock makes two tasks racing for one upload take turns.
+        upload = uow.uploads.get(principal.tenant_id, upload_id, for_update=True)
         if upload is None:
             raise NotFound(f"uploads/{upload_id}")
         if upload.task_id is not None:
@@ -258,13 +259,15 @@ class TaskService:
             task = uow.tasks.get(principal.tenant_id, task_id, for_update=True)
             if task is None:
                 raise NotFound(f"tasks/{task_id}")
-            owned_keys = [s.object_key for s in task.audio_sources if s.upload_id is not None]
+            owned = [s for s in task.audio_sources if s.upload_id is not None]
+            for source in owned:
+                uow.uploads.delete(principal.tenant_id, source.upload_id or "")
             uow.tasks.delete(principal.tenant_id, task_id)
             uow.commit()
         # Bytes go after the rows: a crash in between leaves unreachable bytes, never a
         # row that points at nothing.
-        for key in owned_keys:
-            self._store.delete(key)
+        for source in owned:
+            self._store.delete(source.object_key)
         self._store.delete_prefix(object_keys.task_prefix(principal.tenant_id, task_id))
 
     def cancel_if_active(self, principal: Principal, task_id: str) -> None:

@@ -54,22 +54,19 @@ class TranscriptService:
                     reason="ETAG_MISMATCH",
                     metadata={"etag": stored.etag},
                 )
-            updated = dict(stored.mappings)
-            for path in paths:
-                if path == WHOLE_MAP:
-                    updated = dict(given)
-                    continue
-                label = path.removeprefix(WHOLE_MAP + ".")
+            named = {p.removeprefix(WHOLE_MAP + ".") for p in paths if p != WHOLE_MAP}
+            unmasked = set() if WHOLE_MAP in paths else set(given) - named
+            if unmasked:
+                raise InvalidArgument.field(
+                    "update_mask",
+                    f"labels {sorted(unmasked)} are in the request but not in the mask",
+                )
+            updated = dict(given) if WHOLE_MAP in paths else dict(stored.mappings)
+            for label in named:
                 if label in given:
                     updated[label] = given[label]
                 else:
                     updated.pop(label, None)
-            extra = set(given) - set(updated)
-            if extra:
-                raise InvalidArgument.field(
-                    "update_mask",
-                    f"labels {sorted(extra)} are in the request but not in the mask",
-                )
             result = SpeakerMappings(task_id=task_id, mappings=updated,
                                      etag=mappings_etag(updated), update_time=self._clock.now())
             uow.speaker_mappings.replace(principal.tenant_id, result)

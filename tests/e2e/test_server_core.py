@@ -49,7 +49,7 @@ def test_reflection_describes_every_service_without_a_token(channel: grpc.Channe
     method = database.FindFileContainingSymbol("meeting_agent.v1.TaskService")
 
     assert services >= {*SERVICE_NAMES, "grpc.health.v1.Health"}
-    assert "meeting_agent/v1/task_service.proto" == method.name
+    assert method.name == "meeting_agent/v1/task_service.proto"
 
 
 @pytest.mark.parametrize(
@@ -109,9 +109,8 @@ def test_unexpected_errors_become_internal_without_details(tmp_path: Path, jfk: 
 
     running = ServerThread(settings_for_tests(tmp_path), customize=break_uploads).start()
     try:
-        with running.channel() as ch:
-            with pytest.raises(grpc.RpcError) as caught:
-                Client(ch, running.token()).upload(jfk[:1000])
+        with running.channel() as ch, pytest.raises(grpc.RpcError) as caught:
+            Client(ch, running.token()).upload(jfk[:1000])
     finally:
         running.stop()
 

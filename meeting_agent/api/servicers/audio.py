@@ -6,8 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
-import grpc
-
 from meeting_agent.api import mappers
 from meeting_agent.api.interceptors import current_principal
 from meeting_agent.api.validation import SHA256_HEX, Violations, check_text, parse_name

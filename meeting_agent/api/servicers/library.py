@@ -6,8 +6,6 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
-import grpc
-
 from meeting_agent.api import mappers
 from meeting_agent.api.interceptors import current_principal
 from meeting_agent.api.validation import (

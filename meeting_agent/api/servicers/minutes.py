@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any, TypeAlias
 
-import grpc
-
 from meeting_agent.api import mappers
 from meeting_agent.api.interceptors import current_principal
 from meeting_agent.api.validation import REQUEST_ID, Violations, parse_name

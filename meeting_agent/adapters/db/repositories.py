@@ -1,0 +1,362 @@
+"""SQLAlchemy implementations of the repository ports in `meeting_agent.ports`.
+
+This module is the one import point for all of them; the library, task-output and audit
+repositories live in `library`, `outputs` and `audit`.
+
+Each repository takes the unit of work's `Session` and never commits: the transaction
+boundary belongs to the service layer. Every query is scoped by `tenant_id`, and every
+method returns domain dataclasses, never ORM rows. Lists page by keyset: the cursor is the
+sort key of the last row returned, so pages stay stable while rows are added.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from meeting_agent.adapters.db import codec
+from meeting_agent.adapters.db._sql import (
+    check_limit,
+    constraint_errors,
+    insert_on_conflict,
+    page_of,
+    task_name,
+)
+from meeting_agent.adapters.db.audit import SqlAuditLogRepository
+from meeting_agent.adapters.db.library import SqlHotwordSetRepository, SqlPromptTemplateRepository
+from meeting_agent.adapters.db.models import (
+    IdempotencyKeyRow,
+    TaskEventRow,
+    TaskRow,
+    UploadRow,
+    UserRow,
+)
+from meeting_agent.adapters.db.outputs import (
+    SqlArtifactRepository,
+    SqlSpeakerMappingRepository,
+    SqlTranscriptRepository,
+    speaker_mappings_etag,
+)
+from meeting_agent.domain.models import (
+    Principal,
+    Task,
+    TaskEvent,
+    TaskEventType,
+    TaskStage,
+    TaskState,
+    Upload,
+    UploadState,
+)
+from meeting_agent.errors import NotFound
+from meeting_agent.ports import Page, TaskFilter
+
+__all__ = [
+    "SqlArtifactRepository",
+    "SqlAuditLogRepository",
+    "SqlHotwordSetRepository",
+    "SqlIdempotencyRepository",
+    "SqlPromptTemplateRepository",
+    "SqlSpeakerMappingRepository",
+    "SqlTaskEventRepository",
+    "SqlTaskRepository",
+    "SqlTranscriptRepository",
+    "SqlUploadRepository",
+    "SqlUserRepository",
+    "speaker_mappings_etag",
+]
+
+
+# ---------------------------------------------------------------- users
+
+
+class SqlUserRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def upsert(self, principal: Principal, now: datetime) -> None:
+        stmt = insert_on_conflict(self._session, UserRow).values(
+            tenant_id=principal.tenant_id,
+            user_id=principal.user_id,
+            email=principal.email,
+            display_name=principal.display_name,
+            create_time=now,
+            last_seen_time=now,
+        )
+        # A token without profile claims must not erase a profile seen earlier.
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[UserRow.tenant_id, UserRow.user_id],
+            set_={
+                "last_seen_time": stmt.excluded.last_seen_time,
+                "email": func.coalesce(stmt.excluded.email, UserRow.email),
+                "display_name": func.coalesce(stmt.excluded.display_name, UserRow.display_name),
+            },
+        )
+        self._session.execute(stmt)
+
+
+# ---------------------------------------------------------------- tasks
+
+
+def _task_from_row(row: TaskRow) -> Task:
+    return Task(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        creator_id=row.creator_id,
+        display_name=row.display_name,
+        audio_sources=codec.AUDIO_SOURCES.validate_python(row.audio_sources),
+        options=codec.TASK_OPTIONS.validate_python(row.options),
+        labels=codec.LABELS.validate_python(row.labels),
+        state=TaskState(row.state),
+        stage=TaskStage(row.stage),
+        progress_percent=row.progress_percent,
+        create_time=row.create_time,
+        update_time=row.update_time,
+        error=codec.load_error(row.error),
+        cancel_requested=row.cancel_requested,
+        audio_duration_seconds=row.audio_duration_seconds,
+        last_event_sequence=row.last_event_sequence,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        has_transcript=row.has_transcript,
+        cost_amount=row.cost_amount,
+        cost_currency=row.cost_currency,
+    )
+
+
+def _write_task(row: TaskRow, task: Task) -> None:
+    row.creator_id = task.creator_id
+    row.display_name = task.display_name
+    row.audio_sources = codec.AUDIO_SOURCES.dump_python(task.audio_sources, mode="json")
+    row.options = codec.TASK_OPTIONS.dump_python(task.options, mode="json")
+    row.labels = dict(task.labels)
+    row.state = task.state.value
+    row.stage = task.stage.value
+    row.progress_percent = task.progress_percent
+    row.error = codec.dump_error(task.error)
+    row.cancel_requested = task.cancel_requested
+    row.audio_duration_seconds = task.audio_duration_seconds
+    row.last_event_sequence = task.last_event_sequence
+    row.has_transcript = task.has_transcript
+    row.cost_amount = task.cost_amount
+    row.cost_currency = task.cost_currency
+    row.create_time = task.create_time
+    row.update_time = task.update_time
+    row.start_time = task.start_time
+    row.end_time = task.end_time
+
+
+class SqlTaskRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, task: Task) -> None:
+        row = TaskRow(id=task.id, tenant_id=task.tenant_id)
+        _write_task(row, task)
+        with constraint_errors(self._session, duplicate=task_name(task.id)):
+            self._session.add(row)
+
+    def _row(self, tenant_id: str, task_id: str, *, for_update: bool = False) -> TaskRow | None:
+        stmt = select(TaskRow).where(TaskRow.id == task_id, TaskRow.tenant_id == tenant_id)
+        if for_update:
+            # The row may already sit in the identity map from an earlier read; the locked
+            # read must refresh it, or a concurrent writer's change would be overwritten.
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return self._session.scalars(stmt).one_or_none()
+
+    def get(self, tenant_id: str, task_id: str, *, for_update: bool = False) -> Task | None:
+        row = self._row(tenant_id, task_id, for_update=for_update)
+        return None if row is None else _task_from_row(row)
+
+    def list(
+        self, tenant_id: str, flt: TaskFilter, *, limit: int, cursor: str | None
+    ) -> Page[Task]:
+        stmt = select(TaskRow).where(TaskRow.tenant_id == tenant_id)
+        if flt.states:
+            stmt = stmt.where(TaskRow.state.in_([state.value for state in flt.states]))
+        if flt.create_time_start is not None:
+            stmt = stmt.where(TaskRow.create_time >= flt.create_time_start)
+        if flt.create_time_end is not None:
+            stmt = stmt.where(TaskRow.create_time < flt.create_time_end)
+        if cursor:
+            after_time, after_id = codec.decode_cursor(cursor, datetime, str)
+            stmt = stmt.where(
+                or_(
+                    TaskRow.create_time < after_time,
+                    and_(TaskRow.create_time == after_time, TaskRow.id < after_id),
+                )
+            )
+        stmt = stmt.order_by(TaskRow.create_time.desc(), TaskRow.id.desc())
+        rows = self._session.scalars(stmt.limit(check_limit(limit) + 1)).all()
+        kept, next_cursor = page_of(rows, limit, lambda row: (row.create_time, row.id))
+        return Page([_task_from_row(row) for row in kept], next_cursor)
+
+    def save(self, task: Task) -> None:
+        # Usually answered from the identity map: the task was read in this unit of work.
+        row = self._session.get(TaskRow, task.id)
+        if row is None or row.tenant_id != task.tenant_id:
+            raise NotFound(task_name(task.id))
+        _write_task(row, task)
+        self._session.flush()
+
+    def delete(self, tenant_id: str, task_id: str) -> None:
+        # Events, mappings, the transcript (and its segments) and artifacts go with the
+        # task through ON DELETE CASCADE; audit_logs has no foreign key and stays.
+        self._session.execute(
+            delete(TaskRow).where(TaskRow.id == task_id, TaskRow.tenant_id == tenant_id)
+        )
+
+
+# ---------------------------------------------------------------- task events
+
+
+def _event_from_row(row: TaskEventRow) -> TaskEvent:
+    return TaskEvent(
+        task_id=row.task_id,
+        sequence=row.sequence,
+        type=TaskEventType(row.type),
+        state=TaskState(row.state),
+        stage=TaskStage(row.stage),
+        progress_percent=row.progress_percent,
+        message=row.message,
+        event_time=row.event_time,
+        error=codec.load_error(row.error),
+    )
+
+
+class SqlTaskEventRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def append(self, event: TaskEvent, tenant_id: str) -> None:
+        """Raises `AlreadyExists` when the sequence is taken, `NotFound` for no such task."""
+        row = TaskEventRow(
+            task_id=event.task_id,
+            sequence=event.sequence,
+            tenant_id=tenant_id,
+            type=event.type.value,
+            state=event.state.value,
+            stage=event.stage.value,
+            progress_percent=event.progress_percent,
+            message=event.message,
+            error=codec.dump_error(event.error),
+            event_time=event.event_time,
+        )
+        with constraint_errors(
+            self._session,
+            duplicate=f"{task_name(event.task_id)}/events/{event.sequence}",
+            parent=task_name(event.task_id),
+        ):
+            self._session.add(row)
+
+    def list_after(self, task_id: str, after_sequence: int, *, limit: int) -> list[TaskEvent]:
+        # The port takes no tenant here: callers reach events only through a task they
+        # have already read with the caller's tenant.
+        stmt = (
+            select(TaskEventRow)
+            .where(TaskEventRow.task_id == task_id, TaskEventRow.sequence > after_sequence)
+            .order_by(TaskEventRow.sequence)
+            .limit(check_limit(limit))
+        )
+        return [_event_from_row(row) for row in self._session.scalars(stmt)]
+
+
+# ---------------------------------------------------------------- uploads
+
+
+def _upload_from_row(row: UploadRow) -> Upload:
+    return Upload(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        creator_id=row.creator_id,
+        filename=row.filename,
+        content_type=row.content_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        object_key=row.object_key,
+        state=UploadState(row.state),
+        create_time=row.create_time,
+        task_id=row.task_id,
+    )
+
+
+def _write_upload(row: UploadRow, upload: Upload) -> None:
+    row.creator_id = upload.creator_id
+    row.filename = upload.filename
+    row.content_type = upload.content_type
+    row.size_bytes = upload.size_bytes
+    row.sha256 = upload.sha256
+    row.object_key = upload.object_key
+    row.state = upload.state.value
+    row.create_time = upload.create_time
+    row.task_id = upload.task_id
+
+
+class SqlUploadRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, upload: Upload) -> None:
+        row = UploadRow(id=upload.id, tenant_id=upload.tenant_id)
+        _write_upload(row, upload)
+        with constraint_errors(self._session, duplicate=f"uploads/{upload.id}"):
+            self._session.add(row)
+
+    def get(self, tenant_id: str, upload_id: str, *, for_update: bool = False
+            ) -> Upload | None:
+        stmt = select(UploadRow).where(UploadRow.id == upload_id, UploadRow.tenant_id == tenant_id)
+        if for_update:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        row = self._session.scalars(stmt).one_or_none()
+        if row is None:
+            return None
+        return _upload_from_row(row)
+
+    def save(self, upload: Upload) -> None:
+        row = self._session.get(UploadRow, upload.id)
+        if row is None or row.tenant_id != upload.tenant_id:
+            raise NotFound(f"uploads/{upload.id}")
+        _write_upload(row, upload)
+        self._session.flush()
+
+    def delete(self, tenant_id: str, upload_id: str) -> None:
+        self._session.execute(
+            delete(UploadRow).where(UploadRow.id == upload_id, UploadRow.tenant_id == tenant_id)
+        )
+
+
+# ---------------------------------------------------------------- idempotency keys
+
+
+class SqlIdempotencyRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(
+        self, tenant_id: str, user_id: str, method: str, request_id: str
+    ) -> tuple[str, str] | None:
+        row = self._session.get(IdempotencyKeyRow, (tenant_id, user_id, method, request_id))
+        return None if row is None else (row.resource_id, row.fingerprint)
+
+    def add(
+        self,
+        tenant_id: str,
+        user_id: str,
+        method: str,
+        request_id: str,
+        resource_id: str,
+        fingerprint: str,
+        now: datetime,
+    ) -> None:
+        row = IdempotencyKeyRow(
+            tenant_id=tenant_id,
+            user_id=user_id,
+            method=method,
+            request_id=request_id,
+            resource_id=resource_id,
+            fingerprint=fingerprint,
+            create_time=now,
+        )
+        with constraint_errors(self._session, duplicate=f"requests/{request_id}"):
+            self._session.add(row)
