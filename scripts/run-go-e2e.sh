@@ -94,7 +94,9 @@ token=$(.venv/bin/meeting-agent dev-token --user go-e2e --tenant go-e2e)
   log "staticcheck ./..."
   staticcheck ./...
   log "go test ./... (MEETING_AGENT_ADDRESS=$address)"
-  MEETING_AGENT_ADDRESS=$address MEETING_AGENT_TOKEN=$token go test -count=1 -v ./...
+  # GO_TEST_LOG, when set, keeps the verbose output for a caller that tallies results.
+  MEETING_AGENT_ADDRESS=$address MEETING_AGENT_TOKEN=$token go test -count=1 -v ./... |
+    tee "${GO_TEST_LOG:-/dev/null}"
 )
 
 # --- 3. grpcurl ---------------------------------------------------------------------------

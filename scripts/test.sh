@@ -24,15 +24,31 @@ scripts/check-generated.sh
 stage "go build and vet"
 (cd clients/go && go build ./... && go vet ./...)
 
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
 stage "alembic upgrade head and check on SQLite"
-schema_dir=$(mktemp -d)
-trap 'rm -rf "$schema_dir"' EXIT
-.venv/bin/alembic -x url="sqlite:///$schema_dir/check.db" upgrade head
-.venv/bin/alembic -x url="sqlite:///$schema_dir/check.db" check
+.venv/bin/alembic -x url="sqlite:///$work/check.db" upgrade head
+.venv/bin/alembic -x url="sqlite:///$work/check.db" check
 
 stage "pytest: unit, integration (SQLite and PostgreSQL), end to end"
 # PostgreSQL (and the other servers) are started by the test harness itself.
-.venv/bin/pytest -p no:cacheprovider -q
+.venv/bin/pytest -p no:cacheprovider -q --junitxml="$work/pytest.xml"
 
 stage "Go client and grpcurl against a live server"
-scripts/run-go-e2e.sh
+GO_TEST_LOG=$work/go-test.log scripts/run-go-e2e.sh
+
+# One closing line for both runners; any failure has already stopped the script.
+.venv/bin/python - "$work/pytest.xml" "$work/go-test.log" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+
+suite = ET.parse(sys.argv[1]).getroot().find("testsuite")
+py_total, py_failed = int(suite.get("tests")), int(suite.get("failures")) + int(suite.get("errors"))
+py_skipped = int(suite.get("skipped"))
+go_log = open(sys.argv[2]).read().splitlines()
+go_passed = sum(line.startswith("--- PASS") for line in go_log)
+go_failed = sum(line.startswith("--- FAIL") for line in go_log)
+passed = py_total - py_failed - py_skipped + go_passed
+print(f"{passed} passed, {py_failed + go_failed} failed, {py_skipped} skipped")
+PY
