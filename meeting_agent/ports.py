@@ -7,22 +7,27 @@ adapter can serve a row across tenants.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Generic, Protocol, Self, TypeVar
+from typing import Any, BinaryIO, Generic, Protocol, Self, TypeVar
 
 from meeting_agent.domain.models import (
     Artifact,
+    Hotword,
     HotwordSet,
     Principal,
     PromptTemplate,
+    SpeakerCount,
     SpeakerMappings,
     Task,
     TaskEvent,
     TaskState,
     Transcript,
+    TranscriptSegment,
     Upload,
     UsageGroup,
     UsageRecord,
@@ -145,11 +150,47 @@ class TaskRepository(Protocol):
         ...
 
     def save(self, task: Task) -> None:
-        """Write back every mutable field of a task loaded from this repository."""
+        """Write back every mutable field of a task loaded from this repository.
+
+        Except the lease (`heartbeat_time`, `attempts`), which only `claim` and
+        `heartbeat` write.
+        """
         ...
 
     def delete(self, tenant_id: str, task_id: str) -> None:
         """Delete the task and every row that belongs to it."""
+        ...
+
+    # Leases. Jobs act for the system, not for a caller: these methods take no tenant
+    # (a job knows only the task id), and no RPC may reach them.
+
+    def claim(self, task_id: str, *, now: datetime, stale_before: datetime) -> Task | None:
+        """Atomically take the task for one job run.
+
+        A QUEUED task, or a RUNNING one whose lease is older than `stale_before` (its
+        worker died), becomes RUNNING with `heartbeat_time=now`, `attempts + 1` and
+        `start_time` set if unset. Returns the claimed task, or None when it is anything
+        else: running under a live lease elsewhere, finished, cancelled or missing. Of two
+        concurrent claims, exactly one wins once both commit.
+        """
+        ...
+
+    def heartbeat(self, task_id: str, now: datetime, *, attempt: int | None = None) -> bool:
+        """Refresh a RUNNING task's lease; False when the task is no longer RUNNING.
+
+        With `attempt` (the claimed task's `attempts`), also False when a later claim
+        took the task over, so a worker that stalled past its lease learns to stop.
+        """
+        ...
+
+    def find_orphans(
+        self, *, stale_before: datetime, queued_before: datetime, limit: int
+    ) -> builtins.list[Task]:
+        """Tasks that may have no live job, oldest first.
+
+        QUEUED tasks created before `queued_before` (their enqueue may have failed), and
+        RUNNING tasks whose lease is older than `stale_before` or missing (their worker died).
+        """
         ...
 
 
@@ -228,6 +269,13 @@ class ArtifactRepository(Protocol):
     ) -> Page[Artifact]: ...
 
     def save(self, artifact: Artifact) -> None: ...
+
+    def pending(self, task_id: str) -> Sequence[Artifact]:
+        """Artifacts of the task still GENERATING, oldest first.
+
+        Not scoped to a tenant: jobs act for the system, knowing only the task id.
+        """
+        ...
 
 
 class AuditLogRepository(Protocol):
@@ -336,3 +384,208 @@ def iter_chunks(reader: BinaryIO, size: int = 1024 * 1024) -> Iterator[bytes]:
     """Read a file-like object in chunks, so no caller holds a whole file in memory."""
     while chunk := reader.read(size):
         yield chunk
+
+
+# ---------------------------------------------------------------- pipeline
+
+
+class TaskCancelled(Exception):
+    """Raised at a safe point when the task's cancellation was requested."""
+
+
+@dataclass(frozen=True)
+class SourceSpan:
+    """Where one of the task's files sits in the concatenated meeting audio."""
+
+    index: int
+    offset_seconds: float
+    duration_seconds: float
+
+
+@dataclass(frozen=True)
+class NormalizedAudio:
+    """A task's audio decoded to 16 kHz mono float32 (little-endian, raw) in one file.
+
+    Kept on disk rather than in memory so that hours of audio cost no more RAM than
+    minutes; readers map or stream it.
+    """
+
+    path: Path
+    duration_seconds: float
+    sources: tuple[SourceSpan, ...]
+    sample_rate: int = 16_000
+
+
+@dataclass(frozen=True)
+class AsrRequest:
+    language_code: str
+    model: str
+    hotwords: tuple[Hotword, ...]
+    speaker_count: SpeakerCount | None
+    diarization: bool
+
+
+@dataclass
+class AsrResult:
+    """Segments in meeting time; `speaker_label` is empty when the provider has none."""
+
+    provider: str
+    model: str
+    language_code: str
+    segments: list[TranscriptSegment]
+
+
+class Checkpoints(Protocol):
+    """Durable scratch space of one task's stage, so a retried job resumes, not restarts.
+
+    A provider saves what it paid for (a chunk's text, a vendor's job id) as soon as it
+    has it, and loads it first on the next attempt.
+    """
+
+    def load(self, name: str) -> bytes | None: ...
+
+    def save(self, name: str, data: bytes) -> None: ...
+
+
+class ProgressReporter(Protocol):
+    def __call__(self, fraction: float, message: str = "") -> None:
+        """Report progress within the current stage, 0.0 to 1.0."""
+        ...
+
+
+class CancellationCheck(Protocol):
+    def __call__(self) -> None:
+        """Raise `TaskCancelled` if the task was cancelled; call it at safe points."""
+        ...
+
+
+class AsrProvider(Protocol):
+    """Speech recognition. Errors the caller can fix raise `FailedPrecondition` or
+    `InvalidArgument`; outages raise `Unavailable`."""
+
+    @property
+    def name(self) -> str: ...
+
+    def transcribe(
+        self,
+        audio: NormalizedAudio,
+        request: AsrRequest,
+        *,
+        checkpoints: Checkpoints,
+        progress: ProgressReporter,
+        check_cancelled: CancellationCheck,
+    ) -> AsrResult: ...
+
+
+@dataclass(frozen=True)
+class LlmUsage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class LlmProvider(Protocol):
+    """A chat model that answers with JSON matching a schema."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def max_input_tokens(self) -> int:
+        """How much prompt the model takes; longer transcripts are split (map-reduce)."""
+        ...
+
+    def complete_json(
+        self, *, system: str, prompt: str, schema: dict[str, Any]
+    ) -> tuple[dict[str, Any], LlmUsage]: ...
+
+
+@dataclass(frozen=True)
+class MinutesRequest:
+    transcript: Transcript
+    speaker_names: dict[str, str]
+    template: PromptTemplate
+    language_code: str
+    meeting_date: date
+
+
+@dataclass
+class MinutesResult:
+    """`minutes` follows `meeting_agent.minutes.schema.MINUTES_SCHEMA`."""
+
+    minutes: dict[str, Any]
+    provider: str
+    model: str
+    extractive: bool
+    usage: LlmUsage
+
+
+class MinutesGenerator(Protocol):
+    """Turns a transcript into minutes: the extractive generator, or an LLM behind it."""
+
+    @property
+    def name(self) -> str: ...
+
+    def generate(self, request: MinutesRequest) -> MinutesResult: ...
+
+
+class JobQueue(Protocol):
+    """Runs `process_task(task_id)` somewhere. The task row stays the source of truth:
+    a failed enqueue loses nothing, because the reconciler enqueues queued tasks again."""
+
+    def enqueue(self, task_id: str) -> None:
+        """Queue the task unless a job for it is already queued or running."""
+        ...
+
+    def has_live_job(self, task_id: str) -> bool: ...
+
+    def requeue(self, task_id: str) -> None:
+        """Queue the task again, replacing whatever job the queue still holds for it.
+
+        For tasks whose lease went stale: the database says the worker is gone even when
+        the queue's own bookkeeping has not noticed yet. Should the old worker still be
+        alive, the task's claim keeps the two from running it at once.
+        """
+        ...
+
+    def check(self) -> None:
+        """Raise `Unavailable` when jobs cannot be queued (for health checks)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class EventBus(Protocol):
+    """Fans task events out to watchers, on this replica or any other."""
+
+    def publish(self, event: TaskEvent) -> None:
+        """Best effort: the stored event is the truth; watchers re-read the store."""
+        ...
+
+    def subscribe(self, task_id: str) -> EventSubscription: ...
+
+
+class EventSubscription(Protocol):
+    """Live events of one task. Async: `WatchTask` streams must not hold threads."""
+
+    async def next(self, timeout: float) -> TaskEvent | None:
+        """The next event, or None after `timeout` seconds without one."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class AudioNormalizer(Protocol):
+    """Decodes a task's files, in order, into one `NormalizedAudio` file."""
+
+    def __call__(
+        self,
+        inputs: Sequence[Path],
+        out_path: Path,
+        *,
+        max_seconds: float,
+        check_cancelled: CancellationCheck | None = None,
+        progress: ProgressReporter | None = None,
+    ) -> NormalizedAudio: ...

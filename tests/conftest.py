@@ -12,6 +12,8 @@ import pytest
 
 from meeting_agent.adapters.db.database import upgrade_to_head
 from tests.harness.postgres import PostgresUnavailable, postgres_server, temporary_database
+from tests.harness.redis import RedisUnavailable, redis_server
+from tests.harness.redis import flush as flush_redis
 
 # ====================================================================== databases
 # Owned by the persistence layer (meeting_agent.adapters.db); see tests/harness/postgres.py.
@@ -81,3 +83,49 @@ def migrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Ite
 
 
 # ==================================================================== end databases
+
+
+# ========================================================================== redis
+# Owned by the job and event adapters (meeting_agent.adapters.jobs, .events); see
+# tests/harness/redis.py.
+#
+#   redis_url   session   URL of a logical Redis database that tests may flush: on the
+#                         server in MEETING_AGENT_TEST_REDIS_URL, or a private redis-server;
+#                         skipped without one, failed when CI is set
+#
+# Tests that use it are marked `redis` (added here when missing), so `pytest -m "not redis"`
+# runs without Redis. Like rq's RQTestCase, each such test starts and ends with an empty
+# database.
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "redis_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.redis)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(redis_server())
+        except RedisUnavailable as exc:
+            # CI must run the Redis tests; a silent skip there would hide a broken setup.
+            if os.environ.get("CI"):
+                pytest.fail(f"Redis is required in CI: {exc}", pytrace=False)
+            pytest.skip(str(exc))
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def _empty_redis_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.node.get_closest_marker("redis") is None:
+        yield
+        return
+    url: str = request.getfixturevalue("redis_url")
+    flush_redis(url)
+    yield
+    flush_redis(url)
+
+
+# ====================================================================== end redis

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import copy
 import hashlib
 import io
@@ -33,12 +34,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Literal, Self, TypeVar
 
 from meeting_agent.domain.models import (
     Artifact,
+    ArtifactState,
     HotwordSet,
     Principal,
     PromptTemplate,
     SpeakerMappings,
     Task,
     TaskEvent,
+    TaskState,
     Transcript,
     Upload,
     UsageGroup,
@@ -518,9 +521,12 @@ class FakeTaskRepository:
     def save(self, task: Task) -> None:
         table = self._tables().tasks
         key = (task.tenant_id, task.id)
-        if key not in table:
+        stored = table.get(key)
+        if stored is None:
             raise NotFound(f"tasks/{task.id}")
-        table.put(key, task)
+        # Like the SQL adapter, `save` leaves the lease to `claim` and `heartbeat`.
+        table.put(key, replace(task, heartbeat_time=stored.heartbeat_time,
+                               attempts=stored.attempts))
 
     def delete(self, tenant_id: str, task_id: str) -> None:
         tables = self._tables()
@@ -537,6 +543,56 @@ class FakeTaskRepository:
                 tables.artifacts.remove(artifact_key)
         # Like the SQL schema, uploads are not children of the task: their rows stay
         # unless the service deletes them.
+
+    # -- leases: by task id alone, across tenants, like the SQL adapter's
+
+    def _by_id(self, task_id: str) -> tuple[tuple[str, str], Task] | None:
+        for key, task in self._tables().tasks.items():
+            if key[1] == task_id:
+                return key, task
+        return None
+
+    @staticmethod
+    def _stale(task: Task, stale_before: datetime) -> bool:
+        return task.state is TaskState.RUNNING and (
+            task.heartbeat_time is None or task.heartbeat_time < stale_before)
+
+    def claim(self, task_id: str, *, now: datetime, stale_before: datetime) -> Task | None:
+        found = self._by_id(task_id)
+        if found is None:
+            return None
+        key, task = found
+        if not (task.state is TaskState.QUEUED or self._stale(task, stale_before)):
+            return None
+        task.state = TaskState.RUNNING
+        task.heartbeat_time = now
+        task.attempts += 1
+        task.start_time = task.start_time or now
+        task.update_time = now
+        self._tables().tasks.put(key, task)
+        return copy.deepcopy(task)
+
+    def heartbeat(self, task_id: str, now: datetime, *, attempt: int | None = None) -> bool:
+        found = self._by_id(task_id)
+        if found is None:
+            return False
+        key, task = found
+        if task.state is not TaskState.RUNNING or attempt not in (None, task.attempts):
+            return False
+        task.heartbeat_time = now
+        self._tables().tasks.put(key, task)
+        return True
+
+    def find_orphans(
+        self, *, stale_before: datetime, queued_before: datetime, limit: int
+    ) -> builtins.list[Task]:  # `list` alone would name the method above
+        orphans = [
+            task for _, task in self._tables().tasks.items()
+            if (task.state is TaskState.QUEUED and task.create_time < queued_before)
+            or self._stale(task, stale_before)
+        ]
+        orphans.sort(key=lambda t: (t.create_time, t.id))
+        return orphans[:_check_limit(limit)]
 
 
 class FakeTaskEventRepository:
@@ -739,6 +795,11 @@ class FakeArtifactRepository:
         if key not in table:
             raise NotFound(f"tasks/{artifact.task_id}/artifacts/{artifact.id}")
         table.put(key, artifact)
+
+    def pending(self, task_id: str) -> list[Artifact]:
+        found = [a for key, a in self._tables().artifacts.items()
+                 if key[1] == task_id and a.state is ArtifactState.GENERATING]
+        return sorted(found, key=lambda a: (a.create_time, a.id))
 
 
 GROUP_DIMENSIONS = ("provider", "user", "label", "day")

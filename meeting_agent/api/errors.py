@@ -16,18 +16,6 @@ ERROR_DOMAIN = "meeting-agent"
 
 _LOGGER = logging.getLogger(__name__)
 
-# Order matters only for subclasses; every domain error class is listed.
-_CODES: dict[type[errors.MeetingAgentError], int] = {
-    errors.InvalidArgument: code_pb2.INVALID_ARGUMENT,
-    errors.Unauthenticated: code_pb2.UNAUTHENTICATED,
-    errors.NotFound: code_pb2.NOT_FOUND,
-    errors.AlreadyExists: code_pb2.ALREADY_EXISTS,
-    errors.FailedPrecondition: code_pb2.FAILED_PRECONDITION,
-    errors.Aborted: code_pb2.ABORTED,
-    errors.ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
-    errors.Unavailable: code_pb2.UNAVAILABLE,
-}
-
 # Retrying after a concurrent change or an outage can help; say when.
 _DEFAULT_RETRY_SECONDS: dict[type[errors.MeetingAgentError], float] = {
     errors.Aborted: 0.5,
@@ -42,10 +30,7 @@ def pack_any(message: Message) -> any_pb2.Any:
 
 
 def code_of(error: errors.MeetingAgentError) -> int:
-    for cls, code in _CODES.items():
-        if isinstance(error, cls):
-            return code
-    return int(code_pb2.INTERNAL)
+    return int(errors.canonical_code(error))
 
 
 def to_status_proto(error: errors.MeetingAgentError) -> status_pb2.Status:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from google.protobuf import duration_pb2, json_format, timestamp_pb2
+from google.protobuf import duration_pb2, timestamp_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from meeting_agent.api.errors import ERROR_DOMAIN, pack_any
@@ -261,8 +263,28 @@ def artifact(a: m.Artifact) -> artifact_pb2.Artifact:
         update_time=timestamp(a.update_time),
     )
     if a.minutes is not None:
-        json_format.ParseDict(a.minutes, result.minutes, ignore_unknown_fields=True)
+        result.minutes.CopyFrom(minutes(a.minutes))
     return result
+
+
+def minutes(doc: Mapping[str, Any]) -> artifact_pb2.Minutes:
+    """Minutes as stored (see `meeting_agent.minutes.schema`) to the wire message."""
+    return artifact_pb2.Minutes(
+        summary=doc.get("summary", ""),
+        decisions=[artifact_pb2.Decision(text=d["text"],
+                                         source_offset=duration(d.get("source_offset_seconds")))
+                   for d in doc.get("decisions", [])],
+        action_items=[
+            artifact_pb2.ActionItem(owner=a.get("owner", ""), text=a["text"],
+                                    due_date=a.get("due_date", ""),
+                                    due_text=a.get("due_text", ""),
+                                    source_offset=duration(a.get("source_offset_seconds")))
+            for a in doc.get("action_items", [])],
+        topics=[artifact_pb2.Topic(title=t["title"], summary=t.get("summary", ""),
+                                   start_offset=duration(t.get("start_seconds")),
+                                   end_offset=duration(t.get("end_seconds")))
+                for t in doc.get("topics", [])],
+    )
 
 
 def usage_row(g: m.UsageGroup) -> usage_service_pb2.UsageRow:

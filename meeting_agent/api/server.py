@@ -70,12 +70,13 @@ class RunningServer:
     server: grpc.aio.Server
     port: int
     health: health.aio.HealthServicer
-    _monitor: asyncio.Task[None] | None = field(default=None, repr=False)
+    _background: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
     async def stop(self, grace_seconds: float, *, delay_seconds: float = 0.0) -> None:
         """Go NOT_SERVING so balancers drain us, then let in-flight RPCs finish."""
-        if self._monitor is not None:
-            self._monitor.cancel()
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.health.enter_graceful_shutdown()
         if delay_seconds:
             await asyncio.sleep(delay_seconds)
@@ -98,12 +99,14 @@ def _server_options(container: Container) -> list[tuple[str, int]]:
 
 async def _watch_dependencies(container: Container, health_servicer: health.aio.HealthServicer,
                               interval: float) -> None:
-    """Report SERVING only while the database and the object store answer."""
+    """Report SERVING only while the database, the object store and the queue answer."""
     last: int | None = None
     while True:
         try:
             await asyncio.to_thread(container.database.check)
             await asyncio.to_thread(container.store.check)
+            if container.queue is not None:
+                await asyncio.to_thread(container.queue.check)
             status = health_pb2.HealthCheckResponse.SERVING
         except MeetingAgentError as exc:
             status = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -113,6 +116,20 @@ async def _watch_dependencies(container: Container, health_servicer: health.aio.
             for name in (OVERALL, *SERVICE_NAMES):
                 await health_servicer.set(name, status)
             last = status
+        await asyncio.sleep(interval)
+
+
+async def _reconcile_forever(container: Container) -> None:
+    """Queue tasks that no job holds: accepted while the queue was down, or orphaned."""
+    reconciler = container.reconciler
+    if reconciler is None:
+        return
+    interval = container.settings.jobs.reconcile_interval_seconds
+    while True:
+        try:
+            await asyncio.to_thread(reconciler.run_once)
+        except Exception:
+            _LOGGER.exception("reconciler round failed")
         await asyncio.sleep(interval)
 
 
@@ -136,7 +153,8 @@ async def start_server(
     )
     server_settings = settings.server
     task_service_pb2_grpc.add_TaskServiceServicer_to_server(
-        TaskServicer(container.tasks, max_audio_sources=settings.limits.max_audio_sources,
+        TaskServicer(container.tasks, container.events,
+                     max_audio_sources=settings.limits.max_audio_sources,
                      watch_poll_seconds=server_settings.watch_poll_seconds,
                      heartbeat_seconds=server_settings.watch_heartbeat_seconds), server)
     audio_service_pb2_grpc.add_AudioServiceServicer_to_server(
@@ -173,11 +191,15 @@ async def start_server(
     if port == 0:
         raise OSError(f"cannot listen on {address}")
     await server.start()
-    monitor = asyncio.create_task(_watch_dependencies(
-        container, health_servicer, server_settings.health_check_interval_seconds))
+    background = [
+        asyncio.create_task(_watch_dependencies(
+            container, health_servicer, server_settings.health_check_interval_seconds)),
+        asyncio.create_task(_reconcile_forever(container)),
+    ]
     # Let the first dependency check finish so we never report SERVING blindly.
     await asyncio.sleep(0)
-    return RunningServer(server=server, port=port, health=health_servicer, _monitor=monitor)
+    return RunningServer(server=server, port=port, health=health_servicer,
+                         _background=background)
 
 
 async def serve(container: Container, authenticator: Authenticator) -> None:

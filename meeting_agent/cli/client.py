@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import os
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,17 +16,30 @@ import typer
 from google.protobuf import json_format
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TransferSpeedColumn,
+)
 
 from meeting_agent.v1 import (
+    artifact_pb2,
     audio_pb2,
     audio_service_pb2,
     audio_service_pb2_grpc,
     capabilities_service_pb2,
     capabilities_service_pb2_grpc,
+    minutes_service_pb2,
+    minutes_service_pb2_grpc,
     task_pb2,
     task_service_pb2,
     task_service_pb2_grpc,
+    transcript_pb2,
+    transcript_service_pb2,
+    transcript_service_pb2_grpc,
 )
 
 CHUNK_BYTES = 1024 * 1024
@@ -140,6 +155,7 @@ def create_task(
     language: str = typer.Option("", help="BCP-47 language, e.g. en or zh."),
     speakers: int = typer.Option(0, help="Exact number of speakers, if known."),
     request_id: str = typer.Option("", help="Idempotency key."),
+    follow: bool = typer.Option(False, "--watch", help="Follow the task to its end."),
 ) -> None:
     """Upload files and create a task from them."""
     conn = _conn()
@@ -153,7 +169,8 @@ def create_task(
         response = conn.tasks().CreateTask(
             task_service_pb2.CreateTaskRequest(task=task, request_id=request_id),
             metadata=conn.metadata)
-        _print(response.task)
+        _print(watch_task(conn, response.task.name, show_progress=os.isatty(2))
+               if follow else response.task)
     except grpc.RpcError as exc:
         raise _fail(exc) from None
 
@@ -176,3 +193,90 @@ def list_tasks(page_size: int = typer.Option(20)) -> None:
                                          metadata=_conn().metadata))
     except grpc.RpcError as exc:
         raise _fail(exc) from None
+
+
+def watch_task(conn: Connection, name: str, *, show_progress: bool = True) -> task_pb2.Task:
+    """Follow a task to its end with a live bar, resuming after dropped streams."""
+    last = 0
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                  disable=not show_progress, transient=True) as progress:
+        bar = progress.add_task("queued", total=100)
+        for attempt in range(1, 100):
+            try:
+                stream = conn.tasks().WatchTask(
+                    task_service_pb2.WatchTaskRequest(name=name, after_sequence=last),
+                    metadata=conn.metadata)
+                for message in stream:
+                    event = message.event
+                    last = max(last, event.sequence)
+                    stage = task_pb2.TaskStage.Name(event.stage).removeprefix("TASK_STAGE_")
+                    progress.update(bar, completed=event.progress_percent,
+                                    description=f"{stage.lower()} {event.message}"[:60])
+                    if message.HasField("task"):
+                        final: task_pb2.Task = message.task
+                        return final
+                break
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == 99:
+                    raise
+                time.sleep(min(2.0, 0.1 * attempt))
+    response = conn.tasks().GetTask(task_service_pb2.GetTaskRequest(name=name),
+                                    metadata=conn.metadata)
+    task: task_pb2.Task = response.task
+    return task
+
+
+@client_app.command()
+def watch(name: str) -> None:
+    """Follow a task to its end, e.g. tasks/0b5c…"""
+    try:
+        _print(watch_task(_conn(), name, show_progress=os.isatty(2)))
+    except grpc.RpcError as exc:
+        raise _fail(exc) from None
+
+
+_TRANSCRIPT_FORMATS = {"srt": transcript_pb2.TRANSCRIPT_FORMAT_SRT,
+                       "vtt": transcript_pb2.TRANSCRIPT_FORMAT_WEBVTT,
+                       "text": transcript_pb2.TRANSCRIPT_FORMAT_TEXT,
+                       "json": transcript_pb2.TRANSCRIPT_FORMAT_JSON}
+
+
+@client_app.command()
+def transcript(name: str, fmt: str = typer.Option("text", "--format",
+                                                  help="srt, vtt, text or json.")) -> None:
+    """Print a task's transcript in a file format."""
+    if fmt not in _TRANSCRIPT_FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(_TRANSCRIPT_FORMATS)}")
+    conn = _conn()
+    try:
+        response = transcript_service_pb2_grpc.TranscriptServiceStub(conn.channel)\
+            .ExportTranscript(transcript_service_pb2.ExportTranscriptRequest(
+                name=f"{name}/transcript", format=_TRANSCRIPT_FORMATS[fmt]),
+                metadata=conn.metadata)
+    except grpc.RpcError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(response.content.decode())
+
+
+@client_app.command()
+def minutes(name: str, fmt: str = typer.Option("markdown", "--format",
+                                               help="markdown or json.")) -> None:
+    """Print the newest finished minutes of a task."""
+    formats = {"markdown": artifact_pb2.MINUTES_FORMAT_MARKDOWN,
+               "json": artifact_pb2.MINUTES_FORMAT_JSON}
+    if fmt not in formats:
+        raise typer.BadParameter("choose markdown or json")
+    conn = _conn()
+    stub = minutes_service_pb2_grpc.MinutesServiceStub(conn.channel)
+    try:
+        artifacts = stub.ListArtifacts(minutes_service_pb2.ListArtifactsRequest(parent=name),
+                                       metadata=conn.metadata).artifacts
+        ready = [a for a in artifacts if a.state == artifact_pb2.ARTIFACT_STATE_SUCCEEDED]
+        if not ready:
+            typer.echo(f"{name} has no finished minutes yet", err=True)
+            raise typer.Exit(1)
+        response = stub.ExportArtifact(minutes_service_pb2.ExportArtifactRequest(
+            name=ready[0].name, format=formats[fmt]), metadata=conn.metadata)
+    except grpc.RpcError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(response.content.decode())

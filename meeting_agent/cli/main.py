@@ -9,11 +9,13 @@ import sys
 import typer
 
 from meeting_agent.cli.client import client_app
+from meeting_agent.cli.process import process
 from meeting_agent.config import ConfigurationError, Settings, load_settings
 
 app = typer.Typer(help="Meeting recordings in, speaker-labelled transcripts and minutes out.",
                   no_args_is_help=True, add_completion=False)
 app.add_typer(client_app, name="client")
+app.command()(process)
 
 
 def _settings() -> Settings:

@@ -121,6 +121,11 @@ class Task:
     has_transcript: bool = False
     cost_amount: Decimal = Decimal(0)
     cost_currency: str = ""
+    # The lease of the job running the task: refreshed while it runs, so a stale one
+    # means the worker died. Written only by `TaskRepository.claim` and `heartbeat`.
+    heartbeat_time: datetime | None = None
+    # How many times a job has claimed the task (1 on the first run).
+    attempts: int = 0
 
 
 @dataclass(frozen=True)
@@ -294,3 +299,5 @@ class Artifact:
     json_object_key: str = ""
     markdown_object_key: str = ""
     error: TaskError | None = None
+    # The failover order asked for when the artifact was requested; empty uses the task's.
+    requested_providers: list[ProviderChoice] = field(default_factory=list)

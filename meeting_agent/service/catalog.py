@@ -90,14 +90,19 @@ def _speaks(provider: AsrProvider, language_code: str) -> bool:
     return any(code.split("-")[0].lower() == primary for code in provider.language_codes)
 
 
-def embedded_catalog() -> ProviderCatalog:
-    """The embedded default: local Whisper tiny.en and the extractive minutes generator."""
+def embedded_catalog(*, local_model: str = "tiny.en",
+                     local_languages: tuple[str, ...] = ("en",)) -> ProviderCatalog:
+    """The embedded default: local Whisper and the extractive minutes generator.
+
+    The bundled tiny.en speaks English only; a configured multilingual model directory
+    brings its own languages, so a Chinese task is accepted instead of refused.
+    """
     return ProviderCatalog(
         asr=(
             AsrProvider(
                 name="local",
-                models=("tiny.en",),
-                language_codes=("en",),
+                models=(local_model,),
+                language_codes=local_languages,
                 hotwords=True,
                 word_timestamps=True,
             ),

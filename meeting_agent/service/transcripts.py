@@ -6,10 +6,18 @@ from collections.abc import Collection
 
 from meeting_agent.domain.models import Principal, SpeakerIdentity, SpeakerMappings, Transcript
 from meeting_agent.errors import Aborted, InvalidArgument, NotFound
+from meeting_agent.exports import transcript as transcript_export
 from meeting_agent.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from meeting_agent.service.common import etag_of
 
 WHOLE_MAP = "mappings"
+
+TRANSCRIPT_FORMATS = {
+    "srt": ("application/x-subrip; charset=utf-8", "srt"),
+    "webvtt": ("text/vtt; charset=utf-8", "vtt"),
+    "text": ("text/plain; charset=utf-8", "txt"),
+    "json": ("application/json", "json"),
+}
 
 
 def mappings_etag(mappings: dict[str, SpeakerIdentity]) -> str:
@@ -30,6 +38,22 @@ class TranscriptService:
                 raise NotFound(f"tasks/{task_id}/transcript", reason="TRANSCRIPT_NOT_READY")
             mappings = uow.speaker_mappings.get(principal.tenant_id, task_id)
         return transcript, mappings
+
+    def export(self, principal: Principal, task_id: str, fmt: str) -> tuple[bytes, str, str]:
+        """Render the transcript with mapped speaker names: (content, MIME type, file name)."""
+        with_words = fmt in ("json", "srt", "webvtt")  # subtitles split cues at word times
+        transcript, mappings = self.get(principal, task_id, with_words=with_words)
+        names = {label: i.display_name for label, i in mappings.mappings.items()}
+        content_type, extension = TRANSCRIPT_FORMATS[fmt]
+        if fmt == "srt":
+            text = transcript_export.to_srt(transcript.segments, names)
+        elif fmt == "webvtt":
+            text = transcript_export.to_webvtt(transcript.segments, names)
+        elif fmt == "text":
+            text = transcript_export.to_text(transcript.segments, names)
+        else:
+            text = transcript_export.to_json(transcript, names)
+        return text.encode(), content_type, f"transcript-{task_id}.{extension}"
 
     def get_mappings(self, principal: Principal, task_id: str) -> SpeakerMappings:
         with self._uow_factory() as uow:

@@ -33,9 +33,12 @@ MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+def server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[ServerThread]:
+    """A server of the production profile with no worker attached: tasks stay QUEUED, so
+    the API can be tested on stable state. The pipeline has servers of its own."""
     settings = settings_for_tests(tmp_path_factory.mktemp("server"),
-                                  storage={"max_upload_bytes": MAX_UPLOAD_BYTES})
+                                  storage={"max_upload_bytes": MAX_UPLOAD_BYTES},
+                                  jobs={"backend": "rq", "redis_url": redis_url})
     running = ServerThread(settings).start()
     yield running
     running.stop()

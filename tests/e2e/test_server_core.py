@@ -120,9 +120,12 @@ def test_unexpected_errors_become_internal_without_details(tmp_path: Path, jfk: 
     assert "Traceback" not in (caught.value.details() or "")
 
 
-def test_sigterm_goes_not_serving_then_drains_and_exits_cleanly(tmp_path: Path) -> None:
+def test_sigterm_goes_not_serving_then_drains_and_exits_cleanly(tmp_path: Path,
+                                                               redis_url: str) -> None:
     settings = settings_for_tests(tmp_path)
+    # No worker consumes the queue, so the watched task stays open through the drain.
     env = {**os.environ, "MEETING_AGENT_DATA_DIR": str(tmp_path),
+           "MEETING_AGENT_JOBS__BACKEND": "rq", "MEETING_AGENT_JOBS__REDIS_URL": redis_url,
            "MEETING_AGENT_SERVER__LISTEN_ADDRESS": "127.0.0.1:0",
            "MEETING_AGENT_SERVER__SHUTDOWN_DELAY_SECONDS": "1.5",
            "MEETING_AGENT_SERVER__SHUTDOWN_GRACE_SECONDS": "2",

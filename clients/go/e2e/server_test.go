@@ -218,9 +218,9 @@ func TestGetTaskInvalidName(t *testing.T) {
 	}
 }
 
-// TestUploadCreateCancelWatch walks a task through upload, create, get, cancel and
-// watch (full replay, then a resumed replay).
-func TestUploadCreateCancelWatch(t *testing.T) {
+// TestUploadCreateWatch walks a task through upload, create, get and watch to the
+// end (full replay, then a resumed replay), then reads its transcript and minutes.
+func TestUploadCreateWatch(t *testing.T) {
 	s := requireServer(t)
 	conn := dialWithToken(t, s)
 	audio := meetingagentv1.NewAudioServiceClient(conn)
@@ -263,44 +263,51 @@ func TestUploadCreateCancelWatch(t *testing.T) {
 	}
 	t.Logf("%s is %v at stage %v", name, got.GetTask().GetState(), got.GetTask().GetStage())
 
-	cancelled, err := tasks.CancelTask(rpcContext(t, rpcTimeout), &meetingagentv1.CancelTaskRequest{Name: name})
-	if err != nil {
-		t.Fatalf("CancelTask(%q) right after creating it: %v", name, err)
-	}
-	if ct := cancelled.GetTask(); ct.GetState() != meetingagentv1.TaskState_TASK_STATE_CANCELLED && !ct.GetCancelRequested() {
-		t.Errorf("after CancelTask the task is %v with cancel_requested false, want CANCELLED or cancel_requested",
-			ct.GetState())
-	}
-
-	// A full replay of the history of a task that is (or is about to be) cancelled:
-	// strictly increasing sequences, ending with the stream when the task ends.
+	// A full replay of the task's history while it is processed: strictly increasing
+	// sequences, ending with the stream when the task succeeds.
 	events, final := watchTask(t, tasks, name, 0)
 	if len(events) == 0 {
 		t.Fatal("WatchTask replayed no events")
 	}
-	if events[0].GetSequence() < 1 {
-		t.Errorf("first event sequence = %d, want at least 1", events[0].GetSequence())
+	if events[0].GetSequence() != 1 {
+		t.Errorf("first event sequence = %d, want 1", events[0].GetSequence())
 	}
 	last := events[len(events)-1]
-	if last.GetState() != meetingagentv1.TaskState_TASK_STATE_CANCELLED {
-		t.Errorf("last event state = %v, want CANCELLED", last.GetState())
+	if last.GetState() != meetingagentv1.TaskState_TASK_STATE_SUCCEEDED {
+		t.Fatalf("last event state = %v (%q), want SUCCEEDED", last.GetState(), last.GetMessage())
 	}
 	if final == nil {
 		t.Error("the terminal WatchTaskResponse carries no task")
-	} else if final.GetState() != meetingagentv1.TaskState_TASK_STATE_CANCELLED {
-		t.Errorf("task on the terminal event is %v, want CANCELLED", final.GetState())
+	} else if final.GetTranscript() != name+"/transcript" {
+		t.Errorf("task on the terminal event names transcript %q", final.GetTranscript())
 	}
 
 	after, err := tasks.GetTask(rpcContext(t, rpcTimeout), &meetingagentv1.GetTaskRequest{Name: name})
 	if err != nil {
 		t.Fatalf("GetTask(%q) after the watch: %v", name, err)
 	}
-	if after.GetTask().GetState() != meetingagentv1.TaskState_TASK_STATE_CANCELLED {
-		t.Errorf("task state after the watch = %v, want CANCELLED", after.GetTask().GetState())
-	}
 	if after.GetTask().GetLastEventSequence() != last.GetSequence() {
 		t.Errorf("last_event_sequence = %d, want the last watched sequence %d",
 			after.GetTask().GetLastEventSequence(), last.GetSequence())
+	}
+
+	transcripts := meetingagentv1.NewTranscriptServiceClient(conn)
+	text, err := transcripts.ExportTranscript(rpcContext(t, rpcTimeout), &meetingagentv1.ExportTranscriptRequest{
+		Name: name + "/transcript", Format: meetingagentv1.TranscriptFormat_TRANSCRIPT_FORMAT_TEXT,
+	})
+	if err != nil {
+		t.Fatalf("ExportTranscript: %v", err)
+	}
+	if !strings.Contains(strings.ToLower(string(text.GetContent())), "ask not what your country can do for you") {
+		t.Errorf("transcript = %q, want JFK's words", text.GetContent())
+	}
+	minutes := meetingagentv1.NewMinutesServiceClient(conn)
+	artifacts, err := minutes.ListArtifacts(rpcContext(t, rpcTimeout), &meetingagentv1.ListArtifactsRequest{Parent: name})
+	if err != nil || len(artifacts.GetArtifacts()) != 1 {
+		t.Fatalf("ListArtifacts = %v, %v; want one artifact", artifacts, err)
+	}
+	if summary := artifacts.GetArtifacts()[0].GetMinutes().GetSummary(); summary == "" {
+		t.Error("the minutes have no summary")
 	}
 
 	// Resuming after the first event replays exactly the rest.

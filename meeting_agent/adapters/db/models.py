@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -88,6 +89,9 @@ class TaskRow(Base):
         # The target of the children's (task_id, tenant_id) foreign keys.
         UniqueConstraint("id", "tenant_id"),
         Index("ix_tasks_tenant_id_create_time_id", "tenant_id", "create_time", "id"),
+        # The reconciler's orphan scan reads the few queued and running tasks, every few
+        # seconds, out of a table that is mostly finished ones.
+        Index("ix_tasks_state_create_time", "state", "create_time"),
     )
 
     id: Mapped[ResourceId] = mapped_column(primary_key=True)
@@ -111,6 +115,10 @@ class TaskRow(Base):
     update_time: Mapped[datetime]
     start_time: Mapped[datetime | None]
     end_time: Mapped[datetime | None]
+    # The running job's lease (see `SqlTaskRepository.claim`).
+    heartbeat_time: Mapped[datetime | None]
+    # The server default fills rows that predate the column.
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class TaskEventRow(Base):
@@ -262,6 +270,8 @@ class ArtifactRow(Base):
     error: Mapped[NullableJson]
     create_time: Mapped[datetime]
     update_time: Mapped[datetime]
+    # [{"provider": ..., "model": ...}] as requested; the job reads it back.
+    requested_providers: Mapped[NullableJson]
 
 
 class AuditLogRow(Base):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, delete, insert, or_, select
@@ -31,6 +31,7 @@ from meeting_agent.adapters.db.models import (
 from meeting_agent.domain.models import (
     Artifact,
     ArtifactState,
+    ProviderChoice,
     SpeakerIdentity,
     SpeakerMappings,
     Transcript,
@@ -247,6 +248,8 @@ def _artifact_from_row(row: ArtifactRow) -> Artifact:
         json_object_key=row.json_object_key,
         markdown_object_key=row.markdown_object_key,
         error=codec.load_error(row.error),
+        requested_providers=[ProviderChoice(c["provider"], c.get("model", ""))
+                             for c in row.requested_providers or []],
     )
 
 
@@ -262,6 +265,8 @@ def _write_artifact(row: ArtifactRow, artifact: Artifact) -> None:
     row.error = codec.dump_error(artifact.error)
     row.create_time = artifact.create_time
     row.update_time = artifact.update_time
+    row.requested_providers = [{"provider": c.provider, "model": c.model}
+                               for c in artifact.requested_providers]
 
 
 class SqlArtifactRepository:
@@ -312,3 +317,11 @@ class SqlArtifactRepository:
             raise NotFound(f"{task_name(artifact.task_id)}/artifacts/{artifact.id}")
         _write_artifact(row, artifact)
         self._session.flush()
+
+    def pending(self, task_id: str) -> Sequence[Artifact]:
+        """Artifacts of a task still GENERATING, oldest first. Cross-tenant: for jobs."""
+        stmt = (select(ArtifactRow)
+                .where(ArtifactRow.task_id == task_id,
+                       ArtifactRow.state == ArtifactState.GENERATING.value)
+                .order_by(ArtifactRow.create_time, ArtifactRow.id))
+        return [_artifact_from_row(row) for row in self._session.scalars(stmt)]

@@ -11,9 +11,10 @@ sort key of the last row returned, so pages stay stable while rows are added.
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from meeting_agent.adapters.db import codec
@@ -122,10 +123,14 @@ def _task_from_row(row: TaskRow) -> Task:
         has_transcript=row.has_transcript,
         cost_amount=row.cost_amount,
         cost_currency=row.cost_currency,
+        heartbeat_time=row.heartbeat_time,
+        attempts=row.attempts,
     )
 
 
 def _write_task(row: TaskRow, task: Task) -> None:
+    # Not the lease (`heartbeat_time`, `attempts`): only `claim` and `heartbeat` write it,
+    # so saving a task read a while ago can never make a live lease look stale.
     row.creator_id = task.creator_id
     row.display_name = task.display_name
     row.audio_sources = codec.AUDIO_SOURCES.dump_python(task.audio_sources, mode="json")
@@ -152,7 +157,8 @@ class SqlTaskRepository:
         self._session = session
 
     def add(self, task: Task) -> None:
-        row = TaskRow(id=task.id, tenant_id=task.tenant_id)
+        row = TaskRow(id=task.id, tenant_id=task.tenant_id, heartbeat_time=task.heartbeat_time,
+                      attempts=task.attempts)
         _write_task(row, task)
         with constraint_errors(self._session, duplicate=task_name(task.id)):
             self._session.add(row)
@@ -206,6 +212,68 @@ class SqlTaskRepository:
         self._session.execute(
             delete(TaskRow).where(TaskRow.id == task_id, TaskRow.tenant_id == tenant_id)
         )
+
+    # -- leases. Jobs act for the system, not for a caller, so these three methods are
+    # the only task queries that do not take a tenant: a job knows just the task id.
+
+    def claim(self, task_id: str, *, now: datetime, stale_before: datetime) -> Task | None:
+        # One conditional UPDATE is the whole claim. PostgreSQL re-checks the WHERE clause
+        # against a row that a concurrent claim changed, after waiting for it to commit,
+        # so the loser matches nothing; SQLite runs writers one at a time anyway.
+        stmt = (
+            update(TaskRow)
+            .where(TaskRow.id == task_id, _claimable(stale_before))
+            .values(
+                state=TaskState.RUNNING.value,
+                heartbeat_time=now,
+                attempts=TaskRow.attempts + 1,
+                start_time=func.coalesce(TaskRow.start_time, now),
+                update_time=now,
+            )
+            .returning(TaskRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        if self._session.execute(stmt).scalar_one_or_none() is None:
+            return None
+        row = self._session.scalars(
+            select(TaskRow).where(TaskRow.id == task_id).execution_options(populate_existing=True)
+        ).one()
+        return _task_from_row(row)
+
+    def heartbeat(self, task_id: str, now: datetime, *, attempt: int | None = None) -> bool:
+        stmt = update(TaskRow).where(TaskRow.id == task_id,
+                                     TaskRow.state == TaskState.RUNNING.value)
+        if attempt is not None:
+            stmt = stmt.where(TaskRow.attempts == attempt)
+        stmt = (stmt.values(heartbeat_time=now).returning(TaskRow.id)
+                .execution_options(synchronize_session=False))
+        return self._session.execute(stmt).scalar_one_or_none() is not None
+
+    def find_orphans(
+        self, *, stale_before: datetime, queued_before: datetime, limit: int
+    ) -> builtins.list[Task]:  # `list` alone would name the method above
+        stmt = (
+            select(TaskRow)
+            .where(or_(
+                and_(TaskRow.state == TaskState.QUEUED.value, TaskRow.create_time < queued_before),
+                _stale_running(stale_before),
+            ))
+            .order_by(TaskRow.create_time, TaskRow.id)
+            .limit(check_limit(limit))
+        )
+        return [_task_from_row(row) for row in self._session.scalars(stmt)]
+
+
+def _stale_running(stale_before: datetime) -> ColumnElement[bool]:
+    # A RUNNING task without a lease cannot have a live job either (claim always sets one).
+    return and_(
+        TaskRow.state == TaskState.RUNNING.value,
+        or_(TaskRow.heartbeat_time.is_(None), TaskRow.heartbeat_time < stale_before),
+    )
+
+
+def _claimable(stale_before: datetime) -> ColumnElement[bool]:
+    return or_(TaskRow.state == TaskState.QUEUED.value, _stale_running(stale_before))
 
 
 # ---------------------------------------------------------------- task events

@@ -9,10 +9,15 @@ from meeting_agent.api import mappers
 from meeting_agent.api.interceptors import current_principal
 from meeting_agent.api.validation import REQUEST_ID, Violations, parse_name
 from meeting_agent.domain.models import ProviderChoice
-from meeting_agent.errors import FailedPrecondition, InvalidArgument
+from meeting_agent.errors import InvalidArgument
 from meeting_agent.service.common import next_page_token, page_request
 from meeting_agent.service.minutes import MinutesService
 from meeting_agent.v1 import artifact_pb2, minutes_service_pb2, minutes_service_pb2_grpc
+
+_MINUTES_FORMATS = {
+    artifact_pb2.MINUTES_FORMAT_MARKDOWN: "markdown",
+    artifact_pb2.MINUTES_FORMAT_JSON: "json",
+}
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
@@ -61,9 +66,10 @@ class MinutesServicer(minutes_service_pb2_grpc.MinutesServiceServicer):
     async def ExportArtifact(self, request: minutes_service_pb2.ExportArtifactRequest,
                              context: Context) -> minutes_service_pb2.ExportArtifactResponse:
         task_id, artifact_id = parse_name(request.name, "name", "tasks", "artifacts")
-        if request.format not in (artifact_pb2.MINUTES_FORMAT_MARKDOWN,
-                                  artifact_pb2.MINUTES_FORMAT_JSON):
+        if request.format not in _MINUTES_FORMATS:
             raise InvalidArgument.field("format", "must be MARKDOWN or JSON")
-        await asyncio.to_thread(self._minutes.get, current_principal(), task_id, artifact_id)
-        raise FailedPrecondition("minutes export is not available on this deployment",
-                                 reason="EXPORT_UNAVAILABLE")
+        content, content_type, filename = await asyncio.to_thread(
+            self._minutes.export, current_principal(), task_id, artifact_id,
+            _MINUTES_FORMATS[request.format])
+        return minutes_service_pb2.ExportArtifactResponse(
+            content=content, content_type=content_type, filename=filename)

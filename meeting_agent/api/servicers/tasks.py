@@ -17,9 +17,9 @@ from meeting_agent.api.validation import (
     check_text,
     parse_name,
 )
-from meeting_agent.domain.models import ProviderChoice, SpeakerCount, TaskOptions
+from meeting_agent.domain.models import ProviderChoice, SpeakerCount, Task, TaskOptions
 from meeting_agent.errors import InvalidArgument
-from meeting_agent.ports import TaskFilter
+from meeting_agent.ports import EventBus, TaskFilter
 from meeting_agent.service.common import next_page_token, page_request
 from meeting_agent.service.tasks import NewTask, SourceSpec, TaskService
 from meeting_agent.v1 import task_pb2, task_service_pb2, task_service_pb2_grpc
@@ -31,9 +31,10 @@ MAX_SPEAKERS = 32
 
 
 class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
-    def __init__(self, tasks: TaskService, *, max_audio_sources: int,
+    def __init__(self, tasks: TaskService, events: EventBus, *, max_audio_sources: int,
                  watch_poll_seconds: float, heartbeat_seconds: float) -> None:
         self._tasks = tasks
+        self._events = events
         self._max_audio_sources = max_audio_sources
         self._watch_poll_seconds = watch_poll_seconds
         self._heartbeat_seconds = heartbeat_seconds
@@ -168,32 +169,43 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
             raise InvalidArgument.field("after_sequence", "must not be negative")
         principal = current_principal()
         last_sent = request.after_sequence
-        idle = 0.0
-        while True:
-            task, events = await asyncio.to_thread(self._tasks.events_after, principal, task_id,
-                                                   last_sent)
-            for event in events:
-                last_sent = event.sequence
-                terminal = event.state.is_terminal and event.sequence == task.last_event_sequence
-                yield task_service_pb2.WatchTaskResponse(
-                    event=mappers.task_event(event),
-                    task=mappers.task(task) if terminal else None,
-                )
-            if events:
-                idle = 0.0
-            if task.state.is_terminal and last_sent >= task.last_event_sequence:
-                return
-            await asyncio.sleep(self._watch_poll_seconds)
-            idle += self._watch_poll_seconds
-            if idle >= self._heartbeat_seconds:
-                idle = 0.0
-                yield task_service_pb2.WatchTaskResponse(event=task_pb2.TaskEvent(
-                    task=f"tasks/{task_id}", sequence=last_sent,
-                    type=task_pb2.TASK_EVENT_TYPE_HEARTBEAT,
-                    state=mappers.TASK_STATES[task.state], stage=mappers.TASK_STAGES[task.stage],
-                    progress_percent=task.progress_percent,
-                    event_time=mappers.timestamp(datetime.now(UTC)),
-                ))
+        # Subscribe before the first read, so nothing published in between is missed.
+        subscription = self._events.subscribe(task_id)
+        try:
+            idle = 0.0
+            while True:
+                # The store, not the bus, decides what is sent: it has every event, in
+                # order, whichever replica or worker wrote it.
+                task, events = await asyncio.to_thread(self._tasks.events_after, principal,
+                                                       task_id, last_sent)
+                for event in events:
+                    last_sent = event.sequence
+                    terminal = (event.state.is_terminal
+                                and event.sequence == task.last_event_sequence)
+                    yield task_service_pb2.WatchTaskResponse(
+                        event=mappers.task_event(event),
+                        task=mappers.task(task) if terminal else None,
+                    )
+                if task.state.is_terminal and last_sent >= task.last_event_sequence:
+                    return
+                if events:
+                    idle = 0.0
+                wait = min(self._watch_poll_seconds, self._heartbeat_seconds - idle)
+                live = await subscription.next(timeout=wait)
+                idle = 0.0 if live is not None else idle + wait
+                if idle >= self._heartbeat_seconds:
+                    idle = 0.0
+                    yield _heartbeat(task, last_sent)
+        finally:
+            await subscription.close()
+
+
+def _heartbeat(task: Task, sequence: int) -> task_service_pb2.WatchTaskResponse:
+    return task_service_pb2.WatchTaskResponse(event=task_pb2.TaskEvent(
+        task=f"tasks/{task.id}", sequence=sequence, type=task_pb2.TASK_EVENT_TYPE_HEARTBEAT,
+        state=mappers.TASK_STATES[task.state], stage=mappers.TASK_STAGES[task.stage],
+        progress_percent=task.progress_percent,
+        event_time=mappers.timestamp(datetime.now(UTC))))
 
 
 def _collect_name(v: Violations, name: str, field: str, collection: str) -> str:

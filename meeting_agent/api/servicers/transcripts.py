@@ -9,9 +9,16 @@ from meeting_agent.api import mappers
 from meeting_agent.api.interceptors import current_principal
 from meeting_agent.api.validation import SPEAKER_LABEL, Violations, check_text, parse_singleton
 from meeting_agent.domain.models import SpeakerIdentity
-from meeting_agent.errors import FailedPrecondition, InvalidArgument
+from meeting_agent.errors import InvalidArgument
 from meeting_agent.service.transcripts import WHOLE_MAP, TranscriptService
 from meeting_agent.v1 import transcript_pb2, transcript_service_pb2, transcript_service_pb2_grpc
+
+_TRANSCRIPT_FORMATS = {
+    transcript_pb2.TRANSCRIPT_FORMAT_SRT: "srt",
+    transcript_pb2.TRANSCRIPT_FORMAT_WEBVTT: "webvtt",
+    transcript_pb2.TRANSCRIPT_FORMAT_TEXT: "text",
+    transcript_pb2.TRANSCRIPT_FORMAT_JSON: "json",
+}
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
@@ -35,14 +42,13 @@ class TranscriptServicer(transcript_service_pb2_grpc.TranscriptServiceServicer):
                                context: Context
                                ) -> transcript_service_pb2.ExportTranscriptResponse:
         task_id = parse_singleton(request.name, "name", "tasks", "transcript")
-        if request.format not in transcript_pb2.TranscriptFormat.values() or (
-                request.format == transcript_pb2.TRANSCRIPT_FORMAT_UNSPECIFIED):
+        if request.format not in _TRANSCRIPT_FORMATS:
             raise InvalidArgument.field("format", "must be SRT, WEBVTT, TEXT or JSON")
-        # Reading first gives NOT_FOUND for a missing task or transcript.
-        await asyncio.to_thread(self._transcripts.get, current_principal(), task_id,
-                                with_words=False)
-        raise FailedPrecondition("transcript export is not available on this deployment",
-                                 reason="EXPORT_UNAVAILABLE")
+        content, content_type, filename = await asyncio.to_thread(
+            self._transcripts.export, current_principal(), task_id,
+            _TRANSCRIPT_FORMATS[request.format])
+        return transcript_service_pb2.ExportTranscriptResponse(
+            content=content, content_type=content_type, filename=filename)
 
     async def GetSpeakerMappings(
         self, request: transcript_service_pb2.GetSpeakerMappingsRequest, context: Context

@@ -1,0 +1,1 @@
+"""Benchmarks: reproducible measurements, run by hand (not by the test suite)."""

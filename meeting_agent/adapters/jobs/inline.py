@@ -1,0 +1,94 @@
+"""`JobQueue` on a bounded pool of threads inside the server process.
+
+The embedded default needs no Redis and no second process. The price is that jobs live
+and die with the server: a job queued here when the server stops is gone, but its task
+is still QUEUED (or RUNNING under a lease that goes stale) in the database, and the
+reconciler enqueues it again after the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from meeting_agent.errors import Unavailable
+
+__all__ = ["InlineJobQueue"]
+
+logger = logging.getLogger(__name__)
+
+
+class InlineJobQueue:
+    """Runs `run(task_id)` on at most `workers` threads, one job per task at a time.
+
+    `enqueue` returns at once; jobs wait in an in-memory queue for a free thread. An
+    exception from `run` is logged with its traceback and the thread moves on to the next
+    job: the job code records failures on the task itself, so this is a last resort.
+    """
+
+    def __init__(self, run: Callable[[str], None], *, workers: int) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be positive, got {workers}")
+        self._run = run
+        self._executor = ThreadPoolExecutor(max_workers=workers,
+                                            thread_name_prefix="meeting-agent-job")
+        self._lock = threading.Lock()
+        # Task id -> the job queued or running for it.
+        self._live: dict[str, Future[None]] = {}
+        self._closed = False
+
+    def enqueue(self, task_id: str) -> None:
+        """Queue a job unless one for the task is already queued or running here.
+
+        Raises `Unavailable` (`QUEUE_UNAVAILABLE`) after `close`.
+        """
+        with self._lock:
+            if self._closed:
+                raise Unavailable("the job queue is shut down", reason="QUEUE_UNAVAILABLE")
+            if task_id in self._live:
+                logger.debug("task %s already has a job; not queueing another", task_id)
+                return
+            future = self._executor.submit(self._execute, task_id)
+            self._live[task_id] = future
+        future.add_done_callback(lambda done: self._forget(task_id, done))
+
+    def requeue(self, task_id: str) -> None:
+        """A stale lease here means an earlier server process died; queue it again."""
+        self.enqueue(task_id)
+
+    def check(self) -> None:
+        with self._lock:
+            if self._closed:
+                raise Unavailable("the job queue is shut down", reason="QUEUE_UNAVAILABLE")
+
+    def has_live_job(self, task_id: str) -> bool:
+        with self._lock:
+            return task_id in self._live
+
+    def live_job_count(self) -> int:
+        """Jobs queued or running (for metrics and tests)."""
+        with self._lock:
+            return len(self._live)
+
+    def close(self, wait: bool = True) -> None:
+        """Refuse new jobs and drop the ones not started yet; their tasks stay QUEUED.
+
+        With `wait`, block until the running jobs return.
+        """
+        with self._lock:
+            self._closed = True
+        self._executor.shutdown(wait=wait, cancel_futures=True)
+
+    def _execute(self, task_id: str) -> None:
+        try:
+            self._run(task_id)
+        except Exception:
+            logger.exception("job for task %s failed", task_id)
+
+    def _forget(self, task_id: str, done: Future[None]) -> None:
+        with self._lock:
+            # A newer job for the task may have been queued after this one finished.
+            if self._live.get(task_id) is done:
+                del self._live[task_id]

@@ -1,0 +1,278 @@
+"""`JobQueue` on RQ and Redis, for `worker.py` processes on any number of hosts.
+
+Each task has at most one job, because the job id is derived from the task id
+(`task-<task_id>`): enqueueing checks that id and then adds the job atomically with RQ's
+unique enqueue. A job that ended (finished, failed, stopped, cancelled) is replaced, so a
+task can run again after a failure; a job that is queued, running, waiting for a retry or
+deferred is left alone. The task row stays the source of truth: if Redis is down,
+`enqueue` raises `Unavailable` and the reconciler enqueues the still-QUEUED task later.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError, WatchError
+from redis.retry import Retry as RedisRetry
+from rq import Queue, Retry, Worker
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.executions import ExecutionRegistry
+from rq.job import Job, JobStatus
+from rq.utils import current_timestamp, str_to_date
+
+from meeting_agent.config import JobSettings
+from meeting_agent.errors import Unavailable
+
+__all__ = [
+    "DEFAULT_JOB_PATH",
+    "RqJobQueue",
+    "build_worker",
+    "job_id_for",
+    "redis_client",
+    "worker_name",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_JOB_PATH = "meeting_agent.jobs.process_task"
+QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE"
+
+# Jobs that will still run, or are running: a second job for the task would be a duplicate.
+_LIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
+                   JobStatus.DEFERRED})
+
+# How often `enqueue` re-reads the job after losing a race with another replica.
+_ENQUEUE_ATTEMPTS = 4
+
+
+def job_id_for(task_id: str) -> str:
+    """The RQ job id of a task's job: one id per task, so never two jobs for a task."""
+    return f"task-{task_id}"
+
+
+def redis_client(url: str, *, connect_timeout_seconds: float = 1.0,
+                 timeout_seconds: float = 2.0) -> Redis:
+    """A client that fails fast, for request paths that must not hang on a Redis outage.
+
+    redis-py retries a failed command three times with backoff by default; one immediate
+    retry is enough to replace a connection that went stale when Redis restarted.
+    """
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=connect_timeout_seconds,
+        socket_timeout=timeout_seconds,
+        retry=RedisRetry(NoBackoff(), 1),
+    )
+
+
+@contextmanager
+def _redis_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except RedisError as exc:
+        logger.warning("job queue: could not %s: %s", action, exc.__class__.__name__)
+        raise Unavailable("the job queue is unavailable", reason=QUEUE_UNAVAILABLE) from exc
+
+
+class RqJobQueue:
+    """Enqueues `job_path(task_id)` on the RQ queue `queue_name`.
+
+    `job_path` is an import string, so the server never imports the job code. Failed jobs
+    are retried `len(retry_intervals_seconds)` times, waiting each interval in turn (the
+    workers run RQ's scheduler for that).
+    """
+
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        queue_name: str,
+        job_timeout_seconds: int,
+        retry_intervals_seconds: Sequence[int],
+        job_path: str = DEFAULT_JOB_PATH,
+    ) -> None:
+        self._redis = redis_client(redis_url)
+        self._queue = Queue(queue_name, connection=self._redis)
+        self._job_timeout_seconds = job_timeout_seconds
+        self._retry_intervals = list(retry_intervals_seconds)
+        self._job_path = job_path
+
+    @property
+    def queue(self) -> Queue:
+        return self._queue
+
+    def enqueue(self, task_id: str) -> None:
+        """Queue the task's job unless a live one exists; replace a job that ended.
+
+        Raises `Unavailable` (`QUEUE_UNAVAILABLE`) when Redis cannot be reached.
+        """
+        job_id = job_id_for(task_id)
+        with _redis_errors(f"enqueue {job_id}"):
+            # Each pass either settles the matter or lost a race to another replica that
+            # changed the same job in between; the next pass sees what that one did.
+            for _ in range(_ENQUEUE_ATTEMPTS):
+                if self._live_status(job_id) is not None:
+                    logger.debug("job %s is already live; not enqueueing", job_id)
+                    return
+                if not self._delete_ended(job_id):
+                    continue
+                try:
+                    self._queue.enqueue_call(
+                        self._job_path,
+                        args=(task_id,),
+                        job_id=job_id,
+                        timeout=self._job_timeout_seconds,
+                        retry=self._retry(),
+                        description=f"process task {task_id}",
+                        unique=True,
+                    )
+                except DuplicateJobError:
+                    continue
+                logger.info("enqueued job %s", job_id)
+                return
+        # Every pass lost a race, so other replicas are enqueueing this very task.
+        logger.info("job %s is being enqueued concurrently; leaving it to the others", job_id)
+
+    def requeue(self, task_id: str) -> None:
+        """Delete the task's job whatever its state, then enqueue a fresh one."""
+        job_id = job_id_for(task_id)
+        with _redis_errors(f"requeue {job_id}"):
+            with suppress(NoSuchJobError):
+                Job.fetch(job_id, connection=self._redis).delete()
+            logger.warning("requeueing job %s: its task's lease went stale", job_id)
+        self.enqueue(task_id)
+
+    def has_live_job(self, task_id: str) -> bool:
+        """Whether the task's job is queued, running, or waiting for a retry.
+
+        Raises `Unavailable` when Redis cannot be reached, so that a reconciler skips
+        the round instead of enqueueing everything again.
+        """
+        with _redis_errors("read a job"):
+            return self._live_status(job_id_for(task_id)) is not None
+
+    def queue_depth(self) -> int:
+        """Jobs waiting in the queue (not running, not waiting for a retry)."""
+        with _redis_errors("read the queue length"):
+            return self._queue.count
+
+    def oldest_queued_age_seconds(self) -> float:
+        """How long the job at the head of the queue has waited; 0.0 when it is empty."""
+        with _redis_errors("read the queue head"):
+            for job_id in self._queue.get_job_ids(0, 10):
+                enqueued_at = _rq_time(self._redis.hget(Job.key_for(job_id), "enqueued_at"))
+                # A job deleted meanwhile has no hash: look at the next one.
+                if enqueued_at is not None:
+                    return max(0.0, (datetime.now(UTC) - enqueued_at).total_seconds())
+            return 0.0
+
+    def check(self) -> None:
+        """Raise `Unavailable` when Redis does not answer (for health checks)."""
+        with _redis_errors("ping Redis"):
+            self._redis.ping()
+
+    def close(self) -> None:
+        self._redis.close()
+
+    def _retry(self) -> Retry | None:
+        if not self._retry_intervals:
+            return None
+        return Retry(max=len(self._retry_intervals), interval=self._retry_intervals)
+
+    def _live_status(self, job_id: str) -> JobStatus | None:
+        """The job's status if it is live, else None (no job, or one that ended)."""
+        raw = self._redis.hget(Job.key_for(job_id), "status")
+        if raw is None:
+            return None
+        try:
+            status = JobStatus(_text(raw))
+        except ValueError:
+            return None
+        if status not in _LIVE:
+            return None
+        if status is JobStatus.STARTED and self._abandoned(job_id):
+            logger.warning("job %s lost its worker; it may be replaced", job_id)
+            return None
+        return status
+
+    def _abandoned(self, job_id: str) -> bool:
+        """Whether a STARTED job's worker stopped sending heartbeats (its host died).
+
+        RQ keeps each execution of a job in a sorted set scored by the time its lease
+        runs out, renewed by the worker's heartbeats (every 30 s while a forked job runs).
+        That is RQ's own test for an abandoned job, which RQ applies only at its next
+        maintenance run, up to ten minutes later; applying it here lets the reconciler
+        re-enqueue a dead worker's task as soon as its database lease is stale too.
+        """
+        executions = ExecutionRegistry.key_template.format(job_id)
+        return self._redis.zcount(executions, current_timestamp(), "+inf") == 0
+
+    def _delete_ended(self, job_id: str) -> bool:
+        """Delete the job (if any) unless it became live; False when a race was lost.
+
+        WATCH makes the delete conditional: if another replica replaced or re-queued the
+        job after we read it, the transaction fails and the caller reads it again.
+        """
+        key = Job.key_for(job_id)
+        with self._redis.pipeline() as pipe:
+            try:
+                pipe.watch(key)  # type: ignore[no-untyped-call]
+                if not pipe.exists(key):
+                    return True
+                if self._live_status(job_id) is not None:
+                    return False
+                try:
+                    job = Job.fetch(job_id, connection=self._redis)
+                except NoSuchJobError:
+                    # A hash without a job in it (a heartbeat that outlived the job).
+                    pipe.multi()
+                    pipe.delete(key)
+                else:
+                    pipe.multi()
+                    job.delete(pipeline=pipe)
+                pipe.execute()
+            except WatchError:
+                return False
+        logger.info("replacing job %s, which ended", job_id)
+        return True
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _rq_time(value: bytes | str | None) -> datetime | None:
+    """A timestamp of a job hash, timezone-aware; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return str_to_date(value)
+    except ValueError:
+        return None
+
+
+def worker_name() -> str:
+    """`<host>.<pid>.<random>`: readable in `rq info`, and unique even when a container
+    restarts with the same host name and pid 1 before RQ forgot the previous worker."""
+    return f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
+
+
+def build_worker(settings: JobSettings, *, worker_class: type[Worker] = Worker) -> Worker:
+    """An RQ worker on the configured queue (its connection has no short timeouts: it
+    blocks on the queue).
+
+    The default `Worker` forks a fresh process for every job: a crash or a timeout takes
+    down only that job, but nothing a job builds (a loaded model, a connection pool)
+    survives into the next one. `SimpleWorker` runs jobs in the worker process itself.
+    """
+    connection = Redis.from_url(settings.redis_url)
+    queue = Queue(settings.queue_name, connection=connection)
+    return worker_class([queue], connection=connection, name=worker_name())

@@ -1,0 +1,174 @@
+"""`meeting-agent process FILE...`: the whole pipeline on the embedded default, no server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+from meeting_agent.bootstrap import Container, bootstrap
+from meeting_agent.config import load_settings
+from meeting_agent.domain.models import (
+    Hotword,
+    HotwordSet,
+    Principal,
+    SpeakerCount,
+    TaskEvent,
+    TaskOptions,
+    TaskState,
+)
+from meeting_agent.errors import MeetingAgentError
+from meeting_agent.exports.minutes import to_markdown
+from meeting_agent.exports.transcript import to_text
+from meeting_agent.ports import iter_chunks
+from meeting_agent.service.pipeline.runner import initial_artifact_id
+from meeting_agent.service.tasks import NewTask, SourceSpec
+from meeting_agent.service.uploads import UploadMetadata
+
+LOCAL = Principal(tenant_id="local", user_id="local")
+
+
+class ConsoleEvents:
+    """An event bus that shows a task's progress on standard error instead of fanning out."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._bar = progress.add_task("queued", total=100)
+
+    def publish(self, event: TaskEvent) -> None:
+        description = event.stage.value.replace("_", " ")
+        if event.message:
+            description = f"{description}: {event.message}"
+        self._progress.update(self._bar, completed=event.progress_percent,
+                              description=description[:60])
+
+    def subscribe(self, task_id: str) -> Any:
+        raise NotImplementedError("the command line does not watch tasks")
+
+
+@contextmanager
+def _data_dir(path: Path | None) -> Iterator[Path]:
+    if path is not None:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="meeting-agent-") as tmp:
+        yield Path(tmp)
+
+
+def _upload(container: Container, path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter_chunks(f):
+            digest.update(chunk)
+    metadata = UploadMetadata(
+        filename=path.name,
+        content_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+        size_bytes=path.stat().st_size, sha256=digest.hexdigest())
+    session = container.uploads.begin(LOCAL, metadata)
+    try:
+        with path.open("rb") as f:
+            for chunk in iter_chunks(f):
+                session.write(chunk)
+        return session.finish().id
+    except BaseException:
+        session.abort()
+        raise
+
+
+def process(
+    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False,
+                                       help="Audio files of one meeting, in order."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    template: str = typer.Option("default", help="Prompt template name."),
+    hotwords: str = typer.Option("", help="Comma-separated words to favour."),
+    language: str = typer.Option("", help="BCP-47 language, e.g. en."),
+    speakers: int = typer.Option(0, "--speakers", help="Exact number of speakers."),
+    min_speakers: int = typer.Option(0, "--min-speakers", help="At least this many speakers."),
+    max_speakers: int = typer.Option(0, "--max-speakers", help="At most this many speakers."),
+    data_dir: Path | None = typer.Option(None, help="Keep the database and objects here."),
+) -> None:
+    """Transcribe recordings and write their minutes, printing both."""
+    err = Console(stderr=True)
+    count = None
+    if speakers:
+        count = SpeakerCount(speakers, speakers)
+    elif min_speakers or max_speakers:
+        count = SpeakerCount(min_speakers or 1, max_speakers or 32)
+    with _data_dir(data_dir) as directory, Progress(
+            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+            console=err, transient=True) as bar:
+        settings = load_settings(data_dir=directory, jobs={"backend": "inline"})
+        container = bootstrap(settings, role="cli", events=ConsoleEvents(bar))
+        try:
+            result = _run(container, files, template=template, hotwords=hotwords,
+                          language=language, speaker_count=count)
+        except MeetingAgentError as exc:
+            err.print(f"[red]error[/red] {exc.reason}: {exc.message}")
+            raise typer.Exit(1) from None
+        finally:
+            container.close()
+    if as_json:
+        sys.stdout.write(json.dumps(result["document"], ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(result["text"])
+
+
+def _run(container: Container, files: list[Path], *, template: str, hotwords: str,
+         language: str, speaker_count: SpeakerCount | None) -> dict[str, Any]:
+    hotword_set_id = ""
+    if hotwords.strip():
+        phrases = [Hotword(p.strip()) for p in hotwords.split(",") if p.strip()]
+        created = container.hotword_sets.create(LOCAL, HotwordSet(
+            id="", tenant_id="", display_name="command line", hotwords=phrases,
+            language_code="", etag="", create_time=container.clock.now(),
+            update_time=container.clock.now()), "cli")
+        hotword_set_id = created.id
+    uploads = [_upload(container, f) for f in files]
+    task = container.tasks.create(LOCAL, NewTask(
+        display_name=files[0].stem,
+        sources=[SourceSpec(upload_id=u) for u in uploads],
+        options=TaskOptions(language_code=language, hotword_set_id=hotword_set_id,
+                            prompt_template_id=template if template != "default" else "",
+                            speaker_count=speaker_count),
+        labels={}), request_id="")
+    container.pipeline.run(task.id)
+    task = container.tasks.get(LOCAL, task.id)
+    if task.state is not TaskState.SUCCEEDED:
+        error = task.error
+        raise _TaskFailed(error.reason if error else task.state.value,
+                          error.message if error else "the task did not finish")
+    transcript, mappings = container.transcripts.get(LOCAL, task.id, with_words=False)
+    names = {label: i.display_name for label, i in mappings.mappings.items()}
+    artifact = container.minutes.get(LOCAL, task.id, initial_artifact_id(task.id))
+    minutes = artifact.minutes or {}
+    document = {
+        "transcript": {
+            "language": transcript.language_code,
+            "duration_seconds": transcript.duration_seconds,
+            "segments": [{"speaker": names.get(s.speaker_label, s.speaker_label),
+                          "start": round(s.start, 3), "end": round(s.end, 3), "text": s.text}
+                         for s in transcript.segments],
+        },
+        "minutes": {**minutes, "extractive": artifact.extractive,
+                    "generator": artifact.llm_provider},
+    }
+    text = ("# Transcript\n\n" + to_text(transcript.segments, names) + "\n"
+            + to_markdown(minutes, title=task.display_name,
+                          meeting_date=task.create_time.date(),
+                          language_code=transcript.language_code))
+    return {"document": document, "text": text}
+
+
+class _TaskFailed(MeetingAgentError):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message, reason=reason)

@@ -1,0 +1,1 @@
+"""Exports of transcripts (SRT, WebVTT, text, JSON) and minutes (Markdown, JSON)."""

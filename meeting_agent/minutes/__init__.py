@@ -1,0 +1,1 @@
+"""Minutes: the schema, the extractive generator and LLM generation with map-reduce."""

@@ -1,0 +1,135 @@
+"""Writing minutes artifacts: one generation, stored as JSON and Markdown."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from meeting_agent.domain import object_keys
+from meeting_agent.domain.models import (
+    Artifact,
+    ArtifactState,
+    PromptTemplate,
+    ProviderChoice,
+    Task,
+    TaskError,
+)
+from meeting_agent.errors import MeetingAgentError, NotFound, Unavailable, canonical_code
+from meeting_agent.exports.minutes import to_json, to_markdown
+from meeting_agent.ports import (
+    Clock,
+    MinutesGenerator,
+    MinutesRequest,
+    MinutesResult,
+    ObjectStore,
+    UnitOfWorkFactory,
+)
+from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES, DEFAULT_TEMPLATE_ID
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def error_of(exc: MeetingAgentError) -> TaskError:
+    return TaskError(code=int(canonical_code(exc)), reason=exc.reason, message=exc.message,
+                     metadata=dict(exc.metadata))
+
+
+class MinutesWriter:
+    """Generates one artifact's minutes, trying providers in failover order."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        store: ObjectStore,
+        clock: Clock,
+        generators: Mapping[str, MinutesGenerator],
+        default_order: Sequence[str],
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._store = store
+        self._clock = clock
+        self._generators = generators
+        self._default_order = list(default_order)
+
+    def template(self, tenant_id: str, template_id: str) -> PromptTemplate:
+        template_id = template_id or DEFAULT_TEMPLATE_ID
+        if template_id in BUILTIN_TEMPLATES:
+            return BUILTIN_TEMPLATES[template_id]
+        with self._uow_factory() as uow:
+            template = uow.prompt_templates.get(tenant_id, template_id)
+        if template is None:
+            raise NotFound(f"promptTemplates/{template_id}")
+        return template
+
+    def generate(self, task: Task, artifact: Artifact, choices: Sequence[ProviderChoice]
+                 ) -> Artifact:
+        """Fill in `artifact` (already stored as GENERATING); failures mark it FAILED."""
+        try:
+            result = self._run_generators(task, artifact, choices)
+        except MeetingAgentError as exc:
+            failed = replace(artifact, state=ArtifactState.FAILED, error=error_of(exc),
+                             update_time=self._clock.now())
+            self._save(failed)
+            raise
+        json_key = object_keys.artifact_key(task.tenant_id, task.id, artifact.id, "json")
+        markdown_key = object_keys.artifact_key(task.tenant_id, task.id, artifact.id, "md")
+        self._put(json_key, to_json(result.minutes))
+        self._put(markdown_key, to_markdown(result.minutes, title=task.display_name,
+                                            meeting_date=task.create_time.date(),
+                                            language_code=task.options.language_code))
+        done = replace(artifact, state=ArtifactState.SUCCEEDED, minutes=result.minutes,
+                       llm_provider=result.provider, llm_model=result.model,
+                       extractive=result.extractive, json_object_key=json_key,
+                       markdown_object_key=markdown_key, error=None,
+                       update_time=self._clock.now())
+        self._save(done)
+        return done
+
+    def _run_generators(self, task: Task, artifact: Artifact,
+                        choices: Sequence[ProviderChoice]) -> MinutesResult:
+        with self._uow_factory() as uow:
+            transcript = uow.transcripts.get(task.tenant_id, task.id, with_words=False)
+            mappings = uow.speaker_mappings.get(task.tenant_id, task.id)
+        if transcript is None:
+            raise NotFound(f"tasks/{task.id}/transcript", reason="TRANSCRIPT_NOT_READY")
+        request = MinutesRequest(
+            transcript=transcript,
+            speaker_names={label: i.display_name for label, i in mappings.mappings.items()},
+            template=self.template(task.tenant_id, artifact.prompt_template_id),
+            language_code=task.options.language_code or transcript.language_code,
+            meeting_date=task.create_time.date(),
+        )
+        order = [c.provider for c in choices] or self._default_order
+        last_error: MeetingAgentError | None = None
+        for name in order:
+            generator = self._generators.get(name)
+            if generator is None:
+                continue
+            try:
+                return generator.generate(request)
+            except Unavailable as exc:
+                # An outage of one provider is what failover is for; try the next.
+                _LOGGER.warning("minutes provider %s unavailable: %s", name, exc.message)
+                last_error = exc
+        raise last_error or Unavailable("no minutes generator is configured",
+                                        reason="MINUTES_GENERATOR_UNAVAILABLE")
+
+    def _put(self, key: str, text: str) -> None:
+        writer = self._store.open_writer(key, content_type="text/plain; charset=utf-8")
+        try:
+            writer.write(text.encode())
+            writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+
+    def _save(self, artifact: Artifact) -> None:
+        with self._uow_factory() as uow:
+            uow.artifacts.save(artifact)
+            uow.commit()
+
+
+def minutes_json_bytes(minutes: Mapping[str, object]) -> bytes:
+    return json.dumps(minutes, ensure_ascii=False, sort_keys=True).encode()

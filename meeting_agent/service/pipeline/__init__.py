@@ -1,0 +1,1 @@
+"""Processing a task: fetch → decode → transcribe → speaker mappings → minutes → done."""

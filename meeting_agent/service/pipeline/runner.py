@@ -1,0 +1,375 @@
+"""Running one task through the pipeline, resumably.
+
+A job may die at any point (a killed worker, a deploy). Every stage therefore
+stores what it produced before the next begins, and a new attempt skips what is
+stored: the transcript, the ASR chunks already paid for, the artifact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+from meeting_agent.domain import object_keys
+from meeting_agent.domain.models import (
+    Artifact,
+    ArtifactState,
+    HotwordSet,
+    Task,
+    TaskStage,
+    TaskState,
+    Transcript,
+    UploadState,
+)
+from meeting_agent.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    MeetingAgentError,
+    NotFound,
+    Unavailable,
+)
+from meeting_agent.ports import (
+    AsrProvider,
+    AsrRequest,
+    AsrResult,
+    AudioNormalizer,
+    Clock,
+    EventBus,
+    NormalizedAudio,
+    ObjectStore,
+    TaskCancelled,
+    UnitOfWorkFactory,
+    iter_chunks,
+)
+from meeting_agent.service.artifacts import MinutesWriter, error_of
+from meeting_agent.service.checkpoints import ObjectStoreCheckpoints
+from meeting_agent.service.hotword_correction import apply_hotwords
+from meeting_agent.service.pipeline.progress import TaskProgress
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_SPEAKER = "SPEAKER_1"
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    work_dir: Path | None
+    max_audio_seconds: float
+    heartbeat_seconds: float
+    lease_timeout_seconds: float
+    max_attempts: int
+
+
+def initial_artifact_id(task_id: str) -> str:
+    """The pipeline's own artifact has a fixed id, so a retried job finds it again."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"meeting-agent:tasks/{task_id}/minutes"))
+
+
+class _Lease:
+    """Keeps the task's heartbeat fresh and notices cancellation, in a side thread."""
+
+    def __init__(self, runner: PipelineRunner, task: Task) -> None:
+        self._runner = runner
+        self._task = task
+        self._stop = threading.Event()
+        self.cancelled = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{task.id}",
+                                        daemon=True)
+
+    def __enter__(self) -> _Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        runner = self._runner
+        while not self._stop.wait(runner.settings.heartbeat_seconds):
+            try:
+                with runner.uow_factory() as uow:
+                    # The attempt number tells us if a newer claim took the task over.
+                    alive = uow.tasks.heartbeat(self._task.id, runner.clock.now(),
+                                                attempt=self._task.attempts)
+                    task = uow.tasks.get(self._task.tenant_id, self._task.id)
+                    uow.commit()
+                if not alive or task is None or task.cancel_requested:
+                    self.cancelled.set()
+            except MeetingAgentError as exc:
+                # A database hiccup must not kill the job; the next beat tries again.
+                _LOGGER.warning("heartbeat of tasks/%s failed: %s", self._task.id, exc.message)
+
+    def check(self) -> None:
+        if self.cancelled.is_set():
+            raise TaskCancelled(self._task.id)
+
+
+class PipelineRunner:
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        store: ObjectStore,
+        clock: Clock,
+        events: EventBus,
+        normalize: AudioNormalizer,
+        asr: Mapping[str, AsrProvider],
+        asr_order: Sequence[str],
+        minutes: MinutesWriter,
+        settings: PipelineSettings,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.store = store
+        self.clock = clock
+        self.events = events
+        self._normalize = normalize
+        self._asr = asr
+        self._asr_order = list(asr_order)
+        self._minutes = minutes
+        self.settings = settings
+
+    # ------------------------------------------------------------------ entry point
+
+    def run(self, task_id: str) -> None:
+        """Process a task if it can be claimed; returns quietly if someone else has it.
+
+        Raises only for transient failures, after putting the task back in the queue,
+        so that the job system's retry (or the reconciler) runs it again.
+        """
+        now = self.clock.now()
+        stale_before = now - timedelta(seconds=self.settings.lease_timeout_seconds)
+        with self.uow_factory() as uow:
+            task = uow.tasks.claim(task_id, now=now, stale_before=stale_before)
+            uow.commit()
+        if task is None:
+            # Finished (or running elsewhere): there may still be minutes to regenerate.
+            self._generate_pending_minutes(task_id)
+            return
+        progress = TaskProgress(task, self.uow_factory, self.clock, self.events)
+        progress.started(task.attempts)
+        with _Lease(self, task) as lease:
+            try:
+                try:
+                    self._process(task, progress, lease)
+                except TaskCancelled:
+                    progress.finished(TaskState.CANCELLED, "task cancelled")
+                except (InvalidArgument, FailedPrecondition, NotFound) as exc:
+                    if self._deleted(task):
+                        raise
+                    # The caller has to change something; retrying cannot help.
+                    progress.finished(TaskState.FAILED, exc.message, error=error_of(exc))
+                except Exception as exc:
+                    if self._deleted(task):
+                        raise
+                    self._after_transient_failure(task, progress, exc)
+                    raise
+            except Exception:
+                if not self._deleted(task):
+                    raise
+                # Deleted while running: remove what this job wrote after the deletion.
+                self.store.delete_prefix(object_keys.task_prefix(task.tenant_id, task.id))
+                _LOGGER.info("tasks/%s was deleted while running; stopped", task.id)
+
+    def _deleted(self, task: Task) -> bool:
+        with self.uow_factory() as uow:
+            return uow.tasks.get(task.tenant_id, task.id) is None
+
+    def _after_transient_failure(self, task: Task, progress: TaskProgress,
+                                 exc: Exception) -> None:
+        if isinstance(exc, MeetingAgentError):
+            error = error_of(exc)
+        else:
+            _LOGGER.exception("tasks/%s failed unexpectedly", task.id)
+            error = error_of(Unavailable("internal error while processing the task",
+                                         reason="INTERNAL"))
+        if task.attempts >= self.settings.max_attempts:
+            progress.finished(TaskState.FAILED,
+                              f"gave up after {task.attempts} attempts: {error.message}",
+                              error=error)
+        else:
+            progress.requeued(f"attempt {task.attempts} failed ({error.reason}); will retry")
+
+    # ------------------------------------------------------------------ stages
+
+    def _process(self, task: Task, progress: TaskProgress, lease: _Lease) -> None:
+        lease.check()
+        transcript = self._stored_transcript(task)
+        if transcript is None:
+            with tempfile.TemporaryDirectory(prefix="meeting-agent-",
+                                             dir=self.settings.work_dir) as work:
+                audio = self._fetch_and_decode(task, Path(work), progress, lease)
+                transcript = self._transcribe(task, audio, progress, lease)
+        lease.check()
+        progress.stage(TaskStage.APPLY_SPEAKER_MAPPINGS, "applying speaker names")
+        lease.check()
+        progress.stage(TaskStage.GENERATE_MINUTES, "writing the minutes")
+        self._write_minutes(task)
+        lease.check()
+        progress.finished(TaskState.SUCCEEDED, "done")
+        self._generate_pending_minutes(task.id)
+
+    def _stored_transcript(self, task: Task) -> Transcript | None:
+        with self.uow_factory() as uow:
+            return uow.transcripts.get(task.tenant_id, task.id, with_words=False)
+
+    def _fetch_and_decode(self, task: Task, work: Path, progress: TaskProgress,
+                          lease: _Lease) -> NormalizedAudio:
+        progress.stage(TaskStage.FETCH_AUDIO, f"fetching {len(task.audio_sources)} file(s)")
+        files = []
+        for index, source in enumerate(task.audio_sources):
+            lease.check()
+            path = work / f"source-{index:03d}"
+            digest = self._download(source.object_key, path)
+            if source.upload_id is not None:
+                self._verify_upload(task, source.upload_id, digest)
+            files.append(path)
+            progress.within(TaskStage.FETCH_AUDIO, (index + 1) / len(task.audio_sources))
+        progress.stage(TaskStage.DECODE, "decoding audio")
+        audio = self._normalize(
+            files, work / "audio.f32", max_seconds=self.settings.max_audio_seconds,
+            check_cancelled=lease.check,
+            progress=lambda fraction, message="": progress.within(TaskStage.DECODE, fraction,
+                                                                  message))
+        progress.update(audio_duration_seconds=audio.duration_seconds)
+        return audio
+
+    def _download(self, key: str, path: Path) -> str:
+        digest = hashlib.sha256()
+        try:
+            reader = self.store.open_reader(key)
+        except NotFound:
+            raise FailedPrecondition("an audio file of the task is no longer stored",
+                                     reason="AUDIO_MISSING") from None
+        with reader, path.open("wb") as out:
+            for chunk in iter_chunks(reader):
+                digest.update(chunk)
+                out.write(chunk)
+        return digest.hexdigest()
+
+    def _verify_upload(self, task: Task, upload_id: str, digest: str) -> None:
+        with self.uow_factory() as uow:
+            upload = uow.uploads.get(task.tenant_id, upload_id, for_update=True)
+            if upload is None:
+                raise FailedPrecondition(f"uploads/{upload_id} no longer exists",
+                                         reason="AUDIO_MISSING")
+            if upload.sha256 != digest:
+                # A presigned upload is only checked here, once its bytes are read.
+                raise InvalidArgument(f"uploads/{upload_id} does not match its declared SHA-256",
+                                      reason="UPLOAD_CHECKSUM_MISMATCH",
+                                      metadata={"upload": f"uploads/{upload_id}"})
+            if upload.state is UploadState.PENDING:
+                upload.state = UploadState.READY
+                uow.uploads.save(upload)
+                uow.commit()
+
+    def _transcribe(self, task: Task, audio: NormalizedAudio, progress: TaskProgress,
+                    lease: _Lease) -> Transcript:
+        progress.stage(TaskStage.TRANSCRIBE, "transcribing")
+        hotword_set = self._hotword_set(task)
+        request = AsrRequest(
+            language_code=task.options.language_code,
+            model="",
+            hotwords=tuple(hotword_set.hotwords) if hotword_set else (),
+            speaker_count=task.options.speaker_count,
+            diarization=not task.options.disable_diarization,
+        )
+        result = self._run_asr(task, audio, request, progress, lease)
+        segments = apply_hotwords(result.segments, request.hotwords) if request.hotwords \
+            else result.segments
+        for index, segment in enumerate(segments):
+            segment.index = index
+            segment.speaker_label = segment.speaker_label or DEFAULT_SPEAKER
+        now = self.clock.now()
+        transcript = Transcript(
+            task_id=task.id, tenant_id=task.tenant_id,
+            language_code=result.language_code or task.options.language_code or "en",
+            segments=segments, duration_seconds=audio.duration_seconds,
+            asr_provider=result.provider, asr_model=result.model,
+            create_time=now, update_time=now)
+        with self.uow_factory() as uow:
+            uow.transcripts.put(transcript)
+            stored = uow.tasks.get(task.tenant_id, task.id, for_update=True)
+            if stored is not None:
+                stored.has_transcript = True
+                uow.tasks.save(stored)
+            uow.commit()
+        return transcript
+
+    def _run_asr(self, task: Task, audio: NormalizedAudio, request: AsrRequest,
+                 progress: TaskProgress, lease: _Lease) -> AsrResult:
+        choices = task.options.asr_providers
+        names = [c.provider for c in choices] or self._asr_order
+        models = {c.provider: c.model for c in choices}
+        last_error: Unavailable | None = None
+        for name in names:
+            provider = self._asr.get(name)
+            if provider is None:
+                continue
+            checkpoints = ObjectStoreCheckpoints(
+                self.store, object_keys.task_prefix(task.tenant_id, task.id)
+                + f"checkpoints/asr/{name}/")
+            try:
+                return provider.transcribe(
+                    audio, _with_model(request, models.get(name, "")),
+                    checkpoints=checkpoints,
+                    progress=lambda fraction, message="": progress.within(
+                        TaskStage.TRANSCRIBE, fraction, message),
+                    check_cancelled=lease.check)
+            except Unavailable as exc:
+                _LOGGER.warning("ASR provider %s unavailable for tasks/%s: %s", name, task.id,
+                                exc.message)
+                last_error = exc
+        raise last_error or Unavailable("no ASR provider is configured",
+                                        reason="ASR_UNAVAILABLE")
+
+    def _hotword_set(self, task: Task) -> HotwordSet | None:
+        if not task.options.hotword_set_id:
+            return None
+        with self.uow_factory() as uow:
+            # A set deleted after the task was created no longer applies.
+            return uow.hotword_sets.get(task.tenant_id, task.options.hotword_set_id)
+
+    def _write_minutes(self, task: Task) -> None:
+        artifact_id = initial_artifact_id(task.id)
+        with self.uow_factory() as uow:
+            artifact = uow.artifacts.get(task.tenant_id, task.id, artifact_id)
+            if artifact is None:
+                now = self.clock.now()
+                artifact = Artifact(
+                    id=artifact_id, task_id=task.id, tenant_id=task.tenant_id,
+                    prompt_template_id=task.options.prompt_template_id or "default",
+                    state=ArtifactState.GENERATING, llm_provider="", llm_model="",
+                    extractive=False, create_time=now, update_time=now)
+                uow.artifacts.add(artifact)
+                uow.commit()
+        if artifact.state is ArtifactState.SUCCEEDED:
+            return
+        self._minutes.generate(task, artifact, task.options.llm_providers)
+
+    def _generate_pending_minutes(self, task_id: str) -> None:
+        """Fill in artifacts requested with `GenerateArtifact`; no transcription again."""
+        with self.uow_factory() as uow:
+            pending = uow.artifacts.pending(task_id)
+            task = uow.tasks.get(pending[0].tenant_id, task_id) if pending else None
+        if task is None or not task.has_transcript:
+            return
+        for artifact in pending:
+            try:
+                self._minutes.generate(task, artifact,
+                                       artifact.requested_providers or task.options.llm_providers)
+            except MeetingAgentError as exc:
+                # The artifact records the failure; the other requests still run.
+                _LOGGER.warning("minutes for %s/artifacts/%s failed: %s", task_id, artifact.id,
+                                exc.message)
+
+
+def _with_model(request: AsrRequest, model: str) -> AsrRequest:
+    return replace(request, model=model)
