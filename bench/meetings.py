@@ -29,7 +29,9 @@ class Meeting:
 US = "en-us"
 US_F = "en-us+f3"
 GB = "en-gb"
-GB_F = "en-gb+f2"
+# Variants attach to voice files, not to language aliases: "en-gb+f2" silently
+# speaks the male en-gb voice, while the en-gb voice file with +f2 is female.
+GB_F = "gmw/en+f2"
 RP = "en-gb-x-rp"
 SCOT = "en-gb-scotland+m3"
 NYC = "en-us-nyc"

@@ -9,13 +9,14 @@ from typing import Literal
 from meeting_agent.adapters.asr.local_whisper import WHISPER_LANGUAGES, LocalWhisperAsr
 from meeting_agent.adapters.audio.decode import normalize_audio
 from meeting_agent.adapters.db.database import SqlDatabase, upgrade_to_head
+from meeting_agent.adapters.diarization import LocalDiarizer, LocalDiarizerSettings
 from meeting_agent.adapters.events import build_event_bus
 from meeting_agent.adapters.jobs import build_job_queue
 from meeting_agent.adapters.storage.local import LocalObjectStore
-from meeting_agent.config import Settings
+from meeting_agent.config import DiarizationSettings, Settings
 from meeting_agent.errors import MeetingAgentError
 from meeting_agent.minutes.extractive import ExtractiveMinutesGenerator
-from meeting_agent.ports import AsrProvider, Clock, EventBus, JobQueue, ObjectStore
+from meeting_agent.ports import AsrProvider, Clock, Diarizer, EventBus, JobQueue, ObjectStore
 from meeting_agent.service.artifacts import MinutesWriter
 from meeting_agent.service.catalog import ProviderCatalog, embedded_catalog
 from meeting_agent.service.common import SystemClock
@@ -63,6 +64,18 @@ class Container:
         self.database.dispose()
 
 
+def build_diarizer(settings: DiarizationSettings) -> Diarizer | None:
+    """The local diarizer, or None when diarization is switched off."""
+    if not settings.enabled:
+        return None
+    return LocalDiarizer(LocalDiarizerSettings(
+        weights_path=settings.embedding_model_path,
+        threshold=settings.clustering_threshold,
+        window_seconds=settings.window_seconds,
+        step_seconds=settings.step_seconds,
+        max_cluster_windows=settings.max_cluster_windows))
+
+
 def build_store(settings: Settings) -> ObjectStore:
     return LocalObjectStore(settings.resolved_storage_root,
                             max_object_bytes=settings.storage.max_upload_bytes)
@@ -102,15 +115,17 @@ def bootstrap(settings: Settings, *, role: Role = "server",
                             vad=settings.asr.vad, cpu_threads=settings.asr.cpu_threads,
                             chunk_seconds=settings.asr.chunk_seconds)
     asr: dict[str, AsrProvider] = {"local": local}
+    diarizer = build_diarizer(settings.diarization)
     catalog = embedded_catalog(
         local_model=local.model_name,
-        local_languages=WHISPER_LANGUAGES if local.multilingual else ("en",))
+        local_languages=WHISPER_LANGUAGES if local.multilingual else ("en",),
+        diarization=diarizer is not None)
     writer = MinutesWriter(uow, store, clock, {"extractive": ExtractiveMinutesGenerator()},
                            [p.name for p in catalog.llm])
     jobs = settings.jobs
     pipeline = PipelineRunner(
         uow_factory=uow, store=store, clock=clock, events=events, normalize=normalize_audio,
-        asr=asr, asr_order=[p.name for p in catalog.asr], minutes=writer,
+        asr=asr, asr_order=[p.name for p in catalog.asr], minutes=writer, diarizer=diarizer,
         settings=PipelineSettings(
             work_dir=settings.processing.work_dir,
             max_audio_seconds=settings.limits.max_audio_seconds,

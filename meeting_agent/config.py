@@ -170,6 +170,29 @@ class AsrSettings(_Section):
     chunk_seconds: float = Field(default=600.0, ge=5.0)
 
 
+class DiarizationSettings(_Section):
+    """Local speaker diarization, for ASR providers that return no speaker labels."""
+
+    enabled: bool = True
+    # A Resemblyzer voice-encoder checkpoint (.pt); the one the resemblyzer package
+    # ships when unset. Nothing is ever downloaded.
+    embedding_model_path: Path | None = None
+    # Cosine distance between mean-removed voice vectors at which two groups count as
+    # different people when no speaker count is given; smaller finds more speakers.
+    clustering_threshold: float = Field(default=1.0, gt=0, le=2)
+    # Voice vectors are taken from windows this long, every step.
+    window_seconds: float = Field(default=1.6, ge=0.5, le=10)
+    step_seconds: float = Field(default=0.5, ge=0.05, le=10)
+    # Windows the pairwise clustering sees at most (memory grows with its square).
+    max_cluster_windows: int = Field(default=2000, ge=50, le=20000)
+
+    @model_validator(mode="after")
+    def _step_within_window(self) -> DiarizationSettings:
+        if self.step_seconds > self.window_seconds:
+            raise ValueError("step_seconds must not exceed window_seconds")
+        return self
+
+
 class ProcessingSettings(_Section):
     """How jobs run the pipeline."""
 
@@ -201,6 +224,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = JobSettings()
     events: EventSettings = EventSettings()
     asr: AsrSettings = AsrSettings()
+    diarization: DiarizationSettings = DiarizationSettings()
     processing: ProcessingSettings = ProcessingSettings()
 
     @model_validator(mode="after")

@@ -8,15 +8,17 @@ adapter can serve a row across tenants.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Generic, Protocol, Self, TypeVar
 
 from meeting_agent.domain.models import (
     Artifact,
+    CallContext,
     Hotword,
     HotwordSet,
     Principal,
@@ -99,6 +101,11 @@ class ObjectStore(Protocol):
         self, key: str, *, content_type: str, expires_in_seconds: int
     ) -> PresignedRequest:
         """A URL to upload directly; raises `FailedPrecondition` where unsupported."""
+        ...
+
+    def presign_get(self, key: str, *, expires_in_seconds: int) -> str:
+        """A URL to download the object, for vendors that fetch audio themselves;
+        raises `FailedPrecondition` where unsupported."""
         ...
 
     def uri(self, key: str) -> str:
@@ -279,7 +286,14 @@ class ArtifactRepository(Protocol):
 
 
 class AuditLogRepository(Protocol):
-    def add(self, record: UsageRecord, *, call_key: str) -> bool:
+    def add(
+        self,
+        record: UsageRecord,
+        *,
+        call_key: str,
+        latency_ms: int | None = None,
+        unit_prices: Mapping[str, Decimal] | None = None,
+    ) -> bool:
         """Record a paid call once; a second call with the same key is ignored (False)."""
         ...
 
@@ -423,6 +437,8 @@ class AsrRequest:
     hotwords: tuple[Hotword, ...]
     speaker_count: SpeakerCount | None
     diarization: bool
+    # For the audit log; None outside a task (benchmarks, tests).
+    context: CallContext | None = None
 
 
 @dataclass
@@ -433,6 +449,22 @@ class AsrResult:
     model: str
     language_code: str
     segments: list[TranscriptSegment]
+    # Audio the vendor bills for (its own measure where it reports one); None when free.
+    billed_audio_seconds: float | None = None
+    # The vendor's id for the job, kept in the audit log to reconcile invoices.
+    vendor_request_id: str = ""
+
+
+class AudioPublisher(Protocol):
+    """Makes a local audio file reachable by a vendor that only takes URLs."""
+
+    def publish(self, path: Path, *, content_type: str, name: str) -> str:
+        """Upload the file under the task's prefix and return a presigned GET URL.
+
+        Raises `FailedPrecondition(reason="PRESIGN_UNSUPPORTED")` where the object store
+        cannot presign.
+        """
+        ...
 
 
 class Checkpoints(Protocol):
@@ -478,6 +510,36 @@ class AsrProvider(Protocol):
 
 
 @dataclass(frozen=True)
+class SpeakerTurn:
+    """One stretch of one voice, in meeting time; `speaker` is the diarizer's label."""
+
+    start: float
+    end: float
+    speaker: str
+
+
+class Diarizer(Protocol):
+    """Who spoke when, for ASR providers that do not label speakers themselves."""
+
+    def diarize(
+        self,
+        audio: NormalizedAudio,
+        *,
+        speaker_count: SpeakerCount | None,
+        progress: ProgressReporter,
+        check_cancelled: CancellationCheck,
+    ) -> list[SpeakerTurn]:
+        """Speaker turns sorted by start, disjoint, covering the speech heard.
+
+        `speaker_count` fixes (minimum == maximum) or bounds the number of speakers;
+        None lets the diarizer estimate it. Silence yields no turns. Raises
+        `TaskCancelled` from `check_cancelled`, and `FailedPrecondition` when its model
+        cannot be loaded.
+        """
+        ...
+
+
+@dataclass(frozen=True)
 class LlmUsage:
     input_tokens: int = 0
     output_tokens: int = 0
@@ -509,6 +571,7 @@ class MinutesRequest:
     template: PromptTemplate
     language_code: str
     meeting_date: date
+    context: CallContext | None = None
 
 
 @dataclass

@@ -1,69 +1,75 @@
 #!/usr/bin/env bash
-# Smoke test of a running server with grpcurl, as an engineer would debug it:
-#   scripts/grpcurl-smoke.sh ADDRESS TOKEN
-# e.g. scripts/grpcurl-smoke.sh 127.0.0.1:50051 "$(.venv/bin/meeting-agent dev-token)"
-# Each command is printed before it runs (with the token shown as $TOKEN, so it stays
-# out of logs); any failure stops the script.
+# Runs the grpcurl commands of README.md against a running server, as CI does:
+#   scripts/grpcurl-smoke.sh [ADDRESS]        (default 127.0.0.1:50051)
+#
+# It takes every ```sh block of the README section "## grpcurl", replaces the
+# documented address 127.0.0.1:50051 with ADDRESS, and runs the blocks in order in one
+# bash (-euo pipefail) from the repository root, echoing each line before it runs
+# (bash -v: the token shows as $TOKEN). So the README is the script: whatever it
+# documents runs here, and a command that fails, fails the script. Then it checks the
+# output for what the documented commands must print.
+#
+# The README mints its token with `.venv/bin/meeting-agent dev-token`, which signs with
+# the development key of MEETING_AGENT_DATA_DIR (default ./data): run the script with
+# the server's data directory (scripts/run-go-e2e.sh exports it).
 set -euo pipefail
 
-if (($# != 2)) || [[ -z $1 || -z $2 ]]; then
-  printf 'usage: %s ADDRESS TOKEN\n' "$0" >&2
+if (($# > 1)); then
+  printf 'usage: %s [ADDRESS]\n' "$0" >&2
   exit 2
 fi
-ADDRESS=$1
-TOKEN=$2
+ADDRESS=${1:-127.0.0.1:50051}
+DOCUMENTED_ADDRESS=127.0.0.1:50051
+SECTION='## grpcurl'
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$PWD/.tools/bin:$PATH"
-command -v grpcurl >/dev/null || {
-  echo "grpcurl not found; run scripts/install-tools.sh" >&2
+for tool in grpcurl split base64 sha256sum; do
+  command -v "$tool" >/dev/null || {
+    echo "grpcurl-smoke: $tool not found (grpcurl: run scripts/install-tools.sh)" >&2
+    exit 1
+  }
+done
+
+die() {
+  printf 'grpcurl-smoke: %s\n' "$*" >&2
   exit 1
 }
 
-# run COMMAND [ARG...]: prints the command to stderr, then runs it.
-run() {
-  local arg line='$' placeholder="\$TOKEN"
-  for arg in "$@"; do
-    arg=${arg//"$TOKEN"/$placeholder}
-    if [[ $arg == *[[:space:]]* ]]; then
-      arg="\"$arg\""
-    fi
-    line+=" $arg"
-  done
-  printf '\n%s\n' "$line" >&2
-  "$@"
-}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
-# require OUTPUT TEXT...: fails unless OUTPUT contains every TEXT.
-require() {
-  local output=$1 text
-  shift
-  for text in "$@"; do
-    if ! grep -qF -- "$text" <<<"$output"; then
-      printf 'grpcurl-smoke: expected %s in the output above\n' "$text" >&2
-      exit 1
-    fi
-  done
-}
+# The section's sh blocks, in order, with the server's address.
+awk -v section="$SECTION" -v from="$DOCUMENTED_ADDRESS" -v to="$ADDRESS" '
+  $0 == section { inside = 1; next }
+  inside && /^## / { inside = 0 }
+  inside && /^```sh$/ { block = 1; next }
+  inside && block && /^```$/ { block = 0; print ""; next }
+  inside && block { gsub(from, to); print }
+' README.md >"$work/commands.sh"
 
-out=$(run grpcurl -plaintext "$ADDRESS" list)
-printf '%s\n' "$out"
-require "$out" meeting_agent.v1.TaskService grpc.health.v1.Health
+commands=$(grep -o 'grpcurl -plaintext' "$work/commands.sh" | wc -l)
+((commands >= 5)) ||
+  die "found $commands grpcurl commands in section '$SECTION' of README.md; has it moved?"
 
-out=$(run grpcurl -plaintext "$ADDRESS" describe meeting_agent.v1.TaskService)
-printf '%s\n' "$out"
-require "$out" 'rpc WatchTask'
+printf 'grpcurl-smoke: running the %d grpcurl commands of README.md against %s\n\n' \
+  "$commands" "$ADDRESS" >&2
+{
+  printf 'set -euo pipefail\nset -v\n'
+  cat "$work/commands.sh"
+} >"$work/run.sh"
+bash "$work/run.sh" | tee "$work/output" ||
+  die "a command of README.md section '$SECTION' failed (it is the last one echoed above)"
 
-out=$(run grpcurl -plaintext "$ADDRESS" describe meeting_agent.v1.CreateTaskRequest)
-printf '%s\n' "$out"
-require "$out" 'request_id'
+# What the documented commands print: reflection, descriptions, health, an
+# authenticated call, the upload, the task, its watch to the end, its minutes.
+for expected in \
+  meeting_agent.v1.TaskService grpc.health.v1.Health grpc.reflection \
+  'rpc WatchTask' 'request_id' '"SERVING"' '"asrProviders"' \
+  'uploads/' 'tasks/' '"TASK_EVENT_TYPE_STATE_CHANGED"' '"TASK_STATE_SUCCEEDED"' \
+  '"ARTIFACT_STATE_SUCCEEDED"' '"summary"'; do
+  grep -qF -- "$expected" "$work/output" ||
+    die "expected $expected in the output of the README's grpcurl commands"
+done
 
-out=$(run grpcurl -plaintext "$ADDRESS" grpc.health.v1.Health/Check)
-printf '%s\n' "$out"
-require "$out" '"SERVING"'
-
-out=$(run grpcurl -plaintext -H "authorization: Bearer $TOKEN" "$ADDRESS" meeting_agent.v1.CapabilitiesService/GetCapabilities)
-printf '%s\n' "$out"
-require "$out" '"asrProviders"'
-
-printf '\ngrpcurl-smoke: all commands succeeded against %s\n' "$ADDRESS" >&2
+printf '\ngrpcurl-smoke: all %d README grpcurl commands succeeded against %s\n' "$commands" "$ADDRESS" >&2

@@ -18,6 +18,8 @@ PROTOC_GEN_GO_VERSION=v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION=v1.6.2
 GRPCURL_VERSION=v1.9.4
 STATICCHECK_VERSION=v0.8.2
+# Installed with --no-deps after the editable install (see install_venv).
+RESEMBLYZER_VERSION=0.1.4
 
 APT_PACKAGES=(
   ca-certificates git python3 python3-venv
@@ -75,9 +77,9 @@ python_for_venv() {
 }
 
 install_venv() {
-  # The stamp records the pyproject.toml the venv was installed from.
+  # The stamp records the pyproject.toml (and resemblyzer pin) the venv was installed from.
   local stamp=$root/.venv/.install-tools-stamp wanted
-  wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  wanted=$({ cat pyproject.toml; echo "resemblyzer==$RESEMBLYZER_VERSION"; } | sha256sum | cut -d' ' -f1)
   if [[ -x .venv/bin/python && -f $stamp && $(<"$stamp") == "$wanted" ]]; then
     log ".venv: up to date with pyproject.toml"
     return
@@ -91,6 +93,11 @@ install_venv() {
   log ".venv: pip install -e '.[dev]'"
   .venv/bin/python -m pip install --disable-pip-version-check --quiet --upgrade pip
   .venv/bin/python -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+  # The diarizer reads the voice-encoder weights resemblyzer ships; its declared
+  # dependencies (torch, librosa, webrtcvad) are never imported, so they are skipped.
+  # pyproject.toml cannot say --no-deps, hence this separate step.
+  .venv/bin/python -m pip install --disable-pip-version-check --quiet --no-deps \
+    "resemblyzer==$RESEMBLYZER_VERSION"
   printf '%s\n' "$wanted" >"$stamp"
 }
 

@@ -268,6 +268,14 @@ class FakeObjectStore:
         self.presigned.append(request)
         return request
 
+    def presign_get(self, key: str, *, expires_in_seconds: int) -> str:
+        validate_key(key)
+        if not self._supports_presign:
+            raise FailedPrecondition(
+                "this object store cannot issue download URLs", reason=PRESIGN_UNSUPPORTED
+            )
+        return f"https://fake-store.test/{key}?signature=fake&expires={expires_in_seconds}"
+
     def uri(self, key: str) -> str:
         return self._uri_prefix + validate_key(key)
 

@@ -140,11 +140,11 @@ class AuthInterceptor(_AroundInterceptor):
             await asyncio.to_thread(self._on_authenticated, principal)
         except errors.MeetingAgentError as exc:
             await abort_with(context, to_status_proto(exc))
-        token = _principal.set(principal)
-        try:
-            yield
-        finally:
-            _principal.reset(token)
+        # Each RPC runs in its own asyncio task and context, so the value dies with the
+        # call; no reset, which would fail when a dropped stream's generator is closed
+        # from another context.
+        _principal.set(principal)
+        yield
 
 
 class ErrorMappingInterceptor(_AroundInterceptor):

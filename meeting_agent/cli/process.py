@@ -95,6 +95,8 @@ def process(
     speakers: int = typer.Option(0, "--speakers", help="Exact number of speakers."),
     min_speakers: int = typer.Option(0, "--min-speakers", help="At least this many speakers."),
     max_speakers: int = typer.Option(0, "--max-speakers", help="At most this many speakers."),
+    diarization: bool = typer.Option(True, "--diarization/--no-diarization",
+                                     help="Label who spoke when (on by default)."),
     data_dir: Path | None = typer.Option(None, help="Keep the database and objects here."),
 ) -> None:
     """Transcribe recordings and write their minutes, printing both."""
@@ -111,7 +113,8 @@ def process(
         container = bootstrap(settings, role="cli", events=ConsoleEvents(bar))
         try:
             result = _run(container, files, template=template, hotwords=hotwords,
-                          language=language, speaker_count=count)
+                          language=language, speaker_count=count,
+                          diarization=diarization)
         except MeetingAgentError as exc:
             err.print(f"[red]error[/red] {exc.reason}: {exc.message}")
             raise typer.Exit(1) from None
@@ -124,7 +127,8 @@ def process(
 
 
 def _run(container: Container, files: list[Path], *, template: str, hotwords: str,
-         language: str, speaker_count: SpeakerCount | None) -> dict[str, Any]:
+         language: str, speaker_count: SpeakerCount | None,
+         diarization: bool = True) -> dict[str, Any]:
     hotword_set_id = ""
     if hotwords.strip():
         phrases = [Hotword(p.strip()) for p in hotwords.split(",") if p.strip()]
@@ -139,7 +143,8 @@ def _run(container: Container, files: list[Path], *, template: str, hotwords: st
         sources=[SourceSpec(upload_id=u) for u in uploads],
         options=TaskOptions(language_code=language, hotword_set_id=hotword_set_id,
                             prompt_template_id=template if template != "default" else "",
-                            speaker_count=speaker_count),
+                            speaker_count=speaker_count,
+                            disable_diarization=not diarization),
         labels={}), request_id="")
     container.pipeline.run(task.id)
     task = container.tasks.get(LOCAL, task.id)

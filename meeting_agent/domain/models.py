@@ -240,6 +240,18 @@ class Transcript:
 
 
 @dataclass(frozen=True)
+class CallContext:
+    """Who a provider call is made for: the audit row's tenant, user, task and labels."""
+
+    tenant_id: str
+    user_id: str
+    task_id: str | None
+    labels: dict[str, str] = field(default_factory=dict)
+    # Distinguishes calls of one task that are billed separately (e.g. an artifact id).
+    scope: str = ""
+
+
+@dataclass(frozen=True)
 class UsageRecord:
     """One paid provider call, as written to the audit log."""
 

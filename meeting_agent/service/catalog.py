@@ -91,11 +91,14 @@ def _speaks(provider: AsrProvider, language_code: str) -> bool:
 
 
 def embedded_catalog(*, local_model: str = "tiny.en",
-                     local_languages: tuple[str, ...] = ("en",)) -> ProviderCatalog:
+                     local_languages: tuple[str, ...] = ("en",),
+                     diarization: bool = False) -> ProviderCatalog:
     """The embedded default: local Whisper and the extractive minutes generator.
 
     The bundled tiny.en speaks English only; a configured multilingual model directory
     brings its own languages, so a Chinese task is accepted instead of refused.
+    `diarization` says whether the local diarizer labels speakers for providers
+    without their own.
     """
     return ProviderCatalog(
         asr=(
@@ -108,4 +111,5 @@ def embedded_catalog(*, local_model: str = "tiny.en",
             ),
         ),
         llm=(LlmProvider(name="extractive", models=("extractive-v1",), extractive=True),),
+        diarization=diarization,
     )

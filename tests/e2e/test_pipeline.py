@@ -68,7 +68,8 @@ def test_watch_follows_the_task_from_queued_to_succeeded(jfk_task) -> None:
     assert events[1].state == task_pb2.TASK_STATE_RUNNING
     stages = [e.stage for e in events if e.type == task_pb2.TASK_EVENT_TYPE_STAGE_CHANGED]
     assert stages == [task_pb2.TASK_STAGE_FETCH_AUDIO, task_pb2.TASK_STAGE_DECODE,
-                      task_pb2.TASK_STAGE_TRANSCRIBE, task_pb2.TASK_STAGE_APPLY_SPEAKER_MAPPINGS,
+                      task_pb2.TASK_STAGE_TRANSCRIBE, task_pb2.TASK_STAGE_DIARIZE,
+                      task_pb2.TASK_STAGE_APPLY_SPEAKER_MAPPINGS,
                       task_pb2.TASK_STAGE_GENERATE_MINUTES]
     percents = [e.progress_percent for e in events]
     assert percents == sorted(percents) and percents[-1] == 100

@@ -1,5 +1,6 @@
 // Package e2e_test checks a running meeting-agent server the way its Go callers use
-// it: through the generated stubs, with a bearer token, branching on status details.
+// it: through the generated stubs and the meetingagent package, with a bearer token,
+// branching on status details.
 //
 // Point it at a server with MEETING_AGENT_ADDRESS (host:port, plaintext) and
 // MEETING_AGENT_TOKEN (a bearer token that server accepts). scripts/run-go-e2e.sh

@@ -212,6 +212,14 @@ class LocalObjectStore:
             reason=PRESIGN_UNSUPPORTED,
         )
 
+    def presign_get(self, key: str, *, expires_in_seconds: int) -> str:
+        validate_key(key)
+        raise FailedPrecondition(
+            "the local object store cannot issue download URLs; providers that fetch "
+            "audio by URL need an object store that can (such as TOS)",
+            reason=PRESIGN_UNSUPPORTED,
+        )
+
     def uri(self, key: str) -> str:
         return URI_PREFIX + validate_key(key)
 

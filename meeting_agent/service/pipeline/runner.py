@@ -41,17 +41,21 @@ from meeting_agent.ports import (
     AsrResult,
     AudioNormalizer,
     Clock,
+    Diarizer,
     EventBus,
     NormalizedAudio,
     ObjectStore,
+    SpeakerTurn,
     TaskCancelled,
     UnitOfWorkFactory,
     iter_chunks,
 )
 from meeting_agent.service.artifacts import MinutesWriter, error_of
 from meeting_agent.service.checkpoints import ObjectStoreCheckpoints
+from meeting_agent.service.diarization import diarize_once
 from meeting_agent.service.hotword_correction import apply_hotwords
 from meeting_agent.service.pipeline.progress import TaskProgress
+from meeting_agent.service.speakers import assign_speakers
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -125,6 +129,7 @@ class PipelineRunner:
         asr_order: Sequence[str],
         minutes: MinutesWriter,
         settings: PipelineSettings,
+        diarizer: Diarizer | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.store = store
@@ -135,6 +140,8 @@ class PipelineRunner:
         self._asr_order = list(asr_order)
         self._minutes = minutes
         self.settings = settings
+        # Labels speakers for providers that return none; None switches that off.
+        self._diarizer = diarizer
 
     # ------------------------------------------------------------------ entry point
 
@@ -284,6 +291,11 @@ class PipelineRunner:
         result = self._run_asr(task, audio, request, progress, lease)
         segments = apply_hotwords(result.segments, request.hotwords) if request.hotwords \
             else result.segments
+        diarizer = self._diarizer
+        if (diarizer is not None and request.diarization and segments
+                and not any(segment.speaker_label for segment in segments)):
+            turns = self._diarize(diarizer, task, audio, progress, lease)
+            segments = assign_speakers(segments, turns)
         for index, segment in enumerate(segments):
             segment.index = index
             segment.speaker_label = segment.speaker_label or DEFAULT_SPEAKER
@@ -302,6 +314,19 @@ class PipelineRunner:
                 uow.tasks.save(stored)
             uow.commit()
         return transcript
+
+    def _diarize(self, diarizer: Diarizer, task: Task, audio: NormalizedAudio,
+                 progress: TaskProgress, lease: _Lease) -> list[SpeakerTurn]:
+        progress.stage(TaskStage.DIARIZE, "identifying speakers")
+        checkpoints = ObjectStoreCheckpoints(
+            self.store, object_keys.task_prefix(task.tenant_id, task.id)
+            + "checkpoints/diarization/")
+        return diarize_once(
+            diarizer, audio, speaker_count=task.options.speaker_count,
+            checkpoints=checkpoints,
+            progress=lambda fraction, message="": progress.within(TaskStage.DIARIZE, fraction,
+                                                                  message),
+            check_cancelled=lease.check)
 
     def _run_asr(self, task: Task, audio: NormalizedAudio, request: AsrRequest,
                  progress: TaskProgress, lease: _Lease) -> AsrResult:
