@@ -12,15 +12,18 @@ from meeting_agent.adapters.db.database import SqlDatabase, upgrade_to_head
 from meeting_agent.adapters.diarization import LocalDiarizer, LocalDiarizerSettings
 from meeting_agent.adapters.events import build_event_bus
 from meeting_agent.adapters.jobs import build_job_queue
+from meeting_agent.adapters.providers.factory import build_cloud_providers
 from meeting_agent.adapters.storage.local import LocalObjectStore
 from meeting_agent.config import DiarizationSettings, Settings
 from meeting_agent.errors import MeetingAgentError
 from meeting_agent.minutes.extractive import ExtractiveMinutesGenerator
 from meeting_agent.ports import AsrProvider, Clock, Diarizer, EventBus, JobQueue, ObjectStore
 from meeting_agent.service.artifacts import MinutesWriter
-from meeting_agent.service.catalog import ProviderCatalog, embedded_catalog
+from meeting_agent.service.billing import PriceTable, UsageMeter
+from meeting_agent.service.catalog import ProviderCatalog, embedded_catalog, with_cloud
 from meeting_agent.service.common import SystemClock
 from meeting_agent.service.library import HotwordSetService, PromptTemplateService
+from meeting_agent.service.metering import MeteredAsr
 from meeting_agent.service.minutes import MinutesService
 from meeting_agent.service.pipeline.reconciler import Reconciler
 from meeting_agent.service.pipeline.runner import PipelineRunner, PipelineSettings
@@ -114,14 +117,25 @@ def bootstrap(settings: Settings, *, role: Role = "server",
     local = LocalWhisperAsr(settings.asr.model_path, beam_size=settings.asr.beam_size,
                             vad=settings.asr.vad, cpu_threads=settings.asr.cpu_threads,
                             chunk_seconds=settings.asr.chunk_seconds)
-    asr: dict[str, AsrProvider] = {"local": local}
+    meter = UsageMeter(uow, PriceTable(settings.providers.resolved_prices), clock)
+    cloud = build_cloud_providers(settings.providers, store)
+    # Every recogniser is metered, the local one too: its audio hours are usage worth
+    # reporting even at no cost.
+    asr: dict[str, AsrProvider] = {name: MeteredAsr(provider, meter) for name, provider
+                                   in {"local": local, **cloud.asr}.items()}
     diarizer = build_diarizer(settings.diarization)
-    catalog = embedded_catalog(
-        local_model=local.model_name,
-        local_languages=WHISPER_LANGUAGES if local.multilingual else ("en",),
-        diarization=diarizer is not None)
-    writer = MinutesWriter(uow, store, clock, {"extractive": ExtractiveMinutesGenerator()},
-                           [p.name for p in catalog.llm])
+    catalog = with_cloud(
+        embedded_catalog(
+            local_model=local.model_name,
+            local_languages=WHISPER_LANGUAGES if local.multilingual else ("en",),
+            diarization=diarizer is not None),
+        cloud.asr_info, cloud.llm_info,
+        asr_order=settings.providers.asr_order, llm_order=settings.providers.llm_order)
+    extractive = ExtractiveMinutesGenerator()
+    writer = MinutesWriter(
+        uow, store, clock,
+        {"extractive": lambda _context: extractive, **cloud.generator_factories(meter)},
+        [p.name for p in catalog.llm])
     jobs = settings.jobs
     pipeline = PipelineRunner(
         uow_factory=uow, store=store, clock=clock, events=events, normalize=normalize_audio,
@@ -151,7 +165,8 @@ def bootstrap(settings: Settings, *, role: Role = "server",
         users=UserDirectory(uow, clock),
         uploads=UploadService(uow, store, clock,
                               max_upload_bytes=settings.storage.max_upload_bytes),
-        tasks=TaskService(uow, store, clock, catalog, on_queued=enqueue),
+        tasks=TaskService(uow, store, clock, catalog, on_queued=enqueue,
+                          asr_preflight=cloud.preflight(store.supports_presign)),
         prompt_templates=PromptTemplateService(uow, clock),
         hotword_sets=HotwordSetService(uow, clock),
         transcripts=TranscriptService(uow, clock),

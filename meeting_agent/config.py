@@ -26,6 +26,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from meeting_agent.config_providers import ProvidersSettings
+
 ENV_PREFIX = "MEETING_AGENT_"
 ENV_NESTED_DELIMITER = "__"
 CONFIG_FILE_VARIABLE = "MEETING_AGENT_CONFIG_FILE"
@@ -225,6 +227,7 @@ class Settings(BaseSettings):
     events: EventSettings = EventSettings()
     asr: AsrSettings = AsrSettings()
     diarization: DiarizationSettings = DiarizationSettings()
+    providers: ProvidersSettings = ProvidersSettings()
     processing: ProcessingSettings = ProcessingSettings()
 
     @model_validator(mode="after")

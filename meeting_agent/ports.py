@@ -453,6 +453,10 @@ class AsrResult:
     billed_audio_seconds: float | None = None
     # The vendor's id for the job, kept in the audit log to reconcile invoices.
     vendor_request_id: str = ""
+    # Token-billed recognisers (an LLM listening to audio) bill these instead.
+    input_tokens: int = 0
+    audio_input_tokens: int = 0
+    output_tokens: int = 0
 
 
 class AudioPublisher(Protocol):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from meeting_agent.domain import object_keys
 from meeting_agent.domain.models import (
     Artifact,
     ArtifactState,
+    CallContext,
     PromptTemplate,
     ProviderChoice,
     Task,
@@ -30,6 +31,9 @@ from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES, DEFAULT_T
 
 _LOGGER = logging.getLogger(__name__)
 
+# Builds a provider's generator for one artifact, so its calls are billed to it.
+GeneratorFactory = Callable[[CallContext], MinutesGenerator]
+
 
 def error_of(exc: MeetingAgentError) -> TaskError:
     return TaskError(code=int(canonical_code(exc)), reason=exc.reason, message=exc.message,
@@ -44,7 +48,7 @@ class MinutesWriter:
         uow_factory: UnitOfWorkFactory,
         store: ObjectStore,
         clock: Clock,
-        generators: Mapping[str, MinutesGenerator],
+        generators: Mapping[str, GeneratorFactory],
         default_order: Sequence[str],
     ) -> None:
         self._uow_factory = uow_factory
@@ -94,8 +98,11 @@ class MinutesWriter:
             mappings = uow.speaker_mappings.get(task.tenant_id, task.id)
         if transcript is None:
             raise NotFound(f"tasks/{task.id}/transcript", reason="TRANSCRIPT_NOT_READY")
+        context = CallContext(tenant_id=task.tenant_id, user_id=task.creator_id,
+                              task_id=task.id, labels=dict(task.labels), scope=artifact.id)
         request = MinutesRequest(
             transcript=transcript,
+            context=context,
             speaker_names={label: i.display_name for label, i in mappings.mappings.items()},
             template=self.template(task.tenant_id, artifact.prompt_template_id),
             language_code=task.options.language_code or transcript.language_code,
@@ -104,9 +111,10 @@ class MinutesWriter:
         order = [c.provider for c in choices] or self._default_order
         last_error: MeetingAgentError | None = None
         for name in order:
-            generator = self._generators.get(name)
-            if generator is None:
+            factory = self._generators.get(name)
+            if factory is None:
                 continue
+            generator = factory(context)
             try:
                 return generator.generate(request)
             except Unavailable as exc:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from meeting_agent.domain.models import ProviderChoice
 from meeting_agent.errors import FailedPrecondition, InvalidArgument
+
+T = TypeVar("T", bound="AsrProvider | LlmProvider")
 
 
 @dataclass(frozen=True)
@@ -113,3 +117,18 @@ def embedded_catalog(*, local_model: str = "tiny.en",
         llm=(LlmProvider(name="extractive", models=("extractive-v1",), extractive=True),),
         diarization=diarization,
     )
+
+
+def with_cloud(embedded: ProviderCatalog, asr: Sequence[AsrProvider], llm: Sequence[LlmProvider],
+               *, asr_order: Sequence[str], llm_order: Sequence[str]) -> ProviderCatalog:
+    """The embedded engines plus the configured cloud ones, in the deployment's order.
+
+    Providers named in the order come first, in that order; the others follow.
+    """
+    def ordered(items: Sequence[T], order: Sequence[str]) -> tuple[T, ...]:
+        rank = {name: i for i, name in enumerate(order)}
+        return tuple(sorted(items, key=lambda p: rank.get(p.name, len(rank))))
+
+    return ProviderCatalog(asr=ordered([*embedded.asr, *asr], asr_order),
+                           llm=ordered([*embedded.llm, *llm], llm_order),
+                           diarization=embedded.diarization)

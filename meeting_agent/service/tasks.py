@@ -83,6 +83,7 @@ class TaskService:
         catalog: ProviderCatalog,
         *,
         on_queued: Callable[[str], None] | None = None,
+        asr_preflight: Callable[[str], None] | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._store = store
@@ -90,6 +91,9 @@ class TaskService:
         self._catalog = catalog
         # Called after commit with the id of each newly queued task (the job queue).
         self._on_queued = on_queued
+        # Raises what the first recogniser would refuse anyway (e.g. a URL-only vendor
+        # on a store that cannot presign), so the caller hears it now, not hours later.
+        self._asr_preflight = asr_preflight
 
     def create(self, principal: Principal, new: NewTask, request_id: str) -> Task:
         request_print = fingerprint({"task": asdict(new)})
@@ -99,6 +103,9 @@ class TaskService:
                 return existing
         self._catalog.check_asr_choices(new.options.asr_providers, new.options.language_code)
         self._catalog.check_llm_choices(new.options.llm_providers, "task.options.llm_providers")
+        if self._asr_preflight is not None:
+            choices = new.options.asr_providers
+            self._asr_preflight(choices[0].provider if choices else self._catalog.asr[0].name)
         uri_sources = {i: self._resolve_uri(principal, s.uri) for i, s in enumerate(new.sources)
                        if s.uri is not None}
         now = self._clock.now()

@@ -21,6 +21,7 @@ from meeting_agent.domain import object_keys
 from meeting_agent.domain.models import (
     Artifact,
     ArtifactState,
+    CallContext,
     HotwordSet,
     Task,
     TaskStage,
@@ -287,6 +288,8 @@ class PipelineRunner:
             hotwords=tuple(hotword_set.hotwords) if hotword_set else (),
             speaker_count=task.options.speaker_count,
             diarization=not task.options.disable_diarization,
+            context=CallContext(tenant_id=task.tenant_id, user_id=task.creator_id,
+                                task_id=task.id, labels=dict(task.labels)),
         )
         result = self._run_asr(task, audio, request, progress, lease)
         segments = apply_hotwords(result.segments, request.hotwords) if request.hotwords \

@@ -1,0 +1,462 @@
+"""`AsrProvider` on iFlytek recorded-audio transcription (录音文件转写, `raasr` v2).
+
+`upload` sends the audio in the request body and returns an order id, which is
+checkpointed at once; `getResult` is polled until the order is done or failed. A
+retried job polls the checkpointed order instead of uploading (and paying) again, and
+the vendor's result, deleted by the vendor 72 h after it exists, is checkpointed the
+moment it arrives, so a later attempt makes no call at all.
+
+The vendor allows 100 `getResult` calls per order: polls space out geometrically (the
+doc asks for "graded intervals") and are counted in the checkpoint across attempts.
+An order that can no longer give a result (unknown, polled out, failed upstream) is
+dropped and, once per `transcribe`, replaced by a new upload.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from meeting_agent.adapters.providers import iflytek_protocol as protocol
+from meeting_agent.adapters.providers._asr_support import (
+    check_model,
+    encoded_audio,
+    finish_segments,
+    over_limit,
+)
+from meeting_agent.adapters.providers._transport import Reply, send
+from meeting_agent.adapters.providers.asr_jobs import (
+    SUBMITTED,
+    KeyRing,
+    PollBudget,
+    http_failure,
+)
+from meeting_agent.adapters.providers.calls import ApiKey, RetryPolicy, Transient, call_vendor
+from meeting_agent.domain.models import TranscriptSegment
+from meeting_agent.errors import Unavailable
+from meeting_agent.ports import (
+    AsrRequest,
+    AsrResult,
+    CancellationCheck,
+    Checkpoints,
+    NormalizedAudio,
+    ProgressReporter,
+)
+
+__all__ = ["DEFAULT_BASE_URL", "MODEL", "ORDER_CHECKPOINT", "RESULT_CHECKPOINT", "IflytekAsr"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://raasr.xfyun.cn"
+UPLOAD_PATH = "/v2/api/upload"
+RESULT_PATH = "/v2/api/getResult"
+ORDER_CHECKPOINT = "iflytek-order"
+RESULT_CHECKPOINT = "iflytek-result"
+# The API has no model choice; this names it in results and the audit log.
+MODEL = "raasr-v2"
+
+_VENDOR_MAX_POLLS = 100
+_MAX_WAIT_LIMIT_SECONDS = 24 * 3600
+# Each wait is this much longer than the one before, up to `max_poll_interval_seconds`:
+# from 10 s it reaches 300 s in 16 polls, so 100 polls span more than the 5 h SLA.
+_POLL_GROWTH = 1.25
+_UPLOAD_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class _Order:
+    """An uploaded order: its id, the key it belongs to, and how often it was polled."""
+
+    order_id: str
+    key: str  # the key's fingerprint, never the secret
+    polls: int = 0
+    gone: bool = False
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> _Order:
+        document = json.loads(data)
+        return cls(str(document["order_id"]), str(document["key"]), int(document["polls"]),
+                   bool(document.get("gone", False)))
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """The final getResult answer, verbatim; `silent` when the vendor found no speech."""
+
+    order_id: str
+    body: str
+    silent: bool
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self), ensure_ascii=False).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> _Answer:
+        document = json.loads(data)
+        return cls(str(document["order_id"]), str(document["body"]), bool(document["silent"]))
+
+
+class IflytekAsr:
+    """iFlytek `raasr` v2 recorded-audio transcription with role separation and hotwords.
+
+    Args:
+        keys: Credentials as `"<appId>:<secretKey>"`, rotated on quota.
+        base_url: The API host; a private endpoint or proxy works.
+        name: The provider name results and checkpoints carry.
+        audio_format: The file uploaded, "flac" (half the bytes) or "wav".
+        poll_interval_seconds: The first wait between polls; later ones grow.
+        max_poll_interval_seconds: The longest wait between two polls.
+        max_wait_seconds: How long one `transcribe` waits for an order (at most 24 h)
+            before raising `Unavailable`; the order stays checkpointed.
+        max_polls: getResult calls allowed per order (the vendor's limit is 100).
+        result_method: "POST" with query parameters, as the official demo does, or
+            "GET", as the doc's table says.
+        rate_limit_rest_seconds: How long a key rests after 26603 (rate limited), which
+            comes without a Retry-After.
+        request_timeout_seconds: Bound on one getResult call, answer included.
+        upload_timeout_seconds: Bound on one upload, answer included.
+        retry_policy: Attempts, backoff and quota waits of each call.
+        http_client: An `httpx.Client` to use (not closed by `close`); one is made when None.
+        sleep: Waits between polls and retries (injectable for tests).
+        clock: Monotonic seconds, for the polling deadline.
+        now: Unix seconds, for the signature's `ts`.
+    """
+
+    def __init__(
+        self,
+        keys: Sequence[str],
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        name: str = "iflytek",
+        audio_format: Literal["flac", "wav"] = "flac",
+        poll_interval_seconds: float = 10.0,
+        max_poll_interval_seconds: float = 300.0,
+        max_wait_seconds: float = 5 * 3600,
+        max_polls: int = _VENDOR_MAX_POLLS,
+        result_method: Literal["POST", "GET"] = "POST",
+        rate_limit_rest_seconds: float = protocol.RATE_LIMIT_REST_SECONDS,
+        request_timeout_seconds: float = 60.0,
+        upload_timeout_seconds: float = 900.0,
+        retry_policy: RetryPolicy | None = None,
+        http_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        for key in keys:
+            protocol.parse_key(key)
+        if audio_format not in ("flac", "wav"):
+            raise ValueError(f"unknown audio format {audio_format!r}")
+        if not 0 < poll_interval_seconds <= max_poll_interval_seconds:
+            raise ValueError("poll intervals must be positive, the first not the longest")
+        if not 0 < max_wait_seconds <= _MAX_WAIT_LIMIT_SECONDS:
+            raise ValueError("max_wait_seconds must be positive and at most 24 h")
+        if not 1 <= max_polls <= _VENDOR_MAX_POLLS:
+            raise ValueError(f"max_polls must be between 1 and {_VENDOR_MAX_POLLS}")
+        if result_method not in ("POST", "GET"):
+            raise ValueError(f"unknown method {result_method!r}")
+        for timeout in (request_timeout_seconds, upload_timeout_seconds,
+                        rate_limit_rest_seconds):
+            if not 0 < timeout < math.inf:
+                raise ValueError("timeouts and rests must be positive and finite")
+        self._keys = KeyRing(name, keys)
+        if not len(self._keys):
+            raise ValueError("at least one key is needed")
+        self._name = name
+        self._base_url = base_url.rstrip("/")
+        self._format: Literal["flac", "wav"] = audio_format
+        self._poll_interval = poll_interval_seconds
+        self._max_poll_interval = max_poll_interval_seconds
+        self._max_wait = max_wait_seconds
+        self._max_polls = max_polls
+        self._result_method = result_method
+        self._rate_limit_rest = rate_limit_rest_seconds
+        self._timeout = request_timeout_seconds
+        self._upload_timeout = upload_timeout_seconds
+        self._policy = retry_policy or RetryPolicy()
+        self._owns_client = http_client is None
+        self._http = http_client or httpx.Client()
+        self._sleep = sleep
+        self._clock = clock
+        self._now = now
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._http.close()
+
+    def transcribe(
+        self,
+        audio: NormalizedAudio,
+        request: AsrRequest,
+        *,
+        checkpoints: Checkpoints,
+        progress: ProgressReporter,
+        check_cancelled: CancellationCheck,
+    ) -> AsrResult:
+        """Transcribe the meeting, resuming from checkpoints.
+
+        Raises:
+            InvalidArgument: the vendor refused the audio (`AUDIO_EMPTY`,
+                `AUDIO_UNDECODABLE`, `AUDIO_TOO_LONG`, `AUDIO_TOO_LARGE`) or the
+                request (`PROVIDER_REJECTED_REQUEST`), or the model is unknown.
+            FailedPrecondition: the account lacks the language or a feature.
+            Unavailable: every key is spent (`PROVIDER_QUOTA_EXHAUSTED`), the vendor is
+                down (`PROVIDER_UNAVAILABLE`), the order outlasted `max_wait_seconds`
+                (`PROVIDER_TIMEOUT`), or this provider cannot take the audio
+                (`AUDIO_EXCEEDS_PROVIDER_LIMIT`, `LANGUAGE_UNSUPPORTED`).
+            TaskCancelled: from `check_cancelled`.
+        """
+        check_model(request, self._name, (MODEL,))
+        answer = self._saved_answer(checkpoints)
+        if answer is None:
+            answer = self._run(audio, request, checkpoints, progress, check_cancelled)
+        else:
+            logger.info("%s: reusing the saved result of order %s", self._name,
+                        answer.order_id)
+        segments, duration = _parse(answer)
+        progress(1.0, "done")
+        return AsrResult(
+            provider=self._name,
+            model=MODEL,
+            language_code=request.language_code or "zh",
+            segments=finish_segments(segments, audio),
+            # A silent file reports no duration; the vendor's bill for it is unknown, so
+            # the cost is not understated.
+            billed_audio_seconds=duration if duration is not None else audio.duration_seconds,
+            vendor_request_id=answer.order_id,
+        )
+
+    # ------------------------------------------------------------------ flow
+
+    def _run(self, audio: NormalizedAudio, request: AsrRequest, checkpoints: Checkpoints,
+             progress: ProgressReporter, check_cancelled: CancellationCheck) -> _Answer:
+        order = self._saved_order(checkpoints)
+        estimate = max(30.0, audio.duration_seconds / 5)
+        uploaded = False
+        while True:
+            if order is None:
+                check_cancelled()
+                order, estimate = self._upload(audio, request, checkpoints)
+                progress(SUBMITTED, "uploaded")
+                uploaded = True
+            try:
+                return self._poll(order, estimate, checkpoints, progress, check_cancelled,
+                                  wait_first=uploaded)
+            except protocol.OrderGone as exc:
+                logger.warning("%s: order %s is gone (%s)", self._name, order.order_id, exc)
+                if uploaded:
+                    # A fresh order failed upstream: another provider, or a later retry,
+                    # does better than paying for a third upload now.
+                    raise Unavailable(f"{self._name} lost the order: {exc}",
+                                      reason="PROVIDER_UNAVAILABLE",
+                                      metadata={"provider": self._name}) from exc
+                order = None
+
+    def _saved_answer(self, checkpoints: Checkpoints) -> _Answer | None:
+        data = checkpoints.load(RESULT_CHECKPOINT)
+        if data is None:
+            return None
+        try:
+            answer = _Answer.from_bytes(data)
+            _parse(answer)
+        except (ValueError, KeyError, TypeError, Transient):
+            logger.warning("%s: the saved result is unreadable; asking the vendor again",
+                           self._name)
+            return None
+        return answer
+
+    def _saved_order(self, checkpoints: Checkpoints) -> _Order | None:
+        data = checkpoints.load(ORDER_CHECKPOINT)
+        if data is None:
+            return None
+        try:
+            order = _Order.from_bytes(data)
+        except (ValueError, KeyError, TypeError):
+            logger.warning("%s: the saved order is unreadable; uploading again", self._name)
+            return None
+        if order.gone:
+            return None
+        if self._keys.pinned(order.key) is None:
+            # Only the app that owns the order may read it.
+            logger.warning("%s: the key of order %s is no longer configured; uploading "
+                           "again", self._name, order.order_id)
+            return None
+        return order
+
+    # ------------------------------------------------------------------ upload
+
+    def _upload(self, audio: NormalizedAudio, request: AsrRequest,
+                checkpoints: Checkpoints) -> tuple[_Order, float]:
+        language = protocol.vendor_language(request.language_code, self._name)
+        if audio.duration_seconds > protocol.MAX_SECONDS:
+            raise over_limit(self._name, "at most 5 h of audio")
+        with encoded_audio(audio, self._format, audio.path.parent) as path:
+            size = path.stat().st_size
+            if size > protocol.MAX_BYTES:
+                raise over_limit(self._name, "files of at most 500 MB")
+            params = protocol.upload_params(
+                file_name=f"meeting.{self._format}", file_size=size,
+                duration_ms=round(audio.duration_seconds * 1000), language=language,
+                diarization=request.diarization, speaker_count=request.speaker_count,
+                hotwords=request.hotwords)
+
+            def upload(key: ApiKey) -> tuple[_Order, float]:
+                reply = self._send(
+                    "POST", UPLOAD_PATH, key, params, operation="upload",
+                    timeout=self._upload_timeout, content=_file_chunks(path),
+                    # The doc's stream mode; an exact length, not chunked encoding.
+                    headers={"Content-Type": "application/octet-stream",
+                             "Content-Length": str(size)})
+                try:
+                    document = self._checked(reply, "upload")
+                except protocol.OrderGone as exc:
+                    raise Transient(str(exc)) from exc
+                if document is None:
+                    raise Transient(f"{self._name} upload: answered 'still processing'")
+                content = document.get("content")
+                order_id = content.get("orderId") if isinstance(content, dict) else None
+                if not isinstance(order_id, str) or not order_id:
+                    raise Transient(f"{self._name} upload: the answer has no orderId")
+                estimate = _seconds(content.get("taskEstimateTime")) if content else 0.0
+                return _Order(order_id, key.fingerprint), estimate
+
+            order, estimate = call_vendor(self._keys.pool, upload, policy=self._policy,
+                                          operation="upload", sleep=self._sleep)
+        checkpoints.save(ORDER_CHECKPOINT, order.to_bytes())
+        logger.info("%s: uploaded order %s (%s), estimated %.0f s", self._name,
+                    order.order_id, order.key, estimate)
+        return order, estimate
+
+    # ------------------------------------------------------------------ getResult
+
+    def _poll(self, order: _Order, estimate: float, checkpoints: Checkpoints,
+              progress: ProgressReporter, check_cancelled: CancellationCheck, *,
+              wait_first: bool) -> _Answer:
+        pool = self._keys.pinned(order.key)
+        assert pool is not None  # _saved_order and _upload give orders of our keys only
+        budget = PollBudget(self._name, max_wait_seconds=self._max_wait,
+                            expected_seconds=estimate, clock=self._clock, sleep=self._sleep,
+                            progress=progress)
+        polls = order.polls
+
+        def get_result(key: ApiKey) -> _Answer | float:
+            nonlocal polls
+            if polls >= self._max_polls:
+                raise protocol.OrderGone(f"{self._name}: {polls} getResult calls made")
+            polls += 1
+            reply = self._send(self._result_method, RESULT_PATH, key,
+                               {"orderId": order.order_id, "resultType": "transfer"},
+                               operation="getResult", timeout=self._timeout,
+                               headers={"Content-Type": "application/json"})
+            document = self._checked(reply, "getResult")
+            if document is None:
+                return 0.0
+            content = document.get("content")
+            if not isinstance(content, dict):
+                raise Transient(f"{self._name} getResult: the answer has no content")
+            state, left = protocol.order_state(content, operation=f"{self._name} getResult")
+            if state is protocol.OrderState.PENDING:
+                return left
+            answer = _Answer(order.order_id, _text(reply),
+                             silent=state is protocol.OrderState.SILENT)
+            _parse(answer)  # a garbled result is Transient: ask again before keeping it
+            return answer
+
+        if wait_first:
+            budget.wait(self._interval(polls, estimate))
+        while True:
+            check_cancelled()
+            gone = False
+            try:
+                outcome = call_vendor(pool, get_result, policy=self._policy,
+                                      operation="getResult", sleep=self._sleep)
+            except protocol.OrderGone:
+                gone = True
+                raise
+            finally:
+                # Counted across attempts: the vendor's limit is per order, not per job.
+                checkpoints.save(ORDER_CHECKPOINT,
+                                 replace(order, polls=polls, gone=gone).to_bytes())
+            if isinstance(outcome, _Answer):
+                checkpoints.save(RESULT_CHECKPOINT, outcome.to_bytes())
+                return outcome
+            budget.report("processing")
+            budget.wait(self._interval(polls, outcome))
+
+    def _interval(self, polls: int, vendor_estimate: float) -> float:
+        graded = self._poll_interval * _POLL_GROWTH ** polls
+        return min(max(graded, vendor_estimate), self._max_poll_interval)
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _send(self, method: str, path: str, key: ApiKey, params: dict[str, str], *,
+              operation: str, timeout: float, headers: dict[str, str],
+              content: Iterator[bytes] | None = None) -> Reply:
+        # Signed per request: a long wait must not outlive the signature's validity.
+        query = {**protocol.auth_params(key.secret, int(self._now())), **params}
+        reply = send(self._http, method, self._base_url + path, timeout_seconds=timeout,
+                     what=f"{self._name} {operation}", headers=headers, params=query,
+                     content=content)
+        logger.log(logging.DEBUG if operation == "getResult" else logging.INFO,
+                   "%s %s (%s): HTTP %d", self._name, operation, key.fingerprint, reply.status)
+        return reply
+
+    def _checked(self, reply: Reply, operation: str) -> dict[str, Any] | None:
+        """The answer's JSON when it is a success, None while the order is processing."""
+        failure = http_failure(reply, operation=f"{self._name} {operation}",
+                               max_quota_wait_seconds=self._policy.max_quota_wait_seconds)
+        if failure is not None:
+            raise failure
+        document = reply.json()
+        if not protocol.check_code(document, operation=f"{self._name} {operation}",
+                                   rate_limit_rest_seconds=self._rate_limit_rest):
+            return None
+        assert isinstance(document, dict)  # check_code accepts JSON objects only
+        return document
+
+
+def _parse(answer: _Answer) -> tuple[list[TranscriptSegment], float | None]:
+    if answer.silent:
+        return [], None
+    try:
+        content = json.loads(answer.body)["content"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Transient("the result is not the documented JSON") from exc
+    if not isinstance(content, dict):
+        raise Transient("the result has no content")
+    return protocol.parse_result(content)
+
+
+def _text(reply: Reply) -> str:
+    try:
+        return reply.body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Transient("the result is not UTF-8") from exc
+
+
+def _seconds(milliseconds: Any) -> float:
+    try:
+        return max(0.0, float(milliseconds) / 1000.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as audio:
+        while chunk := audio.read(_UPLOAD_CHUNK):
+            yield chunk

@@ -1,0 +1,146 @@
+"""Settings of the cloud providers: keys, endpoints, failover order and prices.
+
+Keys are `SecretStr`, so they never appear in a repr, a log line or an error; they come
+from the environment (`MEETING_AGENT_PROVIDERS__GEMINI__KEYS='["k1","k2"]'`) or from a
+file with one key a line (`..._KEYS_FILE`, for Kubernetes Secret volumes).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Price(BaseModel):
+    """Unit prices of one provider's model, as published on `effective_date`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: str
+    # "*" applies to every model of the provider that has no entry of its own.
+    model: str = "*"
+    currency: str = Field(min_length=3, max_length=3)
+    per_audio_hour: Decimal = Decimal(0)
+    per_million_input_tokens: Decimal = Decimal(0)
+    per_million_audio_input_tokens: Decimal | None = None
+    per_million_output_tokens: Decimal = Decimal(0)
+    effective_date: str = ""
+    source: str = ""
+
+
+class VendorSettings(_Section):
+    """What every vendor has: whether it is on, its keys, where it lives, how long to wait."""
+
+    enabled: bool = False
+    keys: list[SecretStr] = Field(default_factory=list)
+    keys_file: Path | None = None
+    base_url: str | None = None
+    timeout_seconds: float = Field(default=600.0, gt=0, le=7200)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    max_wait_seconds: float = Field(default=4 * 3600.0, gt=0)
+    # First wait between polls of an asynchronous job (vendors give no figure).
+    poll_interval_seconds: float = Field(default=5.0, gt=0, le=600)
+
+    def secrets(self) -> list[str]:
+        found = [k.get_secret_value() for k in self.keys]
+        if self.keys_file is not None:
+            found += [line.strip() for line in self.keys_file.read_text().splitlines()
+                      if line.strip() and not line.startswith("#")]
+        return found
+
+    @model_validator(mode="after")
+    def _keys_when_enabled(self) -> VendorSettings:
+        if self.enabled and not self.keys and self.keys_file is None:
+            raise ValueError("an enabled provider needs keys or keys_file")
+        if self.keys_file is not None and not self.keys_file.is_file():
+            raise ValueError(f"keys_file {self.keys_file} does not exist")
+        return self
+
+
+class VolcengineSettings(VendorSettings):
+    # auto: flash when the audio fits its limits, else standard (which needs presigning).
+    mode: Literal["auto", "standard", "flash"] = "auto"
+    resource_id: str = "volc.bigasr.auc"
+    flash_resource_id: str = "volc.bigasr.auc_turbo"
+    model: str = "bigmodel"
+
+
+class IflytekSettings(VendorSettings):
+    model: str = "raasr-v2"
+
+
+class AzureSettings(VendorSettings):
+    endpoint: str = ""
+    api_version: str = "2024-11-15"
+    model: str = "fast-transcription"
+
+    @model_validator(mode="after")
+    def _endpoint_when_enabled(self) -> AzureSettings:
+        if self.enabled and not self.endpoint:
+            raise ValueError("azure needs endpoint, e.g. https://eastus.api.cognitive.microsoft.com")
+        return self
+
+
+class GeminiSettings(VendorSettings):
+    asr: bool = True
+    llm: bool = True
+    asr_model: str = "gemini-2.5-flash"
+    llm_model: str = "gemini-2.5-flash"
+    max_input_tokens: int = Field(default=900_000, ge=1000)
+
+
+class OpenAiCompatibleSettings(VendorSettings):
+    """Any `/v1/chat/completions` server: vLLM, Ollama, Volcano Ark."""
+
+    name: str = "openai"
+    model: str = ""
+    max_input_tokens: int = Field(default=32_000, ge=1000)
+    # Ollama ignores keys; vLLM needs one only when started with --api-key.
+    require_keys: bool = False
+
+    @model_validator(mode="after")
+    def _model_when_enabled(self) -> OpenAiCompatibleSettings:
+        if self.enabled and (not self.base_url or not self.model):
+            raise ValueError("an OpenAI-compatible provider needs base_url and model")
+        return self
+
+    # Same name as the base validator, so it replaces it: keys are optional here.
+    @model_validator(mode="after")
+    def _keys_when_enabled(self) -> OpenAiCompatibleSettings:
+        if self.enabled and self.require_keys and not self.keys and self.keys_file is None:
+            raise ValueError("require_keys is set but no keys or keys_file are given")
+        return self
+
+
+def default_prices() -> list[Price]:
+    """The dated price list that ships with the service (`meeting_agent/data/prices.yaml`)."""
+    text = resources.files("meeting_agent").joinpath("data/prices.yaml").read_text()
+    return [Price(**entry) for entry in yaml.safe_load(text)["prices"]]
+
+
+class ProvidersSettings(_Section):
+    # Failover order of the deployment; a task's own order wins. "local" and
+    # "extractive" are the embedded engines.
+    asr_order: list[str] = Field(default_factory=lambda: ["local"])
+    llm_order: list[str] = Field(default_factory=lambda: ["extractive"])
+    volcengine: VolcengineSettings = VolcengineSettings()
+    iflytek: IflytekSettings = IflytekSettings()
+    azure: AzureSettings = AzureSettings()
+    gemini: GeminiSettings = GeminiSettings()
+    openai: OpenAiCompatibleSettings = OpenAiCompatibleSettings()
+    # Unit prices; the shipped, dated list when unset. An empty list records
+    # quantities with no cost.
+    prices: list[Price] | None = None
+
+    @property
+    def resolved_prices(self) -> list[Price]:
+        return default_prices() if self.prices is None else self.prices

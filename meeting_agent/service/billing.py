@@ -1,0 +1,108 @@
+"""What provider calls cost, and the audit log that records every one of them.
+
+No price is hard-coded: the configured table says what each provider and model costs,
+with the date and source of each figure, and a call without a price is recorded with
+its quantities and a zero cost rather than a guess.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from meeting_agent.config_providers import Price
+from meeting_agent.domain.models import CallContext, UsageRecord
+from meeting_agent.errors import MeetingAgentError
+from meeting_agent.ports import Clock, UnitOfWorkFactory
+
+_LOGGER = logging.getLogger(__name__)
+
+_MICRO = Decimal("0.000001")
+_MILLION = Decimal(1_000_000)
+_HOUR = Decimal(3600)
+
+
+@dataclass(frozen=True)
+class Quantities:
+    audio_seconds: float = 0.0
+    input_tokens: int = 0
+    # The part of `input_tokens` that was audio, where the vendor prices it apart.
+    audio_input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class PriceTable:
+    def __init__(self, prices: Sequence[Price]) -> None:
+        self._prices = {(p.provider, p.model): p for p in prices}
+
+    def find(self, provider: str, model: str) -> Price | None:
+        return self._prices.get((provider, model)) or self._prices.get((provider, "*"))
+
+    def cost(self, price: Price | None, q: Quantities) -> tuple[Decimal, str]:
+        if price is None:
+            return Decimal(0), ""
+        audio_token_price = (price.per_million_audio_input_tokens
+                             if price.per_million_audio_input_tokens is not None
+                             else price.per_million_input_tokens)
+        text_tokens = q.input_tokens - q.audio_input_tokens
+        amount = (Decimal(str(q.audio_seconds)) / _HOUR * price.per_audio_hour
+                  + Decimal(text_tokens) / _MILLION * price.per_million_input_tokens
+                  + Decimal(q.audio_input_tokens) / _MILLION * audio_token_price
+                  + Decimal(q.output_tokens) / _MILLION * price.per_million_output_tokens)
+        return amount.quantize(_MICRO, rounding=ROUND_HALF_UP), price.currency
+
+
+class UsageMeter:
+    """Writes one audit row per provider call, exactly once per `call_key`."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, prices: PriceTable, clock: Clock) -> None:
+        self._uow_factory = uow_factory
+        self._prices = prices
+        self._clock = clock
+
+    def record(
+        self,
+        context: CallContext,
+        *,
+        provider: str,
+        model: str,
+        operation: str,
+        call_key: str,
+        quantities: Quantities,
+        latency_ms: int,
+        succeeded: bool = True,
+    ) -> Decimal:
+        """Record a call and return its cost; a key seen before records nothing again."""
+        price = self._prices.find(provider, model)
+        amount, currency = self._prices.cost(price, quantities) if succeeded else (Decimal(0), "")
+        record = UsageRecord(
+            tenant_id=context.tenant_id, user_id=context.user_id, task_id=context.task_id,
+            provider=provider, model=model, operation=operation, labels=dict(context.labels),
+            audio_seconds=quantities.audio_seconds, input_tokens=quantities.input_tokens,
+            output_tokens=quantities.output_tokens, cost_amount=amount,
+            currency=currency or (price.currency if price else ""), succeeded=succeeded,
+            create_time=self._clock.now())
+        unit_prices = None if price is None else {
+            "per_audio_hour": price.per_audio_hour,
+            "per_million_input_tokens": price.per_million_input_tokens,
+            "per_million_output_tokens": price.per_million_output_tokens,
+        }
+        try:
+            with self._uow_factory() as uow:
+                added = uow.audit_logs.add(record, call_key=call_key, latency_ms=latency_ms,
+                                           unit_prices=unit_prices)
+                if added and amount and context.task_id is not None:
+                    task = uow.tasks.get(context.tenant_id, context.task_id, for_update=True)
+                    # A task's cost is kept in one currency; others stay in the audit log.
+                    if task is not None and task.cost_currency in ("", currency):
+                        task.cost_amount += amount
+                        task.cost_currency = task.cost_currency or currency
+                        uow.tasks.save(task)
+                uow.commit()
+        except MeetingAgentError:
+            # Billing must not lose the work the call paid for; the caller logs and goes on.
+            _LOGGER.exception("could not record %s %s call %s", provider, operation, call_key)
+            raise
+        return amount if added else Decimal(0)

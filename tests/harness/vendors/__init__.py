@@ -1,0 +1,1 @@
+"""Fake cloud vendors for tests, written from the vendors' documentation."""

@@ -1,0 +1,77 @@
+"""What the cloud-provider integration tests share: real audio, checkpoints in memory,
+a retry policy fast enough for tests, and a recorder of the waits between attempts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from meeting_agent.adapters.audio import normalize_audio
+from meeting_agent.adapters.providers.calls import RetryPolicy
+from meeting_agent.domain.models import Hotword, SpeakerCount
+from meeting_agent.ports import AsrProvider, AsrRequest, AsrResult, NormalizedAudio
+
+JFK = Path(__file__).resolve().parent.parent / "data" / "jfk.flac"
+
+# Backoff in tens of milliseconds; quota waits up to 5 s are waited, longer ones fail over.
+POLICY = RetryPolicy(max_attempts=4, initial_backoff_seconds=0.01, max_backoff_seconds=0.05,
+                     max_total_seconds=20, max_quota_wait_seconds=5)
+
+
+def normalized_jfk(directory: Path) -> NormalizedAudio:
+    """jfk.flac (11 s, one voice) decoded the way the pipeline decodes a task's audio."""
+    return normalize_audio([JFK], directory / "jfk.f32", max_seconds=3600)
+
+
+class MemoryCheckpoints:
+    """The `Checkpoints` port in a dict, as one task's retries would see it."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+        self.saved: list[str] = []
+
+    def load(self, name: str) -> bytes | None:
+        return self.data.get(name)
+
+    def save(self, name: str, data: bytes) -> None:
+        self.data[name] = data
+        self.saved.append(name)
+
+
+class Sleeps:
+    """`sleep` that really sleeps (key rests use the wall clock) and records each wait."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        time.sleep(seconds)
+
+
+def asr_request(*, language_code: str = "en-US", model: str = "",
+                hotwords: tuple[Hotword, ...] = (), speaker_count: SpeakerCount | None = None,
+                diarization: bool = True) -> AsrRequest:
+    return AsrRequest(language_code=language_code, model=model, hotwords=hotwords,
+                      speaker_count=speaker_count, diarization=diarization)
+
+
+def transcribe(asr: AsrProvider, audio: NormalizedAudio, request: AsrRequest | None = None,
+               checkpoints: MemoryCheckpoints | None = None,
+               progress: list[float] | None = None) -> AsrResult:
+    fractions = progress if progress is not None else []
+    return asr.transcribe(audio, request or asr_request(),
+                          checkpoints=checkpoints if checkpoints is not None
+                          else MemoryCheckpoints(),
+                          progress=lambda fraction, message="": fractions.append(fraction),
+                          check_cancelled=lambda: None)
+
+
+def chain_texts(error: BaseException) -> list[str]:
+    """Everything an error and its causes would show in a log or a traceback."""
+    texts: list[str] = []
+    current: BaseException | None = error
+    while current is not None:
+        texts.extend([str(current), repr(current), repr(vars(current))])
+        current = current.__cause__ or current.__context__
+    return texts
