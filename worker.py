@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         print("worker.py: MEETING_AGENT_JOBS__BACKEND is not rq; inline jobs run in the server",
               file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.resolved_log_format)
     try:
         worker = build_worker(settings.jobs)
     except RedisError as exc:  # the orchestrator restarts us; say why in one line

@@ -80,6 +80,12 @@ def build_diarizer(settings: DiarizationSettings) -> Diarizer | None:
 
 
 def build_store(settings: Settings) -> ObjectStore:
+    if settings.storage.backend == "tos":
+        # Imported here so that the embedded default never loads the TOS SDK.
+        from meeting_agent.adapters.storage.tos_store import TosObjectStore
+
+        return TosObjectStore(settings.storage.tos,
+                              max_object_bytes=settings.storage.max_upload_bytes)
     return LocalObjectStore(settings.resolved_storage_root,
                             max_object_bytes=settings.storage.max_upload_bytes)
 

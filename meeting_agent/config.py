@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -90,12 +91,61 @@ class AuthSettings(_Section):
     dev_key: bool = True
 
 
+class TosSettings(_Section):
+    """Volcano Engine TOS (`storage.backend: tos`), through the `tos` SDK."""
+
+    bucket: str = ""
+    region: str = ""
+    # `tos-cn-beijing.volces.com` (https assumed) or a full `http(s)://host:port`. The SDK
+    # addresses the bucket as a virtual host, `<bucket>.<endpoint host>`.
+    endpoint: str = ""
+    access_key: SecretStr = SecretStr("")
+    secret_key: SecretStr = SecretStr("")
+    # Temporary (STS) credentials only.
+    security_token: SecretStr | None = None
+    # A custom domain is bound to one bucket, so the SDK then leaves the bucket out of the host.
+    is_custom_domain: bool = False
+    # An HTTP forward proxy for every TOS request (the SDK supports http proxies only).
+    proxy_host: str | None = None
+    proxy_port: int | None = Field(default=None, ge=1, le=65535)
+    # Objects up to this size go up in one PUT; larger ones in parts of `part_size_bytes`.
+    multipart_threshold_bytes: int = Field(default=64 * MiB, ge=1)
+    # TOS parts are 5 MiB to 5 GiB (except the last); tests lower it to exercise multipart.
+    part_size_bytes: int = Field(default=16 * MiB, ge=1, le=5 * GiB)
+    # Parts up to this size are spooled in memory, larger ones in a temporary file.
+    spool_memory_bytes: int = Field(default=16 * MiB, ge=0)
+    max_retry_count: int = Field(default=3, ge=0, le=10)
+    connect_timeout_seconds: int = Field(default=10, ge=1)
+    socket_timeout_seconds: int = Field(default=30, ge=1)
+    # Minutes the SDK caches DNS answers; 0 switches its cache off.
+    dns_cache_minutes: int = Field(default=15, ge=0)
+
+    @model_validator(mode="after")
+    def _proxy_pair(self) -> TosSettings:
+        if (self.proxy_host is None) != (self.proxy_port is None):
+            raise ValueError("proxy_host and proxy_port must be set together")
+        return self
+
+
 class StorageSettings(_Section):
     """Where audio and artifacts are stored."""
 
-    backend: Literal["local"] = "local"
+    backend: Literal["local", "tos"] = "local"
     local_root: Path | None = None
     max_upload_bytes: int = Field(default=2 * GiB, gt=0)
+    tos: TosSettings = Field(default_factory=TosSettings)
+
+    @model_validator(mode="after")
+    def _tos_complete(self) -> StorageSettings:
+        if self.backend == "tos":
+            missing = [name for name, value in (
+                ("bucket", self.tos.bucket), ("region", self.tos.region),
+                ("access_key", self.tos.access_key.get_secret_value()),
+                ("secret_key", self.tos.secret_key.get_secret_value())) if not value]
+            if missing:
+                raise ValueError("storage.backend tos needs " +
+                                 ", ".join(f"storage.tos.{name}" for name in missing))
+        return self
 
 
 class LimitSettings(_Section):
@@ -104,6 +154,15 @@ class LimitSettings(_Section):
     max_audio_sources: int = Field(default=20, ge=1, le=100)
     max_chunk_bytes: int = Field(default=1 * MiB, ge=1024)
     max_audio_seconds: float = Field(default=6 * 3600.0, gt=0)
+
+
+class TelemetrySettings(_Section):
+    """Log format. Traces and metrics are configured by the standard `OTEL_*` variables
+    (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`, ...), not here."""
+
+    # json: one object per line with trace ids, for log collectors; text: for people.
+    # Unset means json in production and text in development.
+    log_format: Literal["json", "text"] | None = None
 
 
 class JobSettings(_Section):
@@ -229,6 +288,7 @@ class Settings(BaseSettings):
     diarization: DiarizationSettings = DiarizationSettings()
     providers: ProvidersSettings = ProvidersSettings()
     processing: ProcessingSettings = ProcessingSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:
@@ -259,6 +319,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'meeting-agent.db').resolve()}"
+
+    @property
+    def resolved_log_format(self) -> Literal["json", "text"]:
+        if self.telemetry.log_format is not None:
+            return self.telemetry.log_format
+        return "json" if self.environment == "production" else "text"
 
     @property
     def resolved_auto_migrate(self) -> bool:

@@ -18,6 +18,12 @@ PROTOC_GEN_GO_VERSION=v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION=v1.6.2
 GRPCURL_VERSION=v1.9.4
 STATICCHECK_VERSION=v0.8.2
+# Deployment checks (scripts/check-deploy.sh): kubeconform, and the Kubernetes JSON
+# schemas it validates against, from the kubernetes-validate wheel on PyPI (kubeconform's
+# default schema source on GitHub is not reachable from CI).
+KUBECONFORM_VERSION=v0.7.0
+KUBERNETES_VALIDATE_VERSION=1.37.0
+KUBERNETES_SCHEMA_VERSION=v1.30.0
 # Installed with --no-deps after the editable install (see install_venv).
 RESEMBLYZER_VERSION=0.1.4
 
@@ -25,6 +31,8 @@ APT_PACKAGES=(
   ca-certificates git python3 python3-venv
   postgresql redis-server espeak-ng sox nginx
   shellcheck
+  # `docker-compose config` validates docker-compose.yml where the compose plugin is absent.
+  docker-compose openssl
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -146,6 +154,47 @@ install_go_tools() {
     github.com/fullstorydev/grpcurl "$GRPCURL_VERSION"
   go_install honnef.co/go/tools/cmd/staticcheck \
     honnef.co/go/tools "$STATICCHECK_VERSION"
+  go_install github.com/yannh/kubeconform/cmd/kubeconform \
+    github.com/yannh/kubeconform "$KUBECONFORM_VERSION"
+}
+
+# --- Kubernetes JSON schemas ----------------------------------------------------------
+# One version's "-local-strict" schemas from the kubernetes-validate wheel. They refer to
+# their shared definitions as "/api/_definitions.json", which only that package's own
+# resolver understands; rewritten to an absolute file URL, kubeconform loads them as is.
+install_k8s_schemas() {
+  local dir=$tools/k8s-schemas/$KUBERNETES_SCHEMA_VERSION-local-strict
+  local stamp=$dir/.stamp wanted="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION $dir"
+  if [[ -f $stamp && $(<"$stamp") == "$wanted" ]]; then
+    log "kubernetes schemas $KUBERNETES_SCHEMA_VERSION: present"
+    return
+  fi
+  log "kubernetes schemas $KUBERNETES_SCHEMA_VERSION: from kubernetes-validate $KUBERNETES_VALIDATE_VERSION"
+  local download
+  download=$(mktemp -d)
+  .venv/bin/python -m pip download --disable-pip-version-check --quiet --no-deps \
+    --dest "$download" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  .venv/bin/python - "$download"/kubernetes_validate-*.whl "$dir" "$KUBERNETES_SCHEMA_VERSION" <<'PY'
+import sys
+import zipfile
+from pathlib import Path
+
+wheel, target, version = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+prefix = f"kubernetes_validate/kubernetes-json-schema/{version}-local-strict/"
+definitions = (target / "_definitions.json").resolve().as_uri()
+with zipfile.ZipFile(wheel) as archive:
+    names = [n for n in archive.namelist() if n.startswith(prefix) and n.endswith(".json")]
+    if not names:
+        sys.exit(f"{wheel} has no {prefix}")
+    for name in names:
+        text = archive.read(name).decode("utf-8")
+        (target / name[len(prefix):]).write_text(
+            text.replace('"/api/_definitions.json', f'"{definitions}'), encoding="utf-8")
+PY
+  rm -rf "$download"
+  printf '%s\n' "$wanted" >"$stamp"
 }
 
 # --python-only: what running the service needs (the README's first command), not the
@@ -163,4 +212,5 @@ command -v npm >/dev/null || die "npm is still missing after installing nodejs a
 install_venv
 install_buf
 install_go_tools
+install_k8s_schemas
 log "done; tools are in .tools/bin and .tools/node_modules/.bin"

@@ -21,6 +21,9 @@ stage "mypy"
 stage "contract: buf lint, format, breaking; generated stubs up to date"
 scripts/check-generated.sh
 
+stage "deployment files: nginx -t, compose config, kubeconform, systemd-analyze, Dockerfile"
+scripts/check-deploy.sh
+
 stage "go build and vet"
 (cd clients/go && go build ./... && go vet ./...)
 

@@ -1,4 +1,4 @@
-"""Server interceptors, applied in this order: telemetry, auth, error mapping.
+"""Server interceptors, applied in this order: tracing, telemetry, auth, error mapping.
 
 grpc.aio interceptors only see the handler, not its outcome, so each interceptor
 wraps the handler's behaviour in an async context manager (`around`) that runs for
@@ -16,11 +16,14 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol, TypeAlias
 
 import grpc
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 
 from meeting_agent import errors
 from meeting_agent.api.errors import abort_with, internal_status_proto, to_status_proto
 from meeting_agent.domain.models import Principal
 from meeting_agent.ports import Authenticator
+from meeting_agent.telemetry.rpc import end_rpc_span, start_rpc_span
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -121,6 +124,33 @@ class TelemetryInterceptor(_AroundInterceptor):
             elapsed = time.perf_counter() - started
             for observer in self._observers:
                 observer.rpc_finished(method, code, elapsed)
+
+
+class TracingInterceptor(_AroundInterceptor):
+    """Makes a SERVER span the current span of every RPC (a no-op span unless the
+    OpenTelemetry SDK is installed), so work the handler starts, threads included, joins
+    the caller's trace."""
+
+    @asynccontextmanager
+    async def around(self, method: str, context: Context) -> AsyncIterator[None]:
+        span = start_rpc_span(method, context.invocation_metadata())
+        # Like the principal, the context dies with the RPC's own asyncio task; no
+        # detach, which would fail when a dropped stream is closed from another context.
+        otel_context.attach(trace.set_span_in_context(span))
+        code = grpc.StatusCode.OK
+        try:
+            yield
+        except asyncio.CancelledError:
+            code = grpc.StatusCode.CANCELLED
+            raise
+        except BaseException:
+            code = grpc.StatusCode.UNKNOWN
+            raise
+        finally:
+            reported = context.code()
+            if isinstance(reported, grpc.StatusCode):
+                code = reported
+            end_rpc_span(span, code.name, code.value[0])
 
 
 class AuthInterceptor(_AroundInterceptor):

@@ -18,6 +18,7 @@ from meeting_agent.api.interceptors import (
     LoggingRpcObserver,
     RpcObserver,
     TelemetryInterceptor,
+    TracingInterceptor,
 )
 from meeting_agent.api.servicers.audio import AudioServicer
 from meeting_agent.api.servicers.library import HotwordSetServicer, PromptTemplateServicer
@@ -28,6 +29,7 @@ from meeting_agent.api.servicers.transcripts import TranscriptServicer
 from meeting_agent.bootstrap import Container
 from meeting_agent.errors import MeetingAgentError
 from meeting_agent.ports import Authenticator
+from meeting_agent.telemetry.rpc import OtelRpcObserver
 from meeting_agent.v1 import (
     audio_service_pb2,
     audio_service_pb2_grpc,
@@ -145,7 +147,9 @@ async def start_server(
                            thread_name_prefix="meeting-agent"))
     server = grpc.aio.server(
         interceptors=[
-            TelemetryInterceptor(observers if observers is not None else [LoggingRpcObserver()]),
+            TracingInterceptor(),
+            TelemetryInterceptor(observers if observers is not None
+                                 else [LoggingRpcObserver(), OtelRpcObserver()]),
             AuthInterceptor(authenticator, container.users.seen),
             ErrorMappingInterceptor(),
         ],

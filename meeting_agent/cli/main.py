@@ -9,6 +9,8 @@ import sys
 import typer
 
 from meeting_agent.cli.client import client_app
+from meeting_agent.cli.migrate_data import migrate_data
+from meeting_agent.cli.migrate_files import migrate_files
 from meeting_agent.cli.process import process
 from meeting_agent.config import ConfigurationError, Settings, load_settings
 
@@ -16,6 +18,8 @@ app = typer.Typer(help="Meeting recordings in, speaker-labelled transcripts and 
                   no_args_is_help=True, add_completion=False)
 app.add_typer(client_app, name="client")
 app.command()(process)
+app.command("migrate-files")(migrate_files)
+app.command("migrate-data")(migrate_data)
 
 
 def _settings() -> Settings:
@@ -26,9 +30,15 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """Log to stderr, as JSON lines (`json`) or text; both redact secrets."""
+    from meeting_agent.telemetry.logs import JsonFormatter, RedactingFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter() if log_format == "json"
+        else RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     # httpx logs every request line at INFO, and some carry signed upload URLs.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
@@ -39,19 +49,28 @@ def serve() -> None:
     from meeting_agent.api.server import serve as serve_forever
     from meeting_agent.auth import build_authenticator
     from meeting_agent.bootstrap import bootstrap
+    from meeting_agent.telemetry import configure_telemetry
+    from meeting_agent.telemetry.gauges import register_gauges
+    from meeting_agent.telemetry.setup import TelemetryConfigurationError
 
     settings = _settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.resolved_log_format)
     try:
         authenticator = build_authenticator(settings)
-    except ConfigurationError as exc:
+        telemetry = configure_telemetry("server")
+    except (ConfigurationError, TelemetryConfigurationError) as exc:
         typer.echo(f"meeting-agent: {exc}", err=True)
         raise typer.Exit(2) from None
     container = bootstrap(settings)
+    if telemetry is not None:
+        register_gauges(container.database.engine, container.queue)
     try:
         asyncio.run(serve_forever(container, authenticator))
     finally:
         container.close()
+        if telemetry is not None:
+            # After the drain, so the spans of the last RPCs and jobs are exported too.
+            telemetry.shutdown()
 
 
 @app.command("dev-token")

@@ -126,6 +126,9 @@ class Task:
     heartbeat_time: datetime | None = None
     # How many times a job has claimed the task (1 on the first run).
     attempts: int = 0
+    # The W3C traceparent of the request that created the task ("" when untraced): jobs
+    # continue that trace, whichever process runs them and however late.
+    trace_parent: str = ""
 
 
 @dataclass(frozen=True)

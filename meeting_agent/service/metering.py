@@ -27,6 +27,7 @@ from meeting_agent.ports import (
     ProgressReporter,
 )
 from meeting_agent.service.billing import Quantities, UsageMeter
+from meeting_agent.telemetry.providers import provider_call, record_provider_cost
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,8 +56,10 @@ class MeteredAsr:
                    check_cancelled: CancellationCheck) -> AsrResult:
         started = time.monotonic()
         try:
-            result = self._inner.transcribe(audio, request, checkpoints=checkpoints,
-                                            progress=progress, check_cancelled=check_cancelled)
+            with provider_call(self.name, "transcribe", request.model):
+                result = self._inner.transcribe(audio, request, checkpoints=checkpoints,
+                                                progress=progress,
+                                                check_cancelled=check_cancelled)
         except MeetingAgentError:
             self._record(request.context, model=request.model, succeeded=False,
                          key=f"failed:{uuid.uuid4()}", started=started)
@@ -76,11 +79,12 @@ class MeteredAsr:
         if context is None:
             return
         try:
-            self._meter.record(context, provider=self.name, model=model,
-                               operation="transcribe",
-                               call_key=f"asr:{context.task_id}:{self.name}:{key}",
-                               quantities=quantities or Quantities(),
-                               latency_ms=_elapsed_ms(started), succeeded=succeeded)
+            cost = self._meter.record(context, provider=self.name, model=model,
+                                      operation="transcribe",
+                                      call_key=f"asr:{context.task_id}:{self.name}:{key}",
+                                      quantities=quantities or Quantities(),
+                                      latency_ms=_elapsed_ms(started), succeeded=succeeded)
+            record_provider_cost(self.name, model, cost)
         except MeetingAgentError:
             # The transcript it paid for must not be lost to a billing hiccup.
             _LOGGER.error("transcription of tasks/%s was not recorded", context.task_id)
@@ -112,8 +116,9 @@ class MeteredLlm:
         digest = hashlib.sha256(f"{system}\0{prompt}".encode()).hexdigest()[:24]
         started = time.monotonic()
         try:
-            answer, usage = self._inner.complete_json(system=system, prompt=prompt,
-                                                      schema=schema)
+            with provider_call(self.name, "generate_minutes", self.model):
+                answer, usage = self._inner.complete_json(system=system, prompt=prompt,
+                                                          schema=schema)
         except MeetingAgentError:
             self._record(f"failed:{uuid.uuid4()}", LlmUsage(), started, succeeded=False)
             raise
@@ -123,11 +128,12 @@ class MeteredLlm:
     def _record(self, key: str, usage: LlmUsage, started: float, *, succeeded: bool) -> None:
         context = self._context
         try:
-            self._meter.record(
+            cost = self._meter.record(
                 context, provider=self.name, model=self.model, operation="generate_minutes",
                 call_key=f"llm:{context.task_id}:{context.scope}:{self.name}:{key}",
                 quantities=Quantities(input_tokens=usage.input_tokens,
                                       output_tokens=usage.output_tokens),
                 latency_ms=_elapsed_ms(started), succeeded=succeeded)
+            record_provider_cost(self.name, self.model, cost)
         except MeetingAgentError:
             _LOGGER.error("a completion for tasks/%s was not recorded", context.task_id)

@@ -30,6 +30,8 @@ from meeting_agent.ports import (
 from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES
 from meeting_agent.service.catalog import ProviderCatalog
 from meeting_agent.service.common import fingerprint, new_id
+from meeting_agent.telemetry.jobs import record_state_change
+from meeting_agent.telemetry.propagation import current_traceparent
 
 CREATE_TASK_METHOD = "CreateTask"
 
@@ -71,6 +73,10 @@ def record_event(
         error=task.error,
     )
     uow.task_events.append(event, task.tenant_id)
+    if event_type is TaskEventType.STATE_CHANGED:
+        # Counted when recorded, before commit: a rolled-back change may be counted too,
+        # which is rare and harmless for a rate.
+        record_state_change(task.state.value)
     return event
 
 
@@ -122,6 +128,7 @@ class TaskService:
             progress_percent=0,
             create_time=now,
             update_time=now,
+            trace_parent=current_traceparent(),
         )
         with self._uow_factory() as uow:
             if request_id:

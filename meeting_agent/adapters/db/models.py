@@ -119,6 +119,8 @@ class TaskRow(Base):
     heartbeat_time: Mapped[datetime | None]
     # The server default fills rows that predate the column.
     attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # A W3C traceparent is 55 characters; the slack admits a future version's fields.
+    trace_parent: Mapped[str] = mapped_column(String(128), default="", server_default="")
 
 
 class TaskEventRow(Base):

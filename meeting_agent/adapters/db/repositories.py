@@ -125,6 +125,7 @@ def _task_from_row(row: TaskRow) -> Task:
         cost_currency=row.cost_currency,
         heartbeat_time=row.heartbeat_time,
         attempts=row.attempts,
+        trace_parent=row.trace_parent,
     )
 
 
@@ -150,6 +151,7 @@ def _write_task(row: TaskRow, task: Task) -> None:
     row.update_time = task.update_time
     row.start_time = task.start_time
     row.end_time = task.end_time
+    row.trace_parent = task.trace_parent
 
 
 class SqlTaskRepository:

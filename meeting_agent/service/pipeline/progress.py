@@ -9,6 +9,7 @@ from meeting_agent.domain.models import Task, TaskError, TaskEventType, TaskStag
 from meeting_agent.errors import NotFound
 from meeting_agent.ports import Clock, EventBus, UnitOfWorkFactory
 from meeting_agent.service.tasks import record_event
+from meeting_agent.telemetry.jobs import StageTimeline
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class TaskProgress:
         self._events = events
         self._last_emit = 0.0
         self.percent = task.progress_percent
+        # A span and a duration per stage; the runner closes it if the job dies mid-stage.
+        self.timeline = StageTimeline()
 
     def _record(self, event_type: TaskEventType, message: str, **changes: object) -> Task:
         with self._uow_factory() as uow:
@@ -65,6 +68,7 @@ class TaskProgress:
 
     def stage(self, stage: TaskStage, message: str) -> None:
         self.percent = max(self.percent, STAGE_SPANS[stage][0])
+        self.timeline.enter(stage.value)
         self._record(TaskEventType.STAGE_CHANGED, message, stage=stage,
                      progress_percent=self.percent)
 
@@ -84,9 +88,12 @@ class TaskProgress:
             "state": state, "error": error, "end_time": self._clock.now(), **changes}
         if state is TaskState.SUCCEEDED:
             final_changes.update(stage=TaskStage.DONE, progress_percent=100)
-        return self._record(TaskEventType.STATE_CHANGED, message, **final_changes)
+        task = self._record(TaskEventType.STATE_CHANGED, message, **final_changes)
+        self.timeline.finish(state.value, task.audio_duration_seconds)
+        return task
 
     def requeued(self, message: str) -> None:
+        self.timeline.close(TaskState.QUEUED.value)
         self._record(TaskEventType.STATE_CHANGED, message, state=TaskState.QUEUED)
 
     def update(self, **changes: object) -> None:

@@ -57,6 +57,7 @@ from meeting_agent.service.diarization import diarize_once
 from meeting_agent.service.hotword_correction import apply_hotwords
 from meeting_agent.service.pipeline.progress import TaskProgress
 from meeting_agent.service.speakers import assign_speakers
+from meeting_agent.telemetry.jobs import job_span, record_queue_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -161,6 +162,12 @@ class PipelineRunner:
             # Finished (or running elsewhere): there may still be minutes to regenerate.
             self._generate_pending_minutes(task_id)
             return
+        if task.attempts == 1:
+            record_queue_wait(task.create_time, now)
+        with job_span(task.id, traceparent=task.trace_parent, attempt=task.attempts):
+            self._run_claimed(task)
+
+    def _run_claimed(self, task: Task) -> None:
         progress = TaskProgress(task, self.uow_factory, self.clock, self.events)
         progress.started(task.attempts)
         with _Lease(self, task) as lease:
@@ -185,6 +192,9 @@ class PipelineRunner:
                 # Deleted while running: remove what this job wrote after the deletion.
                 self.store.delete_prefix(object_keys.task_prefix(task.tenant_id, task.id))
                 _LOGGER.info("tasks/%s was deleted while running; stopped", task.id)
+            finally:
+                # The stage span must end before the job span that is its parent.
+                progress.timeline.close("aborted")
 
     def _deleted(self, task: Task) -> bool:
         with self.uow_factory() as uow:
