@@ -29,6 +29,12 @@ def normalized(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
 
 
+def transcript_text(client: Client, name: str) -> str:
+    transcript = client.transcripts.GetTranscript(transcript_service_pb2.GetTranscriptRequest(
+        name=f"{name}/transcript"), metadata=client.metadata).transcript
+    return " ".join(s.text for s in transcript.segments)
+
+
 @pytest.fixture(scope="module")
 def inline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     settings = settings_for_tests(tmp_path_factory.mktemp("pipeline"),
