@@ -388,3 +388,16 @@ class LocalRedisPort:
 
     def __exit__(self, *exc_info: object) -> None:
         self._socket.close()
+
+
+def test_a_queued_job_that_left_its_queue_is_replaced(make_queue, redis: Redis) -> None:
+    # What a worker killed right after popping a job leaves behind: the job says QUEUED,
+    # but no queue holds it, so no worker would ever run it.
+    queue = make_queue()
+    queue.enqueue("t-lost")
+    redis.lrem(queue.queue.key, 0, job_id_for("t-lost"))
+
+    assert status(redis, "t-lost") == JobStatus.QUEUED
+    assert not queue.has_live_job("t-lost")
+    queue.enqueue("t-lost")
+    assert queue.queue.get_job_ids() == [job_id_for("t-lost")]

@@ -201,6 +201,13 @@ class RqJobQueue:
         if status is JobStatus.STARTED and self._abandoned(job_id):
             logger.warning("job %s lost its worker; it may be replaced", job_id)
             return None
+        if status is JobStatus.QUEUED and self._redis.lpos(self._queue.key, job_id) is None:
+            # A worker that dies right after popping a job leaves it QUEUED but in no
+            # queue: nobody will ever run it. (A worker still between pop and start is
+            # harmless to race with: the task's claim lets only one of them run it.)
+            logger.warning("job %s is marked queued but is in no queue; it may be replaced",
+                           job_id)
+            return None
         return status
 
     def _abandoned(self, job_id: str) -> bool:
