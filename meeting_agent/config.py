@@ -238,9 +238,11 @@ class DiarizationSettings(_Section):
     # A Resemblyzer voice-encoder checkpoint (.pt); the one the resemblyzer package
     # ships when unset. Nothing is ever downloaded.
     embedding_model_path: Path | None = None
-    # Cosine distance between mean-removed voice vectors at which two groups count as
-    # different people when no speaker count is given; smaller finds more speakers.
-    clustering_threshold: float = Field(default=1.0, gt=0, le=2)
+    # Distance between the mean (mean-removed) voice vectors of two groups of speech at
+    # which they count as different people when no speaker count is given, however
+    # much speech each group has (groups with little speech need more); smaller finds
+    # more speakers.
+    clustering_threshold: float = Field(default=0.3, gt=0, le=2)
     # Voice vectors are taken from windows this long, every step.
     window_seconds: float = Field(default=1.6, ge=0.5, le=10)
     step_seconds: float = Field(default=0.5, ge=0.05, le=10)

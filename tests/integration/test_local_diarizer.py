@@ -97,6 +97,17 @@ def test_same_speaker_windows_embed_closer_than_different_speakers(
     assert similarity[same].mean() > similarity[different].mean() + 0.08
 
 
+def test_windows_sharing_a_spectrogram_get_their_own_mel_frames(
+        diarizer: LocalDiarizer, sample: NormalizedAudio) -> None:
+    # Overlapping windows on one 10 ms grid, one off the grid, one before the audio.
+    starts = np.array([-0.3, 7.5, 8.0, 8.5, 9.0, 9.37, 12.0, 12.5])
+
+    shared = diarizer._batch_mels(sample, starts, 160)
+    single = np.stack([diarizer._window_mel(sample, float(s), 160) for s in starts])
+
+    np.testing.assert_allclose(shared, single, rtol=1e-4, atol=1e-6 * float(single.max()))
+
+
 def test_one_voice_is_one_speaker(diarizer: LocalDiarizer, tmp_path: Path) -> None:
     audio = normalize_audio([DATA / "jfk.flac"], tmp_path / "jfk.f32", max_seconds=600)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from meeting_agent.adapters.diarization import LocalDiarizer
+from meeting_agent.adapters.diarization import LocalDiarizer, LocalDiarizerSettings
 from meeting_agent.bootstrap import build_diarizer
 from meeting_agent.config import ConfigurationError, DiarizationSettings, load_settings
 
@@ -15,7 +15,8 @@ def test_diarization_is_on_by_default() -> None:
     diarizer = build_diarizer(DiarizationSettings())
 
     assert isinstance(diarizer, LocalDiarizer)
-    assert diarizer.settings.threshold == 1.0 and diarizer.settings.weights_path is None
+    assert diarizer.settings == LocalDiarizerSettings()  # the tuned defaults
+    assert diarizer.settings.weights_path is None
 
 
 def test_environment_switches_it_off_and_tunes_it(monkeypatch: pytest.MonkeyPatch,

@@ -5,13 +5,16 @@
    every `step_seconds`; a region shorter than a window gets one window centred on it.
 3. Each window becomes a 256-d voice vector (`voice_encoder`), computed in batches
    read straight from the memory-mapped audio, so memory holds one batch of audio
-   plus 1 KB per window.
-4. The vectors are clustered (`clustering`), which also estimates the number of
-   speakers unless a hint fixes or bounds it.
-5. Every 50 ms of speech takes the speaker whose centroid the windows covering it
-   resemble most on average, so a change of speaker lands between windows rather
-   than at a window's edge; turns shorter than `min_turn_seconds` are absorbed by
-   their neighbours.
+   plus 1 KB per window. Overlapping windows of a batch share one mel spectrogram.
+4. The vectors are clustered (`clustering`): regions are cut into pieces where the
+   voice changes, the pieces give the number of speakers unless a hint fixes it, and
+   the windows, smoothed within their piece, are grouped into that many speakers.
+5. Every 50 ms of speech scores each speaker by how much the windows covering it
+   resemble the speaker's centroid on average; a Viterbi pass over each region picks
+   the best sequence of speakers, paying `switch_penalty` for every change, so a
+   change of speaker lands between windows rather than at a window's edge and a
+   stray window does not make a turn. Turns shorter than `min_turn_seconds` are
+   absorbed by their neighbours.
 """
 
 from __future__ import annotations
@@ -26,8 +29,20 @@ import numpy as np
 import numpy.typing as npt
 
 from meeting_agent.adapters.audio import read_window
-from meeting_agent.adapters.diarization.clustering import centered, cluster_windows, normalized
-from meeting_agent.adapters.diarization.mel import HOP_LENGTH, N_FFT, SAMPLE_RATE, mel_frames
+from meeting_agent.adapters.diarization.clustering import (
+    ClusteringSettings,
+    centered,
+    cluster_windows,
+    group_sums,
+    normalized,
+)
+from meeting_agent.adapters.diarization.mel import (
+    HOP_LENGTH,
+    N_FFT,
+    N_MELS,
+    SAMPLE_RATE,
+    mel_frames,
+)
 from meeting_agent.adapters.diarization.vad import (
     VadSettings,
     speech_probabilities,
@@ -64,9 +79,16 @@ class LocalDiarizerSettings:
 
     # A Resemblyzer checkpoint; the one the resemblyzer package ships when None.
     weights_path: Path | None = None
-    # Cosine distance (between mean-removed vectors) at which voices count as
-    # different people when the count is estimated; smaller finds more speakers.
-    threshold: float = 1.0
+    # Distance between the mean centred voice vectors of two groups of speech beyond
+    # which they are different people when the count is estimated (short groups need
+    # more, see `clustering`); smaller finds more speakers.
+    threshold: float = 0.3
+    # How much the noise of a group's mean vector widens that distance.
+    noise_scale: float = 3.0
+    # What cutting a speech region at a change of voice must gain, per second.
+    change_penalty: float = 1.5
+    # Windows are averaged with their piece's windows this close before grouping.
+    smoothing_seconds: float = 2.0
     # Mean raw similarity to the meeting's mean voice above which it has one speaker.
     single_speaker_coherence: float = 0.88
     window_seconds: float = 1.6
@@ -75,6 +97,10 @@ class LocalDiarizerSettings:
     # Windows the pairwise clustering sees at most; the rest join the nearest speaker.
     max_cluster_windows: int = 2_000
     min_turn_seconds: float = 0.5
+    # What a change of speaker costs the Viterbi pass, in similarity x seconds, within
+    # a speech region and across a pause.
+    switch_penalty: float = 0.2
+    pause_switch_penalty: float = 0.1
     # A speaker holds at least this share of the speech (count estimated only).
     min_cluster_share: float = 0.1
     # Windows are brought to this loudness before the encoder, as Resemblyzer does
@@ -89,7 +115,18 @@ class LocalDiarizerSettings:
         if not 0.05 <= self.step_seconds <= self.window_seconds:
             raise ValueError("step_seconds must be between 0.05 and window_seconds")
         if not 0 < self.threshold <= 2:
-            raise ValueError("threshold is a cosine distance, between 0 and 2")
+            raise ValueError("threshold is a distance between centred vectors, in (0, 2]")
+        if self.switch_penalty < 0 or self.pause_switch_penalty < 0:
+            raise ValueError("switch penalties must not be negative")
+
+    @property
+    def clustering(self) -> ClusteringSettings:
+        return ClusteringSettings(
+            threshold=self.threshold, noise_scale=self.noise_scale,
+            change_penalty=self.change_penalty, smoothing_seconds=self.smoothing_seconds,
+            min_cluster_share=self.min_cluster_share,
+            single_speaker_coherence=self.single_speaker_coherence,
+            max_windows=self.max_cluster_windows)
 
 
 class LocalDiarizer:
@@ -139,22 +176,20 @@ class LocalDiarizer:
         if not regions:
             progress(1.0)
             return []
-        starts, weights = _plan_windows(regions, s.window_seconds, s.step_seconds)
+        starts, speech, region_of = _plan_windows(regions, s.window_seconds, s.step_seconds)
         embeddings = np.empty((len(starts), EMBEDDING_SIZE), dtype=np.float32)
         frames = round(s.window_seconds * SAMPLE_RATE / HOP_LENGTH)
         for first in range(0, len(starts), s.batch_size):
             check_cancelled()
             batch = starts[first:first + s.batch_size]
-            mels = np.stack([self._window_mel(audio, start, frames) for start in batch])
-            embeddings[first:first + len(batch)] = encoder.embed(mels)
+            embeddings[first:first + len(batch)] = encoder.embed(
+                self._batch_mels(audio, batch, frames))
             progress(_VAD_SHARE + _EMBED_SHARE * (first + len(batch)) / len(starts),
                      "comparing voices")
         check_cancelled()
-        labels = cluster_windows(embeddings, speaker_count=speaker_count,
-                                 threshold=s.threshold, max_windows=s.max_cluster_windows,
-                                 min_cluster_share=s.min_cluster_share,
-                                 single_speaker_coherence=s.single_speaker_coherence,
-                                 weights=weights)
+        labels = cluster_windows(embeddings, speaker_count=speaker_count, starts=starts,
+                                 regions=region_of, speech=speech,
+                                 step_seconds=s.step_seconds, settings=s.clustering)
         turns = self._turns(regions, starts, embeddings, labels)
         progress(1.0)
         logger.info("diarized %.1f s: %d speech regions, %d windows, %d speakers, %d turns",
@@ -162,15 +197,48 @@ class LocalDiarizer:
                     len({t.speaker for t in turns}), len(turns))
         return turns
 
+    def _batch_mels(self, audio: NormalizedAudio, starts: npt.NDArray[np.float64],
+                    frames: int) -> npt.NDArray[np.float32]:
+        """The mel frames of each window; windows on one 10 ms grid share one spectrogram.
+
+        Window `i` is exactly what `_window_mel` gives it: its frames are a slice of
+        the run's frames, and its loudness normalisation (a gain on the samples, so its
+        square on the power frames) uses the window's own samples.
+        """
+        mels = np.empty((len(starts), frames, N_MELS), dtype=np.float32)
+        offsets = np.round(starts * SAMPLE_RATE).astype(np.int64)
+        length = (frames - 1) * HOP_LENGTH + N_FFT
+        i = 0
+        while i < len(starts):
+            stop = i + 1
+            while (stop < len(starts) and offsets[stop] - offsets[stop - 1] < length
+                   and (offsets[stop] - offsets[i]) % HOP_LENGTH == 0):
+                stop += 1
+            if stop - i == 1:
+                mels[i] = self._window_mel(audio, float(starts[i]), frames)
+                i = stop
+                continue
+            first = int(offsets[i]) - N_FFT // 2
+            span = int(offsets[stop - 1] - offsets[i]) + length
+            samples = _read_padded(audio, first, span)
+            spectrum = mel_frames(samples)
+            target = self.settings.normalize_dbfs
+            energy = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+            for k in range(i, stop):
+                shift = int(offsets[k] - offsets[i])
+                mels[k] = spectrum[shift // HOP_LENGTH:shift // HOP_LENGTH + frames]
+                if target is not None:
+                    rms = math.sqrt((energy[shift + length] - energy[shift]) / length)
+                    if rms > 1e-5:
+                        mels[k] *= np.float32((10 ** (target / 20) / rms) ** 2)
+            i = stop
+        return mels
+
     def _window_mel(self, audio: NormalizedAudio, start: float,
                     frames: int) -> npt.NDArray[np.float32]:
         # Half an FFT of context on each side, so frame i is centred at start + i * 10 ms.
         first = round(start * SAMPLE_RATE) - N_FFT // 2
-        length = (frames - 1) * HOP_LENGTH + N_FFT
-        samples = read_window(audio, max(first, 0) / SAMPLE_RATE,
-                              (first + length) / SAMPLE_RATE)
-        lead = max(-first, 0)
-        samples = np.pad(samples, (lead, max(length - lead - samples.size, 0)))[:length]
+        samples = _read_padded(audio, first, (frames - 1) * HOP_LENGTH + N_FFT)
         target = self.settings.normalize_dbfs
         if target is not None:
             rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
@@ -184,11 +252,10 @@ class LocalDiarizer:
         s = self.settings
         count = int(labels.max()) + 1
         z = centered(embeddings)
-        sums = np.zeros((count, z.shape[1]), dtype=np.float64)
-        np.add.at(sums, labels, z)
-        scores = z @ normalized(sums.astype(np.float32)).T
+        scores = z @ normalized(group_sums(z, labels, count).astype(np.float32)).T
         cumulative = np.vstack([np.zeros((1, count)), np.cumsum(scores, axis=0, dtype=np.float64)])
-        turns: list[tuple[float, float, int]] = []
+        edges_of: list[npt.NDArray[np.float64]] = []
+        frame_scores: list[npt.NDArray[np.float64]] = []
         for begin, end in regions:
             steps = max(1, math.ceil((end - begin) / s.frame_seconds - 1e-9))
             edges = np.minimum(begin + np.arange(steps + 1) * s.frame_seconds, end)
@@ -203,29 +270,85 @@ class LocalDiarizer:
                 nearest = np.abs(starts[None, :] + s.window_seconds / 2
                                  - centres[~covered, None]).argmin(axis=1)
                 mean[~covered] = scores[nearest]
-            runs = _runs(np.argmax(mean, axis=1), edges)
+            edges_of.append(edges)
+            frame_scores.append(mean * np.diff(edges)[:, None])
+        # One pass over all regions: a change costs `switch_penalty` within a region and
+        # `pause_switch_penalty` across a pause, so a short region with little to say
+        # about its voice keeps the speaker around it.
+        penalties = np.full(sum(len(f) for f in frame_scores), s.switch_penalty)
+        penalties[np.cumsum([len(f) for f in frame_scores])[:-1]] = s.pause_switch_penalty
+        path = _viterbi(np.concatenate(frame_scores), penalties)
+        turns: list[tuple[float, float, int]] = []
+        first = 0
+        for edges in edges_of:
+            runs = _runs(path[first:first + len(edges) - 1], edges)
+            first += len(edges) - 1
             turns.extend(_absorb_short(runs, s.min_turn_seconds))
         return _relabel(turns)
 
 
+def _read_padded(audio: NormalizedAudio, first: int, length: int) -> npt.NDArray[np.float32]:
+    """`length` samples from sample `first` on, zeros where the audio has none."""
+    samples = read_window(audio, max(first, 0) / SAMPLE_RATE, (first + length) / SAMPLE_RATE)
+    lead = max(-first, 0)
+    padded: npt.NDArray[np.float32] = np.pad(
+        samples, (lead, max(length - lead - samples.size, 0)))[:length]
+    return padded
+
+
+def _viterbi(scores: npt.NDArray[np.float64],
+             penalties: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+    """The speaker per frame maximising the summed scores minus the penalty of each
+    change (`penalties[t]`: changing between frames t - 1 and t).
+
+    Plain Python over lists: with a handful of speakers per frame that is several
+    times faster than NumPy calls on arrays of that size.
+    """
+    steps, count = scores.shape
+    if count == 1 or steps == 0:
+        return np.zeros(steps, dtype=np.intp)
+    rows = scores.tolist()
+    costs = penalties.tolist()
+    speakers = range(count)
+    back: list[list[int]] = [[]]
+    total = list(rows[0])
+    for t in range(1, steps):
+        leader = max(speakers, key=total.__getitem__)
+        best = total[leader] - costs[t]
+        pointers = [leader if best > total[k] else k for k in speakers]
+        back.append(pointers)
+        row = rows[t]
+        total = [max(total[k], best) + row[k] for k in speakers]
+    path = np.empty(steps, dtype=np.intp)
+    path[-1] = last = max(speakers, key=total.__getitem__)
+    for t in range(steps - 1, 0, -1):
+        last = back[t][last]
+        path[t - 1] = last
+    return path
+
+
 def _plan_windows(regions: Sequence[tuple[float, float]], window: float, step: float
-                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:
-    """Window starts (sorted) and the seconds of speech each window holds."""
+                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
+                             npt.NDArray[np.int64]]:
+    """Window starts (sorted), the seconds of speech each holds, and its region."""
     starts: list[float] = []
     speech: list[float] = []
-    for begin, end in regions:
+    region_of: list[int] = []
+    for number, (begin, end) in enumerate(regions):
         length = end - begin
         if length <= window:
             starts.append(begin + length / 2 - window / 2)
             speech.append(length)
+            region_of.append(number)
             continue
         count = math.ceil((length - window) / step - 1e-9)
         starts.extend(begin + i * step for i in range(count))
         starts.append(end - window)  # the last window ends with the region
         speech.extend([window] * (count + 1))
-    order = np.argsort(starts, kind="stable")
-    return (np.asarray(starts, dtype=np.float64)[order],
-            np.asarray(speech, dtype=np.float32)[order])
+        region_of.extend([number] * (count + 1))
+    # Regions are disjoint and in order, so their windows already are.
+    return (np.asarray(starts, dtype=np.float64), np.asarray(speech, dtype=np.float64),
+            np.asarray(region_of, dtype=np.int64))
 
 
 def _runs(labels: npt.NDArray[np.intp], edges: npt.NDArray[np.float64]
