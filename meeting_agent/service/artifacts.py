@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -137,7 +136,3 @@ class MinutesWriter:
         with self._uow_factory() as uow:
             uow.artifacts.save(artifact)
             uow.commit()
-
-
-def minutes_json_bytes(minutes: Mapping[str, object]) -> bytes:
-    return json.dumps(minutes, ensure_ascii=False, sort_keys=True).encode()

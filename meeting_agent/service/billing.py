@@ -14,7 +14,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from meeting_agent.config_providers import Price
 from meeting_agent.domain.models import CallContext, UsageRecord
-from meeting_agent.errors import MeetingAgentError
 from meeting_agent.ports import Clock, UnitOfWorkFactory
 
 _LOGGER = logging.getLogger(__name__)
@@ -74,7 +73,11 @@ class UsageMeter:
         latency_ms: int,
         succeeded: bool = True,
     ) -> Decimal:
-        """Record a call and return its cost; a key seen before records nothing again."""
+        """Record a call and return its cost; a key seen before records nothing again.
+
+        Database errors propagate; the metering wrappers log them without failing the
+        work the call paid for.
+        """
         price = self._prices.find(provider, model)
         amount, currency = self._prices.cost(price, quantities) if succeeded else (Decimal(0), "")
         record = UsageRecord(
@@ -89,20 +92,15 @@ class UsageMeter:
             "per_million_input_tokens": price.per_million_input_tokens,
             "per_million_output_tokens": price.per_million_output_tokens,
         }
-        try:
-            with self._uow_factory() as uow:
-                added = uow.audit_logs.add(record, call_key=call_key, latency_ms=latency_ms,
-                                           unit_prices=unit_prices)
-                if added and amount and context.task_id is not None:
-                    task = uow.tasks.get(context.tenant_id, context.task_id, for_update=True)
-                    # A task's cost is kept in one currency; others stay in the audit log.
-                    if task is not None and task.cost_currency in ("", currency):
-                        task.cost_amount += amount
-                        task.cost_currency = task.cost_currency or currency
-                        uow.tasks.save(task)
-                uow.commit()
-        except MeetingAgentError:
-            # Billing must not lose the work the call paid for; the caller logs and goes on.
-            _LOGGER.exception("could not record %s %s call %s", provider, operation, call_key)
-            raise
+        with self._uow_factory() as uow:
+            added = uow.audit_logs.add(record, call_key=call_key, latency_ms=latency_ms,
+                                       unit_prices=unit_prices)
+            if added and amount and context.task_id is not None:
+                task = uow.tasks.get(context.tenant_id, context.task_id, for_update=True)
+                # A task's cost is kept in one currency; others stay in the audit log.
+                if task is not None and task.cost_currency in ("", currency):
+                    task.cost_amount += amount
+                    task.cost_currency = task.cost_currency or currency
+                    uow.tasks.save(task)
+            uow.commit()
         return amount if added else Decimal(0)
