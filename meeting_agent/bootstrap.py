@@ -17,7 +17,15 @@ from meeting_agent.adapters.storage.local import LocalObjectStore
 from meeting_agent.config import DiarizationSettings, Settings
 from meeting_agent.errors import MeetingAgentError
 from meeting_agent.minutes.extractive import ExtractiveMinutesGenerator
-from meeting_agent.ports import AsrProvider, Clock, Diarizer, EventBus, JobQueue, ObjectStore
+from meeting_agent.ports import (
+    AsrProvider,
+    Clock,
+    Diarizer,
+    EventBus,
+    JobQueue,
+    ObjectStore,
+    UnitOfWorkFactory,
+)
 from meeting_agent.service.artifacts import MinutesWriter
 from meeting_agent.service.billing import PriceTable, UsageMeter
 from meeting_agent.service.catalog import ProviderCatalog, embedded_catalog, with_cloud
@@ -60,6 +68,10 @@ class Container:
     queue: JobQueue | None = None
     reconciler: Reconciler | None = None
     asr: dict[str, AsrProvider] = field(default_factory=dict)
+
+    @property
+    def uow_factory(self) -> UnitOfWorkFactory:
+        return self.database.unit_of_work
 
     def close(self) -> None:
         if self.queue is not None:
@@ -115,7 +127,10 @@ def bootstrap(settings: Settings, *, role: Role = "server",
     url = settings.resolved_database_url
     if settings.resolved_auto_migrate:
         upgrade_to_head(url)
-    database = SqlDatabase(url)
+    db = settings.database
+    database = SqlDatabase(url, pool_size=db.pool_size, max_overflow=db.max_overflow,
+                           ping_after_idle_seconds=db.ping_after_idle_seconds,
+                           connect_timeout_seconds=db.connect_timeout_seconds)
     store = build_store(settings)
     clock = SystemClock()
     uow = database.unit_of_work

@@ -256,6 +256,20 @@ class DiarizationSettings(_Section):
         return self
 
 
+class DatabaseSettings(_Section):
+    """The connection pool (PostgreSQL; SQLite keeps a connection per thread that needs one)."""
+
+    # Connections kept open. Threads beyond it take overflow connections, which are
+    # opened and closed per use: a new PostgreSQL connection costs milliseconds, so size
+    # the pool for the threads that query at once (server.worker_threads, jobs).
+    pool_size: int = Field(default=20, ge=1, le=500)
+    max_overflow: int = Field(default=20, ge=0, le=500)
+    # A connection idle this long is pinged before use, so a database restart costs no
+    # request; busy connections skip the round trip.
+    ping_after_idle_seconds: float = Field(default=2.0, ge=0)
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+
+
 class ProcessingSettings(_Section):
     """How jobs run the pipeline."""
 
@@ -276,6 +290,7 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     data_dir: Path = Path("data")
     database_url: str | None = None
+    database: DatabaseSettings = DatabaseSettings()
     # Upgrade the schema on start-up. Defaults to on in development only: with many
     # replicas, production runs `alembic upgrade head` once, before the servers start.
     auto_migrate: bool | None = None

@@ -366,7 +366,11 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work; `read_only` promises it will not write, so an adapter may skip
+        the write lock (SQLite then reads beside a writer instead of queueing behind it).
+        """
+        ...
 
 
 class Database(Protocol):
@@ -384,7 +388,15 @@ class Authenticator(Protocol):
     """Turns call metadata into a principal."""
 
     def authenticate(self, metadata: Sequence[tuple[str, str | bytes]]) -> Principal:
-        """Raises `Unauthenticated` with a stable reason when the call is not acceptable."""
+        """Raises `Unauthenticated` with a stable reason when the call is not acceptable.
+
+        May block (fetching a JWKS document): call it off the event loop.
+        """
+        ...
+
+    def recall(self, metadata: Sequence[tuple[str, str | bytes]]) -> Principal | None:
+        """The principal when it is known without I/O (a token verified before and still
+        valid), else None and the caller must `authenticate`. Never blocks."""
         ...
 
 
@@ -625,20 +637,35 @@ class JobQueue(Protocol):
 
 
 class EventBus(Protocol):
-    """Fans task events out to watchers, on this replica or any other."""
+    """Carries task events from the job that records them to watchers on any replica."""
 
     def publish(self, event: TaskEvent) -> None:
-        """Best effort: the stored event is the truth; watchers re-read the store."""
+        """Best effort, after the event is stored: watchers fall back to the store."""
         ...
 
-    def subscribe(self, task_id: str) -> EventSubscription: ...
+    def listen(self) -> EventStream:
+        """Every task's events from now on, for the running asyncio loop (one per server:
+        the watch hub fans them out to its streams)."""
+        ...
 
 
-class EventSubscription(Protocol):
-    """Live events of one task. Async: `WatchTask` streams must not hold threads."""
+@dataclass(frozen=True)
+class EventGap:
+    """Events may have been lost here (a reconnection, a reader that fell behind): a
+    listener re-reads the store for every task it follows."""
 
-    async def next(self, timeout: float) -> TaskEvent | None:
-        """The next event, or None after `timeout` seconds without one."""
+
+EVENT_GAP = EventGap()
+
+
+class EventStream(Protocol):
+    """Live events of every task. Async: a server's watchers must not hold threads."""
+
+    async def next(self, timeout: float) -> TaskEvent | EventGap | None:
+        """The next event, `EVENT_GAP`, or None after `timeout` seconds without either.
+
+        Never raises for an outage of the bus: it waits, reconnects and reports a gap.
+        """
         ...
 
     async def close(self) -> None: ...

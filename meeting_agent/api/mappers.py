@@ -57,12 +57,17 @@ ARTIFACT_STATES = {
 }
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     if value is None:
         return None
-    result = timestamp_pb2.Timestamp()
-    result.FromDatetime(value)
-    return result
+    # Timestamp.FromDatetime goes through time tuples and costs more than the rest of a
+    # task's message; a timedelta gives the same exact seconds and nanos.
+    delta = value - _EPOCH if value.tzinfo is not None else value - _EPOCH.replace(tzinfo=None)
+    return timestamp_pb2.Timestamp(seconds=delta.days * 86400 + delta.seconds,
+                                   nanos=delta.microseconds * 1000)
 
 
 def from_timestamp(value: timestamp_pb2.Timestamp) -> datetime:

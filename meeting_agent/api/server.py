@@ -13,12 +13,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from meeting_agent.api.interceptors import (
-    AuthInterceptor,
-    ErrorMappingInterceptor,
+    Authentication,
     LoggingRpcObserver,
+    RpcInterceptor,
     RpcObserver,
-    TelemetryInterceptor,
-    TracingInterceptor,
 )
 from meeting_agent.api.servicers.audio import AudioServicer
 from meeting_agent.api.servicers.library import HotwordSetServicer, PromptTemplateServicer
@@ -29,6 +27,8 @@ from meeting_agent.api.servicers.transcripts import TranscriptServicer
 from meeting_agent.bootstrap import Container
 from meeting_agent.errors import MeetingAgentError
 from meeting_agent.ports import Authenticator
+from meeting_agent.service.offload import Offload
+from meeting_agent.service.watch import TaskWatchHub
 from meeting_agent.telemetry.rpc import OtelRpcObserver
 from meeting_agent.v1 import (
     audio_service_pb2,
@@ -72,6 +72,7 @@ class RunningServer:
     server: grpc.aio.Server
     port: int
     health: health.aio.HealthServicer
+    watch: TaskWatchHub
     _background: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
     async def stop(self, grace_seconds: float, *, delay_seconds: float = 0.0) -> None:
@@ -83,6 +84,7 @@ class RunningServer:
         if delay_seconds:
             await asyncio.sleep(delay_seconds)
         await self.server.stop(grace_seconds)
+        await self.watch.close()
 
 
 def _server_options(container: Container) -> list[tuple[str, int]]:
@@ -146,33 +148,34 @@ async def start_server(
         ThreadPoolExecutor(max_workers=settings.server.worker_threads,
                            thread_name_prefix="meeting-agent"))
     server = grpc.aio.server(
-        interceptors=[
-            TracingInterceptor(),
-            TelemetryInterceptor(observers if observers is not None
-                                 else [LoggingRpcObserver(), OtelRpcObserver()]),
-            AuthInterceptor(authenticator, container.users.seen),
-            ErrorMappingInterceptor(),
-        ],
+        interceptors=[RpcInterceptor(
+            Authentication(authenticator, container.users),
+            observers if observers is not None else [LoggingRpcObserver(), OtelRpcObserver()],
+        )],
         options=_server_options(container),
     )
     server_settings = settings.server
+    offload = Offload(inline_reads=container.database.reads_never_wait)
+    watch = TaskWatchHub(container.uow_factory, container.events, offload,
+                         poll_seconds=server_settings.watch_poll_seconds,
+                         heartbeat_seconds=server_settings.watch_heartbeat_seconds)
+    await watch.start()
     task_service_pb2_grpc.add_TaskServiceServicer_to_server(
-        TaskServicer(container.tasks, container.events,
-                     max_audio_sources=settings.limits.max_audio_sources,
-                     watch_poll_seconds=server_settings.watch_poll_seconds,
-                     heartbeat_seconds=server_settings.watch_heartbeat_seconds), server)
+        TaskServicer(container.tasks, watch, offload,
+                     max_audio_sources=settings.limits.max_audio_sources), server)
     audio_service_pb2_grpc.add_AudioServiceServicer_to_server(
-        AudioServicer(container.uploads, max_chunk_bytes=settings.limits.max_chunk_bytes), server)
+        AudioServicer(container.uploads, offload,
+                      max_chunk_bytes=settings.limits.max_chunk_bytes), server)
     transcript_service_pb2_grpc.add_TranscriptServiceServicer_to_server(
-        TranscriptServicer(container.transcripts), server)
+        TranscriptServicer(container.transcripts, offload), server)
     minutes_service_pb2_grpc.add_MinutesServiceServicer_to_server(
-        MinutesServicer(container.minutes), server)
+        MinutesServicer(container.minutes, offload), server)
     prompt_template_service_pb2_grpc.add_PromptTemplateServiceServicer_to_server(
-        PromptTemplateServicer(container.prompt_templates), server)
+        PromptTemplateServicer(container.prompt_templates, offload), server)
     hotword_set_service_pb2_grpc.add_HotwordSetServiceServicer_to_server(
-        HotwordSetServicer(container.hotword_sets), server)
+        HotwordSetServicer(container.hotword_sets, offload), server)
     usage_service_pb2_grpc.add_UsageServiceServicer_to_server(
-        UsageServicer(container.usage), server)
+        UsageServicer(container.usage, offload), server)
     capabilities_service_pb2_grpc.add_CapabilitiesServiceServicer_to_server(
         CapabilitiesServicer(container.catalog, settings,
                              presigned_upload=container.store.supports_presign), server)
@@ -202,7 +205,7 @@ async def start_server(
     ]
     # Let the first dependency check finish so we never report SERVING blindly.
     await asyncio.sleep(0)
-    return RunningServer(server=server, port=port, health=health_servicer,
+    return RunningServer(server=server, port=port, health=health_servicer, watch=watch,
                          _background=background)
 
 

@@ -24,6 +24,11 @@ class GatewayAuthenticator:
     def __init__(self, fallback: Authenticator | None = None) -> None:
         self._fallback = fallback
 
+    def recall(self, metadata: Metadata) -> Principal | None:
+        if _has_identity_headers(metadata):
+            return self.authenticate(metadata)  # no I/O: the headers are the answer
+        return self._fallback.recall(metadata) if self._fallback is not None else None
+
     def authenticate(self, metadata: Metadata) -> Principal:
         user_id = single_text_value(metadata, USER_ID_HEADER)
         tenant_id = single_text_value(metadata, TENANT_ID_HEADER)
@@ -35,3 +40,7 @@ class GatewayAuthenticator:
             tenant_id=require_identity(tenant_id, TENANT_ID_HEADER),
             user_id=require_identity(user_id, USER_ID_HEADER),
         )
+
+
+def _has_identity_headers(metadata: Metadata) -> bool:
+    return any(name.lower() in (USER_ID_HEADER, TENANT_ID_HEADER) for name, _ in metadata)

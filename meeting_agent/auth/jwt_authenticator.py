@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Collection
 from typing import Any
 
@@ -23,6 +26,15 @@ logger = logging.getLogger(__name__)
 
 # Far above any real token; stops a caller making us base64-decode megabytes.
 MAX_TOKEN_LENGTH = 8192
+
+# Verified tokens are remembered, so a caller's every RPC does not pay for parsing and an
+# RSA verification; at most this long, so a key withdrawn from the JWKS stops working
+# within it, and at most this many, least recently used first out.
+DEFAULT_CACHE_SECONDS = 60.0
+DEFAULT_CACHE_SIZE = 10_000
+
+# RFC 7519 §2: NumericDate is a JSON number. PyJWT would also take "1796159411".
+_NUMERIC_DATE_CLAIMS = ("exp", "nbf", "iat")
 
 # Most specific first: InvalidSignatureError is a DecodeError, and DecodeError an
 # InvalidTokenError.
@@ -72,6 +84,8 @@ class JwtAuthenticator:
         leeway_seconds: float,
         user_claim: str,
         tenant_claim: str,
+        cache_seconds: float = DEFAULT_CACHE_SECONDS,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         self._keys = keys
         self._issuer = issuer
@@ -80,6 +94,11 @@ class JwtAuthenticator:
         self._leeway = leeway_seconds
         self._user_claim = user_claim
         self._tenant_claim = tenant_claim
+        self._cache_seconds = cache_seconds
+        self._cache_size = cache_size
+        # token -> (principal, wall-clock time until which it may be reused)
+        self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def authenticate(self, metadata: Metadata) -> Principal:
         try:
@@ -88,15 +107,47 @@ class JwtAuthenticator:
             logger.debug("refused bearer token: %s", exc.reason)
             raise
 
+    def recall(self, metadata: Metadata) -> Principal | None:
+        try:
+            token = bearer_token(metadata)
+        except Unauthenticated:
+            return None  # `authenticate` gives the reason
+        now = time.time()
+        with self._cache_lock:
+            found = self._cache.get(token)
+            if found is None:
+                return None
+            principal, until = found
+            if now >= until:
+                del self._cache[token]
+                return None
+            self._cache.move_to_end(token)
+            return principal
+
     def verify(self, token: str) -> Principal:
         """The principal a token names, or `Unauthenticated` with the reason it is refused."""
         claims = self._verified_claims(token)
-        return Principal(
+        principal = Principal(
             tenant_id=require_identity(claims.get(self._tenant_claim), self._tenant_claim),
             user_id=require_identity(claims.get(self._user_claim), self._user_claim),
             email=optional_text(claims.get("email")),
             display_name=optional_text(claims.get("name")),
         )
+        self._remember(token, principal, claims)
+        return principal
+
+    def _remember(self, token: str, principal: Principal, claims: dict[str, Any]) -> None:
+        if self._cache_seconds <= 0 or self._cache_size <= 0:
+            return
+        now = time.time()
+        until = min(float(claims["exp"]) + self._leeway, now + self._cache_seconds)
+        if "nbf" in claims and float(claims["nbf"]) - self._leeway > now:
+            return  # not valid yet (cannot happen after decode, but never cache it)
+        with self._cache_lock:
+            self._cache[token] = (principal, until)
+            self._cache.move_to_end(token)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
         try:
@@ -117,7 +168,7 @@ class JwtAuthenticator:
             raise Unauthenticated("algorithm not allowed", reason=reasons.DISALLOWED_ALGORITHM)
         for key in candidates:
             try:
-                return jwt.decode(
+                return _check_numeric_dates(jwt.decode(
                     token,
                     key=key.public_key,
                     algorithms=[alg],
@@ -130,13 +181,22 @@ class JwtAuthenticator:
                         "verify_jti": False,
                         "enforce_minimum_key_length": True,
                     },
-                )
+                ))
             except jwt.InvalidSignatureError:
                 # Several candidates only for kid-less tokens; another PEM key may match.
                 continue
             except jwt.PyJWTError as exc:
                 raise _refusal(exc) from exc
         raise Unauthenticated("invalid signature", reason=reasons.INVALID_SIGNATURE)
+
+
+def _check_numeric_dates(claims: dict[str, Any]) -> dict[str, Any]:
+    for claim in _NUMERIC_DATE_CLAIMS:
+        value = claims.get(claim)
+        if claim in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise Unauthenticated(f"{claim} must be a number", reason=reasons.INVALID_CLAIM,
+                                  metadata={"claim": claim})
+    return claims
 
 
 def _refusal(exc: jwt.PyJWTError) -> Unauthenticated:

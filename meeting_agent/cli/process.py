@@ -52,7 +52,7 @@ class ConsoleEvents:
         self._progress.update(self._bar, completed=event.progress_percent,
                               description=description[:60])
 
-    def subscribe(self, task_id: str) -> Any:
+    def listen(self) -> Any:
         raise NotImplementedError("the command line does not watch tasks")
 
 

@@ -60,7 +60,7 @@ class MinutesWriter:
         template_id = template_id or DEFAULT_TEMPLATE_ID
         if template_id in BUILTIN_TEMPLATES:
             return BUILTIN_TEMPLATES[template_id]
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             template = uow.prompt_templates.get(tenant_id, template_id)
         if template is None:
             raise NotFound(f"promptTemplates/{template_id}")
@@ -92,7 +92,7 @@ class MinutesWriter:
 
     def _run_generators(self, task: Task, artifact: Artifact,
                         choices: Sequence[ProviderChoice]) -> MinutesResult:
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             transcript = uow.transcripts.get(task.tenant_id, task.id, with_words=False)
             mappings = uow.speaker_mappings.get(task.tenant_id, task.id)
         if transcript is None:

@@ -66,7 +66,7 @@ class PromptTemplateService:
     def get(self, principal: Principal, template_id: str) -> PromptTemplate:
         if template_id in BUILTIN_TEMPLATES:
             return replace(BUILTIN_TEMPLATES[template_id])
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             template = uow.prompt_templates.get(principal.tenant_id, template_id)
         if template is None:
             raise NotFound(f"promptTemplates/{template_id}")
@@ -94,7 +94,7 @@ class PromptTemplateService:
 
     def _stored_page(self, principal: Principal, limit: int, cursor: str | None
                      ) -> Page[PromptTemplate]:
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             page = uow.prompt_templates.list(principal.tenant_id, limit=limit, cursor=cursor)
         return Page(page.items, None if page.next_cursor is None else _STORED + page.next_cursor)
 
@@ -160,14 +160,14 @@ class HotwordSetService:
         return created
 
     def get(self, principal: Principal, set_id: str) -> HotwordSet:
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             stored = uow.hotword_sets.get(principal.tenant_id, set_id)
         if stored is None:
             raise NotFound(f"hotwordSets/{set_id}")
         return stored
 
     def list(self, principal: Principal, *, limit: int, cursor: str | None) -> Page[HotwordSet]:
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             return uow.hotword_sets.list(principal.tenant_id, limit=limit, cursor=cursor)
 
     def update(self, principal: Principal, hotword_set: HotwordSet,

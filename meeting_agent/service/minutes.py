@@ -43,13 +43,13 @@ class MinutesService:
 
     def list(self, principal: Principal, task_id: str, *, limit: int, cursor: str | None
              ) -> Page[Artifact]:
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             if uow.tasks.get(principal.tenant_id, task_id) is None:
                 raise NotFound(f"tasks/{task_id}")
             return uow.artifacts.list(principal.tenant_id, task_id, limit=limit, cursor=cursor)
 
     def get(self, principal: Principal, task_id: str, artifact_id: str) -> Artifact:
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             artifact = uow.artifacts.get(principal.tenant_id, task_id, artifact_id)
         if artifact is None:
             raise NotFound(f"tasks/{task_id}/artifacts/{artifact_id}")
@@ -121,7 +121,7 @@ class MinutesService:
                 f"tasks/{task_id}/artifacts/{artifact_id} is {artifact.state.value}; only "
                 "finished minutes can be exported",
                 reason="ARTIFACT_NOT_READY")
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             task = uow.tasks.get(principal.tenant_id, task_id)
         assert task is not None
         content_type, extension = MINUTES_FORMATS[fmt]

@@ -161,7 +161,7 @@ class TaskService:
 
     def _find_by_request_id(self, principal: Principal, request_id: str, request_print: str
                             ) -> Task | None:
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             found = uow.idempotency.get(principal.tenant_id, principal.user_id,
                                         CREATE_TASK_METHOD, request_id)
             if found is None:
@@ -226,7 +226,7 @@ class TaskService:
             raise NotFound(f"promptTemplates/{template_id}")
 
     def get(self, principal: Principal, task_id: str) -> Task:
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             task = uow.tasks.get(principal.tenant_id, task_id)
         if task is None:
             raise NotFound(f"tasks/{task_id}")
@@ -234,7 +234,7 @@ class TaskService:
 
     def list(self, principal: Principal, flt: TaskFilter, *, limit: int, cursor: str | None
              ) -> Page[Task]:
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             return uow.tasks.list(principal.tenant_id, flt, limit=limit, cursor=cursor)
 
     def cancel(self, principal: Principal, task_id: str) -> Task:
@@ -291,7 +291,7 @@ class TaskService:
 
     def events_after(self, principal: Principal, task_id: str, after_sequence: int,
                      *, limit: int = 500) -> tuple[Task, builtins.list[TaskEvent]]:
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             task = uow.tasks.get(principal.tenant_id, task_id)
             if task is None:
                 raise NotFound(f"tasks/{task_id}")

@@ -31,7 +31,7 @@ class TranscriptService:
 
     def get(self, principal: Principal, task_id: str, *, with_words: bool
             ) -> tuple[Transcript, SpeakerMappings]:
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             self._require_task(uow, principal, task_id)
             transcript = uow.transcripts.get(principal.tenant_id, task_id, with_words=with_words)
             if transcript is None:
@@ -56,7 +56,7 @@ class TranscriptService:
         return text.encode(), content_type, f"transcript-{task_id}.{extension}"
 
     def get_mappings(self, principal: Principal, task_id: str) -> SpeakerMappings:
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             self._require_task(uow, principal, task_id)
             return uow.speaker_mappings.get(principal.tenant_id, task_id)
 

@@ -133,7 +133,7 @@ class UploadService:
         return UploadSession(self, principal, metadata)
 
     def get(self, principal: Principal, upload_id: str) -> Upload:
-        with self.uow_factory() as uow:
+        with self.uow_factory(read_only=True) as uow:
             upload = uow.uploads.get(principal.tenant_id, upload_id)
         if upload is None:
             raise NotFound(f"uploads/{upload_id}")

@@ -36,7 +36,7 @@ class UsageService:
             raise InvalidArgument.field("end_time", "must be at most 366 days after start_time")
         if "label" in query.group_by and not query.label_key:
             raise InvalidArgument.field("label_key", "is required when grouping by label")
-        with self._uow_factory() as uow:
+        with self._uow_factory(read_only=True) as uow:
             rows = uow.audit_logs.aggregate(
                 principal.tenant_id, start=query.start, end=query.end,
                 group_by=list(query.group_by), label_key=query.label_key,

@@ -14,7 +14,7 @@ from redis import Redis
 
 from meeting_agent.adapters.events.codec import EventDecodeError, decode_event, encode_event
 from meeting_agent.adapters.events.local import InProcessEventBus
-from meeting_agent.adapters.events.redis_bus import RedisEventBus, channel_for
+from meeting_agent.adapters.events.redis_bus import RedisEventBus, RedisEventStream, channel_for
 from meeting_agent.domain.models import (
     TaskError,
     TaskEvent,
@@ -22,6 +22,7 @@ from meeting_agent.domain.models import (
     TaskStage,
     TaskState,
 )
+from meeting_agent.ports import EVENT_GAP, EventGap
 from tests.harness.redis import LocalRedis, find_server_binary
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -103,50 +104,47 @@ def test_codec_rejects_malformed_messages(data: str | bytes) -> None:
 # ---------------------------------------------------------------- in-process
 
 
-async def test_in_process_publish_from_another_thread_reaches_the_subscriber() -> None:
+async def test_in_process_publish_from_another_thread_reaches_the_listener() -> None:
     bus = InProcessEventBus()
-    subscription = bus.subscribe("t1")
-    other = bus.subscribe("t2")
+    stream = bus.listen()
 
     publish_from_thread(bus.publish, make_event("t1", 1), make_event("t2", 1),
                         make_event("t1", 2))
 
-    assert await subscription.next(5) == make_event("t1", 1)
-    assert await subscription.next(5) == make_event("t1", 2)
-    assert await other.next(5) == make_event("t2", 1)
-    assert await other.next(0.05) is None
-    await subscription.close()
-    await other.close()
+    assert [await stream.next(5) for _ in range(3)] == [
+        make_event("t1", 1), make_event("t2", 1), make_event("t1", 2)]
+    assert await stream.next(0.05) is None
+    await stream.close()
 
 
 async def test_in_process_next_waits_for_a_late_event() -> None:
     bus = InProcessEventBus()
-    subscription = bus.subscribe("t1")
+    stream = bus.listen()
     timer = threading.Timer(0.1, bus.publish, args=(make_event(),))
     timer.start()
 
     started = time.monotonic()
-    event = await subscription.next(5)
+    event = await stream.next(5)
 
     assert event == make_event()
     assert time.monotonic() - started < 2
     timer.join()
-    await subscription.close()
+    await stream.close()
 
 
 async def test_in_process_timeout_returns_none() -> None:
     bus = InProcessEventBus()
-    subscription = bus.subscribe("t1")
+    stream = bus.listen()
 
     started = time.monotonic()
-    assert await subscription.next(0.2) is None
+    assert await stream.next(0.2) is None
     assert 0.15 <= time.monotonic() - started < 2
-    await subscription.close()
+    await stream.close()
 
 
-async def test_in_process_every_subscriber_gets_the_event() -> None:
+async def test_in_process_every_listener_gets_the_event() -> None:
     bus = InProcessEventBus()
-    first, second = bus.subscribe("t1"), bus.subscribe("t1")
+    first, second = bus.listen(), bus.listen()
 
     bus.publish(make_event())
 
@@ -158,56 +156,57 @@ async def test_in_process_every_subscriber_gets_the_event() -> None:
 
 async def test_in_process_close_unregisters() -> None:
     bus = InProcessEventBus()
-    subscription = bus.subscribe("t1")
-    assert bus.subscriber_count("t1") == 1
+    stream = bus.listen()
+    assert bus.listener_count() == 1
 
-    await subscription.close()
-    await subscription.close()  # idempotent
+    await stream.close()
+    await stream.close()  # idempotent
     bus.publish(make_event())
 
-    assert bus.subscriber_count() == 0
-    assert await subscription.next(0.05) is None
+    assert bus.listener_count() == 0
+    assert await stream.next(0.05) is None
 
 
 async def test_in_process_close_wakes_a_waiting_next() -> None:
     bus = InProcessEventBus()
-    subscription = bus.subscribe("t1")
-    waiting = asyncio.ensure_future(subscription.next(10))
+    stream = bus.listen()
+    waiting = asyncio.ensure_future(stream.next(10))
     await asyncio.sleep(0.05)
 
-    await subscription.close()
+    await stream.close()
 
     assert await asyncio.wait_for(waiting, 1) is None
 
 
-async def test_in_process_a_slow_watcher_loses_the_oldest_events() -> None:
+async def test_in_process_a_listener_that_falls_behind_is_told_of_the_gap() -> None:
     bus = InProcessEventBus(max_pending=3)
-    subscription = bus.subscribe("t1")
+    stream = bus.listen()
 
     publish_from_thread(bus.publish, *(make_event(sequence=n) for n in range(1, 6)))
     await asyncio.sleep(0.05)  # let the loop run the deliveries
 
-    received = [await subscription.next(0.05) for _ in range(4)]
-    assert [event.sequence if event else None for event in received] == [3, 4, 5, None]
-    assert subscription.dropped_events == 2
-    await subscription.close()
+    received = [await stream.next(0.05) for _ in range(4)]
+    assert received[0] is EVENT_GAP
+    assert [e.sequence for e in received[1:] if isinstance(e, TaskEvent)] == [4, 5]
+    assert received[3] is None
+    await stream.close()
 
 
-def test_in_process_subscribe_needs_a_running_loop() -> None:
+def test_in_process_listen_needs_a_running_loop() -> None:
     with pytest.raises(RuntimeError):
-        InProcessEventBus().subscribe("t1")
+        InProcessEventBus().listen()
 
 
-def test_in_process_a_subscription_of_a_closed_loop_is_dropped() -> None:
+def test_in_process_a_stream_of_a_closed_loop_is_dropped() -> None:
     bus = InProcessEventBus()
 
-    async def subscribe_and_leave() -> None:
-        bus.subscribe("t1")  # never closed: its watcher vanished with the loop
+    async def listen_and_leave() -> None:
+        bus.listen()  # never closed: its listener vanished with the loop
 
-    asyncio.run(subscribe_and_leave())
+    asyncio.run(listen_and_leave())
     bus.publish(make_event())  # no error
 
-    assert bus.subscriber_count() == 0
+    assert bus.listener_count() == 0
 
 
 # ---------------------------------------------------------------- Redis
@@ -231,50 +230,49 @@ def redis(redis_url: str) -> Iterator[Redis]:
     client.close()
 
 
+async def _ready(bus: RedisEventBus) -> RedisEventStream:
+    stream = bus.listen()
+    assert await stream.wait_ready(5)
+    assert await stream.next(1) is EVENT_GAP  # every (re)subscription starts with one
+    return stream
+
+
 @pytest_redis
 async def test_redis_an_event_published_on_one_replica_reaches_the_other(replicas) -> None:
     worker_bus, server_bus = replicas
-    subscription = server_bus.subscribe("t1")
-    assert await subscription.wait_ready(5)
+    stream = await _ready(server_bus)
     event = make_event(error=TaskError(code=14, reason="ASR_UNAVAILABLE", message="retrying",
                                        metadata={"provider": "volcengine"}),
                        message="转写中 transcribing")
 
-    publish_from_thread(worker_bus.publish, event, make_event(sequence=2))
+    publish_from_thread(worker_bus.publish, event, make_event("t2", 1), make_event(sequence=2))
 
-    assert await subscription.next(5) == event
-    assert await subscription.next(5) == make_event(sequence=2)
-    assert await subscription.next(0.1) is None
-    await subscription.close()
-
-
-@pytest_redis
-async def test_redis_next_waits_for_the_subscription_itself(replicas) -> None:
-    worker_bus, server_bus = replicas
-    subscription = server_bus.subscribe("t1")
-
-    assert await subscription.next(0.3) is None  # subscribes, then times out
-    worker_bus.publish(make_event())
-
-    assert await subscription.next(5) == make_event()
-    await subscription.close()
+    assert await stream.next(5) == event
+    assert await stream.next(5) == make_event("t2", 1)
+    assert await stream.next(5) == make_event(sequence=2)
+    assert await stream.next(0.1) is None
+    await stream.close()
 
 
 @pytest_redis
-async def test_redis_subscribers_see_only_their_task(replicas) -> None:
-    worker_bus, server_bus = replicas
-    mine, other = server_bus.subscribe("t1"), server_bus.subscribe("t2")
-    assert await mine.wait_ready(5)
-    assert await other.wait_ready(5)
+async def test_redis_one_connection_serves_every_task(replicas, redis: Redis) -> None:
+    _, server_bus = replicas
+    # Pub/sub is server-wide, not per logical database: other tests' servers may listen.
+    before = len(redis.client_list(_type="pubsub"))
+    stream = await _ready(server_bus)
 
-    worker_bus.publish(make_event("t2", 1))
-    worker_bus.publish(make_event("t1", 1))
+    listeners = redis.client_list(_type="pubsub")
+    assert len(listeners) == before + 1
+    assert redis.pubsub_channels() == []  # a pattern, not a channel per task
+    await stream.close()
+    await stream.close()  # idempotent
 
-    assert await mine.next(5) == make_event("t1", 1)
-    assert await other.next(5) == make_event("t2", 1)
-    assert await mine.next(0.1) is None
-    await mine.close()
-    await other.close()
+    # Redis forgets the connection once it has read its end.
+    deadline = time.monotonic() + 10
+    while len(redis.client_list(_type="pubsub")) > before and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert len(redis.client_list(_type="pubsub")) == before
+    assert await stream.next(0.05) is None
 
 
 @pytest_redis
@@ -282,38 +280,23 @@ async def test_redis_malformed_messages_are_skipped(
     replicas, redis: Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
     worker_bus, server_bus = replicas
-    subscription = server_bus.subscribe("t1")
-    assert await subscription.wait_ready(5)
+    stream = await _ready(server_bus)
 
     redis.publish(channel_for("t1"), b"\xff not an event")
     worker_bus.publish(make_event())
 
     with caplog.at_level(logging.WARNING):
-        assert await subscription.next(5) == make_event()
+        assert await stream.next(5) == make_event()
     assert any("malformed" in record.getMessage() for record in caplog.records)
-    await subscription.close()
-
-
-@pytest_redis
-async def test_redis_close_unsubscribes(replicas, redis: Redis) -> None:
-    _, server_bus = replicas
-    subscription = server_bus.subscribe("t1")
-    assert await subscription.wait_ready(5)
-    assert redis.pubsub_numsub(channel_for("t1")) == [(channel_for("t1").encode(), 1)]
-
-    await subscription.close()
-    await subscription.close()
-
-    assert redis.pubsub_numsub(channel_for("t1")) == [(channel_for("t1").encode(), 0)]
-    assert await subscription.next(0.05) is None
+    await stream.close()
 
 
 @pytest_redis
 async def test_redis_close_while_still_connecting(replicas) -> None:
     _, server_bus = replicas
-    subscription = server_bus.subscribe("t1")
-    await subscription.close()  # before the background subscribe got anywhere
-    assert subscription.closed
+    stream = server_bus.listen()
+    await stream.close()  # before the background subscribe got anywhere
+    assert stream.closed
 
 
 # ---------------------------------------------------------------- Redis down
@@ -344,22 +327,22 @@ def test_redis_publish_never_raises_when_redis_is_down(caplog: pytest.LogCapture
         release()
 
 
-async def test_redis_a_subscription_without_redis_just_times_out() -> None:
+async def test_redis_a_stream_without_redis_just_times_out() -> None:
     url, release = _refusing_url()
     bus = RedisEventBus(url)
     try:
-        subscription = bus.subscribe("t1")
+        stream = bus.listen()
         started = time.monotonic()
-        assert await subscription.next(0.3) is None
-        assert await subscription.next(0.3) is None
+        assert await stream.next(0.3) is None
+        assert await stream.next(0.3) is None
         assert 0.5 <= time.monotonic() - started < 3
-        await subscription.close()
+        await stream.close()
     finally:
         bus.close()
         release()
 
 
-async def test_redis_a_subscription_survives_a_redis_restart() -> None:
+async def test_redis_a_stream_survives_redis_restarts() -> None:
     binary = find_server_binary()
     if binary is None:
         pytest.skip("no redis-server binary to stop and start")
@@ -367,18 +350,44 @@ async def test_redis_a_subscription_survives_a_redis_restart() -> None:
     server.start()
     bus = RedisEventBus(server.url, backoff_seconds=0.2)
     try:
-        subscription = bus.subscribe("t1")
-        assert await subscription.wait_ready(5)
-
-        server.stop(cleanup=False)
-        assert await subscription.next(0.3) is None  # the outage looks like silence
-        server.start()
-        await asyncio.sleep(0.3)  # past the publisher's back-off
-        assert await subscription.wait_ready(5)
-        bus.publish(make_event())
-
-        assert await subscription.next(5) == make_event()
-        await subscription.close()
+        stream = await _ready(bus)
+        for _ in range(3):
+            server.stop(cleanup=False)
+            assert await stream.next(0.3) is None  # the outage looks like silence
+            server.start()
+            # Reconnected: first the gap (anything published meanwhile is lost), then
+            # whatever is published from now on.
+            assert await _next_item(stream, 10) is EVENT_GAP
+            await asyncio.sleep(0.3)  # past the publisher's back-off
+            bus.publish(make_event())
+            assert await stream.next(5) == make_event()
+        await stream.close()
     finally:
         bus.close()
         server.stop()
+
+
+async def test_redis_a_stream_reconnects_when_its_connection_is_killed(redis_url: str,
+                                                                       redis: Redis) -> None:
+    bus = RedisEventBus(redis_url)
+    stream = await _ready(bus)
+    try:
+        for _ in range(2):
+            # What a Redis restart or a proxy does to the subscriber's socket.
+            killed = redis.client_kill_filter(_type="pubsub")
+            assert killed >= 1
+            assert await _next_item(stream, 10) is EVENT_GAP
+            bus.publish(make_event())
+            assert await stream.next(5) == make_event()
+    finally:
+        await stream.close()
+        bus.close()
+
+
+async def _next_item(stream: RedisEventStream, timeout: float) -> TaskEvent | EventGap | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        item = await stream.next(deadline - time.monotonic())
+        if item is not None:
+            return item
+    return None

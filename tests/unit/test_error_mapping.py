@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -18,7 +19,7 @@ from meeting_agent.api.errors import (
     internal_status_proto,
     to_status_proto,
 )
-from meeting_agent.api.interceptors import ErrorMappingInterceptor
+from meeting_agent.api.interceptors import abort_for
 from meeting_agent.errors import FieldViolation
 
 # One instance of every concrete domain error, with its expected code.
@@ -192,9 +193,8 @@ async def test_interceptor_maps_domain_errors_to_rich_status() -> None:
     context = FakeContext()
 
     with pytest.raises(grpc.aio.AbortError):
-        async with ErrorMappingInterceptor().around("/meeting_agent.v1.TaskService/GetTask",
-                                                    context):
-            raise errors.NotFound("tasks/t1")
+        await abort_for("/meeting_agent.v1.TaskService/GetTask", context,
+                        errors.NotFound("tasks/t1"))
 
     assert context.aborted is not None
     assert context.aborted[0] is grpc.StatusCode.NOT_FOUND
@@ -209,9 +209,10 @@ async def test_unexpected_errors_become_internal_without_a_traceback(
     secret = "password=hunter2 at /srv/meeting-agent/secret.py"
 
     with caplog.at_level(logging.ERROR), pytest.raises(grpc.aio.AbortError):
-        async with ErrorMappingInterceptor().around("/meeting_agent.v1.TaskService/GetTask",
-                                                    context):
+        try:
             raise RuntimeError(secret)
+        except RuntimeError as exc:
+            await abort_for("/meeting_agent.v1.TaskService/GetTask", context, exc)
 
     assert context.aborted is not None
     code, message, trailing = context.aborted
@@ -226,11 +227,11 @@ async def test_unexpected_errors_become_internal_without_a_traceback(
     assert any(record.exc_info for record in caplog.records)
 
 
-async def test_interceptor_lets_successful_calls_through() -> None:
+async def test_cancellation_is_not_an_error() -> None:
     context = FakeContext()
 
-    async with ErrorMappingInterceptor().around("/x.Y/Z", context):
-        pass
+    with pytest.raises(asyncio.CancelledError):
+        await abort_for("/x.Y/Z", context, asyncio.CancelledError())
 
     assert context.aborted is None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -124,7 +125,38 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         # transactions running one at a time, is small: SQLite has one writer anyway, and
         # units of work are short.
         deferred = connection.get_execution_options().get(_SQLITE_DEFERRED, False)
-        connection.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
+        # Straight to the driver: this runs for every unit of work, and SQLAlchemy's own
+        # execution path (events, result set-up) would double the cost of a small read.
+        # The pool's rollback ends it as usual.
+        connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+            "BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
+
+
+def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection before use only when it sat idle for a while.
+
+    `pool_pre_ping` would add a round trip to every unit of work, doubling a small
+    read. A connection in steady use needs none: if the server restarted, its first
+    failure invalidates the whole pool (SQLAlchemy does that for disconnects), so one
+    request pays; an idle server pays nothing, because the ping finds the dead
+    connection first and the pool opens a fresh one.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["meeting_agent_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("meeting_agent_idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            dbapi_connection.execute("SELECT 1")
+            dbapi_connection.rollback()
+        except Exception as exc:
+            # The pool discards this connection and checks out (or opens) another.
+            raise DisconnectionError("the pooled connection is dead") from exc
 
 
 def _translate(exc: BaseException) -> MeetingAgentError | None:
@@ -155,8 +187,10 @@ class SqlDatabase:
         connect_timeout_seconds: float = 5.0,
         check_timeout_seconds: float = 2.0,
         sqlite_busy_timeout_seconds: float = 10.0,
-        pool_size: int = 5,
-        max_overflow: int = 10,
+        pool_size: int = 20,
+        max_overflow: int = 20,
+        ping_after_idle_seconds: float = 2.0,
+        sqlite_pool_size: int = 64,
         echo: bool = False,
     ) -> None:
         self._url = normalize_url(url)
@@ -175,26 +209,48 @@ class SqlDatabase:
                     "timeout": sqlite_busy_timeout_seconds,
                 },
                 # One shared connection, or every connection would see its own database.
-                **({"poolclass": StaticPool} if memory else {}),
+                # A file's connections are cheap to keep but not to open (each sets its
+                # pragmas): a pool as large as the threads that use it never reopens one.
+                **({"poolclass": StaticPool} if memory
+                   else {"pool_size": sqlite_pool_size, "max_overflow": sqlite_pool_size}),
             )
             _configure_sqlite(self._engine, wal=not memory)
+            self._wal = not memory
         elif backend == "postgresql":
+            self._wal = False
             self._engine = create_engine(
                 self._url,
                 echo=echo,
-                pool_pre_ping=True,
                 pool_size=pool_size,
                 max_overflow=max_overflow,
                 # libpq takes whole seconds and treats values below 2 as 2.
                 connect_args={"connect_timeout": max(2, math.ceil(connect_timeout_seconds))},
             )
+            _ping_idle_connections(self._engine, ping_after_idle_seconds)
         else:
             raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
         self._session_factory = sessionmaker(bind=self._engine, expire_on_commit=False)
+        # The same pool; SQLite transactions begin DEFERRED, so readers never queue for
+        # the write lock (WAL lets them read beside the one writer).
+        # PostgreSQL reads in REPEATABLE READ, so the statements of one read see one
+        # snapshot (a task and its events agree); a read-only transaction never fails
+        # for it.
+        read_options: dict[str, Any] = (
+            {_SQLITE_DEFERRED: True} if backend == "sqlite"
+            else {"isolation_level": "REPEATABLE READ"})
+        self._read_session_factory = sessionmaker(
+            bind=self._engine.execution_options(**read_options), expire_on_commit=False)
 
     @property
     def url(self) -> URL:
         return self._url
+
+    @property
+    def reads_never_wait(self) -> bool:
+        """Whether a small read is answered from local memory without ever waiting for a
+        lock or a network: true of a SQLite file in WAL mode, whose readers never queue
+        behind its writer; so such reads may run on an event loop."""
+        return self._wal
 
     @property
     def engine(self) -> Engine:
@@ -204,8 +260,9 @@ class SqlDatabase:
     def session_factory(self) -> sessionmaker[Session]:
         return self._session_factory
 
-    def unit_of_work(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._session_factory)
+    def unit_of_work(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self._read_session_factory if read_only
+                                    else self._session_factory)
 
     def check(self) -> None:
         """Run `SELECT 1`; raise `Unavailable` when it fails or takes too long."""

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from meeting_agent.adapters.db import codec
@@ -99,8 +100,16 @@ class SqlUserRepository:
 
 # ---------------------------------------------------------------- tasks
 
+# Hot reads select from the tables with Core; `_task_from_row` and `_event_from_row` read
+# columns by name, so they take Core rows and ORM instances alike.
+_TASKS = TaskRow.__table__
+_TASK_EVENTS = TaskEventRow.__table__
+# Built once: constructing a statement (and its cache key) costs more than running it.
+_GET_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("task_id"),
+                                 _TASKS.c.tenant_id == bindparam("tenant_id"))
 
-def _task_from_row(row: TaskRow) -> Task:
+
+def _task_from_row(row: TaskRow | Row[Any]) -> Task:
     return Task(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -174,13 +183,20 @@ class SqlTaskRepository:
         return self._session.scalars(stmt).one_or_none()
 
     def get(self, tenant_id: str, task_id: str, *, for_update: bool = False) -> Task | None:
-        row = self._row(tenant_id, task_id, for_update=for_update)
-        return None if row is None else _task_from_row(row)
+        if for_update:
+            row = self._row(tenant_id, task_id, for_update=True)
+            return None if row is None else _task_from_row(row)
+        # A plain read is the hottest query of the service (GetTask, every watcher): a
+        # Core select on the session's connection skips the ORM's identity map and
+        # per-row instance state, about half of its cost.
+        found = self._session.connection().execute(
+            _GET_TASK, {"task_id": task_id, "tenant_id": tenant_id}).one_or_none()
+        return None if found is None else _task_from_row(found)
 
     def list(
         self, tenant_id: str, flt: TaskFilter, *, limit: int, cursor: str | None
     ) -> Page[Task]:
-        stmt = select(TaskRow).where(TaskRow.tenant_id == tenant_id)
+        stmt = select(_TASKS).where(TaskRow.tenant_id == tenant_id)
         if flt.states:
             stmt = stmt.where(TaskRow.state.in_([state.value for state in flt.states]))
         if flt.create_time_start is not None:
@@ -196,7 +212,7 @@ class SqlTaskRepository:
                 )
             )
         stmt = stmt.order_by(TaskRow.create_time.desc(), TaskRow.id.desc())
-        rows = self._session.scalars(stmt.limit(check_limit(limit) + 1)).all()
+        rows = self._session.connection().execute(stmt.limit(check_limit(limit) + 1)).all()
         kept, next_cursor = page_of(rows, limit, lambda row: (row.create_time, row.id))
         return Page([_task_from_row(row) for row in kept], next_cursor)
 
@@ -281,7 +297,7 @@ def _claimable(stale_before: datetime) -> ColumnElement[bool]:
 # ---------------------------------------------------------------- task events
 
 
-def _event_from_row(row: TaskEventRow) -> TaskEvent:
+def _event_from_row(row: TaskEventRow | Row[Any]) -> TaskEvent:
     return TaskEvent(
         task_id=row.task_id,
         sequence=row.sequence,
@@ -324,12 +340,12 @@ class SqlTaskEventRepository:
         # The port takes no tenant here: callers reach events only through a task they
         # have already read with the caller's tenant.
         stmt = (
-            select(TaskEventRow)
+            select(_TASK_EVENTS)
             .where(TaskEventRow.task_id == task_id, TaskEventRow.sequence > after_sequence)
             .order_by(TaskEventRow.sequence)
             .limit(check_limit(limit))
         )
-        return [_event_from_row(row) for row in self._session.scalars(stmt)]
+        return [_event_from_row(row) for row in self._session.connection().execute(stmt)]
 
 
 # ---------------------------------------------------------------- uploads

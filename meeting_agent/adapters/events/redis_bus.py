@@ -1,15 +1,19 @@
 """`EventBus` on Redis pub/sub, so a watcher on any replica sees any worker's events.
 
 Each task has its own channel, `meeting-agent:task-events:<task_id>`, carrying the JSON
-of `codec`. Pub/sub keeps nothing: a message published while nobody listens, or while a
-subscriber reconnects, is gone. That is acceptable because events are stored before they
-are published, and watchers re-read the store whenever they may have missed one.
+of `codec`. A server listens to all of them with one pattern subscription on one
+connection, however many streams it serves. Pub/sub keeps nothing: a message published
+while nobody listens, or while a listener reconnects, is gone. That is acceptable because
+events are stored before they are published, and a listener that reconnected reports a
+gap, after which the store is read again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import random
 import threading
 import time
 from typing import Any
@@ -23,13 +27,18 @@ from redis.retry import Retry
 from meeting_agent.adapters.events.codec import EventDecodeError, decode_event, encode_event
 from meeting_agent.domain.models import TaskEvent
 from meeting_agent.errors import Unavailable
+from meeting_agent.ports import EVENT_GAP, EventGap
 
-__all__ = ["CHANNEL_PREFIX", "RedisEventBus", "RedisEventSubscription", "channel_for"]
+__all__ = ["CHANNEL_PATTERN", "CHANNEL_PREFIX", "RedisEventBus", "RedisEventStream",
+           "channel_for"]
 
 logger = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "meeting-agent:task-events:"
+CHANNEL_PATTERN = CHANNEL_PREFIX + "*"
 EVENTS_UNAVAILABLE = "EVENTS_UNAVAILABLE"
+# Events a listener may fall behind by before the backlog is replaced by one gap.
+MAX_PENDING = 4096
 
 
 def channel_for(task_id: str) -> str:
@@ -81,13 +90,12 @@ class RedisEventBus:
                            "%.0f s: watchers fall back to the stored events", event.sequence,
                            event.task_id, exc.__class__.__name__, self._backoff_seconds)
 
-    def subscribe(self, task_id: str) -> RedisEventSubscription:
-        """Start subscribing on the running asyncio loop; `next` waits until it is live.
+    def listen(self) -> RedisEventStream:
+        """Start listening on the running asyncio loop (connecting in the background).
 
         Raises `RuntimeError` when called outside a running loop.
         """
-        return RedisEventSubscription(
-            self._url, task_id, connect_timeout_seconds=self._connect_timeout_seconds)
+        return RedisEventStream(self._url, connect_timeout_seconds=self._connect_timeout_seconds)
 
     def check(self) -> None:
         """Raise `Unavailable` when Redis does not answer (for health checks)."""
@@ -100,166 +108,151 @@ class RedisEventBus:
         self._redis.close()
 
 
-class RedisEventSubscription:
-    """One task's channel on its own pub/sub connection, for one asyncio loop.
+class RedisEventStream:
+    """Every task's channel, through one pattern subscription, for one asyncio loop.
 
-    The connection is made in the background from the moment of `subscribe`; `next`
-    waits for it (within its timeout). When Redis is unreachable or the connection drops,
-    `next` behaves as if no event came, and the next call tries to connect again, at most
-    once per `reconnect_interval_seconds`.
+    A background task owns the connection: it subscribes, reads, and on any failure
+    (Redis restarted, a dead socket found by the health-check ping) closes it, waits with
+    a growing, jittered back-off and connects again. Each successful subscription is
+    reported as `EVENT_GAP`, because anything published while it was down is gone.
     """
 
     def __init__(
         self,
         redis_url: str,
-        task_id: str,
         *,
         connect_timeout_seconds: float = 1.0,
-        reconnect_interval_seconds: float = 1.0,
+        health_check_seconds: float = 10.0,
+        reconnect_min_seconds: float = 0.1,
+        reconnect_max_seconds: float = 5.0,
+        max_pending: int = MAX_PENDING,
     ) -> None:
-        self.task_id = task_id
         self._url = redis_url
-        self._channel = channel_for(task_id)
         self._connect_timeout_seconds = connect_timeout_seconds
-        self._reconnect_interval_seconds = reconnect_interval_seconds
+        self._health_check_seconds = health_check_seconds
+        self._reconnect_min = reconnect_min_seconds
+        self._reconnect_max = reconnect_max_seconds
+        self._max_pending = max_pending
         self._loop = asyncio.get_running_loop()
-        self._client: redis.asyncio.Redis | None = None
-        self._pubsub: Any = None  # redis.asyncio.client.PubSub, untyped upstream
+        self._pending: collections.deque[TaskEvent | EventGap] = collections.deque()
+        self._arrived = asyncio.Event()
+        self._subscribed = asyncio.Event()
         self._closed = False
-        self._next_attempt = 0.0
-        self._failed_attempts = 0
-        self._connecting: asyncio.Task[bool] | None = self._start_connecting()
+        self.connections = 0  # successful subscriptions, for tests
+        self._reader = self._loop.create_task(self._run(), name="listen task events")
 
     @property
     def closed(self) -> bool:
         return self._closed
 
     async def wait_ready(self, timeout: float) -> bool:
-        """Wait until the channel is subscribed; False if that did not happen in time.
+        """Wait until the subscription is live; events published after True arrive."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._subscribed.wait()
+        except TimeoutError:
+            return False
+        return True
 
-        Events published after this returns True reach `next`. Optional: `next` waits too.
-        """
-        return await self._ensure_connected(self._loop.time() + timeout)
-
-    async def next(self, timeout: float) -> TaskEvent | None:
-        """The next event, or None after `timeout` seconds without one (or once closed)."""
-        deadline = self._loop.time() + timeout
-        if self._closed:
-            return None
-        if not await self._ensure_connected(deadline):
-            await self._sleep_until(deadline)
-            return None
-        while (remaining := deadline - self._loop.time()) > 0:
+    async def next(self, timeout: float) -> TaskEvent | EventGap | None:
+        if not self._pending and not self._closed:
+            self._arrived.clear()
             try:
-                message = await self._pubsub.get_message(
-                    ignore_subscribe_messages=True, timeout=remaining)
-            except (RedisError, OSError) as exc:
-                logger.warning("lost the event channel of task %s: %s", self.task_id,
-                               exc.__class__.__name__)
-                self._failed_attempts = 1  # the outage is reported; retries log quietly
-                await self._disconnect()
-                await self._sleep_until(deadline)
+                async with asyncio.timeout(timeout):
+                    await self._arrived.wait()
+            except TimeoutError:
                 return None
-            if message is None or message.get("type") != "message":
-                continue
-            try:
-                return decode_event(message["data"])
-            except EventDecodeError as exc:
-                logger.warning("ignoring a malformed event on %s: %s", self._channel, exc)
-        return None
+        if self._closed or not self._pending:
+            return None
+        return self._pending.popleft()
 
     async def close(self) -> None:
         """Unsubscribe and close the connection. Idempotent."""
-        self._closed = True
-        connecting, self._connecting = self._connecting, None
-        if connecting is not None and not connecting.done():
-            connecting.cancel()
-            try:
-                await connecting
-            except asyncio.CancelledError:
-                # Ours, from the cancel above, unless our own caller is being cancelled.
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    await self._disconnect()
-                    raise
-        await self._disconnect()
-
-    def _start_connecting(self) -> asyncio.Task[bool]:
-        self._next_attempt = self._loop.time() + self._reconnect_interval_seconds
-        return self._loop.create_task(self._connect(), name=f"subscribe {self._channel}")
-
-    async def _ensure_connected(self, deadline: float) -> bool:
-        if self._pubsub is not None:
-            return True
         if self._closed:
-            return False
-        if self._connecting is None:
-            # The last attempt failed; the next waits out the reconnect interval.
-            wait = self._next_attempt - self._loop.time()
-            if wait >= deadline - self._loop.time():
-                return False
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if self._pubsub is not None or self._closed:  # a concurrent caller got there
-                return self._pubsub is not None
-            if self._connecting is None:
-                self._connecting = self._start_connecting()
-        connecting = self._connecting
-        remaining = deadline - self._loop.time()
-        if remaining <= 0:
-            return False
+            return
+        self._closed = True
+        self._arrived.set()
+        self._reader.cancel()
         try:
-            # Shielded: a `next` that times out leaves the connection attempt running.
-            connected = await asyncio.wait_for(asyncio.shield(connecting), remaining)
-        except TimeoutError:
-            return False
-        if self._connecting is connecting:
-            self._connecting = None
-        return connected
-
-    async def _connect(self) -> bool:
-        """Subscribe and wait for Redis to confirm it; False (logged) on failure."""
-        client = redis.asyncio.Redis.from_url(
-            self._url,
-            socket_connect_timeout=self._connect_timeout_seconds,
-            socket_keepalive=True,
-            retry=Retry(NoBackoff(), 0),
-        )
-        pubsub = client.pubsub()
-        try:
-            await pubsub.subscribe(self._channel)
-            # The confirmation proves the subscription is live; only then can a watcher
-            # read the stored events without missing what is published afterwards.
-            deadline = self._loop.time() + self._connect_timeout_seconds
-            while (remaining := deadline - self._loop.time()) > 0:
-                message = await pubsub.get_message(timeout=remaining)
-                if message is not None and message.get("type") == "subscribe":
-                    self._client, self._pubsub = client, pubsub
-                    if self._failed_attempts:
-                        logger.info("subscribed to the events of task %s again", self.task_id)
-                    self._failed_attempts = 0
-                    return True
-            raise TimeoutError("no subscribe confirmation")
-        except (RedisError, OSError) as exc:
-            self._failed_attempts += 1
-            # Once per outage at warning: a watcher retries every second while it lasts.
-            logger.log(logging.WARNING if self._failed_attempts == 1 else logging.DEBUG,
-                       "could not subscribe to the events of task %s: %s", self.task_id,
-                       exc.__class__.__name__)
+            await self._reader
         except asyncio.CancelledError:
-            await _close_quietly(pubsub, client)
-            raise
-        await _close_quietly(pubsub, client)
-        return False
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
 
-    async def _disconnect(self) -> None:
-        pubsub, client = self._pubsub, self._client
-        self._pubsub = self._client = None
-        if client is not None:
-            await _close_quietly(pubsub, client)
+    def _push(self, item: TaskEvent | EventGap) -> None:
+        if len(self._pending) >= self._max_pending:
+            self._pending.clear()
+            item_after_gap: list[TaskEvent | EventGap] = [EVENT_GAP]
+            if not isinstance(item, EventGap):
+                item_after_gap.append(item)
+            self._pending.extend(item_after_gap)
+            logger.info("the task event listener fell behind; it re-reads the stored events")
+        else:
+            self._pending.append(item)
+        self._arrived.set()
 
-    async def _sleep_until(self, deadline: float) -> None:
-        await asyncio.sleep(max(0.0, deadline - self._loop.time()))
+    async def _run(self) -> None:
+        failures = 0
+        while not self._closed:
+            client = redis.asyncio.Redis.from_url(
+                self._url,
+                socket_connect_timeout=self._connect_timeout_seconds,
+                socket_keepalive=True,
+                health_check_interval=self._health_check_seconds,
+                retry=Retry(NoBackoff(), 0),
+            )
+            pubsub = client.pubsub()
+            try:
+                await self._subscribe(pubsub)
+                if failures:
+                    logger.info("listening to task events again after %d failed attempt(s)",
+                                failures)
+                failures = 0
+                self.connections += 1
+                self._subscribed.set()
+                self._push(EVENT_GAP)
+                await self._read(pubsub)
+            except (RedisError, OSError, TimeoutError) as exc:
+                failures += 1
+                # Once per outage at warning: while it lasts, attempts repeat every few s.
+                logger.log(logging.WARNING if failures == 1 else logging.DEBUG,
+                           "lost the task event channel (%s); reconnecting",
+                           exc.__class__.__name__)
+            except Exception:
+                # Whatever it was, the listener must outlive it: watchers depend on it.
+                failures += 1
+                logger.exception("the task event listener failed; reconnecting")
+            finally:
+                self._subscribed.clear()
+                await _close_quietly(pubsub, client)
+            if not self._closed:
+                delay = min(self._reconnect_max, self._reconnect_min * 2 ** min(failures, 10))
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+
+    async def _subscribe(self, pubsub: Any) -> None:
+        await pubsub.psubscribe(CHANNEL_PATTERN)
+        # The confirmation proves the subscription is live: events published after it
+        # reach us, so the gap reported next covers everything before it.
+        async with asyncio.timeout(self._connect_timeout_seconds + 1):
+            while True:
+                message = await pubsub.get_message(timeout=self._connect_timeout_seconds)
+                if message is not None and message.get("type") == "psubscribe":
+                    return
+
+    async def _read(self, pubsub: Any) -> None:
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True,
+                                               timeout=self._health_check_seconds)
+            if message is None or message.get("type") != "pmessage":
+                continue
+            try:
+                event = decode_event(message["data"])
+            except EventDecodeError as exc:
+                logger.warning("ignoring a malformed event on %s: %s",
+                               message.get("channel"), exc)
+                continue
+            self._push(event)
 
 
 async def _close_quietly(pubsub: Any, client: redis.asyncio.Redis) -> None:
@@ -267,4 +260,4 @@ async def _close_quietly(pubsub: Any, client: redis.asyncio.Redis) -> None:
         await pubsub.aclose()
         await client.aclose()
     except (RedisError, OSError) as exc:
-        logger.debug("closing an event channel failed: %r", exc)
+        logger.debug("closing the task event channel failed: %r", exc)

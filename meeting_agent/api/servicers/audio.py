@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
@@ -10,6 +9,7 @@ from meeting_agent.api import mappers
 from meeting_agent.api.interceptors import current_principal
 from meeting_agent.api.validation import SHA256_HEX, Violations, check_text, parse_name
 from meeting_agent.errors import InvalidArgument
+from meeting_agent.service.offload import Offload
 from meeting_agent.service.uploads import UploadMetadata, UploadService
 from meeting_agent.v1 import audio_pb2, audio_service_pb2, audio_service_pb2_grpc
 
@@ -33,8 +33,10 @@ def _metadata(meta: audio_pb2.UploadMetadata, field: str) -> UploadMetadata:
 
 
 class AudioServicer(audio_service_pb2_grpc.AudioServiceServicer):
-    def __init__(self, uploads: UploadService, *, max_chunk_bytes: int) -> None:
+    def __init__(self, uploads: UploadService, offload: Offload, *, max_chunk_bytes: int
+                 ) -> None:
         self._uploads = uploads
+        self._offload = offload
         self._max_chunk_bytes = max_chunk_bytes
 
     async def UploadAudio(
@@ -47,7 +49,7 @@ class AudioServicer(audio_service_pb2_grpc.AudioServiceServicer):
             raise InvalidArgument.field("metadata", "the first message must carry the metadata",
                                         reason="UPLOAD_METADATA_FIRST")
         metadata = _metadata(first.metadata, "metadata")
-        session = await asyncio.to_thread(self._uploads.begin, current_principal(), metadata)
+        session = await self._offload.call(self._uploads.begin, current_principal(), metadata)
         try:
             async for message in stream:
                 if message.WhichOneof("payload") != "chunk":
@@ -57,11 +59,11 @@ class AudioServicer(audio_service_pb2_grpc.AudioServiceServicer):
                     raise InvalidArgument.field(
                         "chunk", f"chunks must be at most {self._max_chunk_bytes} bytes",
                         reason="UPLOAD_CHUNK_TOO_LARGE")
-                await asyncio.to_thread(session.write, message.chunk)
-            upload = await asyncio.to_thread(session.finish)
+                await self._offload.call(session.write, message.chunk)
+            upload = await self._offload.call(session.finish)
         except BaseException:
             # Covers client cancellation too: the partial object must not linger.
-            await asyncio.to_thread(session.abort)
+            await self._offload.call(session.abort)
             raise
         return audio_service_pb2.UploadAudioResponse(upload=mappers.upload(upload))
 
@@ -70,7 +72,7 @@ class AudioServicer(audio_service_pb2_grpc.AudioServiceServicer):
         if not request.HasField("metadata"):
             raise InvalidArgument.field("metadata", "is required")
         metadata = _metadata(request.metadata, "metadata")
-        upload, presigned = await asyncio.to_thread(self._uploads.create_upload_url,
+        upload, presigned = await self._offload.call(self._uploads.create_upload_url,
                                                     current_principal(), metadata)
         return audio_service_pb2.CreateUploadUrlResponse(
             upload=mappers.upload(upload), url=presigned.url, method=presigned.method,
@@ -79,5 +81,5 @@ class AudioServicer(audio_service_pb2_grpc.AudioServiceServicer):
     async def GetUpload(self, request: audio_service_pb2.GetUploadRequest, context: Context
                         ) -> audio_service_pb2.GetUploadResponse:
         (upload_id,) = parse_name(request.name, "name", "uploads")
-        upload = await asyncio.to_thread(self._uploads.get, current_principal(), upload_id)
+        upload = await self._offload.read(self._uploads.get, current_principal(), upload_id)
         return audio_service_pb2.GetUploadResponse(upload=mappers.upload(upload))

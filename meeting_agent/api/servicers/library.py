@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
@@ -24,6 +23,7 @@ from meeting_agent.service.library import (
     HotwordSetService,
     PromptTemplateService,
 )
+from meeting_agent.service.offload import Offload
 from meeting_agent.v1 import (
     hotword_set_pb2,
     hotword_set_service_pb2,
@@ -91,8 +91,9 @@ def _hotword_set(msg: hotword_set_pb2.HotwordSet, set_id: str, fields: set[str])
 
 
 class PromptTemplateServicer(prompt_template_service_pb2_grpc.PromptTemplateServiceServicer):
-    def __init__(self, templates: PromptTemplateService) -> None:
+    def __init__(self, templates: PromptTemplateService, offload: Offload) -> None:
         self._templates = templates
+        self._offload = offload
 
     async def CreatePromptTemplate(
         self, request: prompt_template_service_pb2.CreatePromptTemplateRequest, context: Context
@@ -101,7 +102,7 @@ class PromptTemplateServicer(prompt_template_service_pb2_grpc.PromptTemplateServ
         _check_caller_id(v, request.prompt_template_id, "prompt_template_id")
         v.raise_if_any()
         template = _template(request.prompt_template, "", set(TEMPLATE_MUTABLE_FIELDS))
-        created = await asyncio.to_thread(self._templates.create, current_principal(), template,
+        created = await self._offload.call(self._templates.create, current_principal(), template,
                                           request.prompt_template_id)
         return prompt_template_service_pb2.CreatePromptTemplateResponse(
             prompt_template=mappers.prompt_template(created))
@@ -110,7 +111,7 @@ class PromptTemplateServicer(prompt_template_service_pb2_grpc.PromptTemplateServ
         self, request: prompt_template_service_pb2.GetPromptTemplateRequest, context: Context
     ) -> prompt_template_service_pb2.GetPromptTemplateResponse:
         (template_id,) = parse_name(request.name, "name", "promptTemplates")
-        template = await asyncio.to_thread(self._templates.get, current_principal(), template_id)
+        template = await self._offload.read(self._templates.get, current_principal(), template_id)
         return prompt_template_service_pb2.GetPromptTemplateResponse(
             prompt_template=mappers.prompt_template(template))
 
@@ -119,7 +120,7 @@ class PromptTemplateServicer(prompt_template_service_pb2_grpc.PromptTemplateServ
     ) -> prompt_template_service_pb2.ListPromptTemplatesResponse:
         scope = ("promptTemplates",)
         page = page_request(request.page_size, request.page_token, scope=scope)
-        result = await asyncio.to_thread(self._templates.list, current_principal(),
+        result = await self._offload.read(self._templates.list, current_principal(),
                                          limit=page.size, cursor=page.cursor)
         return prompt_template_service_pb2.ListPromptTemplatesResponse(
             prompt_templates=[mappers.prompt_template(t) for t in result.items],
@@ -132,7 +133,7 @@ class PromptTemplateServicer(prompt_template_service_pb2_grpc.PromptTemplateServ
                                     "promptTemplates")
         paths = check_mask(request.update_mask.paths, TEMPLATE_MUTABLE_FIELDS)
         template = _template(request.prompt_template, template_id, set(paths))
-        updated = await asyncio.to_thread(self._templates.update, current_principal(), template,
+        updated = await self._offload.call(self._templates.update, current_principal(), template,
                                           paths)
         return prompt_template_service_pb2.UpdatePromptTemplateResponse(
             prompt_template=mappers.prompt_template(updated))
@@ -141,14 +142,15 @@ class PromptTemplateServicer(prompt_template_service_pb2_grpc.PromptTemplateServ
         self, request: prompt_template_service_pb2.DeletePromptTemplateRequest, context: Context
     ) -> prompt_template_service_pb2.DeletePromptTemplateResponse:
         (template_id,) = parse_name(request.name, "name", "promptTemplates")
-        await asyncio.to_thread(self._templates.delete, current_principal(), template_id,
+        await self._offload.call(self._templates.delete, current_principal(), template_id,
                                 request.etag)
         return prompt_template_service_pb2.DeletePromptTemplateResponse()
 
 
 class HotwordSetServicer(hotword_set_service_pb2_grpc.HotwordSetServiceServicer):
-    def __init__(self, hotword_sets: HotwordSetService) -> None:
+    def __init__(self, hotword_sets: HotwordSetService, offload: Offload) -> None:
         self._sets = hotword_sets
+        self._offload = offload
 
     async def CreateHotwordSet(
         self, request: hotword_set_service_pb2.CreateHotwordSetRequest, context: Context
@@ -157,7 +159,7 @@ class HotwordSetServicer(hotword_set_service_pb2_grpc.HotwordSetServiceServicer)
         _check_caller_id(v, request.hotword_set_id, "hotword_set_id")
         v.raise_if_any()
         hotword_set = _hotword_set(request.hotword_set, "", set(HOTWORD_SET_MUTABLE_FIELDS))
-        created = await asyncio.to_thread(self._sets.create, current_principal(), hotword_set,
+        created = await self._offload.call(self._sets.create, current_principal(), hotword_set,
                                           request.hotword_set_id)
         return hotword_set_service_pb2.CreateHotwordSetResponse(
             hotword_set=mappers.hotword_set(created))
@@ -166,7 +168,7 @@ class HotwordSetServicer(hotword_set_service_pb2_grpc.HotwordSetServiceServicer)
         self, request: hotword_set_service_pb2.GetHotwordSetRequest, context: Context
     ) -> hotword_set_service_pb2.GetHotwordSetResponse:
         (set_id,) = parse_name(request.name, "name", "hotwordSets")
-        found = await asyncio.to_thread(self._sets.get, current_principal(), set_id)
+        found = await self._offload.read(self._sets.get, current_principal(), set_id)
         return hotword_set_service_pb2.GetHotwordSetResponse(hotword_set=mappers.hotword_set(found))
 
     async def ListHotwordSets(
@@ -174,7 +176,7 @@ class HotwordSetServicer(hotword_set_service_pb2_grpc.HotwordSetServiceServicer)
     ) -> hotword_set_service_pb2.ListHotwordSetsResponse:
         scope = ("hotwordSets",)
         page = page_request(request.page_size, request.page_token, scope=scope)
-        result = await asyncio.to_thread(self._sets.list, current_principal(), limit=page.size,
+        result = await self._offload.read(self._sets.list, current_principal(), limit=page.size,
                                          cursor=page.cursor)
         return hotword_set_service_pb2.ListHotwordSetsResponse(
             hotword_sets=[mappers.hotword_set(s) for s in result.items],
@@ -186,7 +188,7 @@ class HotwordSetServicer(hotword_set_service_pb2_grpc.HotwordSetServiceServicer)
         (set_id,) = parse_name(request.hotword_set.name, "hotword_set.name", "hotwordSets")
         paths = check_mask(request.update_mask.paths, HOTWORD_SET_MUTABLE_FIELDS)
         hotword_set = _hotword_set(request.hotword_set, set_id, set(paths))
-        updated = await asyncio.to_thread(self._sets.update, current_principal(), hotword_set,
+        updated = await self._offload.call(self._sets.update, current_principal(), hotword_set,
                                           paths)
         return hotword_set_service_pb2.UpdateHotwordSetResponse(
             hotword_set=mappers.hotword_set(updated))
@@ -195,5 +197,5 @@ class HotwordSetServicer(hotword_set_service_pb2_grpc.HotwordSetServiceServicer)
         self, request: hotword_set_service_pb2.DeleteHotwordSetRequest, context: Context
     ) -> hotword_set_service_pb2.DeleteHotwordSetResponse:
         (set_id,) = parse_name(request.name, "name", "hotwordSets")
-        await asyncio.to_thread(self._sets.delete, current_principal(), set_id, request.etag)
+        await self._offload.call(self._sets.delete, current_principal(), set_id, request.etag)
         return hotword_set_service_pb2.DeleteHotwordSetResponse()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, TypeAlias
 
 from meeting_agent.api import mappers
@@ -12,6 +11,7 @@ from meeting_agent.domain.models import ProviderChoice
 from meeting_agent.errors import InvalidArgument
 from meeting_agent.service.common import next_page_token, page_request
 from meeting_agent.service.minutes import MinutesService
+from meeting_agent.service.offload import Offload
 from meeting_agent.v1 import artifact_pb2, minutes_service_pb2, minutes_service_pb2_grpc
 
 _MINUTES_FORMATS = {
@@ -23,15 +23,16 @@ Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
 
 class MinutesServicer(minutes_service_pb2_grpc.MinutesServiceServicer):
-    def __init__(self, minutes: MinutesService) -> None:
+    def __init__(self, minutes: MinutesService, offload: Offload) -> None:
         self._minutes = minutes
+        self._offload = offload
 
     async def ListArtifacts(self, request: minutes_service_pb2.ListArtifactsRequest,
                             context: Context) -> minutes_service_pb2.ListArtifactsResponse:
         (task_id,) = parse_name(request.parent, "parent", "tasks")
         scope = ("artifacts", task_id)
         page = page_request(request.page_size, request.page_token, scope=scope)
-        result = await asyncio.to_thread(self._minutes.list, current_principal(), task_id,
+        result = await self._offload.read(self._minutes.list, current_principal(), task_id,
                                          limit=page.size, cursor=page.cursor)
         return minutes_service_pb2.ListArtifactsResponse(
             artifacts=[mappers.artifact(a) for a in result.items],
@@ -40,7 +41,7 @@ class MinutesServicer(minutes_service_pb2_grpc.MinutesServiceServicer):
     async def GetArtifact(self, request: minutes_service_pb2.GetArtifactRequest,
                           context: Context) -> minutes_service_pb2.GetArtifactResponse:
         task_id, artifact_id = parse_name(request.name, "name", "tasks", "artifacts")
-        artifact = await asyncio.to_thread(self._minutes.get, current_principal(), task_id,
+        artifact = await self._offload.read(self._minutes.get, current_principal(), task_id,
                                            artifact_id)
         return minutes_service_pb2.GetArtifactResponse(artifact=mappers.artifact(artifact))
 
@@ -59,7 +60,7 @@ class MinutesServicer(minutes_service_pb2_grpc.MinutesServiceServicer):
                 "request_id", "must be 1 to 64 characters of letters, digits, '_', '.', ':', '-'")
         v.raise_if_any()
         choices = [ProviderChoice(c.provider, c.model) for c in request.llm_providers]
-        artifact = await asyncio.to_thread(self._minutes.generate, current_principal(), task_id,
+        artifact = await self._offload.call(self._minutes.generate, current_principal(), task_id,
                                            template_id, choices, request.request_id)
         return minutes_service_pb2.GenerateArtifactResponse(artifact=mappers.artifact(artifact))
 
@@ -68,7 +69,7 @@ class MinutesServicer(minutes_service_pb2_grpc.MinutesServiceServicer):
         task_id, artifact_id = parse_name(request.name, "name", "tasks", "artifacts")
         if request.format not in _MINUTES_FORMATS:
             raise InvalidArgument.field("format", "must be MARKDOWN or JSON")
-        content, content_type, filename = await asyncio.to_thread(
+        content, content_type, filename = await self._offload.call(
             self._minutes.export, current_principal(), task_id, artifact_id,
             _MINUTES_FORMATS[request.format])
         return minutes_service_pb2.ExportArtifactResponse(

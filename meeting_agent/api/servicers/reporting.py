@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, TypeAlias
 
 from meeting_agent import __version__
@@ -11,6 +10,7 @@ from meeting_agent.api.interceptors import current_principal
 from meeting_agent.api.validation import LABEL_KEY, Violations
 from meeting_agent.config import Settings
 from meeting_agent.service.catalog import ProviderCatalog
+from meeting_agent.service.offload import Offload
 from meeting_agent.service.usage import UsageQuery, UsageService
 from meeting_agent.v1 import (
     capabilities_service_pb2,
@@ -30,8 +30,9 @@ _DIMENSIONS = {
 
 
 class UsageServicer(usage_service_pb2_grpc.UsageServiceServicer):
-    def __init__(self, usage: UsageService) -> None:
+    def __init__(self, usage: UsageService, offload: Offload) -> None:
         self._usage = usage
+        self._offload = offload
 
     async def GetUsage(self, request: usage_service_pb2.GetUsageRequest, context: Context
                        ) -> usage_service_pb2.GetUsageResponse:
@@ -58,7 +59,7 @@ class UsageServicer(usage_service_pb2_grpc.UsageServiceServicer):
             group_by=group_by, label_key=request.label_key, provider=request.provider,
             user_id=user_id if request.user else "",
         )
-        rows, total = await asyncio.to_thread(self._usage.get_usage, current_principal(), query)
+        rows, total = await self._offload.call(self._usage.get_usage, current_principal(), query)
         return usage_service_pb2.GetUsageResponse(rows=[mappers.usage_row(r) for r in rows],
                                                   total=mappers.usage_row(total))
 

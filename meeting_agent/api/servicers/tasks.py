@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections import OrderedDict
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 from meeting_agent.api import mappers
@@ -17,33 +16,38 @@ from meeting_agent.api.validation import (
     check_text,
     parse_name,
 )
-from meeting_agent.domain.models import ProviderChoice, SpeakerCount, Task, TaskOptions
+from meeting_agent.domain.models import ProviderChoice, SpeakerCount, TaskOptions
 from meeting_agent.errors import InvalidArgument
-from meeting_agent.ports import EventBus, TaskFilter
+from meeting_agent.ports import TaskFilter
 from meeting_agent.service.common import next_page_token, page_request
+from meeting_agent.service.offload import Offload
 from meeting_agent.service.tasks import NewTask, SourceSpec, TaskService
+from meeting_agent.service.watch import TaskWatchHub, WatchItem
 from meeting_agent.v1 import task_pb2, task_service_pb2, task_service_pb2_grpc
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
 MAX_LABELS = 16
 MAX_SPEAKERS = 32
+# Watch messages kept for the streams that share them (a few per followed task).
+_MESSAGE_CACHE_SIZE = 4096
 
 
 class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
-    def __init__(self, tasks: TaskService, events: EventBus, *, max_audio_sources: int,
-                 watch_poll_seconds: float, heartbeat_seconds: float) -> None:
+    def __init__(self, tasks: TaskService, watch: TaskWatchHub, offload: Offload, *,
+                 max_audio_sources: int) -> None:
         self._tasks = tasks
-        self._events = events
+        self._watch = watch
+        self._offload = offload
         self._max_audio_sources = max_audio_sources
-        self._watch_poll_seconds = watch_poll_seconds
-        self._heartbeat_seconds = heartbeat_seconds
+        self._messages: OrderedDict[tuple[str, int], task_service_pb2.WatchTaskResponse] = \
+            OrderedDict()
 
     async def CreateTask(self, request: task_service_pb2.CreateTaskRequest, context: Context
                          ) -> task_service_pb2.CreateTaskResponse:
         new = self._validate_create(request)
-        task = await asyncio.to_thread(self._tasks.create, current_principal(), new,
-                                       request.request_id)
+        task = await self._offload.call(self._tasks.create, current_principal(), new,
+                                        request.request_id)
         return task_service_pb2.CreateTaskResponse(task=mappers.task(task))
 
     def _validate_create(self, request: task_service_pb2.CreateTaskRequest) -> NewTask:
@@ -121,7 +125,7 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
     async def GetTask(self, request: task_service_pb2.GetTaskRequest, context: Context
                       ) -> task_service_pb2.GetTaskResponse:
         (task_id,) = parse_name(request.name, "name", "tasks")
-        task = await asyncio.to_thread(self._tasks.get, current_principal(), task_id)
+        task = await self._offload.read(self._tasks.get, current_principal(), task_id)
         return task_service_pb2.GetTaskResponse(task=mappers.task(task))
 
     async def ListTasks(self, request: task_service_pb2.ListTasksRequest, context: Context
@@ -143,8 +147,8 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
         flt = TaskFilter(states=states, create_time_start=start, create_time_end=end)
         scope = ("tasks", sorted(s.value for s in states), str(start), str(end))
         page = page_request(request.page_size, request.page_token, scope=scope)
-        result = await asyncio.to_thread(self._tasks.list, current_principal(), flt,
-                                         limit=page.size, cursor=page.cursor)
+        result = await self._offload.read(self._tasks.list, current_principal(), flt,
+                                          limit=page.size, cursor=page.cursor)
         return task_service_pb2.ListTasksResponse(
             tasks=[mappers.task(t) for t in result.items],
             next_page_token=next_page_token(result.next_cursor, scope=scope),
@@ -153,13 +157,13 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
     async def CancelTask(self, request: task_service_pb2.CancelTaskRequest, context: Context
                          ) -> task_service_pb2.CancelTaskResponse:
         (task_id,) = parse_name(request.name, "name", "tasks")
-        task = await asyncio.to_thread(self._tasks.cancel, current_principal(), task_id)
+        task = await self._offload.call(self._tasks.cancel, current_principal(), task_id)
         return task_service_pb2.CancelTaskResponse(task=mappers.task(task))
 
     async def DeleteTask(self, request: task_service_pb2.DeleteTaskRequest, context: Context
                          ) -> task_service_pb2.DeleteTaskResponse:
         (task_id,) = parse_name(request.name, "name", "tasks")
-        await asyncio.to_thread(self._tasks.delete, current_principal(), task_id)
+        await self._offload.call(self._tasks.delete, current_principal(), task_id)
         return task_service_pb2.DeleteTaskResponse()
 
     async def WatchTask(self, request: task_service_pb2.WatchTaskRequest, context: Context
@@ -167,45 +171,25 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
         (task_id,) = parse_name(request.name, "name", "tasks")
         if request.after_sequence < 0:
             raise InvalidArgument.field("after_sequence", "must not be negative")
-        principal = current_principal()
-        last_sent = request.after_sequence
-        # Subscribe before the first read, so nothing published in between is missed.
-        subscription = self._events.subscribe(task_id)
-        try:
-            idle = 0.0
-            while True:
-                # The store, not the bus, decides what is sent: it has every event, in
-                # order, whichever replica or worker wrote it.
-                task, events = await asyncio.to_thread(self._tasks.events_after, principal,
-                                                       task_id, last_sent)
-                for event in events:
-                    last_sent = event.sequence
-                    terminal = (event.state.is_terminal
-                                and event.sequence == task.last_event_sequence)
-                    yield task_service_pb2.WatchTaskResponse(
-                        event=mappers.task_event(event),
-                        task=mappers.task(task) if terminal else None,
-                    )
-                if task.state.is_terminal and last_sent >= task.last_event_sequence:
-                    return
-                if events:
-                    idle = 0.0
-                wait = min(self._watch_poll_seconds, self._heartbeat_seconds - idle)
-                live = await subscription.next(timeout=wait)
-                idle = 0.0 if live is not None else idle + wait
-                if idle >= self._heartbeat_seconds:
-                    idle = 0.0
-                    yield _heartbeat(task, last_sent)
-        finally:
-            await subscription.close()
+        async for item in self._watch.watch(current_principal(), task_id,
+                                            request.after_sequence):
+            yield self._watch_message(item)
 
-
-def _heartbeat(task: Task, sequence: int) -> task_service_pb2.WatchTaskResponse:
-    return task_service_pb2.WatchTaskResponse(event=task_pb2.TaskEvent(
-        task=f"tasks/{task.id}", sequence=sequence, type=task_pb2.TASK_EVENT_TYPE_HEARTBEAT,
-        state=mappers.TASK_STATES[task.state], stage=mappers.TASK_STAGES[task.stage],
-        progress_percent=task.progress_percent,
-        event_time=mappers.timestamp(datetime.now(UTC))))
+    def _watch_message(self, item: WatchItem) -> task_service_pb2.WatchTaskResponse:
+        # A thousand streams of one task receive the same event object: build its
+        # message once. Heartbeats are each stream's own.
+        if item.heartbeat:
+            return task_service_pb2.WatchTaskResponse(event=mappers.task_event(item.event))
+        key = (item.event.task_id, item.event.sequence)
+        message = self._messages.get(key)
+        if message is None:
+            message = task_service_pb2.WatchTaskResponse(
+                event=mappers.task_event(item.event),
+                task=mappers.task(item.task) if item.task is not None else None)
+            self._messages[key] = message
+            if len(self._messages) > _MESSAGE_CACHE_SIZE:
+                self._messages.popitem(last=False)
+        return message
 
 
 def _collect_name(v: Violations, name: str, field: str, collection: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, TypeAlias
 
 from meeting_agent.api import mappers
@@ -10,6 +9,7 @@ from meeting_agent.api.interceptors import current_principal
 from meeting_agent.api.validation import SPEAKER_LABEL, Violations, check_text, parse_singleton
 from meeting_agent.domain.models import SpeakerIdentity
 from meeting_agent.errors import InvalidArgument
+from meeting_agent.service.offload import Offload
 from meeting_agent.service.transcripts import WHOLE_MAP, TranscriptService
 from meeting_agent.v1 import transcript_pb2, transcript_service_pb2, transcript_service_pb2_grpc
 
@@ -24,8 +24,9 @@ Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
 
 class TranscriptServicer(transcript_service_pb2_grpc.TranscriptServiceServicer):
-    def __init__(self, transcripts: TranscriptService) -> None:
+    def __init__(self, transcripts: TranscriptService, offload: Offload) -> None:
         self._transcripts = transcripts
+        self._offload = offload
 
     async def GetTranscript(self, request: transcript_service_pb2.GetTranscriptRequest,
                             context: Context) -> transcript_service_pb2.GetTranscriptResponse:
@@ -33,7 +34,7 @@ class TranscriptServicer(transcript_service_pb2_grpc.TranscriptServiceServicer):
         if request.view not in transcript_pb2.TranscriptView.values():
             raise InvalidArgument.field("view", f"unknown view {request.view}")
         with_words = request.view == transcript_pb2.TRANSCRIPT_VIEW_FULL
-        transcript, mappings = await asyncio.to_thread(
+        transcript, mappings = await self._offload.call(
             self._transcripts.get, current_principal(), task_id, with_words=with_words)
         return transcript_service_pb2.GetTranscriptResponse(
             transcript=mappers.transcript(transcript, mappings, with_words=with_words))
@@ -44,7 +45,7 @@ class TranscriptServicer(transcript_service_pb2_grpc.TranscriptServiceServicer):
         task_id = parse_singleton(request.name, "name", "tasks", "transcript")
         if request.format not in _TRANSCRIPT_FORMATS:
             raise InvalidArgument.field("format", "must be SRT, WEBVTT, TEXT or JSON")
-        content, content_type, filename = await asyncio.to_thread(
+        content, content_type, filename = await self._offload.call(
             self._transcripts.export, current_principal(), task_id,
             _TRANSCRIPT_FORMATS[request.format])
         return transcript_service_pb2.ExportTranscriptResponse(
@@ -54,7 +55,7 @@ class TranscriptServicer(transcript_service_pb2_grpc.TranscriptServiceServicer):
         self, request: transcript_service_pb2.GetSpeakerMappingsRequest, context: Context
     ) -> transcript_service_pb2.GetSpeakerMappingsResponse:
         task_id = parse_singleton(request.name, "name", "tasks", "speakerMappings")
-        mappings = await asyncio.to_thread(self._transcripts.get_mappings, current_principal(),
+        mappings = await self._offload.read(self._transcripts.get_mappings, current_principal(),
                                            task_id)
         return transcript_service_pb2.GetSpeakerMappingsResponse(
             speaker_mappings=mappers.speaker_mappings(mappings))
@@ -82,7 +83,7 @@ class TranscriptServicer(transcript_service_pb2_grpc.TranscriptServiceServicer):
             check_text(v, identity.user_id, f"{field}.user_id", max_length=128)
             mappings[label] = SpeakerIdentity(identity.display_name, identity.user_id)
         v.raise_if_any()
-        result = await asyncio.to_thread(self._transcripts.update_mappings, current_principal(),
+        result = await self._offload.call(self._transcripts.update_mappings, current_principal(),
                                          task_id, mappings, given.etag, paths)
         return transcript_service_pb2.UpdateSpeakerMappingsResponse(
             speaker_mappings=mappers.speaker_mappings(result))

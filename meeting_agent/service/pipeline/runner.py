@@ -197,7 +197,7 @@ class PipelineRunner:
                 progress.timeline.close("aborted")
 
     def _deleted(self, task: Task) -> bool:
-        with self.uow_factory() as uow:
+        with self.uow_factory(read_only=True) as uow:
             return uow.tasks.get(task.tenant_id, task.id) is None
 
     def _after_transient_failure(self, task: Task, progress: TaskProgress,
@@ -235,7 +235,7 @@ class PipelineRunner:
         self._generate_pending_minutes(task.id)
 
     def _stored_transcript(self, task: Task) -> Transcript | None:
-        with self.uow_factory() as uow:
+        with self.uow_factory(read_only=True) as uow:
             return uow.transcripts.get(task.tenant_id, task.id, with_words=False)
 
     def _fetch_and_decode(self, task: Task, work: Path, progress: TaskProgress,
@@ -371,7 +371,7 @@ class PipelineRunner:
     def _hotword_set(self, task: Task) -> HotwordSet | None:
         if not task.options.hotword_set_id:
             return None
-        with self.uow_factory() as uow:
+        with self.uow_factory(read_only=True) as uow:
             # A set deleted after the task was created no longer applies.
             return uow.hotword_sets.get(task.tenant_id, task.options.hotword_set_id)
 
@@ -394,7 +394,7 @@ class PipelineRunner:
 
     def _generate_pending_minutes(self, task_id: str) -> None:
         """Fill in artifacts requested with `GenerateArtifact`; no transcription again."""
-        with self.uow_factory() as uow:
+        with self.uow_factory(read_only=True) as uow:
             pending = uow.artifacts.pending(task_id)
             task = uow.tasks.get(pending[0].tenant_id, task_id) if pending else None
         if task is None or not task.has_transcript:
