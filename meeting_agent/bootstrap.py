@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
-from meeting_agent.adapters.asr.local_whisper import WHISPER_LANGUAGES, LocalWhisperAsr
+from meeting_agent.adapters.asr.local_whisper import LocalWhisperAsr, whisper_languages
 from meeting_agent.adapters.audio.decode import normalize_audio
 from meeting_agent.adapters.db.database import SqlDatabase, upgrade_to_head
 from meeting_agent.adapters.diarization import LocalDiarizer, LocalDiarizerSettings
@@ -73,10 +73,12 @@ class Container:
     def uow_factory(self) -> UnitOfWorkFactory:
         return self.database.unit_of_work
 
-    def close(self) -> None:
-        if self.queue is not None:
-            self.queue.close()
+    def close(self, timeout: float | None = None) -> bool:
+        """Release everything; wait up to `timeout` for jobs running in this process.
+        False when some are still running (their tasks' leases will go stale)."""
+        stopped = self.queue.close(timeout) if self.queue is not None else True
         self.database.dispose()
+        return stopped
 
 
 def build_diarizer(settings: DiarizationSettings) -> Diarizer | None:
@@ -148,7 +150,7 @@ def bootstrap(settings: Settings, *, role: Role = "server",
     catalog = with_cloud(
         embedded_catalog(
             local_model=local.model_name,
-            local_languages=WHISPER_LANGUAGES if local.multilingual else ("en",),
+            local_languages=whisper_languages() if local.multilingual else ("en",),
             diarization=diarizer is not None),
         cloud.asr_info, cloud.llm_info,
         asr_order=settings.providers.asr_order, llm_order=settings.providers.llm_order)

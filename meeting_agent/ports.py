@@ -419,6 +419,14 @@ class TaskCancelled(Exception):
     """Raised at a safe point when the task's cancellation was requested."""
 
 
+class JobInterrupted(TaskCancelled):
+    """Raised at a safe point when the process running the job is shutting down: the
+    job stops and hands its task back, to be resumed from its checkpoints elsewhere.
+
+    A `TaskCancelled`, so that every stage that stops for a cancellation stops for this.
+    """
+
+
 @dataclass(frozen=True)
 class SourceSpan:
     """Where one of the task's files sits in the concatenated meeting audio."""
@@ -633,7 +641,10 @@ class JobQueue(Protocol):
         """Raise `Unavailable` when jobs cannot be queued (for health checks)."""
         ...
 
-    def close(self) -> None: ...
+    def close(self, timeout: float | None = None) -> bool:
+        """Take no more jobs and wait up to `timeout` seconds (None: for ever) for the
+        ones running in this process; True when none is left running."""
+        ...
 
 
 class EventBus(Protocol):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -191,8 +192,14 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
             try:
                 if not public:
                     await self._authentication.authenticate(context)
-                async for item in inner(request, context):
-                    yield item
+                produced = inner(request, context)
+                if inspect.isawaitable(produced):
+                    # A handler that streams with `context.write` (grpc's own health
+                    # Watch) returns a coroutine, not an iterator.
+                    await produced
+                else:
+                    async for item in produced:
+                        yield item
             except (grpc.aio.AbortError, asyncio.CancelledError, GeneratorExit):
                 raise
             except Exception as exc:

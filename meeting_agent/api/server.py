@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -64,7 +65,18 @@ SERVICE_NAMES = tuple(
         (capabilities_service_pb2, "CapabilitiesService"),
     )
 )
+# Health service names (grpc.health.v1). Readiness, under "", "readiness" and every API
+# service's name: the database and the object store answer, so RPCs can be served.
+# Liveness: the process serves at all; a database outage must not make Kubernetes
+# restart every pod. The queue has its own name and is not part of readiness: while
+# Redis is down tasks are still accepted (the reconciler queues them once it is back)
+# and watchers read the store, so taking every replica out of service would turn a
+# degraded queue into an outage.
 OVERALL = ""
+READINESS = "readiness"
+LIVENESS = "liveness"
+QUEUE = "queue"
+READINESS_NAMES = (OVERALL, READINESS, *SERVICE_NAMES)
 
 
 @dataclass
@@ -101,25 +113,40 @@ def _server_options(container: Container) -> list[tuple[str, int]]:
     ]
 
 
+async def _check(label: str, check: Callable[[], None]) -> str | None:
+    """Why a dependency is unusable, or None when it answers."""
+    try:
+        await asyncio.to_thread(check)
+    except MeetingAgentError as exc:
+        return f"{label}: {exc.message}"
+    return None
+
+
 async def _watch_dependencies(container: Container, health_servicer: health.aio.HealthServicer,
                               interval: float) -> None:
-    """Report SERVING only while the database, the object store and the queue answer."""
-    last: int | None = None
+    """Readiness follows the database and the object store; the queue is reported apart."""
+    serving, not_serving = (health_pb2.HealthCheckResponse.SERVING,
+                            health_pb2.HealthCheckResponse.NOT_SERVING)
+    last: dict[str, int] = {}
+
+    async def report(names: tuple[str, ...], problem: str | None, what: str) -> None:
+        status = not_serving if problem else serving
+        if last.get(names[0]) == status:
+            return
+        if problem:
+            _LOGGER.warning("%s: NOT_SERVING (%s)", what, problem)
+        elif names[0] in last:
+            _LOGGER.info("%s: SERVING again", what)
+        for name in names:
+            await health_servicer.set(name, status)
+        last[names[0]] = status
+
     while True:
-        try:
-            await asyncio.to_thread(container.database.check)
-            await asyncio.to_thread(container.store.check)
-            if container.queue is not None:
-                await asyncio.to_thread(container.queue.check)
-            status = health_pb2.HealthCheckResponse.SERVING
-        except MeetingAgentError as exc:
-            status = health_pb2.HealthCheckResponse.NOT_SERVING
-            if last != status:
-                _LOGGER.warning("dependency unavailable: %s", exc.message)
-        if status != last:
-            for name in (OVERALL, *SERVICE_NAMES):
-                await health_servicer.set(name, status)
-            last = status
+        problem = (await _check("database", container.database.check)
+                   or await _check("object store", container.store.check))
+        await report(READINESS_NAMES, problem, "readiness")
+        if container.queue is not None:
+            await report((QUEUE,), await _check("queue", container.queue.check), "queue")
         await asyncio.sleep(interval)
 
 
@@ -182,8 +209,10 @@ async def start_server(
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    for name in (OVERALL, *SERVICE_NAMES):
+    for name in (*READINESS_NAMES, QUEUE):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    # It answers: that is all liveness says, from the first moment to the last.
+    await health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
@@ -209,8 +238,15 @@ async def start_server(
                          _background=background)
 
 
-async def serve(container: Container, authenticator: Authenticator) -> None:
-    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+async def serve(container: Container, authenticator: Authenticator) -> bool:
+    """Run until SIGTERM or SIGINT, then shut down within the configured time.
+
+    On the signal: jobs running here are told to hand their tasks back at their next
+    safe point; health goes NOT_SERVING; after `shutdown_delay_seconds` new RPCs are
+    refused and in-flight ones get `shutdown_grace_seconds` to finish; whatever is left
+    of that time is the jobs' to stop in. Returns False if some job did not stop in
+    time (its task's lease then goes stale and another process takes it over).
+    """
     running = await start_server(container, authenticator)
     _LOGGER.info("meeting-agent listening on port %d (%s)", running.port,
                  container.settings.server.listen_address)
@@ -219,8 +255,17 @@ async def serve(container: Container, authenticator: Authenticator) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    _LOGGER.info("shutting down: draining in-flight RPCs")
     server_settings = container.settings.server
+    deadline = (loop.time() + server_settings.shutdown_delay_seconds
+                + server_settings.shutdown_grace_seconds)
+    _LOGGER.info("shutting down: handing running jobs back, draining in-flight RPCs")
+    container.pipeline.interrupt()
     await running.stop(server_settings.shutdown_grace_seconds,
                        delay_seconds=server_settings.shutdown_delay_seconds)
-    _LOGGER.info("stopped")
+    stopped = await asyncio.to_thread(container.close, max(0.0, deadline - loop.time()))
+    if stopped:
+        _LOGGER.info("stopped")
+    else:
+        _LOGGER.warning("a job did not reach a safe point in time; its task will be taken "
+                        "over once its lease goes stale")
+    return stopped

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -12,7 +14,13 @@ from meeting_agent.cli.client import client_app
 from meeting_agent.cli.migrate_data import migrate_data
 from meeting_agent.cli.migrate_files import migrate_files
 from meeting_agent.cli.process import process
-from meeting_agent.config import ConfigurationError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from meeting_agent.config import Settings
+
+# Every start of the command line loads this module and the command modules: they
+# import what a command needs inside it, so that `--help` or `dev-token` loads no
+# database, models or providers.
 
 app = typer.Typer(help="Meeting recordings in, speaker-labelled transcripts and minutes out.",
                   no_args_is_help=True, add_completion=False)
@@ -23,6 +31,8 @@ app.command("migrate-data")(migrate_data)
 
 
 def _settings() -> Settings:
+    from meeting_agent.config import ConfigurationError, load_settings
+
     try:
         return load_settings()
     except ConfigurationError as exc:
@@ -49,6 +59,7 @@ def serve() -> None:
     from meeting_agent.api.server import serve as serve_forever
     from meeting_agent.auth import build_authenticator
     from meeting_agent.bootstrap import bootstrap
+    from meeting_agent.config import ConfigurationError
     from meeting_agent.telemetry import configure_telemetry
     from meeting_agent.telemetry.gauges import register_gauges
     from meeting_agent.telemetry.setup import TelemetryConfigurationError
@@ -64,13 +75,18 @@ def serve() -> None:
     container = bootstrap(settings)
     if telemetry is not None:
         register_gauges(container.database.engine, container.queue)
+    stopped = False
     try:
-        asyncio.run(serve_forever(container, authenticator))
+        stopped = asyncio.run(serve_forever(container, authenticator))
     finally:
-        container.close()
         if telemetry is not None:
             # After the drain, so the spans of the last RPCs and jobs are exported too.
             telemetry.shutdown()
+    if not stopped:
+        # A job thread still running would keep the interpreter from exiting; the
+        # grace period is over, and the task's lease hands it to another process.
+        logging.shutdown()
+        os._exit(1)
 
 
 @app.command("dev-token")

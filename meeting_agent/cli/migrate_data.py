@@ -11,39 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table as RichTable
-from sqlalchemy import Engine, Table, create_engine, inspect
-from sqlalchemy.engine import URL
 
-from meeting_agent.adapters.db.database import normalize_url, upgrade_to_head
-from meeting_agent.adapters.db.transfer import (
-    BatchCallback,
-    TableCopy,
-    TableVerification,
-    copy_table,
-    head_revisions,
-    schema_revision,
-    source_counts,
-    tables_in_dependency_order,
-    verify_tables,
-)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine, Table
+    from sqlalchemy.engine import URL
+
+    from meeting_agent.adapters.db.transfer import BatchCallback, TableCopy, TableVerification
+
+# SQLAlchemy and the transfer code are imported where they are used: every command
+# line start loads this module to register the command.
 
 __all__ = ["MigrationError", "MigrationResult", "migrate_data", "run_migration"]
 
 
 # Called before a table is copied, with the number of rows the source holds.
-TableCallback = Callable[[Table, int], None]
+TableCallback: TypeAlias = "Callable[[Table, int], None]"
 
 
 class MigrationError(Exception):
@@ -61,6 +47,8 @@ class MigrationResult:
 
 
 def _engine(url: URL) -> Engine:
+    from sqlalchemy import create_engine
+
     # Plain engines, not `SqlDatabase`: its SQLite engine begins every transaction
     # IMMEDIATE (a write lock), which a read-only copy of the source must not need.
     return create_engine(url)
@@ -78,6 +66,8 @@ def _check_urls(source: URL, target: URL) -> None:
 def _check_source_schema(source: Engine, url: URL) -> None:
     # The copy reads columns as the current models declare them; an older source schema
     # would fail half way, so it is refused up front.
+    from meeting_agent.adapters.db.transfer import head_revisions, schema_revision
+
     current, heads = schema_revision(source), head_revisions(url.render_as_string(False))
     if current != heads:
         raise MigrationError(
@@ -90,6 +80,14 @@ def run_migration(source_url: str, target_url: str, *, batch_size: int = 1000,
                   on_batch: BatchCallback | None = None,
                   on_table: TableCallback | None = None) -> MigrationResult:
     """Migrate the target to head, copy every table, then verify both sides."""
+    from meeting_agent.adapters.db.database import normalize_url, upgrade_to_head
+    from meeting_agent.adapters.db.transfer import (
+        copy_table,
+        source_counts,
+        tables_in_dependency_order,
+        verify_tables,
+    )
+
     source, target = normalize_url(source_url), normalize_url(target_url)
     _check_urls(source, target)
     source_engine, target_engine = _engine(source), _engine(target)
@@ -111,6 +109,17 @@ def run_migration(source_url: str, target_url: str, *, batch_size: int = 1000,
 
 
 def _dry_run(source_url: str, target_url: str, console: Console) -> None:
+    from rich.table import Table as RichTable
+    from sqlalchemy import inspect
+
+    from meeting_agent.adapters.db.database import normalize_url
+    from meeting_agent.adapters.db.transfer import (
+        head_revisions,
+        schema_revision,
+        source_counts,
+        tables_in_dependency_order,
+    )
+
     source, target = normalize_url(source_url), normalize_url(target_url)
     _check_urls(source, target)
     source_engine, target_engine = _engine(source), _engine(target)
@@ -138,6 +147,8 @@ def _dry_run(source_url: str, target_url: str, console: Console) -> None:
 
 
 def _print_report(console: Console, result: MigrationResult) -> None:
+    from rich.table import Table as RichTable
+
     copies = {copy.table: copy for copy in result.copies}
     report = RichTable(title="migrate-data: verification")
     for column in ("table", "copied", "skipped", "source rows", "target rows",
@@ -165,6 +176,15 @@ def migrate_data(
         False, "--dry-run", help="Report what would be copied; write nothing."),
 ) -> None:
     """Copy every table from one database to another, then verify counts and checksums."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     out, err = Console(), Console(stderr=True)
     try:
         if dry_run:

@@ -9,34 +9,27 @@ backend setting itself may still say `local` while migrating).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
-from meeting_agent.adapters.db.database import SqlDatabase
-from meeting_agent.adapters.db.object_refs import referenced_keys, rewrite_audio_source_uris
-from meeting_agent.adapters.storage.local import URI_PREFIX as LOCAL_URI_PREFIX
-from meeting_agent.adapters.storage.local import LocalObjectStore
-from meeting_agent.adapters.storage.migration import (
-    CopyOutcome,
-    MigrationReport,
-    SourceObject,
-    StateFile,
-    copy_all,
-    scan,
-)
-from meeting_agent.adapters.storage.tos_store import TosObjectStore
-from meeting_agent.config import ConfigurationError, Settings, load_settings
 from meeting_agent.errors import MeetingAgentError
+
+if TYPE_CHECKING:
+    from meeting_agent.adapters.db.database import SqlDatabase
+    from meeting_agent.adapters.storage.local import LocalObjectStore
+    from meeting_agent.adapters.storage.migration import (
+        CopyOutcome,
+        MigrationReport,
+        SourceObject,
+        StateFile,
+    )
+    from meeting_agent.adapters.storage.tos_store import TosObjectStore
+    from meeting_agent.config import Settings
+
+# The stores, the database and the TOS SDK are imported where they are used: every
+# command line start loads this module to register the command.
 
 STATE_FILE_NAME = "migrate-files-{bucket}.jsonl"
 
@@ -50,6 +43,8 @@ def migrate_files(
     batch_size: int = typer.Option(500, "--batch-size", min=1, help="Tasks per transaction."),
 ) -> None:
     """Copy local objects to TOS, verify them, then point the database at TOS."""
+    from meeting_agent.config import ConfigurationError, load_settings
+
     if to != "tos":
         typer.echo("meeting-agent: --to must be 'tos'", err=True)
         raise typer.Exit(2)
@@ -74,6 +69,18 @@ def run(
     target: TosObjectStore | None = None,
 ) -> int:
     """The whole migration; returns the exit code (0 only when everything verified)."""
+    from meeting_agent.adapters.db.database import SqlDatabase
+    from meeting_agent.adapters.db.object_refs import rewrite_audio_source_uris
+    from meeting_agent.adapters.storage.local import URI_PREFIX as LOCAL_URI_PREFIX
+    from meeting_agent.adapters.storage.local import LocalObjectStore
+    from meeting_agent.adapters.storage.migration import (
+        CopyOutcome,
+        MigrationReport,
+        StateFile,
+        scan,
+    )
+    from meeting_agent.adapters.storage.tos_store import TosObjectStore
+
     console = console or Console(stderr=True)
     tos = settings.storage.tos
     if not (tos.bucket and tos.access_key.get_secret_value() and tos.secret_key.get_secret_value()):
@@ -129,6 +136,17 @@ def _copy_with_progress(source: LocalObjectStore, target: TosObjectStore,
                         objects: list[SourceObject],
                         state: StateFile, report: MigrationReport, concurrency: int,
                         console: Console) -> None:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from meeting_agent.adapters.storage.migration import copy_all
+
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:
@@ -144,6 +162,8 @@ def _copy_with_progress(source: LocalObjectStore, target: TosObjectStore,
 def _missing_references(database: SqlDatabase, local_keys: set[str], target: TosObjectStore,
                         dry_run: bool) -> list[tuple[str, str]]:
     """References whose object exists neither locally nor (already) in the bucket."""
+    from meeting_agent.adapters.db.object_refs import referenced_keys
+
     missing = []
     for where, key in referenced_keys(database.session_factory):
         if key in local_keys:
@@ -155,6 +175,8 @@ def _missing_references(database: SqlDatabase, local_keys: set[str], target: Tos
 
 def _print_report(console: Console, report: MigrationReport, missing: list[tuple[str, str]],
                   *, rewritten: int | None) -> None:
+    from rich.table import Table
+
     table = Table(title="migrate-files verification")
     table.add_column("check")
     table.add_column("result", justify="right")

@@ -10,14 +10,12 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-from meeting_agent.bootstrap import Container, bootstrap
-from meeting_agent.config import load_settings
 from meeting_agent.domain.models import (
     Hotword,
     HotwordSet,
@@ -28,12 +26,12 @@ from meeting_agent.domain.models import (
     TaskState,
 )
 from meeting_agent.errors import MeetingAgentError
-from meeting_agent.exports.minutes import to_markdown
-from meeting_agent.exports.transcript import to_text
-from meeting_agent.ports import iter_chunks
-from meeting_agent.service.pipeline.runner import initial_artifact_id
-from meeting_agent.service.tasks import NewTask, SourceSpec
-from meeting_agent.service.uploads import UploadMetadata
+
+if TYPE_CHECKING:
+    from meeting_agent.bootstrap import Container
+
+# The composition root and the pipeline are imported by the command itself, not by this
+# module: `meeting-agent --help` and `dev-token` load this module and must start fast.
 
 LOCAL = Principal(tenant_id="local", user_id="local")
 
@@ -66,6 +64,9 @@ def _data_dir(path: Path | None) -> Iterator[Path]:
 
 
 def _upload(container: Container, path: Path) -> str:
+    from meeting_agent.ports import iter_chunks
+    from meeting_agent.service.uploads import UploadMetadata
+
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter_chunks(f):
@@ -100,6 +101,9 @@ def process(
     data_dir: Path | None = typer.Option(None, help="Keep the database and objects here."),
 ) -> None:
     """Transcribe recordings and write their minutes, printing both."""
+    from meeting_agent.bootstrap import bootstrap
+    from meeting_agent.config import load_settings
+
     err = Console(stderr=True)
     count = None
     if speakers:
@@ -129,6 +133,11 @@ def process(
 def _run(container: Container, files: list[Path], *, template: str, hotwords: str,
          language: str, speaker_count: SpeakerCount | None,
          diarization: bool = True) -> dict[str, Any]:
+    from meeting_agent.exports.minutes import to_markdown
+    from meeting_agent.exports.transcript import to_text
+    from meeting_agent.service.pipeline.runner import initial_artifact_id
+    from meeting_agent.service.tasks import NewTask, SourceSpec
+
     hotword_set_id = ""
     if hotwords.strip():
         phrases = [Hotword(p.strip()) for p in hotwords.split(",") if p.strip()]

@@ -73,8 +73,9 @@ class ServerThread:
         try:
             await self._stop.wait()
         finally:
+            container.pipeline.interrupt()
             await running.stop(1.0)
-            container.close()
+            await asyncio.to_thread(container.close, 30.0)
 
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None:

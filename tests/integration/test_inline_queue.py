@@ -68,7 +68,7 @@ def make_queue() -> Iterator[Callable[..., InlineJobQueue]]:
 
     yield make
     for queue in queues:
-        queue.close(wait=True)
+        queue.close()
 
 
 def test_runs_at_most_workers_jobs_at_once(gate: Gate, make_queue) -> None:
@@ -162,7 +162,8 @@ def test_close_drops_jobs_not_started_and_refuses_new_ones(gate: Gate, make_queu
     queue.enqueue("waiting")
     gate.wait_started(1)
 
-    closer = threading.Thread(target=queue.close, kwargs={"wait": True})
+    results: list[bool] = []
+    closer = threading.Thread(target=lambda: results.append(queue.close()))
     closer.start()
     time.sleep(0.05)
     assert closer.is_alive()  # waits for the running job
@@ -170,10 +171,22 @@ def test_close_drops_jobs_not_started_and_refuses_new_ones(gate: Gate, make_queu
     closer.join(TIMEOUT)
 
     assert not closer.is_alive()
+    assert results == [True]
     assert gate.started == ["running"]  # the waiting job never ran: its task stays QUEUED
     with pytest.raises(Unavailable) as info:
         queue.enqueue("later")
     assert info.value.reason == "QUEUE_UNAVAILABLE"
+
+
+def test_close_waits_no_longer_than_its_timeout(gate: Gate, make_queue) -> None:
+    queue = make_queue(gate, workers=1)
+    queue.enqueue("stuck")
+    gate.wait_started(1)
+
+    started = time.monotonic()
+    assert queue.close(timeout=0.2) is False  # still running: its lease will go stale
+    assert time.monotonic() - started < TIMEOUT
+    gate.opened.set()
 
 
 def test_workers_must_be_positive() -> None:

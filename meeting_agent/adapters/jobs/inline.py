@@ -8,6 +8,7 @@ reconciler enqueues it again after the next start.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import threading
 from collections.abc import Callable
@@ -72,14 +73,20 @@ class InlineJobQueue:
         with self._lock:
             return len(self._live)
 
-    def close(self, wait: bool = True) -> None:
-        """Refuse new jobs and drop the ones not started yet; their tasks stay QUEUED.
+    def close(self, timeout: float | None = None) -> bool:
+        """Refuse new jobs and drop the ones not started yet (their tasks stay QUEUED),
+        then wait up to `timeout` seconds for the running ones; True if they all ended.
 
-        With `wait`, block until the running jobs return.
+        Running jobs stop early only if told to (`PipelineRunner.interrupt`).
         """
         with self._lock:
             self._closed = True
-        self._executor.shutdown(wait=wait, cancel_futures=True)
+            running = list(self._live.values())
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        # A future cancelled before it started never counts as done for `wait`.
+        running = [future for future in running if not future.cancelled()]
+        _, not_done = concurrent.futures.wait(running, timeout=timeout)
+        return not not_done
 
     def _execute(self, task_id: str) -> None:
         try:

@@ -179,8 +179,10 @@ class RqJobQueue:
         with _redis_errors("ping Redis"):
             self._redis.ping()
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> bool:
+        """Jobs run in `worker.py` processes, never here: nothing to wait for."""
         self._redis.close()
+        return True
 
     def _retry(self) -> Retry | None:
         if not self._retry_intervals:

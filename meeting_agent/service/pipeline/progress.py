@@ -96,6 +96,11 @@ class TaskProgress:
         self.timeline.close(TaskState.QUEUED.value)
         self._record(TaskEventType.STATE_CHANGED, message, state=TaskState.QUEUED)
 
+    def handed_back(self, message: str) -> None:
+        """Back to QUEUED without a failure: the next claim resumes from the checkpoints."""
+        self.timeline.close("interrupted")
+        self._record(TaskEventType.STATE_CHANGED, message, state=TaskState.QUEUED)
+
     def update(self, **changes: object) -> None:
         """Change task fields without an event (for example the audio duration)."""
         with self._uow_factory() as uow:

@@ -44,6 +44,7 @@ from meeting_agent.ports import (
     Clock,
     Diarizer,
     EventBus,
+    JobInterrupted,
     NormalizedAudio,
     ObjectStore,
     SpeakerTurn,
@@ -114,8 +115,11 @@ class _Lease:
                 _LOGGER.warning("heartbeat of tasks/%s failed: %s", self._task.id, exc.message)
 
     def check(self) -> None:
+        # A cancelled task ends now rather than being handed back to end later.
         if self.cancelled.is_set():
             raise TaskCancelled(self._task.id)
+        if self._runner.interrupted:
+            raise JobInterrupted(self._task.id)
 
 
 class PipelineRunner:
@@ -144,6 +148,19 @@ class PipelineRunner:
         self.settings = settings
         # Labels speakers for providers that return none; None switches that off.
         self._diarizer = diarizer
+        self._interrupted = threading.Event()
+
+    # ------------------------------------------------------------------ shutdown
+
+    def interrupt(self) -> None:
+        """Make running jobs stop at their next safe point and hand their tasks back
+        (QUEUED, their work so far checkpointed), and claim nothing new. For a process
+        that is shutting down; there is no undoing it."""
+        self._interrupted.set()
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted.is_set()
 
     # ------------------------------------------------------------------ entry point
 
@@ -153,6 +170,9 @@ class PipelineRunner:
         Raises only for transient failures, after putting the task back in the queue,
         so that the job system's retry (or the reconciler) runs it again.
         """
+        if self.interrupted:
+            # Shutting down: the task stays queued for a process that is not.
+            return
         now = self.clock.now()
         stale_before = now - timedelta(seconds=self.settings.lease_timeout_seconds)
         with self.uow_factory() as uow:
@@ -174,6 +194,12 @@ class PipelineRunner:
             try:
                 try:
                     self._process(task, progress, lease)
+                except JobInterrupted:
+                    if self._deleted(task):
+                        raise
+                    progress.handed_back("this process is shutting down; processing resumes "
+                                         "where it stopped, here after a restart or elsewhere")
+                    _LOGGER.info("tasks/%s handed back: shutting down", task.id)
                 except TaskCancelled:
                     progress.finished(TaskState.CANCELLED, "task cancelled")
                 except (InvalidArgument, FailedPrecondition, NotFound) as exc:
