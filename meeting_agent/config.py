@@ -132,6 +132,10 @@ class StorageSettings(_Section):
 
     backend: Literal["local", "tos"] = "local"
     local_root: Path | None = None
+    # Whether the local directory is the same one on every server and worker (NFS, a
+    # ReadWriteMany volume, one host). Required for `local` in production with RQ: an
+    # upload received by one pod must be readable by the worker that processes it.
+    local_shared: bool = False
     max_upload_bytes: int = Field(default=2 * GiB, gt=0)
     tos: TosSettings = Field(default_factory=TosSettings)
 
@@ -319,6 +323,17 @@ class Settings(BaseSettings):
                     or self.auth.trusted_gateway):
                 raise ValueError("production needs MEETING_AGENT_AUTH__PUBLIC_KEY_FILES, "
                                  "MEETING_AGENT_AUTH__JWKS_FILE or MEETING_AGENT_AUTH__JWKS_URL")
+        return self
+
+    @model_validator(mode="after")
+    def _objects_reach_workers(self) -> Settings:
+        if (self.environment == "production" and self.jobs.backend == "rq"
+                and self.storage.backend == "local" and not self.storage.local_shared):
+            raise ValueError(
+                "MEETING_AGENT_STORAGE__BACKEND=local with RQ workers: an upload received "
+                "by one server must be readable by every worker. Use tos, or set "
+                "MEETING_AGENT_STORAGE__LOCAL_SHARED=true if the directory is shared "
+                "(NFS, a ReadWriteMany volume, a single host)")
         return self
 
     @model_validator(mode="after")

@@ -7,7 +7,11 @@ Each check raises `InvalidArgument` naming the field, so callers get a
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf import timestamp_pb2
 
 from meeting_agent.errors import FieldViolation, InvalidArgument
 
@@ -19,6 +23,15 @@ SPEAKER_LABEL = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+# RFC 6838 type/subtype names, then RFC 9110 parameters (token=token or token="...").
+_MIME_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+MIME_TYPE = re.compile(
+    rf"{_MIME_NAME}/{_MIME_NAME}(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=(\"[ -~]*\"|[A-Za-z0-9!#$&^_.+-]+))*")
+
+# google.protobuf.Timestamp's valid range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+MIN_TIMESTAMP_SECONDS = -62_135_596_800
+MAX_TIMESTAMP_SECONDS = 253_402_300_799
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Violations:
@@ -69,6 +82,28 @@ def check_text(v: Violations, value: str, field: str, *, max_length: int,
         v.add(field, "is required")
     elif len(value) > max_length:
         v.add(field, f"must be at most {max_length} characters")
+
+
+def check_timestamp(v: Violations, value: timestamp_pb2.Timestamp, field: str
+                    ) -> datetime | None:
+    """The moment a Timestamp names, or None (recorded) when it is outside the range
+    the Timestamp type allows, which no datetime can hold."""
+    if not 0 <= value.nanos < 1_000_000_000:
+        v.add(field, "nanos must be between 0 and 999999999")
+        return None
+    if not MIN_TIMESTAMP_SECONDS <= value.seconds <= MAX_TIMESTAMP_SECONDS:
+        v.add(field, "must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+        return None
+    return _EPOCH + timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
+
+
+def check_plain_text(v: Violations, value: str, field: str, *, max_length: int,
+                     required: bool = False) -> None:
+    """Like `check_text`, and without control characters (CR, LF, NUL, ...): such values
+    end up in headers, file names and log lines."""
+    check_text(v, value, field, max_length=max_length, required=required)
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        v.add(field, "must not contain control characters")
 
 
 def check_language(v: Violations, value: str, field: str) -> None:

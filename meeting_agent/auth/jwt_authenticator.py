@@ -157,6 +157,7 @@ class JwtAuthenticator:
         alg = header.get("alg")
         if not isinstance(alg, str):
             raise Unauthenticated("malformed token", reason=reasons.MALFORMED_TOKEN)
+        _check_numeric_dates(token)
         # The header is attacker-controlled: it may only pick among configured
         # algorithms, which are all asymmetric, so `none` and HS* stop here.
         if alg not in self._algorithms:
@@ -168,7 +169,7 @@ class JwtAuthenticator:
             raise Unauthenticated("algorithm not allowed", reason=reasons.DISALLOWED_ALGORITHM)
         for key in candidates:
             try:
-                return _check_numeric_dates(jwt.decode(
+                return jwt.decode(
                     token,
                     key=key.public_key,
                     algorithms=[alg],
@@ -181,7 +182,7 @@ class JwtAuthenticator:
                         "verify_jti": False,
                         "enforce_minimum_key_length": True,
                     },
-                ))
+                )
             except jwt.InvalidSignatureError:
                 # Several candidates only for kid-less tokens; another PEM key may match.
                 continue
@@ -190,13 +191,18 @@ class JwtAuthenticator:
         raise Unauthenticated("invalid signature", reason=reasons.INVALID_SIGNATURE)
 
 
-def _check_numeric_dates(claims: dict[str, Any]) -> dict[str, Any]:
+def _check_numeric_dates(token: str) -> None:
+    """Refuse `exp`, `nbf` or `iat` that are not JSON numbers, before PyJWT reads "123"
+    or true as one. Read from the unverified payload: only ever a reason to refuse."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise Unauthenticated("malformed token", reason=reasons.MALFORMED_TOKEN) from None
     for claim in _NUMERIC_DATE_CLAIMS:
         value = claims.get(claim)
         if claim in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise Unauthenticated(f"{claim} must be a number", reason=reasons.INVALID_CLAIM,
                                   metadata={"claim": claim})
-    return claims
 
 
 def _refusal(exc: jwt.PyJWTError) -> Unauthenticated:

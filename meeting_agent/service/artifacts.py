@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
@@ -35,8 +37,24 @@ GeneratorFactory = Callable[[CallContext], MinutesGenerator]
 
 
 def error_of(exc: MeetingAgentError) -> TaskError:
-    return TaskError(code=int(canonical_code(exc)), reason=exc.reason, message=exc.message,
-                     metadata=dict(exc.metadata))
+    """What a task shows of an error: its code, reason and message, never a path on the
+    server (a library's message may quote the scratch file it failed on)."""
+    return TaskError(code=int(canonical_code(exc)), reason=exc.reason,
+                     message=_without_server_paths(exc.message),
+                     metadata={k: _without_server_paths(v) for k, v in exc.metadata.items()})
+
+
+# Absolute paths under the directories jobs work in (the system's temporary directory,
+# where decoded audio goes unless configured otherwise) are replaced.
+_SERVER_PATH = re.compile(
+    r"(?<![\w.:/-])(?:" + "|".join(re.escape(root.rstrip("/")) for root in
+                                  sorted({tempfile.gettempdir(), "/tmp", "/var/tmp"},
+                                         reverse=True))
+    + r")(?![\w.-])(?:/[^\s'\":,;)]*)?")
+
+
+def _without_server_paths(text: str) -> str:
+    return _SERVER_PATH.sub("<server file>", text)
 
 
 class MinutesWriter:

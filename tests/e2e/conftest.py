@@ -89,9 +89,9 @@ class Client:
 
     def upload(self, content: bytes, *, filename: str = "meeting.flac",
                chunk: int = 64 * 1024, sha256: str | None = None,
-               size: int | None = None) -> audio_pb2.Upload:
+               size: int | None = None, content_type: str = "audio/flac") -> audio_pb2.Upload:
         meta = audio_pb2.UploadMetadata(
-            filename=filename, content_type="audio/flac",
+            filename=filename, content_type=content_type,
             size_bytes=len(content) if size is None else size,
             sha256=sha256 or hashlib.sha256(content).hexdigest())
         requests = [audio_service_pb2.UploadAudioRequest(metadata=meta)] + [

@@ -204,6 +204,10 @@ def test_bad_audio_fails_the_task_with_a_clear_reason(client: Client, content: b
     assert final.state == task_pb2.TASK_STATE_FAILED
     assert final.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
     assert final.error.message
+    # What FFmpeg said, never where the server keeps its scratch copy.
+    wire = final.error.SerializeToString().decode("utf-8", "replace")
+    for leak in ("/tmp", "meeting-agent-", "source-000"):
+        assert leak not in wire, final.error
 
 
 def test_silence_fails_as_empty(client: Client, tmp_path: Path) -> None:

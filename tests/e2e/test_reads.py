@@ -107,8 +107,11 @@ def test_usage_is_empty_before_any_paid_call(alice: Client) -> None:
     ("kwargs", "field"),
     [({"start_time": None}, "start_time"),
      ({"group_by": [usage_service_pb2.USAGE_DIMENSION_LABEL]}, "label_key"),
-     ({"days": 400}, "end_time")],
-    ids=["missing-start", "label-without-key", "range-too-long"],
+     ({"days": 400}, "end_time"),
+     ({"start_time": timestamp_pb2.Timestamp(seconds=0, nanos=2_000_000_000)}, "start_time"),
+     ({"end_time": timestamp_pb2.Timestamp(seconds=2**40)}, "end_time")],
+    ids=["missing-start", "label-without-key", "range-too-long", "nanos-out-of-range",
+         "after-year-9999"],
 )
 def test_usage_validates_its_request(alice: Client, kwargs: dict[str, object],
                                      field: str) -> None:
@@ -121,7 +124,9 @@ def test_usage_validates_its_request(alice: Client, kwargs: dict[str, object],
         alice.usage.GetUsage(usage_service_pb2.GetUsageRequest(**request_fields),  # type: ignore[arg-type]
                              metadata=alice.metadata)
 
-    assert field in failure(caught.value).fields
+    got = failure(caught.value)
+    assert got.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in got.fields
 
 
 def test_capabilities_describe_the_embedded_default(alice: Client) -> None:

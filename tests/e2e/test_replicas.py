@@ -22,10 +22,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from meeting_agent.auth import mint_dev_token
 from meeting_agent.v1 import task_pb2, task_service_pb2
 from tests.e2e.conftest import DATA, Client
-from tests.e2e.test_pipeline import watch
+from tests.e2e.test_pipeline import JFK, normalized, transcript_text, watch
 from tests.e2e.test_rq_pipeline import PROFILE, Worker, _env, _log
 from tests.harness.postgres import temporary_database
 from tests.harness.server import settings_for_tests
+from tests.harness.tos import FakeTos
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -156,3 +157,55 @@ def _dump(deployment: dict[str, object]) -> str:
                                  "progress_percent FROM tasks")).all()
     engine.dispose()
     return "\n".join(str(r) for r in rows)
+
+
+@pytest.fixture
+def tos() -> Iterator[FakeTos]:
+    with FakeTos() as fake:
+        yield fake
+
+
+def test_pods_that_share_only_the_database_redis_and_the_bucket(
+        tmp_path: Path, redis_url: str, postgres_url: str, tos: FakeTos) -> None:
+    """What Kubernetes gives each pod: its own scratch directory, nothing else in common."""
+    # One signing key for every pod, as the identity service's would be.
+    token = mint_dev_token(settings_for_tests(tmp_path / "identity"))
+    storage = {"backend": "tos", "tos": {
+        "bucket": "meetings", "region": tos.region, "endpoint": tos.endpoint,
+        "access_key": tos.access_key, "secret_key": tos.secret_key,
+        "proxy_host": "127.0.0.1", "proxy_port": tos.port, "max_retry_count": 0}}
+    with temporary_database(postgres_url) as url:
+        base = {"database_url": url.render_as_string(False), "auto_migrate": True, **PROFILE,
+                "jobs": {**PROFILE["jobs"], "redis_url": redis_url},  # type: ignore[dict-item]
+                "storage": storage,
+                "auth": {"dev_key": False, "public_key_files":
+                         [str(tmp_path / "identity" / "dev-keys" / "dev.pem")]}}
+
+        def pod(name: str) -> dict[str, object]:
+            return {**base, "data_dir": str(tmp_path / name)}
+
+        server_a = ServerProcess(pod("server-a"), tmp_path / "server-a.log")
+        server_b = ServerProcess(pod("server-b"), tmp_path / "server-b.log")
+        workers = [Worker(pod(f"worker-{i}"), tmp_path / f"worker-{i}.log") for i in (1, 2)]
+        try:
+            with grpc.insecure_channel(server_a.address) as channel_a, \
+                    grpc.insecure_channel(server_b.address) as channel_b:
+                on_a, on_b = Client(channel_a, token), Client(channel_b, token)
+                jfk = (DATA / "jfk.flac").read_bytes()
+                tasks = [on_a.create_task(on_a.upload(jfk), display_name=f"call {i}")
+                         for i in range(3)]
+                finals = [watch(on_b, t.name)[-1] for t in tasks]
+                texts = [transcript_text(on_b, t.name) for t in tasks]
+        finally:
+            for worker in workers:
+                worker.stop()
+            server_a.stop()
+            server_b.stop()
+
+    assert all(m.task.state == task_pb2.TASK_STATE_SUCCEEDED for m in finals), _log(tmp_path)
+    assert all(normalized(text) == normalized(JFK) for text in texts)
+    # The audio went to the bucket, and no pod kept a copy of its own.
+    assert len([k for k in tos.bucket("meetings") if "/uploads/" in k]) == 3
+    for name in ("server-a", "server-b", "worker-1", "worker-2"):
+        local = tmp_path / name / "objects"
+        assert not local.exists() or not any(p.is_file() for p in local.rglob("*")), name

@@ -8,6 +8,7 @@ ASR chunks already stored.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -41,7 +42,7 @@ def _env(prefix: str, values: dict[str, object]) -> dict[str, str]:
         if isinstance(value, dict):
             env.update(_env(f"{name}__", value))
         elif isinstance(value, list):
-            env[name] = "[" + ",".join(str(v) for v in value) + "]"
+            env[name] = json.dumps(value)
         else:
             env[name] = str(value)
     return env

@@ -73,6 +73,20 @@ def test_an_upload_belongs_to_one_task(alice: Client, jfk: bytes) -> None:
     assert (got.code, got.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "UPLOAD_IN_USE")
 
 
+def test_the_same_upload_twice_in_one_task_is_an_invalid_argument(alice: Client,
+                                                                 jfk: bytes) -> None:
+    upload = alice.upload(jfk)
+
+    with pytest.raises(grpc.RpcError) as caught:
+        alice.create_task(upload, upload)
+
+    got = failure(caught.value)
+    assert (got.code, got.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+    assert "task.audio_sources[1]" in got.fields
+    # Nothing was claimed: the upload still makes a task.
+    assert alice.create_task(upload).state == task_pb2.TASK_STATE_QUEUED
+
+
 def test_create_reports_every_invalid_field_at_once(alice: Client) -> None:
     task = task_pb2.Task(
         display_name="x" * 201,
@@ -175,8 +189,17 @@ def test_list_filters_by_state_and_time(server, jfk: bytes) -> None:
         ({"page_size": -1}, "page_size", "INVALID_ARGUMENT"),
         ({"page_token": "garbage"}, "page_token", "INVALID_PAGE_TOKEN"),
         ({"states": [42]}, "states[0]", "INVALID_ARGUMENT"),
+        ({"create_time_start": timestamp_pb2.Timestamp(seconds=1, nanos=1_000_000_000)},
+         "create_time_start", "INVALID_ARGUMENT"),
+        ({"create_time_start": timestamp_pb2.Timestamp(nanos=-1)},
+         "create_time_start", "INVALID_ARGUMENT"),
+        ({"create_time_end": timestamp_pb2.Timestamp(seconds=253_402_300_800)},
+         "create_time_end", "INVALID_ARGUMENT"),
+        ({"create_time_end": timestamp_pb2.Timestamp(seconds=-62_135_596_801)},
+         "create_time_end", "INVALID_ARGUMENT"),
     ],
-    ids=["negative-page-size", "garbage-token", "unknown-state"],
+    ids=["negative-page-size", "garbage-token", "unknown-state", "nanos-of-a-whole-second",
+         "negative-nanos", "after-year-9999", "before-year-1"],
 )
 def test_list_validates_its_request(alice: Client, request_kwargs: dict[str, object],
                                     field: str, reason: str) -> None:

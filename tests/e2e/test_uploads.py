@@ -31,9 +31,17 @@ def test_upload_stores_the_file_and_reports_it(alice: Client, jfk: bytes) -> Non
         ({"size": 10**6}, "UPLOAD_SIZE_MISMATCH", "metadata.size_bytes"),
         ({"sha256": "XYZ"}, "INVALID_ARGUMENT", "metadata.sha256"),
         ({"filename": "../etc/passwd"}, "INVALID_ARGUMENT", "metadata.filename"),
+        ({"filename": "minutes\r\nX-Injected: 1.flac"}, "INVALID_ARGUMENT",
+         "metadata.filename"),
+        ({"filename": "meeting\0.flac"}, "INVALID_ARGUMENT", "metadata.filename"),
+        ({"content_type": "audio/flac\r\nX-Injected: 1"}, "INVALID_ARGUMENT",
+         "metadata.content_type"),
+        ({"content_type": "audio/flac\0"}, "INVALID_ARGUMENT", "metadata.content_type"),
+        ({"content_type": "not a type"}, "INVALID_ARGUMENT", "metadata.content_type"),
     ],
     ids=["wrong-checksum", "more-bytes-than-declared", "fewer-bytes-than-declared",
-         "malformed-checksum", "path-in-filename"],
+         "malformed-checksum", "path-in-filename", "crlf-in-filename", "nul-in-filename",
+         "crlf-in-content-type", "nul-in-content-type", "not-a-mime-type"],
 )
 def test_bad_uploads_are_refused(alice: Client, jfk: bytes, kwargs: dict[str, object],
                                  reason: str, field: str) -> None:

@@ -82,6 +82,11 @@ class LocalPostgres:
         return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
 
     def start(self) -> None:
+        """Create and start the cluster; after `stop(cleanup=False)`, start it again on
+        the same port with its data (what a database restart looks like to clients)."""
+        if self._root is not None:
+            self._pg_ctl_start(self._port)
+            return
         root = Path(tempfile.mkdtemp(prefix="meeting-agent-pg-"))
         self._root = root
         if self._as_root:
@@ -92,39 +97,46 @@ class LocalPostgres:
                                           "PostgreSQL as (we are root)") from exc
             os.chown(root, account.pw_uid, account.pw_gid)
         root.chmod(0o700)
-        data, log = root / "data", root / "server.log"
-        self._run("initdb", "-D", str(data), "-U", SUPERUSER, "--auth=trust",
+        self._run("initdb", "-D", str(root / "data"), "-U", SUPERUSER, "--auth=trust",
                   "--encoding=UTF8", "--no-locale", "--no-sync")
+        last_error: subprocess.CalledProcessError | None = None
+        for _ in range(3):  # the free port may be taken before the server binds it
+            try:
+                self._pg_ctl_start(_free_port())
+                return
+            except subprocess.CalledProcessError as exc:
+                last_error = exc
+        log = root / "server.log"
+        log_text = log.read_text(errors="replace") if log.exists() else ""
+        raise RuntimeError(f"PostgreSQL did not start: {last_error}\n{log_text}")
+
+    def _pg_ctl_start(self, port: int) -> None:
+        assert self._root is not None
         # Durability is pointless for a throwaway cluster and costs seconds per test run.
         options = " ".join([
             "-c listen_addresses=127.0.0.1",
-            f"-c unix_socket_directories={root}",
+            f"-c unix_socket_directories={self._root}",
             "-c fsync=off",
             "-c synchronous_commit=off",
             "-c full_page_writes=off",
             "-c max_connections=200",
         ])
-        last_error: subprocess.CalledProcessError | None = None
-        for _ in range(3):  # the free port may be taken before the server binds it
-            self._port = _free_port()
-            try:
-                self._run("pg_ctl", "-D", str(data), "-l", str(log), "-w", "-t", "60",
-                          "-o", f"-p {self._port} {options}", "start")
-                return
-            except subprocess.CalledProcessError as exc:
-                last_error = exc
-        log_text = log.read_text(errors="replace") if log.exists() else ""
-        raise RuntimeError(f"PostgreSQL did not start: {last_error}\n{log_text}")
+        self._port = port
+        self._run("pg_ctl", "-D", str(self._root / "data"), "-l", str(self._root / "server.log"),
+                  "-w", "-t", "60", "-o", f"-p {port} {options}", "start")
 
-    def stop(self) -> None:
+    def stop(self, *, cleanup: bool = True) -> None:
+        """Stop the server at once (clients see their connections drop); with
+        `cleanup`, also remove the cluster."""
         if self._root is None:
             return
         data = self._root / "data"
         if (data / "postmaster.pid").exists():
             with contextlib.suppress(subprocess.SubprocessError):
                 self._run("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(self._root, ignore_errors=True)
-        self._root = None
+        if cleanup:
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
 
 
 @contextlib.contextmanager

@@ -175,6 +175,14 @@ REFUSALS = [
                  auth.INVALID_AUDIENCE, None, id="wrong-aud"),
     pytest.param(lambda k: bearer(sign(k.idp, claims(exp=None))),
                  auth.MISSING_CLAIM, "exp", id="missing-exp"),
+    pytest.param(lambda k: bearer(sign(k.idp, claims(exp=str(int(time.time()) + 600)))),
+                 auth.INVALID_CLAIM, "exp", id="exp-as-a-string"),
+    pytest.param(lambda k: bearer(sign(k.idp, claims(nbf=str(int(time.time()) - 60)))),
+                 auth.INVALID_CLAIM, "nbf", id="nbf-as-a-string"),
+    pytest.param(lambda k: bearer(sign(k.idp, claims(iat=str(int(time.time()))))),
+                 auth.INVALID_CLAIM, "iat", id="iat-as-a-string"),
+    pytest.param(lambda k: bearer(sign(k.idp, claims(exp=True))),
+                 auth.INVALID_CLAIM, "exp", id="exp-as-a-boolean"),
     pytest.param(lambda k: bearer(sign(k.idp, claims(tenant_id=None))),
                  auth.MISSING_CLAIM, "tenant_id", id="missing-tenant-claim"),
     pytest.param(lambda k: bearer(sign(k.idp, claims(sub=None))),
@@ -463,3 +471,42 @@ def test_production_refuses_the_dev_public_key(tmp_path: Path, kit: Kit, form: s
 
     honest = make_settings(tmp_path, environment="production", public_key_files=[kit.pem_file])
     assert auth.build_authenticator(honest).authenticate(bearer(sign(kit.idp))).user_id == "alice"
+
+
+# ---------------------------------------------------------------- remembered tokens
+
+
+def test_a_verified_token_is_recalled_without_verifying_again(
+        kit: Kit, pem_authenticator: Authenticator) -> None:
+    metadata = bearer(sign(kit.idp))
+    assert pem_authenticator.recall(metadata) is None  # never seen: verify it first
+
+    principal = pem_authenticator.authenticate(metadata)
+
+    assert pem_authenticator.recall(metadata) == principal
+    assert pem_authenticator.recall(bearer(sign(kit.idp, claims(sub="bob")))) is None
+    assert pem_authenticator.recall([("authorization", "Basic eA==")]) is None
+
+
+def test_a_remembered_token_is_forgotten_when_it_expires(
+        kit: Kit, pem_authenticator: Authenticator, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = time.time()
+    metadata = bearer(sign(kit.idp, claims(exp=int(now) + 60)))
+    pem_authenticator.authenticate(metadata)
+
+    clock = now + 60 + LEEWAY + 1
+    monkeypatch.setattr("meeting_agent.auth.jwt_authenticator.time.time", lambda: clock)
+
+    # Past its expiry it must be verified again (and PyJWT, on its own clock, refuses it).
+    assert pem_authenticator.recall(metadata) is None
+
+
+def test_tokens_are_remembered_for_a_minute_at_most(
+        kit: Kit, pem_authenticator: Authenticator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A key withdrawn from the JWKS stops working within the minute.
+    now = time.time()
+    metadata = bearer(sign(kit.idp, claims(exp=int(now) + 3600)))
+    pem_authenticator.authenticate(metadata)
+    monkeypatch.setattr("meeting_agent.auth.jwt_authenticator.time.time", lambda: now + 61)
+
+    assert pem_authenticator.recall(metadata) is None

@@ -268,6 +268,35 @@ def test_production_with_explicit_keys_loads(monkeypatch: pytest.MonkeyPatch,
     assert settings.resolved_auto_migrate is False
 
 
+def _production_with_rq(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEETING_AGENT_ENVIRONMENT", "production")
+    monkeypatch.setenv("MEETING_AGENT_AUTH__DEV_KEY", "false")
+    monkeypatch.setenv("MEETING_AGENT_AUTH__JWKS_URL", "https://id.example.test/jwks.json")
+    monkeypatch.setenv("MEETING_AGENT_JOBS__BACKEND", "rq")
+
+
+def test_production_with_rq_refuses_a_local_store_not_said_to_be_shared(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _production_with_rq(monkeypatch)
+
+    error = load_error()
+
+    assert "MEETING_AGENT_STORAGE__LOCAL_SHARED" in str(error)
+
+
+def test_production_with_rq_takes_a_shared_local_directory_or_tos(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _production_with_rq(monkeypatch)
+    monkeypatch.setenv("MEETING_AGENT_STORAGE__LOCAL_SHARED", "true")
+    assert load_settings().storage.local_shared
+
+    monkeypatch.delenv("MEETING_AGENT_STORAGE__LOCAL_SHARED")
+    for name, value in (("BACKEND", "tos"), ("TOS__BUCKET", "b"), ("TOS__REGION", "cn-beijing"),
+                        ("TOS__ACCESS_KEY", "ak"), ("TOS__SECRET_KEY", "sk")):
+        monkeypatch.setenv(f"MEETING_AGENT_STORAGE__{name}", value)
+    assert load_settings().storage.backend == "tos"
+
+
 @pytest.mark.parametrize("present", ["TLS_CERT_FILE", "TLS_KEY_FILE"])
 def test_tls_needs_both_cert_and_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                      present: str) -> None:

@@ -51,6 +51,8 @@ def test_compose_environment_is_a_valid_production_configuration(
     assert settings.jobs.backend == "rq"
     assert settings.resolved_database_url.startswith("postgresql+psycopg://")
     assert not settings.resolved_auto_migrate
+    # Every container reaches the same objects.
+    assert settings.storage.backend == "tos"
 
 
 def test_kubernetes_configmap_and_secrets_are_a_valid_production_configuration(
@@ -59,10 +61,16 @@ def test_kubernetes_configmap_and_secrets_are_a_valid_production_configuration(
     server = next(doc for doc in yaml.safe_load_all((ROOT / "deploy/k8s/server.yaml").read_text())
                   if doc["kind"] == "Deployment")
     container = server["spec"]["template"]["spec"]["containers"][0]
-    secrets = {item["name"]: "postgresql+psycopg://u:p@db/x" if "DATABASE" in item["name"]
-               else "redis://:p@redis:6379/0" for item in container["env"]}
+    examples = {"DATABASE_URL": "postgresql+psycopg://u:p@db/x",
+                "REDIS_URL": "redis://:p@redis:6379/0", "ACCESS_KEY": "ak", "SECRET_KEY": "sk"}
+    secrets = {item["name"]: next(v for k, v in examples.items() if item["name"].endswith(k))
+               for item in container["env"]}
     assert all("secretKeyRef" in item["valueFrom"] for item in container["env"])
     settings = _load({**configmap["data"], **secrets}, monkeypatch)
     assert settings.server.listen_address == "[::]:50051"
+    assert settings.storage.backend == "tos"
+    # Readiness and liveness are different questions (meeting_agent.api.server).
+    assert container["readinessProbe"]["grpc"]["service"] == "readiness"
+    assert container["livenessProbe"]["grpc"]["service"] == "liveness"
     grace = server["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     assert grace > settings.server.shutdown_delay_seconds + settings.server.shutdown_grace_seconds

@@ -207,7 +207,8 @@ def _decode_file(path: Path, index: int, sink: _Sink) -> None:
     except (av.FFmpegError, ValueError) as exc:
         # ValueError: PyAV's own complaints about malformed streams. Plain OSErrors
         # (writing `out_path`) are ours, not the file's, and pass through.
-        raise _undecodable(index, f"audio file {index} cannot be decoded: {exc}") from exc
+        raise _undecodable(index, f"audio file {index} cannot be decoded: "
+                                  f"{_reason(exc, path)}") from exc
 
 
 def _frames(container: av.container.InputContainer, index: int,
@@ -245,6 +246,13 @@ def _mono(frame: av.AudioFrame) -> npt.NDArray[np.float32]:
     # Packed mono float: one row of samples.
     array: npt.NDArray[np.float32] = frame.to_ndarray().reshape(-1).astype(np.float32, copy=False)
     return array
+
+
+def _reason(exc: Exception, path: Path) -> str:
+    """What FFmpeg said, without the path of our scratch copy: callers see this text."""
+    if isinstance(exc, av.FFmpegError) and exc.strerror:
+        return str(exc.strerror)
+    return str(exc).replace(str(path), "the file")
 
 
 def _undecodable(index: int, message: str) -> InvalidArgument:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import uuid
 from collections.abc import Iterator, Sequence
@@ -33,6 +34,7 @@ from meeting_agent.errors import Unavailable
 
 __all__ = [
     "DEFAULT_JOB_PATH",
+    "HandBackWorker",
     "RqJobQueue",
     "build_worker",
     "job_id_for",
@@ -274,7 +276,25 @@ def worker_name() -> str:
     return f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
 
 
-def build_worker(settings: JobSettings, *, worker_class: type[Worker] = Worker) -> Worker:
+class HandBackWorker(Worker):
+    """RQ's forking worker, passing a warm shutdown on to the job it is running.
+
+    RQ's warm shutdown waits for the current job to end, however long a meeting takes,
+    and the supervisor's grace period runs out first. Told of the SIGTERM, the job
+    (`meeting_agent.jobs.process_task`) hands its task back at its next safe point
+    instead, and the worker exits soon after.
+    """
+
+    def handle_warm_shutdown_request(self) -> None:
+        super().handle_warm_shutdown_request()  # type: ignore[no-untyped-call]
+        pid = self.horse_pid
+        if pid:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+
+def build_worker(settings: JobSettings, *, worker_class: type[Worker] = HandBackWorker
+                 ) -> Worker:
     """An RQ worker on the configured queue (its connection has no short timeouts: it
     blocks on the queue).
 

@@ -7,7 +7,13 @@ from typing import Any, TypeAlias
 
 from meeting_agent.api import mappers
 from meeting_agent.api.interceptors import current_principal
-from meeting_agent.api.validation import SHA256_HEX, Violations, check_text, parse_name
+from meeting_agent.api.validation import (
+    MIME_TYPE,
+    SHA256_HEX,
+    Violations,
+    check_plain_text,
+    parse_name,
+)
 from meeting_agent.errors import InvalidArgument
 from meeting_agent.service.offload import Offload
 from meeting_agent.service.uploads import UploadMetadata, UploadService
@@ -18,12 +24,13 @@ Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
 def _metadata(meta: audio_pb2.UploadMetadata, field: str) -> UploadMetadata:
     v = Violations()
-    check_text(v, meta.filename, f"{field}.filename", max_length=255, required=True)
-    v.check(not any(c in meta.filename for c in "/\\\0"), f"{field}.filename",
-            "must not contain path separators or NUL")
-    check_text(v, meta.content_type, f"{field}.content_type", max_length=255, required=True)
-    v.check("/" in meta.content_type or not meta.content_type, f"{field}.content_type",
-            "must be a MIME type such as audio/flac")
+    check_plain_text(v, meta.filename, f"{field}.filename", max_length=255, required=True)
+    v.check(not any(c in meta.filename for c in "/\\"), f"{field}.filename",
+            "must not contain path separators")
+    check_plain_text(v, meta.content_type, f"{field}.content_type", max_length=255,
+                     required=True)
+    v.check(not meta.content_type or MIME_TYPE.fullmatch(meta.content_type) is not None,
+            f"{field}.content_type", "must be a MIME type such as audio/flac")
     v.check(meta.size_bytes > 0, f"{field}.size_bytes", "must be positive")
     v.check(SHA256_HEX.fullmatch(meta.sha256) is not None, f"{field}.sha256",
             "must be 64 lowercase hex digits")

@@ -7,7 +7,7 @@ from typing import Any, TypeAlias
 from meeting_agent import __version__
 from meeting_agent.api import mappers
 from meeting_agent.api.interceptors import current_principal
-from meeting_agent.api.validation import LABEL_KEY, Violations
+from meeting_agent.api.validation import LABEL_KEY, Violations, check_timestamp
 from meeting_agent.config import Settings
 from meeting_agent.service.catalog import ProviderCatalog
 from meeting_agent.service.offload import Offload
@@ -39,6 +39,8 @@ class UsageServicer(usage_service_pb2_grpc.UsageServiceServicer):
         v = Violations()
         v.check(request.HasField("start_time"), "start_time", "is required")
         v.check(request.HasField("end_time"), "end_time", "is required")
+        start = check_timestamp(v, request.start_time, "start_time")
+        end = check_timestamp(v, request.end_time, "end_time")
         group_by = []
         for i, dimension in enumerate(request.group_by):
             if dimension not in _DIMENSIONS:
@@ -53,9 +55,10 @@ class UsageServicer(usage_service_pb2_grpc.UsageServiceServicer):
         v.check(not request.user or (request.user.startswith("users/") and bool(user_id)),
                 "user", "must have the form users/{user}")
         v.raise_if_any()
+        assert start is not None and end is not None
         query = UsageQuery(
-            start=mappers.from_timestamp(request.start_time),
-            end=mappers.from_timestamp(request.end_time),
+            start=start,
+            end=end,
             group_by=group_by, label_key=request.label_key, provider=request.provider,
             user_id=user_id if request.user else "",
         )

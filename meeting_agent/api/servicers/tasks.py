@@ -14,6 +14,7 @@ from meeting_agent.api.validation import (
     Violations,
     check_language,
     check_text,
+    check_timestamp,
     parse_name,
 )
 from meeting_agent.domain.models import ProviderChoice, SpeakerCount, TaskOptions
@@ -62,11 +63,15 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
             v.add("task.audio_sources", "at least one audio source is required")
         elif len(t.audio_sources) > self._max_audio_sources:
             v.add("task.audio_sources", f"at most {self._max_audio_sources} are allowed")
+        named: set[str] = set()
         for i, source in enumerate(t.audio_sources):
             field = f"task.audio_sources[{i}]"
             kind = source.WhichOneof("source")
             if kind == "upload":
                 upload_id = _collect_name(v, source.upload, f"{field}.upload", "uploads")
+                if upload_id and upload_id in named:
+                    v.add(field, f"{source.upload} is named twice; each file is one source")
+                named.add(upload_id)
                 sources.append(SourceSpec(upload_id=upload_id))
             elif kind == "uri":
                 check_text(v, source.uri, f"{field}.uri", max_length=2048, required=True)
@@ -137,9 +142,9 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
                 states.append(mappers.TASK_STATES_FROM_PROTO[state])
             else:
                 v.add(f"states[{i}]", f"unknown task state {state}")
-        start = (mappers.from_timestamp(request.create_time_start)
+        start = (check_timestamp(v, request.create_time_start, "create_time_start")
                  if request.HasField("create_time_start") else None)
-        end = (mappers.from_timestamp(request.create_time_end)
+        end = (check_timestamp(v, request.create_time_end, "create_time_end")
                if request.HasField("create_time_end") else None)
         v.check(start is None or end is None or start < end, "create_time_end",
                 "must be after create_time_start")
