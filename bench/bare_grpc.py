@@ -5,6 +5,9 @@
 Three generic methods on raw bytes, so no code of ours runs:
   /bench.Bare/Echo       unary: returns the request
   /bench.Bare/Sink       client streaming: counts the bytes, returns their total
+  /bench.Bare/Store      client streaming: what any durable upload must do at least:
+                         hash the bytes, write them to a file (on a thread, beside the
+                         next receive), fsync it; then delete it
   /bench.Bare/Follow     server streaming: every open stream receives each broadcast
                          (a nanosecond timestamp, sent `--fanout-hz` times a second)
 """
@@ -13,8 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import os
 import signal
 import struct
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,6 +29,7 @@ import grpc
 
 ECHO = "/bench.Bare/Echo"
 SINK = "/bench.Bare/Sink"
+STORE = "/bench.Bare/Store"
 FOLLOW = "/bench.Bare/Follow"
 
 
@@ -40,7 +47,7 @@ class _Fanout:
             queue.put_nowait(stamp)
 
 
-async def _serve(port: int, fanout_hz: float) -> None:
+async def _serve(port: int, fanout_hz: float, store_dir: str | None) -> None:
     fanout = _Fanout()
 
     async def echo(request: bytes, _context: Any) -> bytes:
@@ -50,6 +57,26 @@ async def _serve(port: int, fanout_hz: float) -> None:
         total = 0
         async for chunk in requests:
             total += len(chunk)
+        return struct.pack("!q", total)
+
+    async def store(requests: AsyncIterator[bytes], _context: Any) -> bytes:
+        digest = hashlib.sha256()
+        with tempfile.NamedTemporaryFile(dir=store_dir) as out:
+            def write(chunk: bytes) -> None:
+                out.write(chunk)
+                digest.update(chunk)
+
+            pending: asyncio.Future[None] | None = None
+            total = 0
+            async for chunk in requests:
+                if pending is not None:
+                    await pending
+                pending = asyncio.ensure_future(asyncio.to_thread(write, chunk))
+                total += len(chunk)
+            if pending is not None:
+                await pending
+            out.flush()
+            await asyncio.to_thread(os.fsync, out.fileno())
         return struct.pack("!q", total)
 
     async def follow(_request: bytes, _context: Any) -> AsyncIterator[bytes]:
@@ -67,6 +94,8 @@ async def _serve(port: int, fanout_hz: float) -> None:
             echo, request_deserializer=_identity, response_serializer=_identity),
         "Sink": grpc.stream_unary_rpc_method_handler(
             sink, request_deserializer=_identity, response_serializer=_identity),
+        "Store": grpc.stream_unary_rpc_method_handler(
+            store, request_deserializer=_identity, response_serializer=_identity),
         "Follow": grpc.unary_stream_rpc_method_handler(
             follow, request_deserializer=_identity, response_serializer=_identity),
     })
@@ -95,8 +124,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--fanout-hz", type=float, default=2.0)
+    parser.add_argument("--store-dir", help="where Store writes (default: the temp dir)")
     args = parser.parse_args()
-    asyncio.run(_serve(args.port, args.fanout_hz))
+    asyncio.run(_serve(args.port, args.fanout_hz, args.store_dir))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import signal
@@ -42,7 +43,7 @@ from typing import Any
 
 import grpc
 
-from bench.bare_grpc import ECHO, FOLLOW, SINK
+from bench.bare_grpc import ECHO, FOLLOW, SINK, STORE
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -254,6 +255,7 @@ def _identity(data: bytes) -> bytes:
 class Target:
     channel: grpc.aio.Channel
     metadata: tuple[tuple[str, str], ...] = ()
+    address: str = ""
     stubs: dict[str, Any] = field(default_factory=dict)
 
     def stub(self, module: Any, name: str) -> Any:
@@ -334,26 +336,50 @@ async def wait_progress(target: Target, name: str, percent: int, timeout: float 
 
 
 async def p2(bare: Target, ours: Target, seconds: float, tasks: list[str],
-             report: Callable[[str, str], None]) -> dict[str, Any]:
+             report: Callable[[str, str], None], *, connections: int = 1) -> dict[str, Any]:
+    """With `connections` above 1 both sides are called over that many connections,
+    round robin (many callers, as a Service in front of a pod sees them)."""
     from meeting_agent.v1 import task_service_pb2, task_service_pb2_grpc
 
-    echo = bare.channel.unary_unary(ECHO, request_serializer=_identity,
-                                    response_deserializer=_identity)
+    opened: list[grpc.aio.Channel] = []
+
+    def channels(target: Target) -> list[grpc.aio.Channel]:
+        if connections <= 1:
+            return [target.channel]
+        made = [grpc.aio.insecure_channel(target.address, options=[
+            ("grpc.use_local_subchannel_pool", 1)]) for _ in range(connections)]
+        opened.extend(made)
+        return made
+
+    echoes = itertools.cycle([c.unary_unary(ECHO, request_serializer=_identity,
+                                            response_deserializer=_identity)
+                              for c in channels(bare)])
+    stubs = itertools.cycle([task_service_pb2_grpc.TaskServiceStub(c) for c in channels(ours)])
     payload = b"x" * 200
-    stub = ours.stub(task_service_pb2_grpc, "TaskService")
     get_request = task_service_pb2.GetTaskRequest(name=tasks[0])
     list_request = task_service_pb2.ListTasksRequest(page_size=50)
 
     async def call_echo() -> None:
-        await echo(payload)
+        await next(echoes)(payload)
 
     async def call_get() -> None:
-        await stub.GetTask(get_request, metadata=ours.metadata)
+        await next(stubs).GetTask(get_request, metadata=ours.metadata)
 
     async def call_list() -> None:
-        response = await stub.ListTasks(list_request, metadata=ours.metadata)
+        response = await next(stubs).ListTasks(list_request, metadata=ours.metadata)
         assert len(response.tasks) == 50, len(response.tasks)
 
+    try:
+        return await _p2_loops(call_echo, call_get, call_list, seconds, report)
+    finally:
+        for channel in opened:
+            await channel.close()
+
+
+async def _p2_loops(call_echo: Callable[[], Awaitable[None]],
+                    call_get: Callable[[], Awaitable[None]],
+                    call_list: Callable[[], Awaitable[None]], seconds: float,
+                    report: Callable[[str, str], None]) -> dict[str, Any]:
     results: dict[str, Any] = {}
     base = await closed_loop(call_echo, seconds)
     report("bare unary echo, 32 in flight", base.describe())
@@ -392,6 +418,8 @@ async def p3(bare: Target, ours: Target, bare_pid: int, server_pid: int, megabyt
 
     sink = bare.channel.stream_unary(SINK, request_serializer=_identity,
                                      response_deserializer=_identity)
+    durable = bare.channel.stream_unary(STORE, request_serializer=_identity,
+                                        response_deserializer=_identity)
 
     async def bare_chunks() -> AsyncIterator[bytes]:
         # Each chunk serialized as our service's request would be, so both carry the same
@@ -427,14 +455,19 @@ async def p3(bare: Target, ours: Target, bare_pid: int, server_pid: int, megabyt
         return size / elapsed / 1e6, (peak - before) / 1e6
 
     base_rate, base_rss = await measure(bare_pid, lambda: sink(bare_chunks()))
+    disk_rate, _ = await measure(bare_pid, lambda: durable(bare_chunks()))
     rate, rss = await measure(server_pid, lambda: stub.UploadAudio(our_requests(),
                                                                    metadata=ours.metadata))
     report(f"bare client-streaming sink, {megabytes} MB",
            f"{base_rate:8.0f} MB/s  RSS growth {base_rss:6.1f} MB")
+    report(f"bare sink that stores durably, {megabytes} MB",
+           f"{disk_rate:8.0f} MB/s  (hash, write, fsync: this disk's bound on any upload)")
     report(f"UploadAudio, {megabytes} MB in 1 MiB chunks",
            f"{rate:8.0f} MB/s  RSS growth {rss:6.1f} MB  ratio {rate / base_rate:.2f} "
+           f"to the sink, {rate / disk_rate:.2f} to the durable sink "
            "(goals: ratio >= 0.7, RSS growth <= 64 MB)")
-    return {"sink_mb_s": base_rate, "upload_mb_s": rate, "ratio": rate / base_rate,
+    return {"sink_mb_s": base_rate, "durable_sink_mb_s": disk_rate, "upload_mb_s": rate,
+            "ratio": rate / base_rate, "ratio_to_durable": rate / disk_rate,
             "rss_growth_mb": rss}
 
 
@@ -640,9 +673,9 @@ async def run_profile(name: str, profile: dict[str, object], work: Path,
     def report(label: str, figures: str) -> None:
         print(f"  {label:44} {figures}", flush=True)
 
-    bare_process = Process([sys.executable, "-m", "bench.bare_grpc"], dict(os.environ),
-                           work / "bare.log", ready="port ")
-    server = MeetingAgentServer(profile, work / f"server-{name}.log")
+    bare_process = Process([sys.executable, "-m", "bench.bare_grpc", "--store-dir",
+                            str(work)], dict(os.environ), work / "bare.log", ready="port ")
+    server = MeetingAgentServer(profile, work / f"server-{name.split()[0]}.log")
     worker: Process | None = None
     results: dict[str, Any] = {"profile": name}
     try:
@@ -653,8 +686,9 @@ async def run_profile(name: str, profile: dict[str, object], work: Path,
                                              options=options) as bare_channel, \
                 grpc.aio.insecure_channel(f"127.0.0.1:{server.port}",
                                           options=options) as our_channel:
-            bare = Target(bare_channel)
-            ours = Target(our_channel, (("authorization", f"Bearer {token}"),))
+            bare = Target(bare_channel, address=f"127.0.0.1:{bare_process.port}")
+            ours = Target(our_channel, (("authorization", f"Bearer {token}"),),
+                          address=f"127.0.0.1:{server.port}")
             # Tasks to read: short silent recordings, processed (or left queued) before
             # anything is measured.
             silence = _silence_wav(work / "silence.wav", 1.0)
@@ -664,6 +698,10 @@ async def run_profile(name: str, profile: dict[str, object], work: Path,
                 for task in tasks:
                     await wait_terminal(ours, task)
             results["p2"] = await p2(bare, ours, args.seconds, tasks, report)
+            if args.connections > 1:
+                report(f"-- the same over {args.connections} connections", "")
+                results["p2_connections"] = await p2(bare, ours, args.seconds, tasks, report,
+                                                     connections=args.connections)
             results["p3"] = await p3(bare, ours, bare_process.pid, server.pid, args.upload_mb,
                                      report)
 
@@ -700,8 +738,10 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
         if args.profile in ("production", "both"):
             with production_services(work) as services:
                 data = work / "production"
+                profile = {"data_dir": str(data), **services,
+                           "server": {"processes": args.processes}}
                 results.append(await run_profile(
-                    "production", {"data_dir": str(data), **services}, work, args))
+                    f"production ({args.processes} server processes)", profile, work, args))
     return results
 
 
@@ -718,6 +758,10 @@ def main() -> None:
                         help="length of each of the many small recordings")
     parser.add_argument("--quick", action="store_true",
                         help="small figures, to check that the bench runs")
+    parser.add_argument("--connections", type=int, default=4,
+                        help="P2 is measured again over this many connections per side")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="server processes of the production profile (server.processes)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     if args.quick:

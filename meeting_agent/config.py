@@ -64,6 +64,9 @@ class ServerSettings(_Section):
     # notification was lost (for example while Redis restarted).
     watch_poll_seconds: float = Field(default=2.0, gt=0)
     worker_threads: int = Field(default=32, ge=1, le=512)
+    # Server processes sharing the listen port (SO_REUSEPORT), so a pod uses all its
+    # cores; more than 1 needs RQ jobs and Redis events (each process is a replica).
+    processes: int = Field(default=1, ge=1, le=64)
     health_check_interval_seconds: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
@@ -334,6 +337,14 @@ class Settings(BaseSettings):
                 "by one server must be readable by every worker. Use tos, or set "
                 "MEETING_AGENT_STORAGE__LOCAL_SHARED=true if the directory is shared "
                 "(NFS, a ReadWriteMany volume, a single host)")
+        return self
+
+    @model_validator(mode="after")
+    def _processes_are_replicas(self) -> Settings:
+        if self.server.processes > 1 and self.jobs.backend != "rq":
+            raise ValueError(
+                "MEETING_AGENT_SERVER__PROCESSES above 1 needs MEETING_AGENT_JOBS__BACKEND=rq: "
+                "in-process jobs and events cannot be shared between server processes")
         return self
 
     @model_validator(mode="after")

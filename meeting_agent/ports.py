@@ -366,9 +366,14 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
-        """A unit of work; `read_only` promises it will not write, so an adapter may skip
-        the write lock (SQLite then reads beside a writer instead of queueing behind it).
+    def __call__(self, *, read_only: bool = False, snapshot: bool = False) -> UnitOfWork:
+        """A unit of work.
+
+        `read_only` promises it will not write, so an adapter may skip the write lock
+        and the transaction: each statement then sees what was committed when it ran.
+        `snapshot` (with `read_only`) asks that all its statements see one moment, for
+        reads whose parts must agree (a task and its events, a transcript and its
+        segments); it may cost a round trip or two more.
         """
         ...
 

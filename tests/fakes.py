@@ -1009,7 +1009,7 @@ class FakeUnitOfWorkFactory:
         self.on_open = on_open
         self.opened: list[FakeUnitOfWork] = []
 
-    def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
+    def __call__(self, *, read_only: bool = False, snapshot: bool = False) -> FakeUnitOfWork:
         uow = FakeUnitOfWork(self.db)
         self.opened.append(uow)
         if self.on_open is not None:

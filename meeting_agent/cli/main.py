@@ -56,6 +56,18 @@ def configure_logging(level: str, log_format: str = "text") -> None:
 @app.command()
 def serve() -> None:
     """Run the gRPC server until SIGTERM."""
+    settings = _settings()
+    configure_logging(settings.log_level, settings.resolved_log_format)
+    if settings.server.processes > 1:
+        from meeting_agent.api.processes import serve_in_processes
+
+        raise typer.Exit(serve_in_processes(settings, _serve_one))
+    raise typer.Exit(_serve_one(settings))
+
+
+def _serve_one(settings: Settings | None = None) -> int:
+    """One server process until SIGTERM; the exit code. Settings from the environment
+    when not given (a process started by `serve_in_processes`)."""
     from meeting_agent.api.server import serve as serve_forever
     from meeting_agent.auth import build_authenticator
     from meeting_agent.bootstrap import bootstrap
@@ -64,14 +76,15 @@ def serve() -> None:
     from meeting_agent.telemetry.gauges import register_gauges
     from meeting_agent.telemetry.setup import TelemetryConfigurationError
 
-    settings = _settings()
-    configure_logging(settings.log_level, settings.resolved_log_format)
+    if settings is None:
+        settings = _settings()
+        configure_logging(settings.log_level, settings.resolved_log_format)
     try:
         authenticator = build_authenticator(settings)
         telemetry = configure_telemetry("server")
     except (ConfigurationError, TelemetryConfigurationError) as exc:
         typer.echo(f"meeting-agent: {exc}", err=True)
-        raise typer.Exit(2) from None
+        return 2
     container = bootstrap(settings)
     if telemetry is not None:
         register_gauges(container.database.engine, container.queue)
@@ -87,6 +100,7 @@ def serve() -> None:
         # grace period is over, and the task's lease hands it to another process.
         logging.shutdown()
         os._exit(1)
+    return 0
 
 
 @app.command("dev-token")

@@ -110,7 +110,7 @@ class MinutesWriter:
 
     def _run_generators(self, task: Task, artifact: Artifact,
                         choices: Sequence[ProviderChoice]) -> MinutesResult:
-        with self._uow_factory(read_only=True) as uow:
+        with self._uow_factory(read_only=True, snapshot=True) as uow:
             transcript = uow.transcripts.get(task.tenant_id, task.id, with_words=False)
             mappings = uow.speaker_mappings.get(task.tenant_id, task.id)
         if transcript is None:

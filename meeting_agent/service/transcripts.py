@@ -31,7 +31,7 @@ class TranscriptService:
 
     def get(self, principal: Principal, task_id: str, *, with_words: bool
             ) -> tuple[Transcript, SpeakerMappings]:
-        with self._uow_factory(read_only=True) as uow:
+        with self._uow_factory(read_only=True, snapshot=True) as uow:
             self._require_task(uow, principal, task_id)
             transcript = uow.transcripts.get(principal.tenant_id, task_id, with_words=with_words)
             if transcript is None:

@@ -289,7 +289,7 @@ class TaskWatchHub:
               ) -> _Snapshot | None:
         """The task and its events after `after`, in one snapshot. With `recent`, only
         the last few events (what a hub starts following with)."""
-        with self._uow_factory(read_only=True) as uow:
+        with self._uow_factory(read_only=True, snapshot=True) as uow:
             task = uow.tasks.get(tenant_id, task_id)
             if task is None:
                 return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
@@ -57,6 +58,9 @@ class AudioServicer(audio_service_pb2_grpc.AudioServiceServicer):
                                         reason="UPLOAD_METADATA_FIRST")
         metadata = _metadata(first.metadata, "metadata")
         session = await self._offload.call(self._uploads.begin, current_principal(), metadata)
+        # One chunk is written (hashed, stored) on a thread while the next one arrives:
+        # the two overlap, and at most two chunks are held at a time.
+        writing: asyncio.Task[None] | None = None
         try:
             async for message in stream:
                 if message.WhichOneof("payload") != "chunk":
@@ -66,9 +70,18 @@ class AudioServicer(audio_service_pb2_grpc.AudioServiceServicer):
                     raise InvalidArgument.field(
                         "chunk", f"chunks must be at most {self._max_chunk_bytes} bytes",
                         reason="UPLOAD_CHUNK_TOO_LARGE")
-                await self._offload.call(session.write, message.chunk)
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(self._offload.call(session.write,
+                                                                   message.chunk))
+            if writing is not None:
+                await writing
+                writing = None
             upload = await self._offload.call(session.finish)
         except BaseException:
+            if writing is not None:
+                # Let the write in flight end before the partial object is removed.
+                await asyncio.gather(writing, return_exceptions=True)
             # Covers client cancellation too: the partial object must not linger.
             await self._offload.call(session.abort)
             raise
