@@ -1,18 +1,15 @@
 """Start an RQ worker for meeting-agent jobs: `python worker.py [--burst]`.
 
 Needs `MEETING_AGENT_JOBS__BACKEND=rq`; run as many as you like, on any host that
-reaches the same Redis, database and object store as the servers.
+reaches the same Redis, database and object store as the servers. A Redis outage of any
+length does not stop it: it waits, reconnects and takes work again.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from redis.exceptions import RedisError, ResponseError
-
-from meeting_agent.adapters.jobs.rq_queue import build_worker
 from meeting_agent.cli.main import configure_logging
 from meeting_agent.config import ConfigurationError, load_settings
 
@@ -32,23 +29,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.resolved_log_format)
-    try:
-        worker = build_worker(settings.jobs)
-    except RedisError as exc:  # the orchestrator restarts us; say why in one line
-        print(f"worker.py: cannot reach Redis: {exc}", file=sys.stderr)
-        return 1
-    # The scheduler moves failed jobs back to the queue after their retry interval.
-    try:
-        worker.work(burst=args.burst, with_scheduler=True, logging_level=settings.log_level)
-    except ResponseError as exc:
-        # A SIGTERM that lands while a heartbeat pipeline is in flight can leave RQ's
-        # shutdown bookkeeping reading the wrong replies. The jobs are already settled
-        # (warm shutdown waits for them) and the worker's registry entry expires by
-        # itself, so this is a clean stop, not a failure.
-        if not worker._stop_requested:
-            raise
-        logging.getLogger(__name__).warning("worker shutdown bookkeeping failed: %s", exc)
-    return 0
+    from meeting_agent.adapters.jobs.worker_loop import work_until_stopped
+
+    return work_until_stopped(settings, burst=args.burst)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 import wave
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -491,7 +491,7 @@ class WatchStats:
 
 
 async def watch_many(ours: Target, server_pid: int,
-                     tasks_to_watch: list[str] | list[Callable[[], Awaitable[str]]],
+                     tasks_to_watch: Sequence[str] | Sequence[Callable[[], Awaitable[str]]],
                      per_task: int,
                      start_events: Callable[[], Awaitable[None]] | None = None,
                      timeout: float = 900) -> WatchStats:
@@ -614,7 +614,7 @@ async def p4(bare: Target, ours: Target, bare_pid: int, server_pid: int, work: P
     short = _clip(work / "short.wav", DATA / "sample.wav", args.short_seconds)
     uploads = [await upload(ours, short) for _ in range(args.tasks)]
     many = await watch_many(ours, server_pid, [
-        lambda u=u, i=i: create_task(ours, u, f"small {i}")  # type: ignore[misc]
+        lambda u=u, i=i: create_task(ours, u, f"small {i}")
         for i, u in enumerate(uploads)], args.watchers // args.tasks)
     report(f"{args.tasks} tasks x {args.watchers // args.tasks} watchers", many.describe())
     results["many_tasks"] = _watch_figures(many)
@@ -697,13 +697,15 @@ async def run_profile(name: str, profile: dict[str, object], work: Path,
             if "jobs" not in profile:
                 for task in tasks:
                     await wait_terminal(ours, task)
-            results["p2"] = await p2(bare, ours, args.seconds, tasks, report)
-            if args.connections > 1:
+            if "p2" in args.only:
+                results["p2"] = await p2(bare, ours, args.seconds, tasks, report)
+            if "p2" in args.only and args.connections > 1:
                 report(f"-- the same over {args.connections} connections", "")
                 results["p2_connections"] = await p2(bare, ours, args.seconds, tasks, report,
                                                      connections=args.connections)
-            results["p3"] = await p3(bare, ours, bare_process.pid, server.pid, args.upload_mb,
-                                     report)
+            if "p3" in args.only:
+                results["p3"] = await p3(bare, ours, bare_process.pid, server.pid,
+                                         args.upload_mb, report)
 
             start_worker = None
             if "jobs" in profile:
@@ -718,8 +720,9 @@ async def run_profile(name: str, profile: dict[str, object], work: Path,
                 for task in tasks:
                     await stub.CancelTask(task_service_pb2.CancelTaskRequest(name=task),
                                           metadata=ours.metadata)
-            results["p4"] = await p4(bare, ours, bare_process.pid, server.pid, work, args,
-                                     start_worker, report)
+            if "p4" in args.only:
+                results["p4"] = await p4(bare, ours, bare_process.pid, server.pid, work, args,
+                                         start_worker, report)
     finally:
         if worker is not None:
             worker.stop()
@@ -762,6 +765,8 @@ def main() -> None:
                         help="P2 is measured again over this many connections per side")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
                         help="server processes of the production profile (server.processes)")
+    parser.add_argument("--only", nargs="+", choices=("p2", "p3", "p4"),
+                        default=["p2", "p3", "p4"], help="run some of the figures only")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     if args.quick:

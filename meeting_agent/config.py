@@ -180,6 +180,9 @@ class JobSettings(_Section):
     backend: Literal["inline", "rq"] = "inline"
     # Threads for inline jobs; 0 means one per CPU (transcription is CPU-bound).
     inline_workers: int = Field(default=0, ge=0, le=256)
+    # Inline jobs run this much nicer than the server's RPCs (0 to 19), so a long
+    # transcription does not make GetTask or WatchTask slow to answer.
+    inline_nice: int = Field(default=10, ge=0, le=19)
     redis_url: str = "redis://127.0.0.1:6379/0"
     queue_name: str = Field(default="meeting-agent", min_length=1)
     # A hard stop for a stuck job. Generous: hours of audio on a CPU take hours, and the
@@ -189,11 +192,16 @@ class JobSettings(_Section):
     # from the task's checkpoints, so they never pay a provider twice.
     retry_intervals_seconds: list[int] = Field(default_factory=lambda: [10, 30, 60])
     # A running job refreshes its task's lease this often ...
-    heartbeat_seconds: float = Field(default=5.0, gt=0)
-    # ... and a lease older than this means the worker died: the task may be claimed again.
-    heartbeat_timeout_seconds: float = Field(default=60.0, gt=0)
+    heartbeat_seconds: float = Field(default=2.0, gt=0)
+    # ... and a lease older than this means the job died: the task may be claimed again.
+    # With RQ a task is requeued only once its worker is dead too (its liveness key
+    # expired), so a lease starved on a busy machine hands nothing over.
+    heartbeat_timeout_seconds: float = Field(default=10.0, gt=0)
     # How often the reconciler looks for queued tasks without a job and for dead leases.
-    reconcile_interval_seconds: float = Field(default=15.0, gt=0)
+    reconcile_interval_seconds: float = Field(default=2.0, gt=0)
+    # How often RQ workers re-take the scheduler lock (if no worker holds it) and clean
+    # their registries.
+    maintenance_interval_seconds: int = Field(default=5, ge=1, le=3600)
 
     @field_validator("retry_intervals_seconds")
     @classmethod

@@ -627,19 +627,17 @@ class JobQueue(Protocol):
     """Runs `process_task(task_id)` somewhere. The task row stays the source of truth:
     a failed enqueue loses nothing, because the reconciler enqueues queued tasks again."""
 
-    def enqueue(self, task_id: str) -> None:
-        """Queue the task unless a job for it is already queued or running."""
+    def enqueue(self, task_id: str) -> bool:
+        """Queue the task behind the others, unless a job for it is already queued or
+        running; True when a job was queued."""
         ...
 
     def has_live_job(self, task_id: str) -> bool: ...
 
-    def requeue(self, task_id: str) -> None:
-        """Queue the task again, replacing whatever job the queue still holds for it.
-
-        For tasks whose lease went stale: the database says the worker is gone even when
-        the queue's own bookkeeping has not noticed yet. Should the old worker still be
-        alive, the task's claim keeps the two from running it at once.
-        """
+    def requeue(self, task_id: str) -> bool:
+        """Queue an orphaned task again, ahead of new work, unless a job for it is still
+        live (queued, waiting for a retry, or running in a process that is alive);
+        True when a job was queued. Idempotent: a waiting job keeps its place."""
         ...
 
     def check(self) -> None:

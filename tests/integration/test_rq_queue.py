@@ -17,7 +17,13 @@ from rq import SimpleWorker
 from rq.job import Job, JobStatus
 from rq.utils import utcformat
 
-from meeting_agent.adapters.jobs.rq_queue import RqJobQueue, build_worker, job_id_for
+from meeting_agent.adapters.jobs.rq_queue import (
+    LIVENESS_TTL_SECONDS,
+    RqJobQueue,
+    build_worker,
+    job_id_for,
+    liveness_key,
+)
 from meeting_agent.config import JobSettings
 from meeting_agent.errors import Unavailable
 from tests.harness import jobs
@@ -232,6 +238,53 @@ def test_a_started_job_with_a_live_lease_is_live(make_queue, redis: Redis) -> No
 
     assert queue.has_live_job("t1")
     assert queue.queue_depth() == 0
+
+
+def _started_by(redis: Redis, queue, worker: str) -> None:
+    queue.enqueue("t1")
+    redis.lpop(queue.queue.key)
+    redis.hset(Job.key_for("task-t1"), mapping={"status": JobStatus.STARTED.value,
+                                                 "worker_name": worker})
+
+
+def test_a_started_job_of_a_worker_that_beats_is_live(make_queue, redis: Redis) -> None:
+    queue = make_queue()
+    _started_by(redis, queue, "host.1.abc")
+    redis.set(liveness_key("host.1.abc"), "1", ex=10)
+
+    assert queue.has_live_job("t1")
+    assert not queue.requeue("t1")
+    assert queue.queue_depth() == 0
+
+
+def test_a_started_job_of_a_worker_that_stopped_beating_is_replaced_at_the_front(
+        make_queue, redis: Redis) -> None:
+    queue = make_queue()
+    _started_by(redis, queue, "host.1.abc")  # no liveness key: the worker is gone
+    for other in ("new-1", "new-2"):
+        queue.enqueue(other)
+
+    assert not queue.has_live_job("t1")
+    assert queue.requeue("t1")
+    assert not queue.requeue("t1")  # now it waits: requeueing again changes nothing
+
+    assert queue.queue.get_job_ids() == ["task-t1", "task-new-1", "task-new-2"]
+
+
+def test_the_worker_keeps_its_liveness_key_fresh_and_removes_it(redis_url: str,
+                                                                redis: Redis) -> None:
+    worker = build_worker(JobSettings(backend="rq", redis_url=redis_url, queue_name=QUEUE))
+    worker.bootstrap()
+    key = liveness_key(worker.name)
+    try:
+        deadline = time.monotonic() + 10
+        while not redis.exists(key):
+            assert time.monotonic() < deadline, "the worker never beat"
+            time.sleep(0.05)
+        assert 0 < redis.ttl(key) <= LIVENESS_TTL_SECONDS
+    finally:
+        worker.teardown()
+    assert not redis.exists(key)
 
 
 # ---------------------------------------------------------------- retries

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,6 +22,19 @@ __all__ = ["InlineJobQueue"]
 logger = logging.getLogger(__name__)
 
 
+def _lower_priority(nice: int) -> None:
+    """Run this job thread, and the threads it starts (CTranslate2's, onnxruntime's), at
+    a lower CPU priority than the RPCs on the event loop: a transcription must not make
+    the service slow to answer. Linux schedules threads one by one, and a thread's
+    nice value passes to the threads it creates."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except OSError as exc:
+        logger.debug("could not lower the job threads' priority: %s", exc)
+
+
 class InlineJobQueue:
     """Runs `run(task_id)` on at most `workers` threads, one job per task at a time.
 
@@ -29,19 +43,21 @@ class InlineJobQueue:
     job: the job code records failures on the task itself, so this is a last resort.
     """
 
-    def __init__(self, run: Callable[[str], None], *, workers: int) -> None:
+    def __init__(self, run: Callable[[str], None], *, workers: int, nice: int = 0) -> None:
         if workers < 1:
             raise ValueError(f"workers must be positive, got {workers}")
         self._run = run
         self._executor = ThreadPoolExecutor(max_workers=workers,
-                                            thread_name_prefix="meeting-agent-job")
+                                            thread_name_prefix="meeting-agent-job",
+                                            initializer=_lower_priority, initargs=(nice,))
         self._lock = threading.Lock()
         # Task id -> the job queued or running for it.
         self._live: dict[str, Future[None]] = {}
         self._closed = False
 
-    def enqueue(self, task_id: str) -> None:
-        """Queue a job unless one for the task is already queued or running here.
+    def enqueue(self, task_id: str) -> bool:
+        """Queue a job unless one for the task is already queued or running here; True
+        when a job was queued.
 
         Raises `Unavailable` (`QUEUE_UNAVAILABLE`) after `close`.
         """
@@ -50,14 +66,16 @@ class InlineJobQueue:
                 raise Unavailable("the job queue is shut down", reason="QUEUE_UNAVAILABLE")
             if task_id in self._live:
                 logger.debug("task %s already has a job; not queueing another", task_id)
-                return
+                return False
             future = self._executor.submit(self._execute, task_id)
             self._live[task_id] = future
         future.add_done_callback(lambda done: self._forget(task_id, done))
+        return True
 
-    def requeue(self, task_id: str) -> None:
-        """A stale lease here means an earlier server process died; queue it again."""
-        self.enqueue(task_id)
+    def requeue(self, task_id: str) -> bool:
+        """A task no job of this process holds was left by an earlier process; queue it
+        (threads take jobs in order, so there is no front to put it at)."""
+        return self.enqueue(task_id)
 
     def check(self) -> None:
         with self._lock:

@@ -14,10 +14,12 @@ import logging
 import os
 import signal
 import socket
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from typing import Any
 
 from redis import Redis
 from redis.backoff import NoBackoff
@@ -34,10 +36,12 @@ from meeting_agent.errors import Unavailable
 
 __all__ = [
     "DEFAULT_JOB_PATH",
+    "LIVENESS_PREFIX",
     "HandBackWorker",
     "RqJobQueue",
     "build_worker",
     "job_id_for",
+    "liveness_key",
     "redis_client",
     "worker_name",
 ]
@@ -53,6 +57,15 @@ _LIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
 
 # How often `enqueue` re-reads the job after losing a race with another replica.
 _ENQUEUE_ATTEMPTS = 4
+
+
+# A worker proves it is alive by refreshing this key (see `HandBackWorker`).
+LIVENESS_PREFIX = "meeting-agent:worker-alive:"
+LIVENESS_TTL_SECONDS = 6
+
+
+def liveness_key(worker_name: str) -> str:
+    return LIVENESS_PREFIX + worker_name
 
 
 def job_id_for(task_id: str) -> str:
@@ -111,11 +124,24 @@ class RqJobQueue:
     def queue(self) -> Queue:
         return self._queue
 
-    def enqueue(self, task_id: str) -> None:
+    def enqueue(self, task_id: str) -> bool:
         """Queue the task's job unless a live one exists; replace a job that ended.
 
         Raises `Unavailable` (`QUEUE_UNAVAILABLE`) when Redis cannot be reached.
         """
+        return self._enqueue(task_id, at_front=False)
+
+    def requeue(self, task_id: str) -> bool:
+        """Queue an orphaned task again, ahead of new work, unless a live job exists.
+
+        A live job is one queued, waiting for a retry, or running on a worker that is
+        alive; a job whose worker died (it stopped beating, see `HandBackWorker`) is
+        replaced. Never moves a job that is waiting: requeueing is idempotent, and an
+        orphan keeps its place however often replicas find it.
+        """
+        return self._enqueue(task_id, at_front=True)
+
+    def _enqueue(self, task_id: str, *, at_front: bool) -> bool:
         job_id = job_id_for(task_id)
         with _redis_errors(f"enqueue {job_id}"):
             # Each pass either settles the matter or lost a race to another replica that
@@ -123,7 +149,7 @@ class RqJobQueue:
             for _ in range(_ENQUEUE_ATTEMPTS):
                 if self._live_status(job_id) is not None:
                     logger.debug("job %s is already live; not enqueueing", job_id)
-                    return
+                    return False
                 if not self._delete_ended(job_id):
                     continue
                 try:
@@ -135,22 +161,15 @@ class RqJobQueue:
                         retry=self._retry(),
                         description=f"process task {task_id}",
                         unique=True,
+                        at_front=at_front,
                     )
                 except DuplicateJobError:
                     continue
-                logger.info("enqueued job %s", job_id)
-                return
+                logger.info("%s job %s", "requeued" if at_front else "enqueued", job_id)
+                return True
         # Every pass lost a race, so other replicas are enqueueing this very task.
         logger.info("job %s is being enqueued concurrently; leaving it to the others", job_id)
-
-    def requeue(self, task_id: str) -> None:
-        """Delete the task's job whatever its state, then enqueue a fresh one."""
-        job_id = job_id_for(task_id)
-        with _redis_errors(f"requeue {job_id}"):
-            with suppress(NoSuchJobError):
-                Job.fetch(job_id, connection=self._redis).delete()
-            logger.warning("requeueing job %s: its task's lease went stale", job_id)
-        self.enqueue(task_id)
+        return False
 
     def has_live_job(self, task_id: str) -> bool:
         """Whether the task's job is queued, running, or waiting for a retry.
@@ -215,14 +234,17 @@ class RqJobQueue:
         return status
 
     def _abandoned(self, job_id: str) -> bool:
-        """Whether a STARTED job's worker stopped sending heartbeats (its host died).
+        """Whether a STARTED job's worker is gone: it stopped beating (`HandBackWorker`
+        refreshes its key every few seconds; the key outlives a few missed beats).
 
-        RQ keeps each execution of a job in a sorted set scored by the time its lease
-        runs out, renewed by the worker's heartbeats (every 30 s while a forked job runs).
-        That is RQ's own test for an abandoned job, which RQ applies only at its next
-        maintenance run, up to ten minutes later; applying it here lets the reconciler
-        re-enqueue a dead worker's task as soon as its database lease is stale too.
+        RQ's own test, its execution registry, is renewed only every 30 s and read
+        only at its 10-minute maintenance, so a dead worker's job would look alive for
+        minutes. A job started by a worker that does not beat (no worker name, or
+        another worker class) falls back to RQ's test.
         """
+        worker = self._redis.hget(Job.key_for(job_id), "worker_name")
+        if worker:
+            return not self._redis.exists(liveness_key(_text(worker)))
         executions = ExecutionRegistry.key_template.format(job_id)
         return self._redis.zcount(executions, current_timestamp(), "+inf") == 0
 
@@ -277,15 +299,53 @@ def worker_name() -> str:
 
 
 class HandBackWorker(Worker):
-    """RQ's forking worker, passing a warm shutdown on to the job it is running.
+    """RQ's forking worker, made to give work back and to prove it is alive.
 
-    RQ's warm shutdown waits for the current job to end, however long a meeting takes,
-    and the supervisor's grace period runs out first. Told of the SIGTERM, the job
-    (`meeting_agent.jobs.process_task`) hands its task back at its next safe point
-    instead, and the worker exits soon after.
+    - Warm shutdown: RQ waits for the current job to end, however long a meeting takes,
+      and the supervisor's grace period runs out first. Told of the SIGTERM, the job
+      (`meeting_agent.jobs.process_task`) hands its task back at its next safe point
+      instead, and the worker exits soon after.
+    - Liveness: a thread of the worker process (not of the job process, so a job busy
+      in a long stage cannot starve it) refreshes `liveness_key(name)` every few
+      seconds. A worker killed outright stops, its key expires within
+      `LIVENESS_TTL_SECONDS`, and the reconciler requeues its job at once.
     """
 
+    def __init__(self, *args: Any, redis_url: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._redis_url = redis_url
+        # Set by SIGTERM/SIGINT. RQ's own flag is set only when a job was running.
+        self.shutdown_requested = False
+
+    def bootstrap(self, *args: Any, **kwargs: Any) -> None:
+        super().bootstrap(*args, **kwargs)
+        self._liveness_stop = threading.Event()
+        beat = threading.Thread(target=self._beat, name="worker liveness", daemon=True)
+        beat.start()
+
+    def teardown(self) -> None:
+        stop = getattr(self, "_liveness_stop", None)
+        if stop is not None:
+            stop.set()
+            with suppress(RedisError):
+                self.connection.delete(liveness_key(self.name))
+        super().teardown()  # type: ignore[no-untyped-call]
+
+    def _beat(self) -> None:
+        client = redis_client(self._redis_url)
+        key = liveness_key(self.name)
+        try:
+            while not self._liveness_stop.is_set():
+                try:
+                    client.set(key, str(os.getpid()), ex=LIVENESS_TTL_SECONDS)
+                except RedisError as exc:
+                    logger.debug("worker liveness beat failed: %r", exc)
+                self._liveness_stop.wait(LIVENESS_TTL_SECONDS / 4)
+        finally:
+            client.close()
+
     def handle_warm_shutdown_request(self) -> None:
+        self.shutdown_requested = True
         super().handle_warm_shutdown_request()  # type: ignore[no-untyped-call]
         pid = self.horse_pid
         if pid:
@@ -304,4 +364,9 @@ def build_worker(settings: JobSettings, *, worker_class: type[Worker] = HandBack
     """
     connection = Redis.from_url(settings.redis_url)
     queue = Queue(settings.queue_name, connection=connection)
-    return worker_class([queue], connection=connection, name=worker_name())
+    # RQ re-takes the scheduler lock (and cleans its registries) at each maintenance;
+    # its ten-minute default left retries stalled for minutes after a Redis restart.
+    extra: dict[str, Any] = ({"redis_url": settings.redis_url}
+                             if issubclass(worker_class, HandBackWorker) else {})
+    return worker_class([queue], connection=connection, name=worker_name(),
+                        maintenance_interval=settings.maintenance_interval_seconds, **extra)

@@ -25,7 +25,7 @@ class Reconciler:
         *,
         lease_timeout_seconds: float,
         queued_grace_seconds: float,
-        batch: int = 100,
+        batch: int = 500,
     ) -> None:
         self._uow_factory = uow_factory
         self._queue = queue
@@ -36,32 +36,34 @@ class Reconciler:
         self._batch = batch
 
     def run_once(self) -> int:
-        """Enqueue every orphaned task; returns how many were enqueued."""
+        """Requeue every orphaned task; returns how many got a new job.
+
+        Orphans: QUEUED tasks older than the grace period (accepted while the queue was
+        down, or handed back by a process that shut down) and RUNNING tasks whose lease
+        went stale. One whose job is still live (waiting, or running in a process that
+        is alive) is left alone, so a waiting job keeps its place and replicas finding
+        the same orphan requeue it once. The others go ahead of new work, oldest first.
+        """
         now = self._clock.now()
         try:
-            with self._uow_factory() as uow:
+            with self._uow_factory(read_only=True) as uow:
                 orphans = uow.tasks.find_orphans(stale_before=now - self._lease_timeout,
                                                  queued_before=now - self._queued_grace,
                                                  limit=self._batch)
         except MeetingAgentError as exc:
             _LOGGER.warning("reconciler could not read tasks: %s", exc.message)
             return 0
-        enqueued = 0
-        for task in orphans:
+        requeued = 0
+        # Each goes to the front of the queue, so the oldest is pushed last.
+        for task in sorted(orphans, key=lambda t: (t.create_time, t.id), reverse=True):
             try:
-                if task.state is TaskState.RUNNING:
-                    # The lease, not the queue's bookkeeping, says whether a worker lives.
-                    self._queue.requeue(task.id)
-                elif self._queue.has_live_job(task.id):
-                    continue
-                else:
-                    self._queue.enqueue(task.id)
-                enqueued += 1
+                if self._queue.requeue(task.id):
+                    requeued += 1
+                    _LOGGER.info("requeued tasks/%s (%s%s)", task.id, task.state.value,
+                                 ", lease stale" if task.state is TaskState.RUNNING else "")
             except MeetingAgentError as exc:
                 # The queue is down; every orphan stays in the table for the next round.
-                _LOGGER.warning("reconciler could not enqueue tasks/%s: %s", task.id,
+                _LOGGER.warning("reconciler could not requeue tasks/%s: %s", task.id,
                                 exc.message)
                 break
-        if enqueued:
-            _LOGGER.info("reconciler enqueued %d orphaned task(s)", enqueued)
-        return enqueued
+        return requeued
