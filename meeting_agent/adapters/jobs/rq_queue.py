@@ -309,7 +309,12 @@ class HandBackWorker(Worker):
       in a long stage cannot starve it) refreshes `liveness_key(name)` every few
       seconds. A worker killed outright stops, its key expires within
       `LIVENESS_TTL_SECONDS`, and the reconciler requeues its job at once.
+    - Reconnecting: RQ backs off up to a minute between tries while Redis is away, so
+      after a long outage a worker (and the scheduler it restarts) would sleep through
+      most of a minute of Redis being back. A few seconds is cheap for one connection.
     """
+
+    max_connection_wait_time = 4.0
 
     def __init__(self, *args: Any, redis_url: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
