@@ -2,9 +2,9 @@
 
 Widths are counted in Latin columns, with a CJK character worth 2.1 of them, so a
 line holds about 42 Latin characters or 20 Chinese ones, and mixed lines fall in
-between. Lines break between words in Latin text and between characters in CJK
-text, never inside a Latin word and never before closing punctuation ("，" "。"
-"”" stay with the character they follow).
+between. Lines break between words, never inside one: Latin words end at spaces,
+Chinese words are the segmenter's (数据库, not 数据|库). Closing punctuation ("，" "。"
+"”") stays with the word it follows, and breaks prefer punctuation.
 
 A cue is cut when it would need a third line or last longer than the maximum
 duration. Cut points are timed by the words' timestamps when the segment has
@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from meeting_agent.domain.models import TranscriptSegment, Word
-from meeting_agent.minutes.text import is_cjk
+from meeting_agent.text import is_cjk, speaking_seconds, words
 
 __all__ = ["Cue", "layout_cues"]
 
@@ -65,11 +65,24 @@ def layout_cues(segments: Sequence[TranscriptSegment], speaker_names: Mapping[st
     With `prefix_speaker`, the first line of each cue keeps room for "Name: ".
     """
     cues: list[Cue] = []
-    for segment in sorted(segments, key=lambda s: (s.start, s.index)):
+    ordered = sorted(segments, key=lambda s: (s.start, s.index))
+    for k, segment in enumerate(ordered):
         speaker = speaker_names.get(segment.speaker_label, "") or segment.speaker_label
         indent = len(speaker) + 2 if prefix_speaker and speaker else 0
-        cues.extend(_segment_cues(segment, speaker, indent))
+        following = next((s.start for s in ordered[k + 1 :] if s.start > segment.start), None)
+        cues.extend(_segment_cues(_with_duration(segment, following), speaker, indent))
     return cues
+
+
+def _with_duration(segment: TranscriptSegment, following: float | None) -> TranscriptSegment:
+    """The segment, given the time it takes to say when a vendor gave it none (start ==
+    end), up to the next segment: a zero-length cue is never shown."""
+    if segment.end > segment.start:
+        return segment
+    end = segment.start + speaking_seconds(segment.text)
+    if following is not None:
+        end = min(end, following)
+    return replace(segment, end=end, words=[])
 
 
 def _segment_cues(segment: TranscriptSegment, speaker: str, indent: int) -> list[Cue]:
@@ -179,21 +192,36 @@ def _units(text: str) -> list[_Unit]:
     units: list[_Unit] = []
     space = False
     word_start = -1
+    cjk_start = -1
     for m in _UNIT.finditer(text + " "):
         token = m.group()
-        if token.isspace() or is_cjk(token):
+        cjk = not token.isspace() and is_cjk(token)
+        if cjk_start >= 0 and not cjk:  # a CJK run ends: cut it into words
+            for offset, word in _cjk_words(text, cjk_start, m.start()):
+                _attach(units, word, space, offset)
+                space = False
+            cjk_start = -1
+        if token.isspace() or cjk:
             if word_start >= 0:  # a Latin word ends
                 _attach(units, text[word_start:m.start()], space, word_start)
                 space = False
                 word_start = -1
             if token.isspace():
                 space = True
-            else:
-                _attach(units, token, space, m.start())
-                space = False
+            elif cjk_start < 0:
+                cjk_start = m.start()
         elif word_start < 0:
             word_start = m.start()
     return units
+
+
+def _cjk_words(text: str, start: int, end: int) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    offset = start
+    for word in words(text[start:end]):
+        out.append((offset, word))
+        offset += len(word)
+    return out
 
 
 def _attach(units: list[_Unit], text: str, space: bool, offset: int) -> None:
@@ -240,6 +268,8 @@ def _word_timeline(words: Sequence[Word], letters: str) -> list[tuple[float, flo
         timeline.extend([(word.start, word.end)] * len(word_letters))
     if not timeline or spelled != letters:
         return None
+    if all(end <= start for start, end in timeline):
+        return None  # words without times ("start_time": 0 throughout): share by characters
     return timeline
 
 

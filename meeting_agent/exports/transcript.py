@@ -14,7 +14,7 @@ from typing import Any
 
 from meeting_agent.domain.models import Transcript, TranscriptSegment
 from meeting_agent.exports._cues import Cue, layout_cues
-from meeting_agent.minutes.text import clock_text, join_sentences
+from meeting_agent.text import clock_text, join_sentences
 
 __all__ = ["timestamp", "to_json", "to_srt", "to_text", "to_webvtt"]
 

@@ -26,16 +26,16 @@ from jinja2 import TemplateError
 from meeting_agent.errors import FailedPrecondition, Unavailable
 from meeting_agent.minutes.merge import merge_partials
 from meeting_agent.minutes.schema import MINUTES_SCHEMA, empty_minutes
-from meeting_agent.minutes.text import (
+from meeting_agent.minutes.validation import validate
+from meeting_agent.ports import LlmProvider, LlmUsage, MinutesRequest, MinutesResult
+from meeting_agent.service.templating import render_template
+from meeting_agent.text import (
     clock_text,
     estimate_tokens,
     is_cjk_text,
     join_sentences,
     split_sentences,
 )
-from meeting_agent.minutes.validation import validate
-from meeting_agent.ports import LlmProvider, LlmUsage, MinutesRequest, MinutesResult
-from meeting_agent.service.templating import render_template
 
 __all__ = ["SUMMARY_SCHEMA", "LlmMinutesGenerator"]
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from meeting_agent.minutes.text import join_sentences, terms
+from meeting_agent.text import join_sentences, terms
 
 __all__ = ["merge_partials", "similar"]
 

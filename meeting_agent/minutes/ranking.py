@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from meeting_agent.minutes.text import CJK_CHAR, STOPWORDS
+from meeting_agent.text import CJK_CHAR, STOPWORDS
 
 Vector = dict[str, float]
 

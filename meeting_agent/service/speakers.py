@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from meeting_agent.domain.models import TranscriptSegment, Word
-from meeting_agent.minutes.text import is_cjk
 from meeting_agent.ports import SpeakerTurn
+from meeting_agent.text import is_cjk
 
 __all__ = ["SPEAKER_LABEL_PREFIX", "assign_speakers", "speaker_label"]
 

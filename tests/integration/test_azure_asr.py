@@ -21,7 +21,8 @@ from meeting_agent.adapters.providers.calls import KeyPool, RetryPolicy
 from meeting_agent.domain.models import Hotword, SpeakerCount
 from meeting_agent.errors import FailedPrecondition, InvalidArgument, Unavailable
 from meeting_agent.ports import NormalizedAudio
-from tests.harness.vendors.azure import FakeAzureSpeech
+from tests.harness.vendors.azure import FakeAzureSpeech, Phrase
+from tests.harness.vendors.script import MIXED_TIDY
 from tests.integration.cloud_support import (
     POLICY,
     MemoryCheckpoints,
@@ -284,3 +285,11 @@ def test_an_unknown_model_is_refused(fake: FakeAzureSpeech, http: httpx.Client,
 def test_language_codes_become_azure_locales(code: str, locale: str) -> None:
     assert azure_locale(code) == locale
 
+
+
+def test_mixed_chinese_and_english_text_is_spaced_one_way(http: httpx.Client,
+                                                          jfk: NormalizedAudio) -> None:
+    script = (Phrase(0, 300, 5700, "我们用PostgreSQL和API，5G的Q3目标。", locale="zh-CN"),)
+    with FakeAzureSpeech(keys=[KEY1], script=script) as fake:
+        result = transcribe(adapter(fake, http), jfk, asr_request(), MemoryCheckpoints(), [])
+    assert [s.text for s in result.segments] == [MIXED_TIDY]

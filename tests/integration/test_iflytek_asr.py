@@ -28,6 +28,7 @@ from meeting_agent.errors import InvalidArgument, Unavailable
 from meeting_agent.ports import AsrRequest, AsrResult, NormalizedAudio, TaskCancelled
 from tests.harness.vendors.http_fake import Fault, audio_duration_ms
 from tests.harness.vendors.iflytek import GET_RESULT, UPLOAD, IflytekFake
+from tests.harness.vendors.script import MIXED, MIXED_TIDY
 
 JFK = Path(__file__).resolve().parent.parent / "data" / "jfk.flac"
 POLICY = RetryPolicy(max_attempts=4, initial_backoff_seconds=0.01, max_backoff_seconds=0.05,
@@ -450,3 +451,13 @@ def test_secrets_never_reach_logs_or_errors(make_asr, meeting, caplog) -> None:
     text = "\n".join(texts)
     for secret in (SECRET_1, "not-the-secret-9b1c", *signatures):
         assert secret not in text
+
+
+def test_mixed_chinese_and_english_letter_tokens_are_joined(make_asr, meeting) -> None:
+    # iFlytek sends English a letter per token: "P", "o", "s", … must read PostgreSQL.
+    with IflytekFake(script=MIXED) as fake:
+        result = transcribe(make_asr(fake), meeting, asr_request(language_code="zh-CN"))
+    (segment,) = result.segments
+    assert segment.text == MIXED_TIDY
+    assert "".join(w.text for w in segment.words) == MIXED_TIDY.replace(" ", "")[:-1].replace(
+        "，", "")

@@ -29,6 +29,7 @@ from meeting_agent.errors import FailedPrecondition, InvalidArgument, Unavailabl
 from meeting_agent.ports import AsrRequest, AsrResult, NormalizedAudio, TaskCancelled
 from tests.harness.vendors.files import SIGNATURE, LocalAudioPublisher
 from tests.harness.vendors.http_fake import Fault
+from tests.harness.vendors.script import MIXED, MIXED_TIDY
 from tests.harness.vendors.volcengine import FLASH, QUERY, SUBMIT, VolcengineFake
 
 JFK = Path(__file__).resolve().parent.parent / "data" / "jfk.flac"
@@ -527,3 +528,11 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
     while error.__cause__ is not None or error.__context__ is not None:
         error = error.__cause__ or error.__context__  # type: ignore[assignment]
         yield error
+
+
+def test_mixed_chinese_and_english_text_is_spaced_one_way(make_asr, meeting) -> None:
+    with VolcengineFake(script=MIXED) as fake:
+        result = transcribe(make_asr(fake), meeting)
+    (segment,) = result.segments
+    assert segment.text == MIXED_TIDY
+    assert (segment.start, segment.end) == (0.3, 6.0)

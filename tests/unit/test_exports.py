@@ -13,7 +13,7 @@ from meeting_agent.exports import transcript as transcript_export
 from meeting_agent.exports.transcript import timestamp, to_json, to_srt, to_text, to_webvtt
 from meeting_agent.minutes.extractive import extract_minutes
 from meeting_agent.minutes.schema import empty_minutes
-from meeting_agent.minutes.text import is_cjk
+from meeting_agent.text import is_cjk
 from tests.unit.meeting_fixtures import (
     EN_NAMES,
     MEETING_DATE,

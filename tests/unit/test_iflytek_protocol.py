@@ -104,7 +104,7 @@ def test_latin_words_are_spaced_and_punctuation_attached() -> None:
     content = {"orderResult": json.dumps({"lattice": [{"json_1best": json.dumps({"st": st})}]})}
 
     (segment,) = parse_result(content)[0]
-    assert segment.text == "Hello, world!我们用Python 3。"
+    assert segment.text == "Hello, world!我们用 Python 3。"
     assert [w.text for w in segment.words] == ["Hello", "world", "我们", "用", "Python", "3"]
 
 

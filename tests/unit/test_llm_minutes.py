@@ -13,9 +13,9 @@ import pytest
 from meeting_agent.errors import FailedPrecondition, Unavailable
 from meeting_agent.minutes.llm import SUMMARY_SCHEMA, LlmMinutesGenerator
 from meeting_agent.minutes.schema import MINUTES_SCHEMA
-from meeting_agent.minutes.text import estimate_tokens
 from meeting_agent.ports import LlmUsage, MinutesRequest
 from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES
+from meeting_agent.text import estimate_tokens
 from tests.unit.meeting_fixtures import (
     EN_NAMES,
     EN_ROWS,

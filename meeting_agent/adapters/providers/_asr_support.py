@@ -14,6 +14,7 @@ from meeting_agent.adapters.audio.encode import Format, encode_audio
 from meeting_agent.domain.models import TranscriptSegment
 from meeting_agent.errors import InvalidArgument, Unavailable
 from meeting_agent.ports import AsrRequest, Checkpoints, NormalizedAudio
+from meeting_agent.text import tidy_spacing
 
 __all__ = [
     "AUDIO_EXCEEDS_PROVIDER_LIMIT",
@@ -99,13 +100,15 @@ class SpeakerLabels:
 
 def finish_segments(segments: list[TranscriptSegment],
                     audio: NormalizedAudio) -> list[TranscriptSegment]:
-    """Segments sorted by start, clamped to the audio, indexed, with their source file."""
+    """Segments sorted by start, clamped to the audio, indexed, with their source file,
+    their text spaced the way `meeting_agent.text.normalize` describes."""
     duration = audio.duration_seconds
     kept: list[TranscriptSegment] = []
     for segment in sorted(segments, key=lambda s: (s.start, s.end)):
         segment.start = min(max(segment.start, 0.0), duration)
         segment.end = min(max(segment.end, segment.start), duration)
-        segment.text = segment.text.strip()
+        # Vendors space mixed text each their own way; transcripts follow one convention.
+        segment.text = tidy_spacing(segment.text)
         if not segment.text:
             continue
         segment.source_index = _source_index(audio, segment.start)

@@ -28,6 +28,7 @@ from meeting_agent.adapters.providers.calls import (
 )
 from meeting_agent.domain.models import Hotword, SpeakerCount, TranscriptSegment, Word
 from meeting_agent.errors import Unavailable
+from meeting_agent.text import join_tokens
 
 __all__ = [
     "LANGUAGE_CODES",
@@ -279,7 +280,7 @@ def parse_result(content: Mapping[str, Any]) -> tuple[list[TranscriptSegment], f
 def _segment(sentence: Mapping[str, Any], speakers: SpeakerLabels) -> TranscriptSegment | None:
     begin_ms = int(sentence["bg"])
     end_ms = max(int(sentence["ed"]), begin_ms)
-    text = ""
+    pieces: list[str] = []
     words: list[Word] = []
     rt = sentence.get("rt") or [{}]
     for token in rt[0].get("ws") or ():
@@ -288,12 +289,9 @@ def _segment(sentence: Mapping[str, Any], speakers: SpeakerLabels) -> Transcript
         kind = candidate.get("wp", "n")
         if not piece or kind == "g":  # "g" marks a paragraph break and carries no text
             continue
+        pieces.append(piece)
         if kind == "p":  # punctuation joins the text, not the timed words
-            text += piece
             continue
-        if text and _spaced(text[-1], piece[0]):
-            text += " "
-        text += piece
         # Frames of 10 ms from the sentence's start; zero frames mean "no timing"
         # (the doc gives word times for Chinese and English only).
         first, last = int(token.get("wb") or 0), int(token.get("we") or 0)
@@ -301,6 +299,8 @@ def _segment(sentence: Mapping[str, Any], speakers: SpeakerLabels) -> Transcript
             start_ms = min(begin_ms + first * 10, end_ms)
             words.append(Word(text=piece, start=start_ms / 1000.0,
                               end=min(max(begin_ms + last * 10, start_ms), end_ms) / 1000.0))
+    # English often comes a letter per token ("P", "o", …): joined, not spaced out.
+    text = join_tokens(pieces)
     if not text:
         return None
     role = str(sentence.get("rl") or "0")
@@ -308,17 +308,6 @@ def _segment(sentence: Mapping[str, Any], speakers: SpeakerLabels) -> Transcript
     label = speakers(role) if role != "0" else ""
     return TranscriptSegment(index=0, speaker_label=label, start=begin_ms / 1000.0,
                              end=end_ms / 1000.0, text=text, words=words)
-
-
-def _spaced(before: str, after: str) -> bool:
-    # Latin words come as separate tokens without spaces (also after Latin punctuation);
-    # CJK characters never take one.
-    if not (after.isascii() and after.isalnum()):
-        return False
-    return before.isascii() and (before.isalnum() or before in _LATIN_PUNCTUATION)
-
-
-_LATIN_PUNCTUATION = frozenset(",.;:?!")
 
 
 def _number(value: Any) -> float:

@@ -44,3 +44,20 @@ MEETING: tuple[Line, ...] = (
         Token("条", 8760, 8900), Token("测试", 8910, 9500), Token("音频", 9510, 10800),
         Token("。"))),
 )
+
+
+def _letters(word: str, start_ms: int, per_letter_ms: int = 60) -> tuple[Token, ...]:
+    return tuple(Token(c, start_ms + k * per_letter_ms, start_ms + (k + 1) * per_letter_ms)
+                 for k, c in enumerate(word))
+
+
+# Mixed Chinese and English, as a vendor that gives English a letter per token sends it.
+MIXED_TEXT = "我们用PostgreSQL和API，5G的Q3目标。"
+MIXED_TIDY = "我们用 PostgreSQL 和 API，5G 的 Q3 目标。"
+MIXED: tuple[Line, ...] = (
+    Line("1", 300, 6000, MIXED_TEXT, (
+        Token("我们", 300, 700), Token("用", 700, 900), *_letters("PostgreSQL", 900),
+        Token("和", 1500, 1700), *_letters("API", 1700), Token("，"), *_letters("5G", 2000),
+        Token("的", 2200, 2400), *_letters("Q3", 2400), Token("目标", 2600, 3400),
+        Token("。"))),
+)
