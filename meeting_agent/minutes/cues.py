@@ -35,7 +35,7 @@ _DECISION = re.compile(
     r"|\b(?:we're|we\s+are)\s+going\s+(?:to\s+go\s+)?with\b"
     r"|\bapproved\b|\bsettled\s+on\b|\bsigned\s+off\b|\bgreen[- ]?lit\b"
     r"|\b(?:reached|have|there's)\s+(?:a\s+)?consensus\b|\bconsensus\s+is\b"
-    r"|决定|确定了|已确定|已经确定|最终确定|确定下来|确定用|确定采用|确认了|就这么定|就这样定"
+    r"|决定|确定了|已确定|已经确定|最终确定|最后确定|确定由|确定为|确定在|确定是|确定用|确定下来|确定用|确定采用|确认了|就这么定|就这样定"
     r"|定了|定下来|敲定|拍板|达成一致|达成共识|同意|批准|通过了|已通过|已经通过|审批通过"
     r"|一致通过|投票通过|最终方案|就按|那就用|决议",
     _I,
@@ -46,7 +46,8 @@ _NOT_DECIDED = re.compile(
     r"(?:\w+\s+){0,2}(?:decid|agree|approv|settl|sign)"
     r"|\bundecided\b|\btbd\b|\bto\s+be\s+(?:decided|determined|confirmed)\b"
     r"|(?:没|未|还没|尚未|不|无法|能否|是否|待)\w{0,2}(?:决定|确定|定|同意|通过|批准|敲定)"
-    r"|待定|未定|决定权|决定一下|确定一下|需要确定|要确定|再确定|再定",
+    r"|待定|未定|决定权|决定一下|确定一下|需要确定|要确定|再确定|再定"
+    r"|(?:要|得|需要|必须|应该|尽快|争取)\w{0,3}?(?:定下来|定一下|敲定|拍板)",
     _I,
 )
 _QUESTION = re.compile(r"[?？]\W*$|[吗么呢]\W*$")
@@ -79,6 +80,10 @@ class ActionCue:
     owner: str = ""  # the name said, for NAMED
 
 
+# When, said between "我" and the verb it promises: "我明天把…", "我周末整理…".
+_ZH_WHEN = (r"(?:今天|明天|后天|今晚|明早|下午|上午|晚上|下周[一二三四五六日]?"
+            r"|这周[一二三四五六日末内]?|周[一二三四五六日末]|月底前?|马上|尽快|先|稍后|回头|晚点|这两天|会后)(?:之前|前)?"
+            r"(?:就|再|先)?")
 _SELF = re.compile(
     r"\bI'll\b|\bI\s+will\b|\bI'm\s+(?:going\s+to|gonna)\b|\bI\s+am\s+going\s+to\b"
     r"|\bI\s+can\s+(?:take|do|handle|own|send|write|prepare|draft|follow|look|check)\b"
@@ -86,7 +91,9 @@ _SELF = re.compile(
     r"|schedule|write|update|sync|reach|circle|confirm|book)\b"
     r"|\bI(?:'ve|\s+have)\s+got\s+(?:it|this)\b|\bI'm\s+on\s+it\b|\bI\s+volunteer\b"
     r"|\bI\s+(?:need|have)\s+to\b|\bleave\s+it\s+(?:to|with)\s+me\b"
-    r"|我来|我会|我去|我负责|我这边(?:来|会|负责|跟进|处理)|交给我|我跟进|我回头|我整理|我准备"
+    rf"|我(?:{_ZH_WHEN})?(?:来|会|去|负责|把|跟进|整理|准备|安排|联系|处理|提交|申请|修|写|发"
+    r"|找|问|打|做)"
+    r"|我这边(?:来|会|负责|跟进|处理)|交给我|我跟进|我回头|我整理|我准备"
     r"|我安排|我联系|我处理|我把|我马上|我尽快",
     _I,
 )
@@ -112,7 +119,7 @@ _REQUEST_GENERIC = re.compile(
     r"(?:needs?|have|has)\s+to\b|\bneeds\s+to\b|\baction\s+items?\b|\bto[- ]?dos?\b"
     r"|\bfollow[- ]up\b|\btake\s+care\s+of\b|\bresponsible\s+for\b|\bin\s+charge\s+of\b"
     r"|\bassign(?:ed)?\s+to\b|\bdeadline\b"
-    r"|待办|负责|跟进|(?<![申邀聘宴提])请(?![问假教])|麻烦|截止|之前完成|落实|务必|记得"
+    r"|待办|负责|跟进|(?<![申邀聘宴提])请(?![问假教求示])|麻烦|截止|之前完成|落实|务必|记得"
     r"|需要\w{0,12}完成|推进",
     _I,
 )
@@ -121,7 +128,7 @@ _GROUP = re.compile(
     r"|\b(?:everyone|everybody|all\s+of\s+you)\s*,?\s+please\b"
     r"|\bplease\s*,?\s+(?:everyone|everybody|all\s+of\s+you)\b"
     r"|\b(?:everyone|everybody)\s+(?:needs?|should|has)\s+to\b"
-    r"|(?:大家|各位|所有人)都?(?:请|需要|要|记得|务必|把|在)|请(?:大家|各位|所有人)",
+    rf"|(?:大家|各位|所有人)都?(?:{_ZH_WHEN})?(?:请|需要|要|记得|务必|把|在)|请(?:大家|各位|所有人)",
     _I,
 )
 _REQUEST_QUESTION = re.compile(
@@ -194,7 +201,7 @@ _ZH_AFTER = (r"(?=\s*(?:负责|来|跟进|去|把|做|写|发|整理|准备|处�
 _ZH_ASSIGN = re.compile(rf"(?:由|请|让|麻烦|交给|安排|拜托|叫)\s*(?P<name>{_ZH_NAME}){_ZH_AFTER}")
 _ZH_SUBJECT = re.compile(
     rf"(?:^|[，。！？；、\s：:,])(?P<name>{_ZH_NAME})"
-    r"(?=\s*(?:负责|来|跟进|去|这边|会|要|需要|把|[，,]\s*你|你|同学|老师))(?!\s*负责人)"
+    r"(?=\s*(?:负责|来|跟进|去|这边|会|要|需要|把|请|[，,]\s*你|你|同学|老师))(?!\s*负责人)"
 )
 
 _EN_NAME = r"[A-Z][a-z]+(?:\s[A-Z][a-z]+)?"
@@ -282,7 +289,7 @@ class NameBook:
 # ---------------------------------------------------------------- cleaning
 
 _AFTER_KNOWN = re.compile(
-    r"\s*(?:负责|来(?!自)|跟进|[，,]?\s*你|,\s*(?:can|could|would|please)\b|'ll\b"
+    r"\s*(?:负责|来(?!自)|跟进|请|[，,]?\s*你|,\s*(?:can|could|would|please)\b|'ll\b"
     r"|\s(?:will|is\s+going\s+to|to)\s)"
 )
 

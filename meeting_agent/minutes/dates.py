@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from meeting_agent.text import CJK_CHAR, words
+
 __all__ = ["Due", "find_due"]
 
 
@@ -282,6 +284,19 @@ def _relative_zh(m: re.Match[str], d: date) -> date | None:
 
 
 _CN_NUM = r"[0-9]{1,2}|[零一二两三四五六七八九十]{1,3}"
+_ZH_EVENTS = ("上线|发布|发版|部署|提测|封版|评审|验收|交付|演示|开会|会议|放假|春节|国庆|年会"
+              "|迭代结束|版本发布|正式发布|客户演示|面试")
+
+
+def _day_of_month_zh(m: re.Match[str], d: date) -> date | None:
+    day = _cn_int(m.group("day"))
+    if day is None:
+        return None
+    base = _add_months(d.replace(day=1), 1) if m.group("which").startswith("下") else d
+    try:
+        return base.replace(day=day)
+    except ValueError:
+        return None
 _ZH_BEFORE = r"(?P<before>\s*(?:之前|以前|前|为止))?"
 _ZH_PATTERNS: list[tuple[str, Resolver]] = [
     (r"大后天", _offset(3)),
@@ -299,6 +314,10 @@ _ZH_PATTERNS: list[tuple[str, Resolver]] = [
     (rf"(?P<dom>{_CN_NUM})[日号]", _dom_zh),
     (rf"(?P<n>{_CN_NUM}|几)个?(?P<unit>工作日|天|周|星期|礼拜|月)(?:之内|以内|内)",
      _relative_zh),
+    (rf"(?P<which>下个?|这个?|本)月(?P<day>{_CN_NUM})[日号]", _day_of_month_zh),
+    # Deadlines tied to an event, not to the calendar: kept as said, with no date.
+    (rf"(?:{_ZH_EVENTS})(?=\s*(?:之前|以前|前(?![端台面天年期景])))", _none),
+    (rf"(?:{_ZH_EVENTS})\s*(?:之后|以后|后(?![端台面续期]))", _none),
     (r"下个?(?:周|星期|礼拜|月)|这周|本周|这个月|本月", _none),
 ]
 
@@ -307,6 +326,9 @@ _COMPILED: list[tuple[re.Pattern[str], Resolver]] = [
 ] + [
     (re.compile(rf"(?:{p}){_ZH_BEFORE}"), r) for p, r in _ZH_PATTERNS
 ]
+
+
+_DIGIT_SPACES = re.compile(r"(?<=[0-9])\s+(?=[月日号点周天个年])|(?<=[月年周])\s+(?=[0-9])")
 
 
 @dataclass(frozen=True)
@@ -318,6 +340,30 @@ class _Candidate:
     deadline: bool
 
 
+_LOCALIZERS = frozenset({"前", "之前", "以前", "后", "之后", "以后"})
+_NOT_EVENTS = re.compile(r"^(?:上周|上个?月|去年|昨天|前天|以前|之前|很久|不久|几天|我们|你们"
+                         r"|他们|大家|这个|那个|这样|那样|会议室)$|[天周月年]$")
+
+
+def _event_candidates(sentence: str, found: list[_Candidate]) -> list[_Candidate]:
+    """"过期前", "出差之后": a word and the localizer after it, for events the calendar
+    does not know. Kept as text with no date, and not enough on their own to make a
+    sentence an action item (unlike the usual events of `_ZH_EVENTS`)."""
+    out: list[_Candidate] = []
+    position = 0
+    cut = words(sentence)
+    for word, after in zip(cut, [*cut[1:], ""], strict=True):
+        start, end = position, position + len(word) + len(after)
+        position += len(word)
+        if (after not in _LOCALIZERS or len(word) < 2 or not CJK_CHAR.match(word)
+                or _NOT_EVENTS.search(word)):
+            continue
+        if any(c.start < end and start < c.end for c in found):
+            continue
+        out.append(_Candidate(start, end, word + after, None, False))
+    return out
+
+
 def find_due(sentence: str, meeting_date: date) -> Due | None:
     """The due date a sentence states, or None.
 
@@ -325,6 +371,8 @@ def find_due(sentence: str, meeting_date: date) -> Due | None:
     "前") wins, then the earliest; a phrase inside a longer one ("Friday" inside
     "next Friday") is never taken alone.
     """
+    # ASR spaces digits off from Chinese ("11 月 10 号"); dates are read without them.
+    sentence = _DIGIT_SPACES.sub("", sentence)
     found: list[_Candidate] = []
     for pattern, resolve in _COMPILED:
         for m in pattern.finditer(sentence):
@@ -334,6 +382,7 @@ def find_due(sentence: str, meeting_date: date) -> Due | None:
                             or m.group(0).endswith("内"))
             found.append(_Candidate(m.start(), m.end(), m.group(0).strip(),
                                     resolve(m, meeting_date), deadline))
+    found += _event_candidates(sentence, found)
     outer = [c for c in found
              if not any(o is not c and o.start <= c.start and c.end <= o.end
                         and (o.end - o.start) > (c.end - c.start) for o in found)]

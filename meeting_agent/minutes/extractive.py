@@ -246,6 +246,10 @@ class _Items:
         cue = cues.action_cue(sentence.text, self._names,
                               has_deadline=due is not None and due.deadline)
         if cue is None:
+            # "明白，我明天上午打电话。": no promise of its own, but it dates the request.
+            if due is not None:
+                speaker = _speaker(self._segments[sentence.segment], self._speaker_names)
+                self._folds_into_request(sentence, speaker, due)
             return
         owner = self._owner(cue, sentence)
         if self._folds_into_request(sentence, owner, due):
