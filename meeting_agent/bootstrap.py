@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -28,6 +29,8 @@ from meeting_agent.ports import (
 )
 from meeting_agent.service.artifacts import MinutesWriter
 from meeting_agent.service.billing import PriceTable, UsageMeter
+from meeting_agent.service.catalog import AsrProvider as AsrProviderInfo
+from meeting_agent.service.catalog import LlmProvider as LlmProviderInfo
 from meeting_agent.service.catalog import ProviderCatalog, embedded_catalog, with_cloud
 from meeting_agent.service.common import SystemClock
 from meeting_agent.service.library import HotwordSetService, PromptTemplateService
@@ -158,11 +161,12 @@ def bootstrap(settings: Settings, *, role: Role = "server",
     writer = MinutesWriter(
         uow, store, clock,
         {"extractive": lambda _context: extractive, **cloud.generator_factories(meter)},
-        [p.name for p in catalog.llm])
+        _named(settings.providers.llm_order, catalog.llm))
     jobs = settings.jobs
     pipeline = PipelineRunner(
         uow_factory=uow, store=store, clock=clock, events=events, normalize=normalize_audio,
-        asr=asr, asr_order=[p.name for p in catalog.asr], minutes=writer, diarizer=diarizer,
+        asr=asr, asr_order=_named(settings.providers.asr_order, catalog.asr), minutes=writer,
+        diarizer=diarizer,
         settings=PipelineSettings(
             work_dir=settings.processing.work_dir,
             max_audio_seconds=settings.limits.max_audio_seconds,
@@ -200,3 +204,14 @@ def bootstrap(settings: Settings, *, role: Role = "server",
         reconciler=reconciler,
         asr=asr,
     )
+
+
+def _named(order: Iterable[str], providers: Iterable[AsrProviderInfo | LlmProviderInfo]
+           ) -> list[str]:
+    """The failover chain: the configured providers the order names, in its order.
+
+    One it does not name (the embedded engines among them) runs only for a task that
+    chooses it, so a deployment's chain never ends in a provider nobody picked.
+    """
+    present = {p.name for p in providers}
+    return [name for name in order if name in present]

@@ -29,6 +29,7 @@ from meeting_agent.ports import (
     UnitOfWorkFactory,
 )
 from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES, DEFAULT_TEMPLATE_ID
+from meeting_agent.service.failover import ProviderFailure, every_provider_failed
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class MinutesWriter:
             meeting_date=task.create_time.date(),
         )
         order = [c.provider for c in choices] or self._default_order
-        last_error: MeetingAgentError | None = None
+        failures: list[ProviderFailure] = []
         for name in order:
             factory = self._generators.get(name)
             if factory is None:
@@ -137,9 +138,11 @@ class MinutesWriter:
             except Unavailable as exc:
                 # An outage of one provider is what failover is for; try the next.
                 _LOGGER.warning("minutes provider %s unavailable: %s", name, exc.message)
-                last_error = exc
-        raise last_error or Unavailable("no minutes generator is configured",
-                                        reason="MINUTES_GENERATOR_UNAVAILABLE")
+                failures.append((name, exc))
+        if not failures:
+            raise Unavailable("no minutes generator is configured",
+                              reason="MINUTES_GENERATOR_UNAVAILABLE")
+        raise every_provider_failed("minutes", failures)
 
     def _put(self, key: str, text: str) -> None:
         writer = self._store.open_writer(key, content_type="text/plain; charset=utf-8")

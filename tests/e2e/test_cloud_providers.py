@@ -16,6 +16,7 @@ from decimal import Decimal
 import grpc
 import pytest
 from google.protobuf import timestamp_pb2
+from google.rpc import error_details_pb2
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,7 @@ from meeting_agent.v1 import (
     common_pb2,
     minutes_service_pb2,
     task_pb2,
+    task_service_pb2,
     transcript_service_pb2,
     usage_service_pb2,
 )
@@ -229,3 +231,60 @@ def test_a_url_only_recogniser_on_a_store_that_cannot_presign_fails_at_creation(
 
     got = failure(caught.value)
     assert (got.code, got.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "PRESIGN_UNSUPPORTED")
+
+
+def _task_error_info(task: task_pb2.Task) -> tuple[int, str, dict[str, str]]:
+    info = error_details_pb2.ErrorInfo()
+    assert any(d.Unpack(info) for d in task.error.details), task.error
+    return task.error.code, info.reason, dict(info.metadata)
+
+
+@pytest.mark.parametrize(("case", "reason"), [
+    ("unreachable", "PROVIDER_UNREACHABLE"),
+    ("key-rejected", "PROVIDER_KEY_REJECTED"),
+    ("quota", "PROVIDER_QUOTA_EXHAUSTED"),
+])
+def test_a_chain_of_failed_providers_tells_the_first_real_cause(
+        tmp_path_factory: pytest.TempPathFactory, vendors: Vendors, case: str,
+        reason: str) -> None:
+    volcengine: dict[str, object] = {
+        "enabled": True, "keys": ["app-1:access-1"], "mode": "flash",
+        "base_url": vendors.volcengine.base_url, "max_attempts": 2}
+    if case == "unreachable":
+        volcengine["base_url"] = "http://127.0.0.1:9"  # discard: nothing listens
+    elif case == "key-rejected":
+        volcengine["keys"] = ["app-1:not-the-access-key"]
+    else:
+        vendors.volcengine.exhaust("app-2")
+        volcengine["keys"] = ["app-2:access-2"]
+    providers = {
+        # The embedded engine is configured, but no order names it: it must not run.
+        "asr_order": ["volcengine", "iflytek"],
+        "volcengine": volcengine,
+        "iflytek": {"enabled": True, "keys": ["595f23df:wrong-secret"],
+                    "base_url": vendors.iflytek.base_url, "max_attempts": 1},
+    }
+    settings = settings_for_tests(tmp_path_factory.mktemp(f"chain-{case}"), providers=providers,
+                                  processing={"max_attempts": 1})
+    running = ServerThread(settings).start()
+    try:
+        with running.channel() as channel:
+            client = Client(channel, running.token())
+            final = run_task(client, language_code="zh-CN")
+            fetched = client.tasks.GetTask(task_service_pb2.GetTaskRequest(name=final.name),
+                                           metadata=client.metadata).task
+    finally:
+        running.stop()
+        vendors.volcengine.exhausted.discard("app-2")
+
+    assert final.state == task_pb2.TASK_STATE_FAILED
+    code, got_reason, metadata = _task_error_info(fetched)
+    assert (code, got_reason) == (grpc.StatusCode.UNAVAILABLE.value[0], reason)
+    assert "LANGUAGE_UNSUPPORTED" not in str(fetched.error)
+    assert set(metadata) >= {"volcengine", "iflytek"}
+    assert metadata["volcengine"].startswith(reason)
+    assert metadata["iflytek"].startswith("PROVIDER_KEY_REJECTED")
+    if case == "key-rejected":
+        assert "HTTP 401" in metadata["volcengine"] and metadata["http_status"] == "401"
+    if case == "quota":
+        assert "HTTP 429" in metadata["volcengine"]

@@ -345,7 +345,7 @@ def test_a_clock_out_of_skew_is_refused(make_asr, meeting) -> None:
     with IflytekFake(now=lambda: time.time() + 3600) as fake, \
             pytest.raises(Unavailable) as caught:
         transcribe(make_asr(fake), meeting)
-    assert caught.value.reason == "PROVIDER_QUOTA_EXHAUSTED"  # the only key was rejected
+    assert caught.value.reason == "PROVIDER_KEY_REJECTED"  # the only key was rejected
 
 
 # ---------------------------------------------------------------------- resume

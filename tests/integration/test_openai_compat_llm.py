@@ -121,7 +121,7 @@ def test_a_rejected_key_rotates_and_no_key_is_ever_revealed(
         ask(llm(vllm, http, keys=(bad,)))
 
     assert [r.key for r in vllm.calls()] == [bad, KEY2, bad]
-    assert caught.value.reason == "PROVIDER_QUOTA_EXHAUSTED"
+    assert caught.value.reason == "PROVIDER_KEY_REJECTED"
     texts = [caplog.text, *chain_texts(caught.value)]
     assert not [t for t in texts if bad in t or KEY2 in t]
 

@@ -375,7 +375,8 @@ def test_bad_audio_fails_with_the_vendors_reason_without_retrying(
 
         assert len(fake.requests_to(FLASH)) == 1
     assert caught.value.reason == reason
-    assert caught.value.metadata == {"provider": "volcengine"}
+    assert caught.value.metadata == {"provider": "volcengine", "http_status": "200",
+                                     "vendor_code": code}
 
 
 def test_bad_audio_found_while_polling_is_not_retried(make_asr, meeting, publisher) -> None:

@@ -75,6 +75,7 @@ def send(
     timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, _CONNECT_SECONDS))
     deadline = time.monotonic() + timeout_seconds
     failure = ""
+    unreachable = False
     try:
         request = http.build_request(method, url, headers=headers, params=params,
                                      content=content, json=json_body, data=data,
@@ -96,12 +97,14 @@ def send(
             response.close()
     except httpx.TimeoutException as exc:
         failure = f"{what}: timed out after {timeout_seconds:g} s ({type(exc).__name__})"
+        unreachable = isinstance(exc, httpx.ConnectTimeout)
     except httpx.HTTPError as exc:
         failure = f"{what}: connection failed ({type(exc).__name__})"
+        unreachable = isinstance(exc, httpx.ConnectError)
     if failure:
         # Raised outside the except block, so the httpx error (which holds the request
         # and its key header) is neither the cause nor the context of ours.
-        raise Transient(failure)
+        raise Transient(failure, unreachable=unreachable)
     return Reply(response.status_code, response.headers, b"".join(chunks))
 
 

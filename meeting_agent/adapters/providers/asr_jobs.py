@@ -110,14 +110,16 @@ def http_failure(reply: Reply, *, operation: str,
     """
     status = reply.status
     if status in (401, 403):
-        return KeyRejected(f"{operation}: HTTP {status}")
+        return KeyRejected(f"{operation}: HTTP {status}", http_status=status)
     if status == 429:
         wait = retry_after_seconds(reply.headers)
         if wait is not None and wait > max_quota_wait_seconds:
             # No retry_after: `call_vendor` would sleep it when no other key is left.
-            return QuotaExceeded(f"{operation}: HTTP 429 for {wait:.0f} s", scope="day")
-        return QuotaExceeded(f"{operation}: HTTP 429", scope="minute", retry_after=wait)
+            return QuotaExceeded(f"{operation}: HTTP 429 for {wait:.0f} s", scope="day",
+                                 http_status=status)
+        return QuotaExceeded(f"{operation}: HTTP 429", scope="minute", retry_after=wait,
+                             http_status=status)
     if status == 408 or status >= 500:
         return Transient(f"{operation}: HTTP {status}",
-                         retry_after=retry_after_seconds(reply.headers))
+                         retry_after=retry_after_seconds(reply.headers), http_status=status)
     return None

@@ -39,19 +39,34 @@ T = TypeVar("T")
 
 
 class VendorError(Exception):
-    """A classified vendor failure. Messages never contain keys or signed URLs."""
+    """A classified vendor failure. Messages never contain keys or signed URLs.
+
+    `http_status` and `vendor_code` are what the vendor answered, when it answered, so
+    that a failed task can say exactly that (HTTP 401, code 45000010).
+    """
+
+    def __init__(self, message: str, *, http_status: int | None = None,
+                 vendor_code: str = "") -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.vendor_code = vendor_code
 
 
 class Transient(VendorError):
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, retry_after: float | None = None,
+                 unreachable: bool = False, http_status: int | None = None,
+                 vendor_code: str = "") -> None:
+        super().__init__(message, http_status=http_status, vendor_code=vendor_code)
         self.retry_after = retry_after
+        # No answer at all: the connection failed or timed out.
+        self.unreachable = unreachable
 
 
 class QuotaExceeded(VendorError):
     def __init__(self, message: str, *, scope: Literal["minute", "day"],
-                 retry_after: float | None = None) -> None:
-        super().__init__(message)
+                 retry_after: float | None = None, http_status: int | None = None,
+                 vendor_code: str = "") -> None:
+        super().__init__(message, http_status=http_status, vendor_code=vendor_code)
         self.scope = scope
         self.retry_after = retry_after
 
@@ -63,8 +78,9 @@ class KeyRejected(VendorError):
 class CallerError(VendorError):
     """The vendor says the input is the problem; `reason` is our stable reason for it."""
 
-    def __init__(self, message: str, *, reason: str, precondition: bool = False) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, reason: str, precondition: bool = False,
+                 http_status: int | None = None, vendor_code: str = "") -> None:
+        super().__init__(message, http_status=http_status, vendor_code=vendor_code)
         self.reason = reason
         # FAILED_PRECONDITION (the caller must change state, e.g. enable a feature)
         # rather than INVALID_ARGUMENT (the input itself is bad).
@@ -167,6 +183,8 @@ def call_vendor(
     jitter = wait_random_exponential(multiplier=policy.initial_backoff_seconds,
                                      max=policy.max_backoff_seconds)
 
+    answered: list[VendorError] = []  # what the vendor said, the last answer last
+
     def attempt() -> T:
         keys = pool.available()
         if not keys:
@@ -177,14 +195,19 @@ def call_vendor(
         key = keys[0]
         try:
             return call(key)
-        except KeyRejected:
+        except KeyRejected as exc:
+            answered.append(exc)
             pool.rest(key, forever=True)
             raise
         except QuotaExceeded as exc:
+            answered.append(exc)
             if exc.scope == "day":
                 pool.rest(key, until_midnight=True)
             else:
                 pool.rest(key, seconds=exc.retry_after or 60.0)
+            raise
+        except VendorError as exc:
+            answered.append(exc)
             raise
 
     def wait(state: RetryCallState) -> float:
@@ -220,16 +243,34 @@ def call_vendor(
     except CallerError as exc:
         cls = FailedPrecondition if exc.precondition else InvalidArgument
         raise cls(f"{provider} refused the input: {exc}", reason=exc.reason,
-                  metadata={"provider": provider}) from exc
+                  metadata=_answer(provider, exc)) from exc
     except (_KeysSpent, QuotaExceeded, KeyRejected) as exc:
         rested = exc.rested if isinstance(exc, _KeysSpent) else pool.soonest_rested()
-        raise Unavailable(f"{provider}: every API key is out of quota or rejected",
+        last = answered[-1] if answered else None
+        if isinstance(last, KeyRejected):
+            raise Unavailable(f"{provider} rejected the API key: {last}",
+                              reason="PROVIDER_KEY_REJECTED",
+                              metadata=_answer(provider, last)) from exc
+        raise Unavailable(f"{provider}: every API key is out of quota"
+                          + (f" ({last})" if last is not None else ""),
                           reason="PROVIDER_QUOTA_EXHAUSTED", retry_after_seconds=rested,
-                          metadata={"provider": provider}) from exc
+                          metadata=_answer(provider, last)) from exc
     except Transient as exc:
         raise Unavailable(f"{provider} {operation} failed: {exc}",
-                          reason="PROVIDER_UNAVAILABLE", retry_after_seconds=exc.retry_after,
-                          metadata={"provider": provider}) from exc
+                          reason="PROVIDER_UNREACHABLE" if exc.unreachable
+                          else "PROVIDER_UNAVAILABLE",
+                          retry_after_seconds=exc.retry_after,
+                          metadata=_answer(provider, exc)) from exc
+
+
+def _answer(provider: str, exc: VendorError | None) -> dict[str, str]:
+    """ErrorInfo metadata of a vendor's answer: who, and the HTTP status and code."""
+    metadata = {"provider": provider}
+    if exc is not None and exc.http_status is not None:
+        metadata["http_status"] = str(exc.http_status)
+    if exc is not None and exc.vendor_code:
+        metadata["vendor_code"] = exc.vendor_code
+    return metadata
 
 
 class _KeysSpent(Exception):

@@ -39,7 +39,13 @@ from meeting_agent.adapters.providers.asr_jobs import (
     PollBudget,
     http_failure,
 )
-from meeting_agent.adapters.providers.calls import ApiKey, RetryPolicy, Transient, call_vendor
+from meeting_agent.adapters.providers.calls import (
+    ApiKey,
+    RetryPolicy,
+    Transient,
+    VendorError,
+    call_vendor,
+)
 from meeting_agent.domain.models import TranscriptSegment
 from meeting_agent.errors import Unavailable
 from meeting_agent.ports import (
@@ -418,14 +424,22 @@ class IflytekAsr:
 
     def _checked(self, reply: Reply, operation: str) -> dict[str, Any] | None:
         """The answer's JSON when it is a success, None while the order is processing."""
-        failure = http_failure(reply, operation=f"{self._name} {operation}",
-                               max_quota_wait_seconds=self._policy.max_quota_wait_seconds)
-        if failure is not None:
-            raise failure
-        document = reply.json()
-        if not protocol.check_code(document, operation=f"{self._name} {operation}",
-                                   rate_limit_rest_seconds=self._rate_limit_rest):
-            return None
+        document: Any = None
+        try:
+            failure = http_failure(reply, operation=f"{self._name} {operation}",
+                                   max_quota_wait_seconds=self._policy.max_quota_wait_seconds)
+            if failure is not None:
+                raise failure
+            document = reply.json()
+            if not protocol.check_code(document, operation=f"{self._name} {operation}",
+                                       rate_limit_rest_seconds=self._rate_limit_rest):
+                return None
+        except VendorError as exc:
+            # What the vendor answered, for the task's error: HTTP status and its code.
+            exc.http_status = exc.http_status or reply.status
+            if not exc.vendor_code and isinstance(document, dict) and "code" in document:
+                exc.vendor_code = str(document["code"])
+            raise
         assert isinstance(document, dict)  # check_code accepts JSON objects only
         return document
 

@@ -42,6 +42,7 @@ from meeting_agent.adapters.providers.calls import (
     KeyPool,
     RetryPolicy,
     Transient,
+    VendorError,
     call_vendor,
 )
 from meeting_agent.domain.models import TranscriptSegment
@@ -470,13 +471,19 @@ class VolcengineAsr:
         return reply
 
     def _status(self, reply: Reply, operation: str) -> protocol.Status:
-        failure = http_failure(reply, operation=f"{self._name} {operation}",
-                               max_quota_wait_seconds=self._policy.max_quota_wait_seconds)
-        if failure is not None:
-            raise failure
-        return protocol.classify_status(str(reply.headers.get("X-Api-Status-Code", "")),
-                                        str(reply.headers.get("X-Api-Message", "")),
-                                        operation=f"{self._name} {operation}")
+        code = str(reply.headers.get("X-Api-Status-Code", ""))
+        try:
+            failure = http_failure(reply, operation=f"{self._name} {operation}",
+                                   max_quota_wait_seconds=self._policy.max_quota_wait_seconds)
+            if failure is not None:
+                raise failure
+            return protocol.classify_status(code, str(reply.headers.get("X-Api-Message", "")),
+                                            operation=f"{self._name} {operation}")
+        except VendorError as exc:
+            # What the vendor answered, for the task's error: HTTP 401, code 45000010.
+            exc.http_status = exc.http_status or reply.status
+            exc.vendor_code = exc.vendor_code or code
+            raise
 
 
 def _answer(job: _Job, reply: Reply) -> _Answer:

@@ -55,6 +55,7 @@ from meeting_agent.ports import (
 from meeting_agent.service.artifacts import MinutesWriter, error_of
 from meeting_agent.service.checkpoints import ObjectStoreCheckpoints
 from meeting_agent.service.diarization import diarize_once
+from meeting_agent.service.failover import ProviderFailure, every_provider_failed
 from meeting_agent.service.hotword_correction import apply_hotwords
 from meeting_agent.service.pipeline.progress import TaskProgress
 from meeting_agent.service.speakers import assign_speakers
@@ -372,7 +373,7 @@ class PipelineRunner:
         choices = task.options.asr_providers
         names = [c.provider for c in choices] or self._asr_order
         models = {c.provider: c.model for c in choices}
-        last_error: Unavailable | None = None
+        failures: list[ProviderFailure] = []
         for name in names:
             provider = self._asr.get(name)
             if provider is None:
@@ -390,9 +391,16 @@ class PipelineRunner:
             except Unavailable as exc:
                 _LOGGER.warning("ASR provider %s unavailable for tasks/%s: %s", name, task.id,
                                 exc.message)
-                last_error = exc
-        raise last_error or Unavailable("no ASR provider is configured",
-                                        reason="ASR_UNAVAILABLE")
+                failures.append((name, exc))
+            except FailedPrecondition as exc:
+                # A provider chosen beside others that cannot take this language: the
+                # next may; alone, it is the reason.
+                if exc.reason != "LANGUAGE_UNSUPPORTED":
+                    raise
+                failures.append((name, exc))
+        if not failures:
+            raise Unavailable("no ASR provider is configured", reason="ASR_UNAVAILABLE")
+        raise every_provider_failed("ASR", failures)
 
     def _hotword_set(self, task: Task) -> HotwordSet | None:
         if not task.options.hotword_set_id:

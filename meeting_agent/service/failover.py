@@ -1,0 +1,47 @@
+"""One error for a failover chain in which every provider failed.
+
+The first provider's failure is the cause a caller acts on (its key was rejected, the
+vendor is unreachable), so it gives the reason; what each provider answered goes in
+the metadata, one entry per provider, so `GetTask` shows the whole chain without a
+look at the server's log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from meeting_agent.errors import MeetingAgentError, Unavailable
+
+__all__ = ["ProviderFailure", "every_provider_failed"]
+
+ProviderFailure = tuple[str, MeetingAgentError]
+
+
+def describe(error: MeetingAgentError) -> str:
+    """"PROVIDER_KEY_REJECTED, HTTP 401, vendor code 45000010: <message>"."""
+    parts = [error.reason]
+    if "http_status" in error.metadata:
+        parts.append(f"HTTP {error.metadata['http_status']}")
+    if "vendor_code" in error.metadata:
+        parts.append(f"vendor code {error.metadata['vendor_code']}")
+    return ", ".join(parts) + f": {error.message}"
+
+
+def every_provider_failed(kind: str, failures: Sequence[ProviderFailure]) -> MeetingAgentError:
+    """The error to fail with after each of `failures` (in the order tried)."""
+    _, first = failures[0]
+    metadata = {name: describe(error) for name, error in failures}
+    # The cause's own details stay at the top level, where one-provider callers look.
+    metadata.update({k: v for k, v in first.metadata.items() if k not in metadata})
+    if len(failures) == 1:
+        first.metadata = metadata
+        return first
+    tried = ", ".join(name for name, _ in failures)
+    message = f"every chosen {kind} provider failed ({tried}); first: {first.message}"
+    if isinstance(first, Unavailable):
+        waits = [e.retry_after_seconds for _, e in failures
+                 if isinstance(e, Unavailable) and e.retry_after_seconds is not None]
+        return Unavailable(message, reason=first.reason, metadata=metadata,
+                           retry_after_seconds=min(waits) if waits else None)
+    error = type(first)(message, reason=first.reason, metadata=metadata)
+    return error
