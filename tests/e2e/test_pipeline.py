@@ -54,7 +54,7 @@ def client(inline_server: ServerThread) -> Iterator[Client]:
 def watch(client: Client, name: str, after: int = 0) -> list[task_service_pb2.WatchTaskResponse]:
     return [m for m in client.tasks.WatchTask(
         task_service_pb2.WatchTaskRequest(name=name, after_sequence=after),
-        metadata=client.metadata, timeout=120)
+        metadata=client.metadata, timeout=300)
         if m.event.type != task_pb2.TASK_EVENT_TYPE_HEARTBEAT]
 
 

@@ -171,7 +171,7 @@ def _transcript_request(task_name: str):
 
 def _wait_for_transcription(client: Client, name: str, *, at_least_percent: int) -> None:
     stream = client.tasks.WatchTask(task_service_pb2.WatchTaskRequest(name=name),
-                                    metadata=client.metadata, timeout=120)
+                                    metadata=client.metadata, timeout=300)
     for message in stream:
         event = message.event
         if (event.stage == task_pb2.TASK_STAGE_TRANSCRIBE
