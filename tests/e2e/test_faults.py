@@ -241,7 +241,7 @@ def test_sigterm_to_a_worker_and_its_job_together(server: ServerThread, profile,
             for message in client.tasks.WatchTask(task_service_pb2.WatchTaskRequest(
                     name=task.name), metadata=client.metadata, timeout=300):
                 if (resumed is None and message.event.state == task_pb2.TASK_STATE_RUNNING
-                        and "attempt 2" in message.event.message):
+                        and "processing resumed" in message.event.message):
                     resumed = time.monotonic() - signalled
                 if message.HasField("task"):
                     final = message.task
