@@ -155,7 +155,9 @@ def create_task(
     language: str = typer.Option("", help="BCP-47 language, e.g. en or zh."),
     speakers: int = typer.Option(0, help="Exact number of speakers, if known."),
     request_id: str = typer.Option("", help="Idempotency key."),
-    follow: bool = typer.Option(False, "--watch", help="Follow the task to its end."),
+    follow: bool = typer.Option(
+        False, "--watch",
+        help="Follow the task to its end; exit 1 if it failed, 2 if it was cancelled."),
 ) -> None:
     """Upload files and create a task from them."""
     conn = _conn()
@@ -169,10 +171,13 @@ def create_task(
         response = conn.tasks().CreateTask(
             task_service_pb2.CreateTaskRequest(task=task, request_id=request_id),
             metadata=conn.metadata)
-        _print(watch_task(conn, response.task.name, show_progress=os.isatty(2))
-               if follow else response.task)
+        if not follow:
+            _print(response.task)
+            return
+        final = watch_task(conn, response.task.name, show_progress=os.isatty(2))
     except grpc.RpcError as exc:
         raise _fail(exc) from None
+    _finish(final)
 
 
 @client_app.command("get-task")
@@ -195,8 +200,50 @@ def list_tasks(page_size: int = typer.Option(20)) -> None:
         raise _fail(exc) from None
 
 
+# Exit codes of `--watch` and `watch` for a task that did not succeed.
+EXIT_TASK_FAILED = 1
+EXIT_TASK_CANCELLED = 2
+
+
+def _finish(task: task_pb2.Task) -> None:
+    """Print the task; a task that failed or was cancelled also says why and exits
+    non-zero, so scripts can tell."""
+    _print(task)
+    if task.state == task_pb2.TASK_STATE_SUCCEEDED:
+        return
+    state = task_pb2.TaskState.Name(task.state).removeprefix("TASK_STATE_")
+    typer.echo(f"task {state}: {describe_status(task.error)}", err=True)
+    raise typer.Exit(EXIT_TASK_CANCELLED if task.state == task_pb2.TASK_STATE_CANCELLED
+                     else EXIT_TASK_FAILED)
+
+
+def describe_status(status: Any) -> str:
+    """A `google.rpc.Status` as lines: code, reason and message, then each metadata entry
+    (for a failover chain, what each provider answered)."""
+    code = grpc.StatusCode.OK.name
+    for candidate in grpc.StatusCode:
+        if candidate.value[0] == status.code:
+            code = candidate.name
+    reason, metadata = "", {}
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            reason, metadata = info.reason, dict(info.metadata)
+    lines = [f"{code} {reason}: {status.message}".strip()]
+    lines += [f"  {key}: {value}" for key, value in sorted(metadata.items())]
+    return "\n".join(lines)
+
+
+def _event_line(event: task_pb2.TaskEvent) -> str:
+    stage = task_pb2.TaskStage.Name(event.stage).removeprefix("TASK_STAGE_").lower()
+    state = task_pb2.TaskState.Name(event.state).removeprefix("TASK_STATE_").lower()
+    when = event.event_time.ToDatetime().strftime("%H:%M:%S")
+    return f"{when} {state} {stage} {event.progress_percent}% {event.message}".rstrip()
+
+
 def watch_task(conn: Connection, name: str, *, show_progress: bool = True) -> task_pb2.Task:
-    """Follow a task to its end with a live bar, resuming after dropped streams."""
+    """Follow a task to its end, resuming after dropped streams: a live bar on a
+    terminal, or else one line per event on stderr (for logs and CI)."""
     last = 0
     with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                   disable=not show_progress, transient=True) as progress:
@@ -209,6 +256,8 @@ def watch_task(conn: Connection, name: str, *, show_progress: bool = True) -> ta
                 for message in stream:
                     event = message.event
                     last = max(last, event.sequence)
+                    if not show_progress and event.type != task_pb2.TASK_EVENT_TYPE_HEARTBEAT:
+                        typer.echo(_event_line(event), err=True)
                     stage = task_pb2.TaskStage.Name(event.stage).removeprefix("TASK_STAGE_")
                     progress.update(bar, completed=event.progress_percent,
                                     description=f"{stage.lower()} {event.message}"[:60])
@@ -228,11 +277,12 @@ def watch_task(conn: Connection, name: str, *, show_progress: bool = True) -> ta
 
 @client_app.command()
 def watch(name: str) -> None:
-    """Follow a task to its end, e.g. tasks/0b5c…"""
+    """Follow a task to its end, e.g. tasks/0b5c…; exits 1 if it failed, 2 if cancelled."""
     try:
-        _print(watch_task(_conn(), name, show_progress=os.isatty(2)))
+        final = watch_task(_conn(), name, show_progress=os.isatty(2))
     except grpc.RpcError as exc:
         raise _fail(exc) from None
+    _finish(final)
 
 
 _TRANSCRIPT_FORMATS = {"srt": transcript_pb2.TRANSCRIPT_FORMAT_SRT,

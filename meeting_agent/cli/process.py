@@ -29,6 +29,7 @@ from meeting_agent.errors import MeetingAgentError
 
 if TYPE_CHECKING:
     from meeting_agent.bootstrap import Container
+    from meeting_agent.config import Settings
 
 # The composition root and the pipeline are imported by the command itself, not by this
 # module: `meeting-agent --help` and `dev-token` load this module and must start fast.
@@ -55,12 +56,22 @@ class ConsoleEvents:
 
 
 @contextmanager
-def _data_dir(path: Path | None) -> Iterator[Path]:
+def _settings(path: Path | None) -> Iterator[Settings]:
+    """Settings with inline jobs, in `--data-dir`, else in the configured data directory
+    (MEETING_AGENT_DATA_DIR or the configuration file), else in a scratch directory
+    that goes when the command ends."""
+    from meeting_agent.config import load_settings
+
+    inline = {"backend": "inline"}
     if path is not None:
-        yield path
+        yield load_settings(data_dir=path, jobs=inline)
+        return
+    configured = load_settings(jobs=inline)
+    if "data_dir" in configured.model_fields_set:
+        yield configured
         return
     with tempfile.TemporaryDirectory(prefix="meeting-agent-") as tmp:
-        yield Path(tmp)
+        yield load_settings(data_dir=Path(tmp), jobs=inline)
 
 
 def _upload(container: Container, path: Path) -> str:
@@ -98,11 +109,12 @@ def process(
     max_speakers: int = typer.Option(0, "--max-speakers", help="At most this many speakers."),
     diarization: bool = typer.Option(True, "--diarization/--no-diarization",
                                      help="Label who spoke when (on by default)."),
-    data_dir: Path | None = typer.Option(None, help="Keep the database and objects here."),
+    data_dir: Path | None = typer.Option(
+        None, help="Keep the database and objects here (default: the configured data "
+        "directory, MEETING_AGENT_DATA_DIR, or a scratch directory)."),
 ) -> None:
     """Transcribe recordings and write their minutes, printing both."""
     from meeting_agent.bootstrap import bootstrap
-    from meeting_agent.config import load_settings
 
     err = Console(stderr=True)
     count = None
@@ -110,10 +122,9 @@ def process(
         count = SpeakerCount(speakers, speakers)
     elif min_speakers or max_speakers:
         count = SpeakerCount(min_speakers or 1, max_speakers or 32)
-    with _data_dir(data_dir) as directory, Progress(
+    with _settings(data_dir) as settings, Progress(
             TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
             console=err, transient=True) as bar:
-        settings = load_settings(data_dir=directory, jobs={"backend": "inline"})
         container = bootstrap(settings, role="cli", events=ConsoleEvents(bar))
         try:
             result = _run(container, files, template=template, hotwords=hotwords,
