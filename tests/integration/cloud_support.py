@@ -75,3 +75,28 @@ def chain_texts(error: BaseException) -> list[str]:
         texts.extend([str(current), repr(current), repr(vars(current))])
         current = current.__cause__ or current.__context__
     return texts
+
+
+# Minutes of `tests.unit.meeting_fixtures.ZH_ROWS` as a model would write them in Chinese.
+ZH_MINUTES = {
+    "summary": "项目周会讨论了数据库迁移、新版本上线和客户培训。",
+    "decisions": [
+        {"text": "日志表只迁移最近半年的数据，历史数据先归档。", "source_offset_seconds": 34.0},
+        {"text": "新版本上线时间确定为3月20日。", "source_offset_seconds": 110.0},
+    ],
+    "action_items": [
+        {"owner": "李强", "text": "完成订单表和日志表的迁移。", "due_date": "2026-03-11",
+         "due_text": "下周三之前", "source_offset_seconds": 44.0},
+        {"owner": "张伟", "text": "把支付模块的测试报告发给大家。", "due_date": "2026-03-06",
+         "due_text": "周五前", "source_offset_seconds": 80.0},
+    ],
+    "topics": [{"title": "数据库迁移", "summary": "迁移完成百分之七十。", "start_seconds": 0.0,
+                "end_seconds": 56.0}],
+}
+
+
+def cjk_token_floor(text: str) -> int:
+    """Tokens a prompt costs at the least in any common tokenizer: one per Chinese
+    character (often more), and a quarter per other character."""
+    cjk = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
+    return cjk + (len(text) - cjk) // 4

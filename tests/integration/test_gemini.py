@@ -28,11 +28,13 @@ from meeting_agent.domain.models import Hotword, SpeakerCount
 from meeting_agent.errors import InvalidArgument, Unavailable
 from meeting_agent.minutes.llm import LlmMinutesGenerator
 from meeting_agent.minutes.schema import MINUTES_SCHEMA
+from meeting_agent.minutes.validation import validate
 from meeting_agent.ports import MinutesRequest, NormalizedAudio
 from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES
 from tests.harness.vendors.gemini import FakeGemini
 from tests.integration.cloud_support import (
     POLICY,
+    ZH_MINUTES,
     MemoryCheckpoints,
     Sleeps,
     asr_request,
@@ -40,7 +42,14 @@ from tests.integration.cloud_support import (
     normalized_jfk,
     transcribe,
 )
-from tests.unit.meeting_fixtures import EN_NAMES, EN_ROWS, MEETING_DATE, transcript
+from tests.unit.meeting_fixtures import (
+    EN_NAMES,
+    EN_ROWS,
+    MEETING_DATE,
+    ZH_NAMES,
+    ZH_ROWS,
+    transcript,
+)
 
 KEY1 = "AIzaSy-fake-gemini-key-one-000000000"
 KEY2 = "AIzaSy-fake-gemini-key-two-111111111"
@@ -428,3 +437,22 @@ def test_json_schema_becomes_the_openapi_subset() -> None:
 def test_schemas_outside_the_subset_are_refused(schema: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="no responseSchema equivalent"):
         to_gemini_schema(schema)
+
+
+def test_llm_writes_chinese_minutes_with_the_zh_standard_template(
+        fake: FakeGemini, http: httpx.Client) -> None:
+    fake.answers = [ZH_MINUTES]
+    generator = LlmMinutesGenerator(GeminiLlm(client=client(fake, http)))
+
+    result = generator.generate(MinutesRequest(
+        transcript=transcript(ZH_ROWS, "zh"), speaker_names=ZH_NAMES,
+        template=BUILTIN_TEMPLATES["zh-standard"], language_code="zh",
+        meeting_date=MEETING_DATE))
+
+    assert result.minutes == ZH_MINUTES
+    assert validate(result.minutes, MINUTES_SCHEMA) == []
+    (generation,) = fake.generations
+    prompt = generation.body["contents"][0]["parts"][0]["text"]
+    assert "数据库迁移目前完成了百分之七十" in prompt and "李强" in prompt
+    assert generation.body["generationConfig"]["responseSchema"] == to_gemini_schema(
+        MINUTES_SCHEMA)

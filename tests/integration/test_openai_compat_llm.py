@@ -16,11 +16,25 @@ from meeting_agent.adapters.providers.openai_compat import LlmOutputError, OpenA
 from meeting_agent.errors import Unavailable
 from meeting_agent.minutes.llm import LlmMinutesGenerator
 from meeting_agent.minutes.schema import MINUTES_SCHEMA
+from meeting_agent.minutes.validation import validate
 from meeting_agent.ports import MinutesRequest
 from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES
 from tests.harness.vendors.openai_compat import FakeOpenAiCompatible
-from tests.integration.cloud_support import POLICY, Sleeps, chain_texts
-from tests.unit.meeting_fixtures import EN_NAMES, EN_ROWS, MEETING_DATE, transcript
+from tests.integration.cloud_support import (
+    POLICY,
+    ZH_MINUTES,
+    Sleeps,
+    chain_texts,
+    cjk_token_floor,
+)
+from tests.unit.meeting_fixtures import (
+    EN_NAMES,
+    EN_ROWS,
+    MEETING_DATE,
+    ZH_NAMES,
+    ZH_ROWS,
+    transcript,
+)
 
 KEY1 = "sk-vllm-fake-key-one-000000000000"
 KEY2 = "sk-vllm-fake-key-two-111111111111"
@@ -51,7 +65,8 @@ def http() -> Iterator[httpx.Client]:
 def llm(fake: FakeOpenAiCompatible, http: httpx.Client, *, keys: tuple[str, ...] = (KEY1,),
         sleeps: Sleeps | None = None, **kwargs: Any) -> OpenAiCompatibleLlm:
     return OpenAiCompatibleLlm(base_url=fake.base_url, model=MODEL,
-                               pool=KeyPool("vllm", keys), max_input_tokens=32_000,
+                               pool=KeyPool("vllm", keys),
+                               max_input_tokens=kwargs.pop("max_input_tokens", 32_000),
                                policy=kwargs.pop("policy", POLICY), http=http, name="vllm",
                                sleep=sleeps or Sleeps(), **kwargs)
 
@@ -247,3 +262,43 @@ def test_writes_minutes_through_the_generator_after_a_cut_answer(
     assert "rejected" in good.body["messages"][-1]["content"]
     assert (result.usage.input_tokens, result.usage.output_tokens) == (
         good.prompt_tokens, good.completion_tokens)
+
+
+def test_chinese_minutes_with_the_zh_standard_template(vllm: FakeOpenAiCompatible,
+                                                       http: httpx.Client) -> None:
+    vllm.answers = [ZH_MINUTES]
+    generator = LlmMinutesGenerator(llm(vllm, http))
+
+    result = generator.generate(MinutesRequest(
+        transcript=transcript(ZH_ROWS, "zh"), speaker_names=ZH_NAMES,
+        template=BUILTIN_TEMPLATES["zh-standard"], language_code="zh",
+        meeting_date=MEETING_DATE))
+
+    assert result.minutes == ZH_MINUTES
+    assert validate(result.minutes, MINUTES_SCHEMA) == []
+    (sent,) = vllm.completions
+    prompt = "\n".join(m["content"] for m in sent.body["messages"])
+    assert "数据库迁移目前完成了百分之七十" in prompt and "王芳" in prompt
+    assert sent.body["response_format"]["json_schema"]["schema"] == MINUTES_SCHEMA
+
+
+def test_a_long_chinese_meeting_is_split_to_fit_and_nothing_is_left_out(
+        vllm: FakeOpenAiCompatible, http: httpx.Client) -> None:
+    rows = [(i * 6.0, i * 6.0 + 5.5, f"SPEAKER_{i % 3 + 1}",
+             f"第{i}段：我们讨论了数据库迁移和监控看板的进度，还有客户培训材料的更新计划。")
+            for i in range(600)]
+    budget = 4_000
+    generator = LlmMinutesGenerator(llm(vllm, http, max_input_tokens=budget))
+
+    result = generator.generate(MinutesRequest(
+        transcript=transcript(rows, "zh"), speaker_names=ZH_NAMES,
+        template=BUILTIN_TEMPLATES["zh-standard"], language_code="zh",
+        meeting_date=MEETING_DATE))
+
+    assert validate(result.minutes, MINUTES_SCHEMA) == []
+    prompts = ["\n".join(m["content"] for m in c.body["messages"]) for c in vllm.completions]
+    assert len(prompts) > 3  # mapped in parts, then reduced
+    # A Chinese character costs a token or more: every prompt fits on that count.
+    assert max(cjk_token_floor(p) for p in prompts) <= budget
+    said = "\n".join(prompts)
+    assert all(f"第{i}段" in said for i in range(600))
