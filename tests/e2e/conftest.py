@@ -35,10 +35,15 @@ MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[ServerThread]:
     """A server of the production profile with no worker attached: tasks stay QUEUED, so
-    the API can be tested on stable state. The pipeline has servers of its own."""
+    the API can be tested on stable state. The pipeline has servers of its own.
+
+    Its queue has a name of its own: its reconciler requeues its never-run tasks for the
+    whole session, and in the shared queue other tests' workers would be kept busy with
+    them (tasks of a database they do not have), ahead of their own work."""
     settings = settings_for_tests(tmp_path_factory.mktemp("server"),
                                   storage={"max_upload_bytes": MAX_UPLOAD_BYTES},
-                                  jobs={"backend": "rq", "redis_url": redis_url})
+                                  jobs={"backend": "rq", "redis_url": redis_url,
+                                        "queue_name": "meeting-agent-api-tests"})
     running = ServerThread(settings).start()
     yield running
     running.stop()

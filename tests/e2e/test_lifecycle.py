@@ -312,7 +312,10 @@ def test_sigterm_to_a_worker_hands_its_job_back(tmp_path: Path, rq_profile) -> N
 
             started = time.monotonic()
             first.process.send_signal(signal.SIGTERM)
-            assert first.process.wait(timeout=30) == 0
+            try:
+                assert first.process.wait(timeout=30) == 0
+            except subprocess.TimeoutExpired:
+                raise AssertionError((tmp_path / "worker-1.log").read_text()[-6000:]) from None
             took = time.monotonic() - started
             assert _task_row(str(rq_profile["database_url"]), task.name.split("/")[1])[0] \
                 == "queued"

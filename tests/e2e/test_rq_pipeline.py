@@ -187,7 +187,9 @@ def _checkpoints(server: ServerThread, task_name: str) -> dict[str, tuple[int, i
     root = server.settings.resolved_storage_root
     found = {}
     for path in root.rglob("*"):
-        if path.is_file() and task_name.split("/")[1] in path.parts and "asr" in path.parts:
+        # ".~*.tmp" is a write in progress (the kill may catch one): not a checkpoint.
+        if (path.is_file() and task_name.split("/")[1] in path.parts and "asr" in path.parts
+                and not path.name.startswith(".~")):
             stat = path.stat()
             found[path.name] = (stat.st_mtime_ns, stat.st_size)
     return found
