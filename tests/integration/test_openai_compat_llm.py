@@ -137,6 +137,7 @@ def test_a_rejected_key_rotates_and_no_key_is_ever_revealed(
 
     assert [r.key for r in vllm.calls()] == [bad, KEY2, bad]
     assert caught.value.reason == "PROVIDER_KEY_REJECTED"
+    assert caught.value.metadata["http_status"] in ("400", "401", "403")
     texts = [caplog.text, *chain_texts(caught.value)]
     assert not [t for t in texts if bad in t or KEY2 in t]
 

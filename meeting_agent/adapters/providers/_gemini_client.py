@@ -42,6 +42,7 @@ from meeting_agent.adapters.providers.calls import (
     QuotaExceeded,
     RetryPolicy,
     Transient,
+    answered,
     call_vendor,
 )
 from meeting_agent.errors import Unavailable
@@ -211,6 +212,10 @@ class GeminiClient:
 
     def error(self, reply: Reply, key: ApiKey, *, file: bool = False) -> Exception:
         """Classify a non-200 answer as the table in the module docstring says."""
+        return answered(self._classify(reply, key, file=file), http_status=reply.status,
+                        vendor_code=str(_error_object(reply).get("status") or ""))
+
+    def _classify(self, reply: Reply, key: ApiKey, *, file: bool) -> Exception:
         error = _error_object(reply)
         status = str(error.get("status") or "")
         message = str(error.get("message") or f"{len(reply.body)} bytes")

@@ -57,6 +57,7 @@ from meeting_agent.adapters.providers.calls import (
     QuotaExceeded,
     RetryPolicy,
     Transient,
+    answered,
     call_vendor,
 )
 from meeting_agent.domain.models import Hotword, TranscriptSegment, Word
@@ -262,6 +263,10 @@ class AzureFastTranscription:
         return {"request_id": request_id, "response": body}
 
     def _error(self, reply: Reply, key: ApiKey) -> Exception:
+        return answered(self._classify(reply, key), http_status=reply.status,
+                        vendor_code=str(_error_code(reply)[0] or ""))
+
+    def _classify(self, reply: Reply, key: ApiKey) -> Exception:
         """Classify a non-200 answer (see the module docstring for the body shapes)."""
         code, message = _error_code(reply)
         text = redact(f"{self._name} HTTP {reply.status} {code}: {message}", key)[:500]

@@ -263,6 +263,21 @@ def call_vendor(
                           metadata=_answer(provider, exc)) from exc
 
 
+E = TypeVar("E", bound=Exception)
+
+
+def answered(error: E, *, http_status: int, vendor_code: str = "") -> E:
+    """`error` with what the vendor answered recorded on it (for the task's error)."""
+    if isinstance(error, VendorError):
+        error.http_status = error.http_status or http_status
+        error.vendor_code = error.vendor_code or vendor_code
+    elif isinstance(error, Unavailable):
+        error.metadata.setdefault("http_status", str(http_status))
+        if vendor_code:
+            error.metadata.setdefault("vendor_code", vendor_code)
+    return error
+
+
 def _answer(provider: str, exc: VendorError | None) -> dict[str, str]:
     """ErrorInfo metadata of a vendor's answer: who, and the HTTP status and code."""
     metadata = {"provider": provider}

@@ -52,6 +52,7 @@ from meeting_agent.adapters.providers.calls import (
     QuotaExceeded,
     RetryPolicy,
     Transient,
+    answered,
     call_vendor,
 )
 from meeting_agent.errors import Unavailable
@@ -196,6 +197,10 @@ class OpenAiCompatibleLlm:
         return answer
 
     def _error(self, reply: Reply, key: ApiKey) -> Exception:
+        return answered(self._classify(reply, key), http_status=reply.status,
+                        vendor_code=str(_error_fields(reply)[0] or ""))
+
+    def _classify(self, reply: Reply, key: ApiKey) -> Exception:
         code, message = _error_fields(reply)
         text = redact(f"{self._name} HTTP {reply.status} {code}: {message}", key)[:500]
         status = reply.status
