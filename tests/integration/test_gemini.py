@@ -32,6 +32,7 @@ from meeting_agent.minutes.validation import validate
 from meeting_agent.ports import MinutesRequest, NormalizedAudio
 from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES
 from tests.harness.vendors.gemini import FakeGemini
+from tests.harness.vendors.script import MIXED_TIDY
 from tests.integration.cloud_support import (
     POLICY,
     ZH_MINUTES,
@@ -457,3 +458,14 @@ def test_llm_writes_chinese_minutes_with_the_zh_standard_template(
     assert "数据库迁移目前完成了百分之七十" in prompt and "李强" in prompt
     assert generation.body["generationConfig"]["responseSchema"] == to_gemini_schema(
         MINUTES_SCHEMA)
+
+
+def test_mixed_chinese_and_english_text_is_spaced_one_way(
+        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake.segments = [{"speaker": "Speaker 1", "start": 0.3, "end": 6.0,
+                      "text": "我们用PostgreSQL和API，5G的Q3目标。"}]
+
+    result = transcribe(asr(fake, http), jfk, asr_request(language_code="zh-CN"),
+                        MemoryCheckpoints())
+
+    assert [s.text for s in result.segments] == [MIXED_TIDY]
