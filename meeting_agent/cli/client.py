@@ -14,7 +14,7 @@ from typing import Any
 import grpc
 import typer
 from google.protobuf import json_format
-from google.rpc import error_details_pb2
+from google.rpc import code_pb2, error_details_pb2
 from grpc_status import rpc_status
 from rich.progress import (
     BarColumn,
@@ -220,10 +220,7 @@ def _finish(task: task_pb2.Task) -> None:
 def describe_status(status: Any) -> str:
     """A `google.rpc.Status` as lines: code, reason and message, then each metadata entry
     (for a failover chain, what each provider answered)."""
-    code = grpc.StatusCode.OK.name
-    for candidate in grpc.StatusCode:
-        if candidate.value[0] == status.code:
-            code = candidate.name
+    code = code_pb2.Code.Name(status.code)
     reason, metadata = "", {}
     for detail in status.details:
         info = error_details_pb2.ErrorInfo()

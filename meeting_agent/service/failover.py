@@ -43,5 +43,4 @@ def every_provider_failed(kind: str, failures: Sequence[ProviderFailure]) -> Mee
                  if isinstance(e, Unavailable) and e.retry_after_seconds is not None]
         return Unavailable(message, reason=first.reason, metadata=metadata,
                            retry_after_seconds=min(waits) if waits else None)
-    error = type(first)(message, reason=first.reason, metadata=metadata)
-    return error
+    return type(first)(message, reason=first.reason, metadata=metadata)

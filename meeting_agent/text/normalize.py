@@ -30,9 +30,8 @@ _WIDE = f"[{CJK_RANGES}{_CJK_PUNCT}]"
 _LATIN = r"[A-Za-z0-9][A-Za-z0-9+#._/-]*[A-Za-z0-9+#]|[A-Za-z0-9]"
 _SPACE_INSIDE_CJK = re.compile(rf"(?<={_WIDE})[ \t]+(?={_WIDE})")
 _SPACE_AROUND_PUNCT = re.compile(rf"[ \t]+(?=[{_CJK_PUNCT}])|(?<=[{_CJK_PUNCT}])[ \t]+")
-_HAN_THEN_LATIN = re.compile(rf"(?<={_HAN})(?=(?:{_LATIN}))")
-_LATIN_THEN_HAN = re.compile(rf"(?<=[A-Za-z0-9+#])(?={_HAN})")
 _LATIN_WORD = re.compile(rf"(?:{_LATIN})")
+_HAN_CHAR = re.compile(_HAN)
 _LATIN_PUNCT = frozenset(",.;:?!")
 
 
@@ -56,10 +55,10 @@ def _space_latin_runs(text: str) -> str:
         word = match.group()
         # Only words with a letter are spaced off: "3月20日" stays as it is said.
         if any(c.isalpha() for c in word):
-            if start > 0 and re.match(_HAN, text[start - 1]):
+            if start > 0 and _HAN_CHAR.match(text[start - 1]):
                 out.append(text[last:start] + " ")
                 last = start
-            if end < len(text) and re.match(_HAN, text[end]):
+            if end < len(text) and _HAN_CHAR.match(text[end]):
                 out.append(text[last:end] + " ")
                 last = end
     out.append(text[last:])
@@ -101,5 +100,5 @@ def _needs_space(before: str, after: str) -> bool:
 def speaking_seconds(text: str) -> float:
     """About how long the text takes to say: four Chinese characters or fifteen Latin
     characters a second, for utterances a vendor gave no duration."""
-    han = len(re.findall(_HAN, text))
+    han = len(_HAN_CHAR.findall(text))
     return max(0.5, han / 4.0 + (len(text) - han) / 15.0)

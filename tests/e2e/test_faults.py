@@ -13,7 +13,6 @@ import os
 import signal
 import threading
 import time
-import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from sqlalchemy import create_engine, text
 from meeting_agent.adapters.jobs.rq_queue import LIVENESS_PREFIX, job_id_for
 from meeting_agent.v1 import task_pb2, task_service_pb2, transcript_service_pb2
 from tests.e2e.conftest import DATA, Client
+from tests.e2e.test_lifecycle import _long_recording
 from tests.e2e.test_pipeline import watch
 from tests.e2e.test_rq_pipeline import PROFILE, Worker, _descendants
 from tests.harness.postgres import temporary_database
@@ -35,13 +35,7 @@ JFK = (DATA / "jfk.flac").read_bytes()
 
 
 def _recording(path: Path, seconds: float) -> bytes:
-    with wave.open(str(DATA / "sample.wav"), "rb") as src:
-        params, frames = src.getparams(), src.readframes(src.getnframes())
-    with wave.open(str(path), "wb") as out:
-        out.setparams(params)
-        for _ in range(int(seconds // (params.nframes / params.framerate)) + 1):
-            out.writeframes(frames)
-    return path.read_bytes()
+    return _long_recording(path, seconds).read_bytes()
 
 
 @pytest.fixture

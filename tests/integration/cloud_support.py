@@ -9,7 +9,9 @@ from pathlib import Path
 from meeting_agent.adapters.audio import normalize_audio
 from meeting_agent.adapters.providers.calls import RetryPolicy
 from meeting_agent.domain.models import Hotword, SpeakerCount
-from meeting_agent.ports import AsrProvider, AsrRequest, AsrResult, NormalizedAudio
+from meeting_agent.ports import AsrProvider, AsrRequest, AsrResult, MinutesRequest, NormalizedAudio
+from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES
+from tests.unit.meeting_fixtures import MEETING_DATE, ZH_NAMES, ZH_ROWS, transcript
 
 JFK = Path(__file__).resolve().parent.parent / "data" / "jfk.flac"
 
@@ -100,3 +102,10 @@ def cjk_token_floor(text: str) -> int:
     character (often more), and a quarter per other character."""
     cjk = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
     return cjk + (len(text) - cjk) // 4
+
+
+def zh_minutes_request() -> MinutesRequest:
+    """Minutes of the Chinese fixture meeting with the `zh-standard` template."""
+    return MinutesRequest(transcript=transcript(ZH_ROWS, "zh"), speaker_names=ZH_NAMES,
+                          template=BUILTIN_TEMPLATES["zh-standard"], language_code="zh",
+                          meeting_date=MEETING_DATE)

@@ -42,13 +42,12 @@ from tests.integration.cloud_support import (
     chain_texts,
     normalized_jfk,
     transcribe,
+    zh_minutes_request,
 )
 from tests.unit.meeting_fixtures import (
     EN_NAMES,
     EN_ROWS,
     MEETING_DATE,
-    ZH_NAMES,
-    ZH_ROWS,
     transcript,
 )
 
@@ -446,10 +445,7 @@ def test_llm_writes_chinese_minutes_with_the_zh_standard_template(
     fake.answers = [ZH_MINUTES]
     generator = LlmMinutesGenerator(GeminiLlm(client=client(fake, http)))
 
-    result = generator.generate(MinutesRequest(
-        transcript=transcript(ZH_ROWS, "zh"), speaker_names=ZH_NAMES,
-        template=BUILTIN_TEMPLATES["zh-standard"], language_code="zh",
-        meeting_date=MEETING_DATE))
+    result = generator.generate(zh_minutes_request())
 
     assert result.minutes == ZH_MINUTES
     assert validate(result.minutes, MINUTES_SCHEMA) == []

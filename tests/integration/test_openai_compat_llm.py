@@ -26,13 +26,13 @@ from tests.integration.cloud_support import (
     Sleeps,
     chain_texts,
     cjk_token_floor,
+    zh_minutes_request,
 )
 from tests.unit.meeting_fixtures import (
     EN_NAMES,
     EN_ROWS,
     MEETING_DATE,
     ZH_NAMES,
-    ZH_ROWS,
     transcript,
 )
 
@@ -270,10 +270,7 @@ def test_chinese_minutes_with_the_zh_standard_template(vllm: FakeOpenAiCompatibl
     vllm.answers = [ZH_MINUTES]
     generator = LlmMinutesGenerator(llm(vllm, http))
 
-    result = generator.generate(MinutesRequest(
-        transcript=transcript(ZH_ROWS, "zh"), speaker_names=ZH_NAMES,
-        template=BUILTIN_TEMPLATES["zh-standard"], language_code="zh",
-        meeting_date=MEETING_DATE))
+    result = generator.generate(zh_minutes_request())
 
     assert result.minutes == ZH_MINUTES
     assert validate(result.minutes, MINUTES_SCHEMA) == []
