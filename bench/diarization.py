@@ -1,7 +1,7 @@
 """How well and how fast does the local diarizer label speakers? DER, and time added.
 
     python -m bench.diarization [--meeting NAME ...] [--renditions N] [--gap SECONDS]
-                                [--json FILE]
+                                [--lengths MINUTES,...] [--json FILE]
 
 Diarization error rate (pyannote.metrics, 0.25 s collar, overlap scored) of
 `LocalDiarizer` with its default settings:
@@ -14,7 +14,13 @@ Diarization error rate (pyannote.metrics, 0.25 s collar, overlap scored) of
   shortens the pause between turns (0.6 s by default) below what the VAD splits at
   (0.5 s), so that changes of speaker fall inside speech regions.
 
-Each recording is also transcribed by `LocalWhisperAsr` (the bundled tiny.en, as the
+Then, on long meetings (`bench.long_meeting`: three espeak-ng voice groups, English and
+Mandarin, and the two people of `sample.wav`, 11 voices that come back round after round
+saying other things), DER and the speaker count found against length (`--lengths`,
+5 min, 30 min, 1 h and 3 h by default; empty to skip), with no hint and with the true
+count, beside the DER of each part on its own, measured in the same run.
+
+Each short recording is also transcribed by `LocalWhisperAsr` (the bundled tiny.en, as the
 pipeline runs it) in the same process, so the last column is what diarization adds to
 transcription time on this machine. Models are loaded before anything is timed, and
 each timing is the best of two runs (the machine is shared).
@@ -26,7 +32,7 @@ import argparse
 import json
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -34,6 +40,8 @@ from typing import TypeVar
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
+from bench.long_meeting import PARTS, Span
+from bench.long_meeting import build as build_long_meeting
 from bench.meetings import DEMO, MEETINGS
 from bench.synth_meeting import synthesize
 from meeting_agent.adapters.asr import LocalWhisperAsr
@@ -161,6 +169,86 @@ def _table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class LongResult:
+    name: str
+    audio_seconds: float
+    speakers: int
+    found: int
+    der: float
+    found_hinted: int
+    der_hinted: float
+    diarize_seconds: float
+
+
+def long_reference(spans: Sequence[Span]) -> Annotation:
+    annotation = Annotation()
+    for span in spans:
+        annotation[Segment(span.start, span.end)] = span.speaker
+    return annotation
+
+
+def evaluate_long(name: str, path: Path, work: Path, minutes: float,
+                  parts: tuple[str, ...], diarizer: LocalDiarizer) -> LongResult:
+    made = build_long_meeting(path, minutes * 60, parts=parts)
+    audio = normalize_audio([made.audio], work / f"{name}.f32", max_seconds=6 * 3600)
+    path.unlink()
+    reference = long_reference(made.spans)
+    started = time.perf_counter()
+    turns = diarizer.diarize(audio, speaker_count=None, progress=_nothing,
+                             check_cancelled=_nothing)
+    seconds = time.perf_counter() - started
+    count = len(reference.labels())
+    hinted = diarizer.diarize(audio, speaker_count=SpeakerCount(count, count),
+                              progress=_nothing, check_cancelled=_nothing)
+    result = LongResult(
+        name=name, audio_seconds=audio.duration_seconds, speakers=count,
+        found=len({t.speaker for t in turns}),
+        der=der(reference, turns, audio.duration_seconds),
+        found_hinted=len({t.speaker for t in hinted}),
+        der_hinted=der(reference, hinted, audio.duration_seconds),
+        diarize_seconds=seconds)
+    audio.path.unlink()
+    return result
+
+
+def _long_table(parts: list[LongResult], lengths: list[LongResult]) -> str:
+    mean = sum(r.der for r in parts) / len(parts)
+    mean_hinted = sum(r.der_hinted for r in parts) / len(parts)
+    lines = [
+        "Long meetings: every part alone, then the parts in rounds (no hint / exact hint).",
+        "",
+        "| recording | audio | speakers | found | DER | found, hint | DER, hint "
+        "| diarize s | RTF |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in (*parts, *lengths):
+        lines.append(
+            f"| {r.name} | {r.audio_seconds / 60:.1f} min | {r.speakers} | {r.found} "
+            f"| {r.der:.1%} | {r.found_hinted} | {r.der_hinted:.1%} "
+            f"| {r.diarize_seconds:.1f} | {r.diarize_seconds / r.audio_seconds:.3f} |")
+    lines += ["", f"mean DER of the parts: {mean:.1%} (hint {mean_hinted:.1%}); goal on "
+              f"each length: DER <= {mean + 0.05:.1%}, found within 1 of the speakers"]
+    return "\n".join(lines)
+
+
+def long_meetings(lengths: list[float], work: Path, diarizer: LocalDiarizer) -> str:
+    parts = [evaluate_long(f"part {name}", work / f"part-{name}.wav", work, 0.01, (name,),
+                           diarizer) for name in PARTS]
+    results = []
+    for minutes in lengths:
+        results.append(evaluate_long(f"{minutes:g} min", work / "long.wav", work, minutes,
+                                     PARTS, diarizer))
+        r = results[-1]
+        print(f"{r.name}: found {r.found}/{r.speakers}, DER {r.der:.1%}, "
+              f"{r.diarize_seconds:.0f} s", flush=True)
+    return _long_table(parts, results)
+
+
+def _minutes_list(text: str) -> list[float]:
+    return [float(m) for m in text.split(",") if m.strip()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--meeting", action="append", default=[],
@@ -170,6 +258,8 @@ def main() -> None:
                         help="how many voice castings of each meeting (1 = the script's)")
     parser.add_argument("--gap", type=float, default=0.6,
                         help="seconds of pause between turns of the synthesized meetings")
+    parser.add_argument("--lengths", type=_minutes_list, default=[5.0, 30.0, 60.0, 180.0],
+                        help="minutes of each long meeting, comma-separated; '' skips them")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     meetings = [m for m in (DEMO, *MEETINGS) if not args.meeting or m.name in args.meeting]
@@ -192,7 +282,10 @@ def main() -> None:
                                         synth_reference(work / f"{made.name}.json"),
                                         asr, diarizer))
                 print(f"{made.name}: DER {results[-1].der:.1%}", flush=True)
-    print(_table(results))
+        print(_table(results), flush=True)
+        if args.lengths:
+            print()
+            print(long_meetings(args.lengths, work, diarizer))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) | {"added": r.added} for r in results],
                                         indent=2), encoding="utf-8")

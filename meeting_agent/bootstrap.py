@@ -93,7 +93,7 @@ def build_diarizer(settings: DiarizationSettings) -> Diarizer | None:
         threshold=settings.clustering_threshold,
         window_seconds=settings.window_seconds,
         step_seconds=settings.step_seconds,
-        max_cluster_windows=settings.max_cluster_windows))
+        cluster_chunk_pieces=settings.cluster_chunk_pieces))
 
 
 def build_store(settings: Settings) -> ObjectStore:

@@ -115,14 +115,42 @@ def test_labels_are_numbered_in_order_of_first_appearance() -> None:
     assert labels[0] == 0 and np.argmax(labels == 0) < np.argmax(labels == 1)
 
 
-def test_many_windows_are_clustered_through_a_bounded_sample() -> None:
+def test_many_windows_are_clustered_chunk_by_chunk() -> None:
     x, truth, where = meeting([4000, 3000, 2000], noise=0.04)
 
-    labels = cluster_windows(x, speaker_count=None, settings=ClusteringSettings(max_windows=300),
+    labels = cluster_windows(x, speaker_count=None,
+                             settings=ClusteringSettings(chunk_pieces=60),
                              **where)  # type: ignore[arg-type]
 
     assert labels.shape == truth.shape
     assert labels.max() + 1 == 3 and agreement(labels, truth) > 0.99
+
+
+def test_a_voice_back_after_many_chunks_joins_its_first_turns() -> None:
+    # Voice 0 speaks first, is silent through ten chunks of the others, and returns.
+    x, truth, _ = meeting([80, 400, 400], noise=0.05)
+    first = np.flatnonzero(truth == 0)
+    order = np.r_[first[:40], np.flatnonzero(truth != 0), first[40:]]
+    x, truth = x[order], truth[order]
+    regions = np.r_[0, np.cumsum(np.diff(truth) != 0)].astype(np.int64)
+    starts = np.arange(len(truth)) * STEP + regions * 1.0
+
+    labels = cluster_windows(x, speaker_count=None, starts=starts, regions=regions,
+                             speech=np.full(len(truth), 1.6), step_seconds=STEP,
+                             settings=ClusteringSettings(chunk_pieces=4))
+
+    assert labels.max() + 1 == 3 and agreement(labels, truth) > 0.99
+    assert labels[0] == labels[-1]
+
+
+def test_more_voices_than_a_chunk_holds_are_all_found() -> None:
+    x, truth, where = meeting([60] * 12, noise=0.03)
+
+    labels = cluster_windows(x, speaker_count=None,
+                             settings=ClusteringSettings(chunk_pieces=5),
+                             **where)  # type: ignore[arg-type]
+
+    assert labels.max() + 1 == 12 and agreement(labels, truth) > 0.99
 
 
 def test_one_window_is_one_speaker() -> None:

@@ -3,42 +3,50 @@
 Resemblyzer vectors all lie in one narrow cone (they are non-negative), so what the
 voices of one meeting have in common dominates raw cosine similarity. Subtracting the
 meeting's mean vector (`centered`) leaves what tells its voices apart, and the groups
-are formed there, in four steps:
+are formed there, in five steps:
 
 1. **Pieces.** Each speech region (speech between pauses) is cut where the voice
    changes (`speaker_pieces`: the partition into runs of windows that minimises the
    spread of each run around its mean plus `change_penalty` per cut, found exactly by
    dynamic programming). A piece is taken to be one voice.
-2. **Count.** Unless a hint fixes it, the number of speakers is estimated by merging
-   pieces (`estimate_count`): two groups of pieces are one voice while their mean
-   vectors are closer than the noise of those means explains, that is while
+2. **Grouping.** Pieces are merged into speakers (`group_pieces`): two groups of
+   pieces are one voice while their mean vectors are closer than the noise of those
+   means explains, that is while
    `|m_a - m_b|² <= threshold² + noise_scale * noise * (1 / T_a + 1 / T_b)`, where
    `T` is the seconds of speech behind a mean and `noise` the spread of single
    windows around the mean of their piece, measured on the meeting itself. Short
    groups therefore need a clearer difference than long ones, and the test does not
-   drift with the length of the meeting the way a fixed distance cut does. Groups
-   holding less than `min_cluster_share` of the speech do not count as people, and
-   a group under `small_cluster_share` joins its nearest group unless it lies
-   `small_cluster_margin` times its allowance away: a short group is more often an
-   unusual stretch of a voice already heard (its words pull the vectors) than a new
-   person.
+   drift with the length of the meeting the way a fixed distance cut does. Long
+   meetings are merged a chunk of pieces at a time, then the chunks' groups are
+   merged together by the same rule, so the work stays bounded and a voice that
+   comes back after an hour joins its first appearance.
+3. **Count.** A hint bounds the merging (it goes on, or stops, to stay in the range).
+   Otherwise, a group under `small_cluster_share` of the speech (at most
+   `small_cluster_seconds`) joins its nearest group unless it lies
+   `small_cluster_margin` times its allowance away, and one under
+   `min_cluster_share` (at most `min_cluster_seconds`) always joins: a short group
+   is more often an unusual stretch of a voice already heard (its words pull the
+   vectors) than a new person, but in a long meeting a few minutes of speech is a
+   person however small its share.
    Centring cannot tell one voice from several, so a meeting whose raw vectors all
    stay close to their mean (`single_speaker_coherence`) is one speaker.
-3. **Smoothing.** Every window is averaged with the windows of its piece within
-   `smoothing_seconds`, which removes most of what the words said add to a vector
-   while keeping the changes of speaker the pieces found.
-4. **Assignment.** Ward clustering splits the smoothed windows into the chosen number
-   of groups, and every window moves to the nearest group centroid (twice, so the
-   centroids settle).
+4. **Assignment.** Every window is averaged with the windows of its piece within
+   `smoothing_seconds` (which removes most of what the words said add to a vector
+   while keeping the changes of speaker the pieces found) and moves to the nearest
+   speaker centroid, twice, so the centroids settle.
+5. **Splitting.** With the count estimated, each speaker is clustered once more on
+   its own, into two, and split where the halves are plainly different voices
+   (`split_similarity`): voices far from the meeting's mean, such as a telephone
+   line among room microphones, look alike in the meeting's centred space.
 
-The pairwise steps see at most `max_windows` windows (and as many pieces), an even
-sample over the whole meeting; the rest join the nearest centroid. Memory and time
-therefore stay bounded on recordings of any length: O(max_windows²) for the sample
-and the merging, O(windows) for the rest, O(windows x longest piece) for the cutting.
+Memory and time stay linear in the length of the meeting: O(chunk_pieces²) for each
+merge, O(windows) for the rest, computed in blocks where a temporary would otherwise
+be as large as the vectors, and O(windows x longest piece) for the cutting.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -51,7 +59,7 @@ __all__ = [
     "ClusteringSettings",
     "centered",
     "cluster_windows",
-    "estimate_count",
+    "group_pieces",
     "group_sums",
     "normalized",
     "smooth_within_pieces",
@@ -59,6 +67,9 @@ __all__ = [
 ]
 
 _Labels = npt.NDArray[np.int64]
+# Rows of window vectors worked on at once where a whole-meeting temporary would grow
+# with the meeting's length.
+_BLOCK_ROWS = 4096
 _Matrix = npt.NDArray[np.float32]
 _Seconds = npt.NDArray[np.float64]
 
@@ -80,23 +91,30 @@ class ClusteringSettings:
     smoothing_seconds: float = 2.0
     # With an estimated count, the share of speech a group needs to count as a speaker;
     # a group under `small_cluster_share` must also lie `small_cluster_margin` times
-    # its allowance away from the nearest group, or it joins that group.
+    # its allowance away from the nearest group, or it joins that group. Neither share
+    # asks for more than its seconds: a long meeting's minor speakers are people.
     min_cluster_share: float = 0.1
+    min_cluster_seconds: float = 8.0
     small_cluster_share: float = 0.15
+    small_cluster_seconds: float = 15.0
     small_cluster_margin: float = 1.5
     # Mean raw cosine similarity to the mean vector above which a meeting is taken to
     # have one voice (when the hint allows one).
     single_speaker_coherence: float = 0.88
-    # How many windows (and pieces) the pairwise steps see at most.
-    max_windows: int = 2_000
+    # Raw cosine similarity of a speaker's two halves below which they are two people.
+    split_similarity: float = 0.93
+    # How many pieces (or groups of pieces) one pairwise merge holds at most, and how
+    # far inside its allowance a pair must be to merge before all chunks are compared.
+    chunk_pieces: int = 1_000
+    chunk_merge_ratio: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0 < self.threshold <= 2:
             raise ValueError("threshold is a distance between centred vectors, in (0, 2]")
         if self.noise_scale < 0 or self.change_penalty < 0 or self.smoothing_seconds < 0:
             raise ValueError("noise_scale, change_penalty and smoothing_seconds are >= 0")
-        if self.max_windows < 2:
-            raise ValueError("max_windows must be at least 2")
+        if self.chunk_pieces < 2:
+            raise ValueError("chunk_pieces must be at least 2")
 
 
 def normalized(rows: _Matrix) -> _Matrix:
@@ -130,10 +148,6 @@ def _compact(labels: _Labels) -> _Labels:
     _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
     order = np.argsort(np.argsort(first))
     return np.asarray(order[inverse], dtype=np.int64)
-
-
-def _even_sample(n: int, most: int) -> npt.NDArray[np.int64]:
-    return np.unique(np.linspace(0, n - 1, min(n, most)).round().astype(np.int64))
 
 
 def _cut(z: _Matrix, penalty: float, longest: int) -> list[int]:
@@ -189,82 +203,183 @@ def speaker_pieces(z: _Matrix, regions: npt.NDArray[np.int64], *, penalty: float
 
 def smooth_within_pieces(z: _Matrix, starts: _Seconds, pieces: _Labels,
                          radius: float) -> _Matrix:
-    """Each window averaged with the windows of its piece that start within `radius` s."""
+    """Each window averaged with the windows of its piece that start within `radius` s.
+
+    Worked out a few thousand windows at a time, cut between pieces (no average
+    crosses one), so hours of windows need no running sums as large as the vectors.
+    """
     if radius <= 0 or len(z) == 0:
         return z
-    sums = np.zeros((len(z) + 1, z.shape[1]), dtype=np.float64)
-    np.cumsum(z, axis=0, dtype=np.float64, out=sums[1:])
-    # Pieces are runs of consecutive windows; clip each window's span to its run.
-    run_first = np.searchsorted(pieces, pieces, side="left")
-    run_stop = np.searchsorted(pieces, pieces, side="right")
-    lo = np.maximum(np.searchsorted(starts, starts - radius - 1e-9, side="left"), run_first)
-    hi = np.minimum(np.searchsorted(starts, starts + radius + 1e-9, side="right"), run_stop)
-    return normalized((sums[hi] - sums[lo]).astype(np.float32))
+    result = np.empty_like(z)
+    piece_starts = np.r_[0, np.flatnonzero(np.diff(pieces)) + 1, len(z)]
+    cuts = np.unique(np.r_[piece_starts[np.searchsorted(
+        piece_starts, np.arange(0, len(z), _BLOCK_ROWS))], len(z)])
+    for begin, stop in itertools.pairwise(cuts):
+        rows, at, of = z[begin:stop], starts[begin:stop], pieces[begin:stop]
+        sums = np.zeros((len(rows) + 1, z.shape[1]), dtype=np.float64)
+        np.cumsum(rows, axis=0, dtype=np.float64, out=sums[1:])
+        # Pieces are runs of consecutive windows; clip each window's span to its run.
+        run_first = np.searchsorted(of, of, side="left")
+        run_stop = np.searchsorted(of, of, side="right")
+        lo = np.maximum(np.searchsorted(at, at - radius - 1e-9, side="left"), run_first)
+        hi = np.minimum(np.searchsorted(at, at + radius + 1e-9, side="right"), run_stop)
+        result[begin:stop] = normalized((sums[hi] - sums[lo]).astype(np.float32))
+    return result
 
 
-def estimate_count(z: _Matrix, pieces: _Labels, seconds: _Seconds,
-                   settings: ClusteringSettings) -> int:
-    """How many voices the pieces hold: merge groups while their means are one voice.
+def _piece_means(z: _Matrix, pieces: _Labels) -> tuple[npt.NDArray[np.float64], float]:
+    """The mean vector of each piece, and the spread of single windows around them.
 
-    Args:
-        z: Centred unit vectors, one row per window.
-        pieces: The piece of each window (0..k-1, each piece a run of windows).
-        seconds: Seconds of speech behind each piece (k values).
-        settings: `threshold`, `noise_scale`, the cluster shares, `max_windows`.
+    The spread (mean squared distance of a window to its piece's mean, over pieces of
+    three windows or more) is the noise a mean of T seconds carries, scaled by 1 / T.
     """
-    count = int(pieces.max()) + 1 if len(pieces) else 0
-    if count < 2:
-        return 1
+    count = int(pieces.max()) + 1
     sizes = np.bincount(pieces, minlength=count)
     # Pieces are runs of windows, so their sums are sums over slices.
     runs = np.r_[0, np.flatnonzero(np.diff(pieces)) + 1]
-    means = np.add.reduceat(z.astype(np.float64), runs, axis=0) / sizes[:, None]
-    spread = np.einsum("ij,ij->i", z - means[pieces], z - means[pieces])
+    means = np.add.reduceat(z, runs, axis=0, dtype=np.float64) / sizes[:, None]
+    spread = np.empty(len(z))
+    for begin in range(0, len(z), _BLOCK_ROWS):
+        gap = z[begin:begin + _BLOCK_ROWS] - means[pieces[begin:begin + _BLOCK_ROWS]]
+        spread[begin:begin + _BLOCK_ROWS] = np.einsum("ij,ij->i", gap, gap)
     settled = sizes[pieces] >= 3
-    noise = float(spread[settled].mean() if settled.any() else spread.mean())
-    chosen = _even_sample(count, max(2, settings.max_windows))
-    means, seconds = means[chosen], np.maximum(seconds[chosen], 1e-3)
+    return means, float(spread[settled].mean() if settled.any() else spread.mean())
+
+
+@dataclass
+class _Groups:
+    """Groups of pieces: what each piece belongs to, and each group's mean and seconds."""
+
+    of_piece: _Labels
+    means: npt.NDArray[np.float64]
+    seconds: _Seconds
+
+    def regroup(self, labels: _Labels) -> _Groups:
+        """Groups of these groups (`labels[g]` is the new group of group g)."""
+        count = int(labels.max()) + 1
+        held = np.bincount(labels, weights=self.seconds, minlength=count).astype(np.float64)
+        sums = group_sums(self.means * self.seconds[:, None], labels, count)
+        return _Groups(labels[self.of_piece], sums / held[:, None], held)
+
+
+def group_pieces(means: npt.NDArray[np.float64], seconds: _Seconds, noise: float, *,
+                 low: int, high: int, settings: ClusteringSettings) -> _Labels:
+    """A speaker number per piece: pieces merged while they are one voice, chunk by chunk.
+
+    Each run of `chunk_pieces` consecutive pieces is merged on its own (`_merge`), and
+    the groups of all chunks are then merged together the same way, as pyannote and
+    NeMo link the clusters of long audio: a voice heard early and again hours later
+    becomes one speaker, and a voice that only one chunk holds is still found. The
+    pairwise work is bounded by the chunk (levels repeat while the groups are more
+    than a chunk holds), the rule that decides a merge is the same at every level, and
+    the chunks' order does not matter. The count then comes from the hint
+    (`low`..`high`, forcing or refusing merges to stay in it) and, when it is
+    estimated, from the share rules of `_absorb_small`.
+
+    Args:
+        means: Mean centred vector of each piece.
+        seconds: Seconds of speech behind each piece.
+        noise: Spread of single windows around their piece's mean.
+        low: Fewest speakers allowed (1 when estimated).
+        high: Most speakers allowed.
+        settings: `threshold`, `noise_scale`, the cluster shares, `chunk_pieces`.
+    """
     floor, scale = settings.threshold ** 2, settings.noise_scale * noise
-    labels = _merge(means, seconds, floor, scale)
-    groups = int(labels.max()) + 1
-    sums = group_sums(means * seconds[:, None], labels, groups)
-    held = np.bincount(labels, weights=seconds, minlength=groups)
-    # A group with little speech is more often an unusual stretch of a voice already
-    # heard (its words pull the vectors) than a new person: it has to stand further
-    # apart from its nearest group to stay.
-    alive = np.ones(groups, dtype=bool)
-    kept = np.zeros(groups, dtype=bool)
-    while alive.sum() > 1:
-        shares = np.where(alive & ~kept, held / held.sum(), np.inf)
-        small = int(np.argmin(shares))
-        if shares[small] >= settings.small_cluster_share:
+    groups = _Groups(np.arange(len(means), dtype=np.int64), means, np.maximum(seconds, 1e-3))
+    chunk = settings.chunk_pieces
+    while len(groups.seconds) > chunk:
+        labels = np.empty(len(groups.seconds), dtype=np.int64)
+        next_label = 0
+        for begin in range(0, len(groups.seconds), chunk):
+            found = _merge(groups.means[begin:begin + chunk],
+                           groups.seconds[begin:begin + chunk], floor, scale,
+                           within=settings.chunk_merge_ratio)
+            labels[begin:begin + chunk] = found + next_label
+            next_label += int(found.max()) + 1
+        if next_label == len(groups.seconds):
+            groups = _link_in_turn(groups, floor, scale, chunk)
+            break
+        groups = groups.regroup(labels)
+    groups = groups.regroup(_merge(groups.means, groups.seconds, floor, scale,
+                                   fewest=low, most=high))
+    if low < high:
+        groups = groups.regroup(_absorb_small(groups, floor, scale, low, settings))
+    return _compact(groups.of_piece)
+
+
+def _link_in_turn(groups: _Groups, floor: float, scale: float, chunk: int) -> _Groups:
+    """Groups that no chunk could merge, each chunk in turn merged with the speakers
+    found so far: bounded work when a meeting holds more distinct voices than a chunk.
+    """
+    speaker_of = np.zeros(len(groups.seconds), dtype=np.int64)
+    speakers = _Groups(np.zeros(0, dtype=np.int64), groups.means[:0], groups.seconds[:0])
+    for begin in range(0, len(groups.seconds), chunk):
+        stop = begin + chunk
+        known = len(speakers.seconds)
+        both = _Groups(np.zeros(0, dtype=np.int64),
+                       np.vstack([speakers.means, groups.means[begin:stop]]),
+                       np.concatenate([speakers.seconds, groups.seconds[begin:stop]]))
+        linked = _merge(both.means, both.seconds, floor, scale)
+        speaker_of[:begin] = linked[:known][speaker_of[:begin]]
+        speaker_of[begin:stop] = linked[known:]
+        speakers = both.regroup(linked)
+    return _Groups(speaker_of[groups.of_piece], speakers.means, speakers.seconds)
+
+
+def _absorb_small(groups: _Groups, floor: float, scale: float, low: int,
+                  settings: ClusteringSettings) -> _Labels:
+    """What is left of each group once groups too small to be people have joined others.
+
+    A group with little speech is more often an unusual stretch of a voice already
+    heard (its words pull the vectors) than a new person: under `small_cluster_share`
+    of the speech it has to lie `small_cluster_margin` times its allowance away from
+    its nearest group to stay, and under `min_cluster_share` it never stays. The shares
+    stop growing at `small_cluster_seconds` and `min_cluster_seconds`: in a long
+    meeting someone who speaks for a few minutes is a person, though a small share.
+    """
+    count = len(groups.seconds)
+    held = groups.seconds.copy()
+    sums = groups.means * held[:, None]
+    total = float(held.sum())
+    small = min(settings.small_cluster_share * total, settings.small_cluster_seconds)
+    tiny = min(settings.min_cluster_share * total, settings.min_cluster_seconds)
+    into = np.arange(count, dtype=np.int64)
+    alive = np.ones(count, dtype=bool)
+    kept = np.zeros(count, dtype=bool)
+    while alive.sum() > max(1, low):
+        candidates = np.where(alive & ~kept, held, np.inf)
+        weakest = int(np.argmin(candidates))
+        if candidates[weakest] >= small:
             break
         centres = sums / held[:, None]
-        gap = np.einsum("ij,ij->i", centres - centres[small], centres - centres[small])
-        ratio = gap / (floor + scale * (1.0 / held[small] + 1.0 / held))
+        gap = np.einsum("ij,ij->i", centres - centres[weakest], centres - centres[weakest])
+        ratio = gap / (floor + scale * (1.0 / held[weakest] + 1.0 / held))
         ratio[~alive] = np.inf
-        ratio[small] = np.inf
+        ratio[weakest] = np.inf
         nearest = int(np.argmin(ratio))
-        if ratio[nearest] >= settings.small_cluster_margin:
-            kept[small] = True
+        if held[weakest] >= tiny and ratio[nearest] >= settings.small_cluster_margin:
+            kept[weakest] = True
             continue
-        sums[nearest] += sums[small]
-        held[nearest] += held[small]
-        alive[small] = False
-    shares = held[alive] / held[alive].sum()
-    # Tiny groups are pieces straddling two voices, laughter or noise, not people.
-    return max(1, int((shares >= settings.min_cluster_share).sum()))
+        sums[nearest] += sums[weakest]
+        held[nearest] += held[weakest]
+        alive[weakest] = False
+        into[into == weakest] = nearest
+    return np.unique(into, return_inverse=True)[1].astype(np.int64)
 
 
 def _merge(means: npt.NDArray[np.float64], seconds: _Seconds, floor: float,
-           noise: float) -> _Labels:
+           noise: float, *, fewest: int = 1, most: int | None = None,
+           within: float = 1.0) -> _Labels:
     """Merge the pair furthest inside its allowance until no pair is inside it.
 
     The allowance of two groups is `floor + noise * (1 / T_a + 1 / T_b)`; the pair
-    with the smallest gap / allowance merges first. Each row's smallest ratio is
-    kept, so a merge costs O(groups) rows' work rather than a scan of the table.
+    with the smallest gap / allowance merges first. Merging never goes below `fewest`
+    groups, and goes on past the allowance while there are more than `most`. Each
+    row's smallest ratio is kept, so a merge costs O(groups) rows' work rather than
+    a scan of the table.
     """
     count = len(means)
+    most = count if most is None else most
     centres = means.astype(np.float64).copy()
     norms = np.einsum("ij,ij->i", centres, centres)
     weight = seconds.astype(np.float64).copy()
@@ -289,15 +404,17 @@ def _merge(means: npt.NDArray[np.float64], seconds: _Seconds, floor: float,
     np.fill_diagonal(table, np.inf)
     nearest = np.argmin(table, axis=1)
     best = table[np.arange(count), nearest]
-    while True:
+    groups = count
+    while groups > max(1, fewest):
         i = int(np.argmin(best))
         j = int(nearest[i])
-        if not best[i] <= 1.0:
+        if not (best[i] <= within or groups > most):
             break
         centres[i] = (centres[i] * weight[i] + centres[j] * weight[j]) / (weight[i] + weight[j])
         norms[i] = float(centres[i] @ centres[i])
         weight[i] += weight[j]
         active[j] = False
+        groups -= 1
         labels[labels == j] = i
         table[j, :] = table[:, j] = np.inf
         best[j] = np.inf
@@ -350,34 +467,67 @@ def cluster_windows(
                             longest=longest)
     low, high = (1, n) if speaker_count is None else (
         max(1, speaker_count.minimum), max(1, speaker_count.maximum))
-    sample = _even_sample(n, s.max_windows)
-    if low == high:
-        count = low
-    else:
+    low, high = min(low, int(pieces.max()) + 1), min(high, int(pieces.max()) + 1)
+    if high <= 1:
+        return np.zeros(n, dtype=np.int64)
+    if low <= 1 < high:
         mean = normalized(raw.mean(axis=0, keepdims=True))[0]
-        coherence = float(np.mean(raw @ mean))
-        if low <= 1 and coherence >= s.single_speaker_coherence:
-            count = 1
-        else:
-            count = estimate_count(z, pieces, _piece_seconds(starts, speech, pieces), s)
-        count = min(max(count, low), high)
-    count = min(count, len(sample))
+        if float(np.mean(raw @ mean)) >= s.single_speaker_coherence:
+            return np.zeros(n, dtype=np.int64)
+    means, noise = _piece_means(z, pieces)
+    speaker_of_piece = group_pieces(means, _piece_seconds(starts, speech, pieces), noise,
+                                    low=low, high=high, settings=s)
+    count = int(speaker_of_piece.max()) + 1
     if count <= 1:
         return np.zeros(n, dtype=np.int64)
     smooth = smooth_within_pieces(z, starts, pieces, s.smoothing_seconds)
-    # Imported here: scikit-learn (and SciPy under it) takes a second to import, which
-    # processes that never diarize should not pay.
-    from sklearn.cluster import AgglomerativeClustering
-
-    labels = np.asarray(AgglomerativeClustering(n_clusters=count, linkage="ward")
-                        .fit_predict(smooth[sample]), dtype=np.int64)
-    centroids = _centroids(smooth[sample], labels, count)
-    # Everyone, sampled or not, goes to the nearest centroid; twice, so the centroids
-    # also reflect the windows the sample left out.
+    assigned = speaker_of_piece[pieces]
+    # Every window then goes to the nearest centroid, twice, so that a window its
+    # piece's average misplaced (a piece straddling a change of voice) finds its voice.
     for _ in range(2):
-        assigned = np.asarray(np.argmax(smooth @ centroids.T, axis=1), dtype=np.int64)
         centroids = _centroids(smooth, assigned, count)
+        assigned = np.asarray(np.argmax(smooth @ centroids.T, axis=1), dtype=np.int64)
+    if low < high:
+        assigned = _split_distinct(raw, _compact(assigned), starts=starts, regions=regions,
+                                   speech=speech, step_seconds=step_seconds, settings=s,
+                                   room=high - count)
     return _compact(assigned)
+
+
+def _split_distinct(raw: _Matrix, labels: _Labels, *, starts: _Seconds,
+                    regions: npt.NDArray[np.int64], speech: _Seconds, step_seconds: float,
+                    settings: ClusteringSettings, room: int) -> _Labels:
+    """Speakers split in two where their two halves are plainly different voices.
+
+    Voices far from the meeting's mean (another microphone, a telephone line) look
+    alike once centred on it: the centring that spreads the meeting's voices apart
+    also shrinks what separates those. Each speaker is therefore clustered once more
+    on its own, centred on its own mean, into two halves, and the halves stay apart
+    when their raw mean vectors are less similar than `split_similarity`; halves of
+    one voice, split by what was said, stay far more alike (see `bench/diarization.py`).
+    """
+    result = labels.copy()
+    next_label = int(labels.max()) + 1
+    exact = SpeakerCount(2, 2)
+    for speaker in range(int(labels.max()) + 1):
+        if room <= 0:
+            break
+        members = np.flatnonzero(labels == speaker)
+        if len(members) * step_seconds < 2 * settings.min_cluster_seconds:
+            continue
+        halves = cluster_windows(raw[members], speaker_count=exact, starts=starts[members],
+                                 regions=regions[members], speech=speech[members],
+                                 step_seconds=step_seconds, settings=settings)
+        sizes = np.bincount(halves, minlength=2)
+        if sizes.min() * step_seconds < settings.min_cluster_seconds:
+            continue
+        first, second = _centroids(raw[members], halves, 2)
+        if float(first @ second) >= settings.split_similarity:
+            continue
+        result[members[halves == 1]] = next_label
+        next_label += 1
+        room -= 1
+    return result
 
 
 def _piece_seconds(starts: _Seconds, speech: _Seconds, pieces: _Labels) -> _Seconds:

@@ -94,8 +94,8 @@ class LocalDiarizerSettings:
     window_seconds: float = 1.6
     step_seconds: float = 0.5
     batch_size: int = 64
-    # Windows the pairwise clustering sees at most; the rest join the nearest speaker.
-    max_cluster_windows: int = 2_000
+    # Pieces of speech one pairwise merge step holds at most (see `clustering`).
+    cluster_chunk_pieces: int = 1_000
     min_turn_seconds: float = 0.5
     # What a change of speaker costs the Viterbi pass, in similarity x seconds, within
     # a speech region and across a pause.
@@ -126,7 +126,7 @@ class LocalDiarizerSettings:
             change_penalty=self.change_penalty, smoothing_seconds=self.smoothing_seconds,
             min_cluster_share=self.min_cluster_share,
             single_speaker_coherence=self.single_speaker_coherence,
-            max_windows=self.max_cluster_windows)
+            chunk_pieces=self.cluster_chunk_pieces)
 
 
 class LocalDiarizer:
@@ -302,27 +302,29 @@ def _viterbi(scores: npt.NDArray[np.float64],
     change (`penalties[t]`: changing between frames t - 1 and t).
 
     Plain Python over lists: with a handful of speakers per frame that is several
-    times faster than NumPy calls on arrays of that size.
+    times faster than NumPy calls on arrays of that size. Rows become lists a block
+    at a time and the back pointers go to a small integer array, so hours of frames
+    cost bytes per frame rather than a Python list each.
     """
     steps, count = scores.shape
     if count == 1 or steps == 0:
         return np.zeros(steps, dtype=np.intp)
-    rows = scores.tolist()
-    costs = penalties.tolist()
+    back = np.zeros((steps, count), dtype=np.int16 if count < 2**15 else np.int32)
     speakers = range(count)
-    back: list[list[int]] = [[]]
-    total = list(rows[0])
-    for t in range(1, steps):
-        leader = max(speakers, key=total.__getitem__)
-        best = total[leader] - costs[t]
-        pointers = [leader if best > total[k] else k for k in speakers]
-        back.append(pointers)
-        row = rows[t]
-        total = [max(total[k], best) + row[k] for k in speakers]
+    total = scores[0].tolist()
+    block = 4096
+    for first in range(1, steps, block):
+        rows = scores[first:first + block].tolist()
+        costs = penalties[first:first + block].tolist()
+        for offset, row in enumerate(rows):
+            leader = max(speakers, key=total.__getitem__)
+            best = total[leader] - costs[offset]
+            back[first + offset] = [leader if best > total[k] else k for k in speakers]
+            total = [max(total[k], best) + row[k] for k in speakers]
     path = np.empty(steps, dtype=np.intp)
     path[-1] = last = max(speakers, key=total.__getitem__)
     for t in range(steps - 1, 0, -1):
-        last = back[t][last]
+        last = int(back[t, last])
         path[t - 1] = last
     return path
 
