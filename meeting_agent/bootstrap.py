@@ -36,6 +36,7 @@ from meeting_agent.service.common import SystemClock
 from meeting_agent.service.library import HotwordSetService, PromptTemplateService
 from meeting_agent.service.metering import MeteredAsr
 from meeting_agent.service.minutes import MinutesService
+from meeting_agent.service.pipeline.plan import ProviderProfiles
 from meeting_agent.service.pipeline.reconciler import Reconciler
 from meeting_agent.service.pipeline.runner import PipelineRunner, PipelineSettings
 from meeting_agent.service.tasks import TaskService
@@ -167,6 +168,10 @@ def bootstrap(settings: Settings, *, role: Role = "server",
         uow_factory=uow, store=store, clock=clock, events=events, normalize=normalize_audio,
         asr=asr, asr_order=_named(settings.providers.asr_order, catalog.asr), minutes=writer,
         diarizer=diarizer,
+        profiles=ProviderProfiles(
+            cloud_asr=frozenset(cloud.asr),
+            speaker_labelling_asr=frozenset(i.name for i in cloud.asr_info if i.diarization),
+            llm_minutes=frozenset(cloud.llm)),
         settings=PipelineSettings(
             work_dir=settings.processing.work_dir,
             max_audio_seconds=settings.limits.max_audio_seconds,

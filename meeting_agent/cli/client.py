@@ -20,11 +20,10 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
-    TaskProgressColumn,
-    TextColumn,
     TransferSpeedColumn,
 )
 
+from meeting_agent.cli.task_bar import TaskBar
 from meeting_agent.v1 import (
     artifact_pb2,
     audio_pb2,
@@ -242,9 +241,7 @@ def watch_task(conn: Connection, name: str, *, show_progress: bool = True) -> ta
     """Follow a task to its end, resuming after dropped streams: a live bar on a
     terminal, or else one line per event on stderr (for logs and CI)."""
     last = 0
-    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                  disable=not show_progress, transient=True) as progress:
-        bar = progress.add_task("queued", total=100)
+    with TaskBar(show=show_progress) as bar:
         for attempt in range(1, 100):
             try:
                 stream = conn.tasks().WatchTask(
@@ -255,9 +252,10 @@ def watch_task(conn: Connection, name: str, *, show_progress: bool = True) -> ta
                     last = max(last, event.sequence)
                     if not show_progress and event.type != task_pb2.TASK_EVENT_TYPE_HEARTBEAT:
                         typer.echo(_event_line(event), err=True)
-                    stage = task_pb2.TaskStage.Name(event.stage).removeprefix("TASK_STAGE_")
-                    progress.update(bar, completed=event.progress_percent,
-                                    description=f"{stage.lower()} {event.message}"[:60])
+                    bar.show(stage=task_pb2.TaskStage.Name(event.stage),
+                             state=task_pb2.TaskState.Name(event.state),
+                             percent=event.progress_percent, message=event.message,
+                             event_time=event.event_time.ToMicroseconds() / 1e6)
                     if message.HasField("task"):
                         final: task_pb2.Task = message.task
                         return final

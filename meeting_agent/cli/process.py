@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
+from meeting_agent.cli.task_bar import TaskBar
 from meeting_agent.domain.models import (
     Hotword,
     HotwordSet,
@@ -40,16 +40,13 @@ LOCAL = Principal(tenant_id="local", user_id="local")
 class ConsoleEvents:
     """An event bus that shows a task's progress on standard error instead of fanning out."""
 
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._bar = progress.add_task("queued", total=100)
+    def __init__(self, bar: TaskBar) -> None:
+        self._bar = bar
 
     def publish(self, event: TaskEvent) -> None:
-        description = event.stage.value.replace("_", " ")
-        if event.message:
-            description = f"{description}: {event.message}"
-        self._progress.update(self._bar, completed=event.progress_percent,
-                              description=description[:60])
+        self._bar.show(stage=event.stage.value, state=event.state.value,
+                       percent=event.progress_percent, message=event.message,
+                       event_time=event.event_time.timestamp())
 
     def listen(self) -> Any:
         raise NotImplementedError("the command line does not watch tasks")
@@ -122,9 +119,7 @@ def process(
         count = SpeakerCount(speakers, speakers)
     elif min_speakers or max_speakers:
         count = SpeakerCount(min_speakers or 1, max_speakers or 32)
-    with _settings(data_dir) as settings, Progress(
-            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-            console=err, transient=True) as bar:
+    with _settings(data_dir) as settings, TaskBar(console=err) as bar:
         container = bootstrap(settings, role="cli", events=ConsoleEvents(bar))
         try:
             result = _run(container, files, template=template, hotwords=hotwords,

@@ -85,6 +85,11 @@ class MinutesWriter:
             raise NotFound(f"promptTemplates/{template_id}")
         return template
 
+    def first_provider(self, choices: Sequence[ProviderChoice]) -> str:
+        """The generator tried first for these choices, "" when none is configured."""
+        order = [c.provider for c in choices] or self._default_order
+        return next((name for name in order if name in self._generators), "")
+
     def generate(self, task: Task, artifact: Artifact, choices: Sequence[ProviderChoice]
                  ) -> Artifact:
         """Fill in `artifact` (already stored as GENERATING); failures mark it FAILED."""

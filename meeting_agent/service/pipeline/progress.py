@@ -8,21 +8,16 @@ import time
 from meeting_agent.domain.models import Task, TaskError, TaskEventType, TaskStage, TaskState
 from meeting_agent.errors import NotFound
 from meeting_agent.ports import Clock, EventBus, UnitOfWorkFactory
+from meeting_agent.service.pipeline.plan import (
+    PIPELINE_ORDER,
+    Workload,
+    stage_costs,
+    stage_spans,
+)
 from meeting_agent.service.tasks import record_event
 from meeting_agent.telemetry.jobs import StageTimeline
 
 _LOGGER = logging.getLogger(__name__)
-
-# Where each stage sits in the overall percent. Transcription dominates the work.
-STAGE_SPANS: dict[TaskStage, tuple[int, int]] = {
-    TaskStage.FETCH_AUDIO: (0, 3),
-    TaskStage.DECODE: (3, 8),
-    TaskStage.TRANSCRIBE: (8, 80),
-    TaskStage.DIARIZE: (80, 90),
-    TaskStage.APPLY_SPEAKER_MAPPINGS: (90, 91),
-    TaskStage.GENERATE_MINUTES: (91, 99),
-    TaskStage.DONE: (100, 100),
-}
 
 MIN_PROGRESS_INTERVAL_SECONDS = 1.0
 
@@ -30,8 +25,9 @@ MIN_PROGRESS_INTERVAL_SECONDS = 1.0
 class TaskProgress:
     """Writes each change of one task as an event (stored first, then published).
 
-    Progress within a stage is throttled to whole percents and at most one event per
-    second, so a long transcription does not flood the event log.
+    Each stage fills a span of the percent as wide as its expected share of the time
+    (see `plan`); progress within a stage is throttled to whole percents and at most
+    one event per second, so a long transcription does not flood the event log.
     """
 
     def __init__(self, task: Task, uow_factory: UnitOfWorkFactory, clock: Clock,
@@ -43,6 +39,10 @@ class TaskProgress:
         self._events = events
         self._last_emit = 0.0
         self.percent = task.progress_percent
+        self._spans = stage_spans(stage_costs(Workload(audio_seconds=None)),
+                                  start=self.percent)
+        # What a progress event says when its reporter says nothing: what the stage does.
+        self._doing = ""
         # A span and a duration per stage; the runner closes it if the job dies mid-stage.
         self.timeline = StageTimeline()
 
@@ -66,21 +66,36 @@ class TaskProgress:
                    else f"processing resumed (attempt {attempt})")
         self._record(TaskEventType.STATE_CHANGED, message)
 
+    def plan(self, work: Workload, *, first: TaskStage = PIPELINE_ORDER[0]) -> None:
+        """Share what is left of the percent between `first` and the stages after it,
+        by their expected cost. Called again when the task learns more (the audio's
+        length, whether the recogniser labelled speakers): earlier stages keep theirs,
+        and the new spans start at the current percent, so it never goes back."""
+        remaining = PIPELINE_ORDER[PIPELINE_ORDER.index(first):]
+        self._spans.update(stage_spans(stage_costs(work), start=self.percent,
+                                       stages=remaining))
+
+    def span(self, stage: TaskStage) -> tuple[int, int]:
+        if stage is TaskStage.DONE:
+            return 100, 100
+        return self._spans.get(stage, (self.percent, self.percent))
+
     def stage(self, stage: TaskStage, message: str) -> None:
-        self.percent = max(self.percent, STAGE_SPANS[stage][0])
+        self.percent = max(self.percent, self.span(stage)[0])
+        self._doing = message
         self.timeline.enter(stage.value)
         self._record(TaskEventType.STAGE_CHANGED, message, stage=stage,
                      progress_percent=self.percent)
 
     def within(self, stage: TaskStage, fraction: float, message: str = "") -> None:
-        low, high = STAGE_SPANS[stage]
+        low, high = self.span(stage)
         percent = low + int((high - low) * min(max(fraction, 0.0), 1.0))
         if percent <= self.percent:
             return
         if time.monotonic() - self._last_emit < MIN_PROGRESS_INTERVAL_SECONDS and percent < high:
             return
         self.percent = percent
-        self._record(TaskEventType.PROGRESS, message, progress_percent=percent)
+        self._record(TaskEventType.PROGRESS, message or self._doing, progress_percent=percent)
 
     def finished(self, state: TaskState, message: str, *, error: TaskError | None = None,
                  **changes: object) -> Task:

@@ -47,6 +47,7 @@ from meeting_agent.ports import (
     JobInterrupted,
     NormalizedAudio,
     ObjectStore,
+    ProgressReporter,
     SpeakerTurn,
     TaskCancelled,
     UnitOfWorkFactory,
@@ -57,6 +58,7 @@ from meeting_agent.service.checkpoints import ObjectStoreCheckpoints
 from meeting_agent.service.diarization import diarize_once
 from meeting_agent.service.failover import ProviderFailure, every_provider_failed
 from meeting_agent.service.hotword_correction import apply_hotwords
+from meeting_agent.service.pipeline.plan import ProviderProfiles, Workload
 from meeting_agent.service.pipeline.progress import TaskProgress
 from meeting_agent.service.speakers import assign_speakers
 from meeting_agent.telemetry.jobs import job_span, record_queue_wait
@@ -137,6 +139,7 @@ class PipelineRunner:
         minutes: MinutesWriter,
         settings: PipelineSettings,
         diarizer: Diarizer | None = None,
+        profiles: ProviderProfiles | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.store = store
@@ -149,6 +152,8 @@ class PipelineRunner:
         self.settings = settings
         # Labels speakers for providers that return none; None switches that off.
         self._diarizer = diarizer
+        # Which providers run elsewhere or label speakers: what shares out the percent.
+        self._profiles = profiles or ProviderProfiles()
         self._interrupted = threading.Event()
 
     # ------------------------------------------------------------------ shutdown
@@ -247,6 +252,7 @@ class PipelineRunner:
     def _process(self, task: Task, progress: TaskProgress, lease: _Lease) -> None:
         lease.check()
         transcript = self._stored_transcript(task)
+        progress.plan(self._workload(task, transcribe=transcript is None))
         if transcript is None:
             with tempfile.TemporaryDirectory(prefix="meeting-agent-",
                                              dir=self.settings.work_dir) as work:
@@ -276,7 +282,8 @@ class PipelineRunner:
             if source.upload_id is not None:
                 self._verify_upload(task, source.upload_id, digest)
             files.append(path)
-            progress.within(TaskStage.FETCH_AUDIO, (index + 1) / len(task.audio_sources))
+            progress.within(TaskStage.FETCH_AUDIO, (index + 1) / len(task.audio_sources),
+                            f"fetched {index + 1} of {len(task.audio_sources)} file(s)")
         progress.stage(TaskStage.DECODE, "decoding audio")
         audio = self._normalize(
             files, work / "audio.f32", max_seconds=self.settings.max_audio_seconds,
@@ -284,6 +291,10 @@ class PipelineRunner:
             progress=lambda fraction, message="": progress.within(TaskStage.DECODE, fraction,
                                                                   message))
         progress.update(audio_duration_seconds=audio.duration_seconds)
+        # Fixed costs (model loads, an LLM round trip) weigh less on a longer recording.
+        progress.plan(self._workload(task, transcribe=True,
+                                     audio_seconds=audio.duration_seconds),
+                      first=TaskStage.TRANSCRIBE)
         return audio
 
     def _download(self, key: str, path: Path) -> str:
@@ -332,8 +343,14 @@ class PipelineRunner:
         segments = apply_hotwords(result.segments, request.hotwords) if request.hotwords \
             else result.segments
         diarizer = self._diarizer
-        if (diarizer is not None and request.diarization and segments
-                and not any(segment.speaker_label for segment in segments)):
+        diarize = (diarizer is not None and request.diarization and bool(segments)
+                   and not any(segment.speaker_label for segment in segments))
+        # Only now is it known whether the recogniser labelled the speakers itself.
+        progress.plan(replace(self._workload(task, transcribe=True,
+                                             audio_seconds=audio.duration_seconds),
+                              diarize=diarize),
+                      first=TaskStage.DIARIZE)
+        if diarizer is not None and diarize:
             turns = self._diarize(diarizer, task, audio, progress, lease)
             segments = assign_speakers(segments, turns)
         for index, segment in enumerate(segments):
@@ -385,8 +402,7 @@ class PipelineRunner:
                 return provider.transcribe(
                     audio, _with_model(request, models.get(name, "")),
                     checkpoints=checkpoints,
-                    progress=lambda fraction, message="": progress.within(
-                        TaskStage.TRANSCRIBE, fraction, message),
+                    progress=self._transcription_reporter(name, audio, progress),
                     check_cancelled=lease.check)
             except Unavailable as exc:
                 _LOGGER.warning("ASR provider %s unavailable for tasks/%s: %s", name, task.id,
@@ -401,6 +417,35 @@ class PipelineRunner:
         if not failures:
             raise Unavailable("no ASR provider is configured", reason="ASR_UNAVAILABLE")
         raise every_provider_failed("ASR", failures)
+
+    def _transcription_reporter(self, provider: str, audio: NormalizedAudio,
+                                progress: TaskProgress) -> ProgressReporter:
+        # A recogniser on this machine reports how much of the audio it has heard; a
+        # vendor's fraction is a guess from the time waited, so it gets no position.
+        local = provider not in self._profiles.cloud_asr
+
+        def report(fraction: float, message: str = "") -> None:
+            if not message and local:
+                message = (f"transcribed {_audio_clock(fraction * audio.duration_seconds)} "
+                           f"of {_audio_clock(audio.duration_seconds)}")
+            progress.within(TaskStage.TRANSCRIBE, fraction, message)
+
+        return report
+
+    def _workload(self, task: Task, *, transcribe: bool,
+                  audio_seconds: float | None = None) -> Workload:
+        """What this attempt is expected to run, before the providers have answered."""
+        return Workload.of(
+            self._profiles,
+            audio_seconds=audio_seconds or task.audio_duration_seconds,
+            transcribe=transcribe,
+            asr_provider=self._first_asr(task),
+            diarizer=self._diarizer is not None and not task.options.disable_diarization,
+            minutes_provider=self._minutes.first_provider(task.options.llm_providers))
+
+    def _first_asr(self, task: Task) -> str:
+        names = [c.provider for c in task.options.asr_providers] or self._asr_order
+        return next((name for name in names if name in self._asr), "")
 
     def _hotword_set(self, task: Task) -> HotwordSet | None:
         if not task.options.hotword_set_id:
@@ -445,3 +490,10 @@ class PipelineRunner:
 
 def _with_model(request: AsrRequest, model: str) -> AsrRequest:
     return replace(request, model=model)
+
+
+def _audio_clock(seconds: float) -> str:
+    """A position in the recording as H:MM:SS (M:SS under an hour)."""
+    minutes, secs = divmod(max(int(seconds), 0), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
