@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,8 +57,10 @@ import numpy.typing as npt
 from meeting_agent.domain.models import SpeakerCount
 
 __all__ = [
+    "CentredVectors",
     "ClusteringSettings",
     "centered",
+    "cluster_vectors",
     "cluster_windows",
     "group_pieces",
     "group_sums",
@@ -124,10 +127,52 @@ def normalized(rows: _Matrix) -> _Matrix:
     return result
 
 
+@dataclass(frozen=True)
+class CentredVectors:
+    """Window vectors in the space the voices are told apart in, and the way back.
+
+    `z[i]` is unit row i minus the mean unit row, made unit again; with its length
+    before that (`lengths[i]`) and the mean, the unit row is `z[i] * lengths[i] + mean`,
+    so one matrix the size of the vectors is all a meeting keeps, however long.
+    """
+
+    z: _Matrix
+    lengths: npt.NDArray[np.float32]
+    mean: npt.NDArray[np.float32]
+
+    @classmethod
+    def of(cls, embeddings: _Matrix) -> CentredVectors:
+        rows = np.asarray(embeddings, dtype=np.float32)
+        total = np.zeros(rows.shape[1], dtype=np.float64)
+        for begin in range(0, len(rows), _BLOCK_ROWS):
+            total += normalized(rows[begin:begin + _BLOCK_ROWS]).sum(axis=0, dtype=np.float64)
+        mean = (total / max(len(rows), 1)).astype(np.float32)
+        z = np.empty(rows.shape, dtype=np.float32)
+        lengths = np.empty(len(rows), dtype=np.float32)
+        for begin in range(0, len(rows), _BLOCK_ROWS):
+            x = normalized(rows[begin:begin + _BLOCK_ROWS]) - mean
+            length = np.linalg.norm(x, axis=1)
+            z[begin:begin + len(x)] = x / np.maximum(length, 1e-12)[:, None]
+            lengths[begin:begin + len(x)] = length
+        return cls(z, lengths, mean)
+
+    def unit(self, rows: npt.NDArray[np.int64]) -> _Matrix:
+        """The unit (uncentred) vectors of `rows`."""
+        result: _Matrix = self.z[rows] * self.lengths[rows, None] + self.mean
+        return result
+
+    @property
+    def coherence(self) -> float:
+        """Mean cosine similarity of the unit rows to their mean direction.
+
+        The centred rows sum to zero, so that mean is the length of the mean row.
+        """
+        return float(np.linalg.norm(self.mean))
+
+
 def centered(rows: _Matrix) -> _Matrix:
     """Unit rows minus their mean, made unit again: the space the voices are told apart in."""
-    x = normalized(rows)
-    return normalized(x - x.mean(axis=0, keepdims=True))
+    return CentredVectors.of(rows).z
 
 
 def group_sums(x: npt.NDArray[np.floating], labels: _Labels, count: int
@@ -203,19 +248,26 @@ def speaker_pieces(z: _Matrix, regions: npt.NDArray[np.int64], *, penalty: float
 
 def smooth_within_pieces(z: _Matrix, starts: _Seconds, pieces: _Labels,
                          radius: float) -> _Matrix:
-    """Each window averaged with the windows of its piece that start within `radius` s.
-
-    Worked out a few thousand windows at a time, cut between pieces (no average
-    crosses one), so hours of windows need no running sums as large as the vectors.
-    """
-    if radius <= 0 or len(z) == 0:
-        return z
+    """Each window averaged with the windows of its piece that start within `radius` s."""
     result = np.empty_like(z)
+    for begin, stop, block in _smoothed_blocks(z, starts, pieces, radius):
+        result[begin:stop] = block
+    return result
+
+
+def _smoothed_blocks(z: _Matrix, starts: _Seconds, pieces: _Labels, radius: float
+                     ) -> Iterator[tuple[int, int, _Matrix]]:
+    """`smooth_within_pieces` a few thousand windows at a time, cut between pieces (no
+    average crosses one), so that hours of windows need no second matrix of vectors."""
     piece_starts = np.r_[0, np.flatnonzero(np.diff(pieces)) + 1, len(z)]
     cuts = np.unique(np.r_[piece_starts[np.searchsorted(
         piece_starts, np.arange(0, len(z), _BLOCK_ROWS))], len(z)])
-    for begin, stop in itertools.pairwise(cuts):
-        rows, at, of = z[begin:stop], starts[begin:stop], pieces[begin:stop]
+    for begin, stop in itertools.pairwise(cuts.tolist()):
+        rows = z[begin:stop]
+        if radius <= 0:
+            yield begin, stop, rows
+            continue
+        at, of = starts[begin:stop], pieces[begin:stop]
         sums = np.zeros((len(rows) + 1, z.shape[1]), dtype=np.float64)
         np.cumsum(rows, axis=0, dtype=np.float64, out=sums[1:])
         # Pieces are runs of consecutive windows; clip each window's span to its run.
@@ -223,8 +275,7 @@ def smooth_within_pieces(z: _Matrix, starts: _Seconds, pieces: _Labels,
         run_stop = np.searchsorted(of, of, side="right")
         lo = np.maximum(np.searchsorted(at, at - radius - 1e-9, side="left"), run_first)
         hi = np.minimum(np.searchsorted(at, at + radius + 1e-9, side="right"), run_stop)
-        result[begin:stop] = normalized((sums[hi] - sums[lo]).astype(np.float32))
-    return result
+        yield begin, stop, normalized((sums[hi] - sums[lo]).astype(np.float32))
 
 
 def _piece_means(z: _Matrix, pieces: _Labels) -> tuple[npt.NDArray[np.float64], float]:
@@ -455,12 +506,29 @@ def cluster_windows(
         step_seconds: The spacing of windows inside a region.
         settings: The tuning; the defaults when None.
     """
+    if len(embeddings) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return cluster_vectors(CentredVectors.of(embeddings), speaker_count=speaker_count,
+                           starts=starts, regions=regions, speech=speech,
+                           step_seconds=step_seconds, settings=settings)
+
+
+def cluster_vectors(
+    vectors: CentredVectors,
+    *,
+    speaker_count: SpeakerCount | None,
+    starts: _Seconds,
+    regions: npt.NDArray[np.int64],
+    speech: _Seconds,
+    step_seconds: float,
+    settings: ClusteringSettings | None = None,
+) -> _Labels:
+    """`cluster_windows` on vectors already centred (which the caller may keep)."""
     s = settings or ClusteringSettings()
-    n = len(embeddings)
+    z = vectors.z
+    n = len(z)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    raw = normalized(np.asarray(embeddings, dtype=np.float32))
-    z = centered(raw)
     longest = max(1, math.floor(s.max_piece_seconds / step_seconds))
     # The penalty is per second of windows, so the cutting does not depend on the step.
     pieces = speaker_pieces(z, regions, penalty=s.change_penalty / step_seconds,
@@ -470,31 +538,48 @@ def cluster_windows(
     low, high = min(low, int(pieces.max()) + 1), min(high, int(pieces.max()) + 1)
     if high <= 1:
         return np.zeros(n, dtype=np.int64)
-    if low <= 1 < high:
-        mean = normalized(raw.mean(axis=0, keepdims=True))[0]
-        if float(np.mean(raw @ mean)) >= s.single_speaker_coherence:
-            return np.zeros(n, dtype=np.int64)
+    if low <= 1 < high and vectors.coherence >= s.single_speaker_coherence:
+        return np.zeros(n, dtype=np.int64)
     means, noise = _piece_means(z, pieces)
     speaker_of_piece = group_pieces(means, _piece_seconds(starts, speech, pieces), noise,
                                     low=low, high=high, settings=s)
     count = int(speaker_of_piece.max()) + 1
     if count <= 1:
         return np.zeros(n, dtype=np.int64)
-    smooth = smooth_within_pieces(z, starts, pieces, s.smoothing_seconds)
-    assigned = speaker_of_piece[pieces]
-    # Every window then goes to the nearest centroid, twice, so that a window its
-    # piece's average misplaced (a piece straddling a change of voice) finds its voice.
-    for _ in range(2):
-        centroids = _centroids(smooth, assigned, count)
-        assigned = np.asarray(np.argmax(smooth @ centroids.T, axis=1), dtype=np.int64)
+    assigned = _nearest_centroids(z, starts, pieces, s.smoothing_seconds,
+                                  speaker_of_piece[pieces], count)
     if low < high:
-        assigned = _split_distinct(raw, _compact(assigned), starts=starts, regions=regions,
-                                   speech=speech, step_seconds=step_seconds, settings=s,
+        assigned = _split_distinct(vectors, _compact(assigned), starts=starts,
+                                   regions=regions, speech=speech,
+                                   step_seconds=step_seconds, settings=s,
                                    room=high - count)
     return _compact(assigned)
 
 
-def _split_distinct(raw: _Matrix, labels: _Labels, *, starts: _Seconds,
+def _nearest_centroids(z: _Matrix, starts: _Seconds, pieces: _Labels, radius: float,
+                       labels: _Labels, count: int) -> _Labels:
+    """Every smoothed window moved to the nearest speaker centroid, twice.
+
+    Twice, so that a window its piece's average misplaced (a piece straddling a
+    change of voice) finds its voice and the centroids settle. The smoothed windows
+    are worked out again on each pass rather than kept.
+    """
+    sums = np.zeros((count, z.shape[1]), dtype=np.float64)
+    for begin, stop, block in _smoothed_blocks(z, starts, pieces, radius):
+        sums += group_sums(block, labels[begin:stop], count)
+    assigned = labels
+    for _ in range(2):
+        centroids = normalized(sums.astype(np.float32))
+        assigned = np.empty(len(z), dtype=np.int64)
+        sums = np.zeros((count, z.shape[1]), dtype=np.float64)
+        for begin, stop, block in _smoothed_blocks(z, starts, pieces, radius):
+            nearest = np.argmax(block @ centroids.T, axis=1)
+            assigned[begin:stop] = nearest
+            sums += group_sums(block, nearest, count)
+    return assigned
+
+
+def _split_distinct(vectors: CentredVectors, labels: _Labels, *, starts: _Seconds,
                     regions: npt.NDArray[np.int64], speech: _Seconds, step_seconds: float,
                     settings: ClusteringSettings, room: int) -> _Labels:
     """Speakers split in two where their two halves are plainly different voices.
@@ -503,25 +588,27 @@ def _split_distinct(raw: _Matrix, labels: _Labels, *, starts: _Seconds,
     alike once centred on it: the centring that spreads the meeting's voices apart
     also shrinks what separates those. Each speaker is therefore clustered once more
     on its own, centred on its own mean, into two halves, and the halves stay apart
-    when their raw mean vectors are less similar than `split_similarity`; halves of
-    one voice, split by what was said, stay far more alike (see `bench/diarization.py`).
+    when their raw mean vectors are less similar than `split_similarity`. Halves of
+    one voice split by what was said stay more alike the more speech each holds, so
+    both must hold twice `min_cluster_seconds` (see `bench/diarization.py`).
     """
     result = labels.copy()
     next_label = int(labels.max()) + 1
     exact = SpeakerCount(2, 2)
+    enough = 2 * settings.min_cluster_seconds
     for speaker in range(int(labels.max()) + 1):
         if room <= 0:
             break
         members = np.flatnonzero(labels == speaker)
-        if len(members) * step_seconds < 2 * settings.min_cluster_seconds:
+        if len(members) * step_seconds < 2 * enough:
             continue
-        halves = cluster_windows(raw[members], speaker_count=exact, starts=starts[members],
+        unit = vectors.unit(members)
+        halves = cluster_windows(unit, speaker_count=exact, starts=starts[members],
                                  regions=regions[members], speech=speech[members],
                                  step_seconds=step_seconds, settings=settings)
-        sizes = np.bincount(halves, minlength=2)
-        if sizes.min() * step_seconds < settings.min_cluster_seconds:
+        if np.bincount(halves, minlength=2).min() * step_seconds < enough:
             continue
-        first, second = _centroids(raw[members], halves, 2)
+        first, second = _centroids(unit, halves, 2)
         if float(first @ second) >= settings.split_similarity:
             continue
         result[members[halves == 1]] = next_label

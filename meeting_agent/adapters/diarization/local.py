@@ -30,9 +30,9 @@ import numpy.typing as npt
 
 from meeting_agent.adapters.audio import read_window
 from meeting_agent.adapters.diarization.clustering import (
+    CentredVectors,
     ClusteringSettings,
-    centered,
-    cluster_windows,
+    cluster_vectors,
     group_sums,
     normalized,
 )
@@ -187,10 +187,12 @@ class LocalDiarizer:
             progress(_VAD_SHARE + _EMBED_SHARE * (first + len(batch)) / len(starts),
                      "comparing voices")
         check_cancelled()
-        labels = cluster_windows(embeddings, speaker_count=speaker_count, starts=starts,
+        vectors = CentredVectors.of(embeddings)
+        del embeddings  # the centred vectors are all that is kept from here on
+        labels = cluster_vectors(vectors, speaker_count=speaker_count, starts=starts,
                                  regions=region_of, speech=speech,
                                  step_seconds=s.step_seconds, settings=s.clustering)
-        turns = self._turns(regions, starts, embeddings, labels)
+        turns = self._turns(regions, starts, vectors.z, labels)
         progress(1.0)
         logger.info("diarized %.1f s: %d speech regions, %d windows, %d speakers, %d turns",
                     audio.duration_seconds, len(regions), len(starts),
@@ -247,11 +249,10 @@ class LocalDiarizer:
         return mel_frames(samples)
 
     def _turns(self, regions: Sequence[tuple[float, float]], starts: npt.NDArray[np.float64],
-               embeddings: npt.NDArray[np.float32],
+               z: npt.NDArray[np.float32],
                labels: npt.NDArray[np.int64]) -> list[SpeakerTurn]:
         s = self.settings
         count = int(labels.max()) + 1
-        z = centered(embeddings)
         scores = z @ normalized(group_sums(z, labels, count).astype(np.float32)).T
         cumulative = np.vstack([np.zeros((1, count)), np.cumsum(scores, axis=0, dtype=np.float64)])
         edges_of: list[npt.NDArray[np.float64]] = []
