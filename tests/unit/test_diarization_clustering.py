@@ -9,6 +9,7 @@ import pytest
 
 from meeting_agent.adapters.diarization import LocalDiarizer, LocalDiarizerSettings
 from meeting_agent.adapters.diarization.clustering import (
+    CentredVectors,
     ClusteringSettings,
     centered,
     cluster_windows,
@@ -235,3 +236,19 @@ def test_missing_weights_fail_as_a_precondition(tmp_path: Path) -> None:
                          check_cancelled=lambda: None)
 
     assert failure.value.reason == "DIARIZATION_MODEL_UNAVAILABLE"
+
+
+def test_centred_vectors_restore_the_unit_rows_and_may_replace_them() -> None:
+    x, _, _ = meeting([30, 20, 10])
+    rows = np.ascontiguousarray(x * 3.0)  # any lengths: the unit rows are what count
+    unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    vectors = CentredVectors.of(rows)
+    in_place = CentredVectors.of(rows.copy(), in_place=True)
+
+    everything = np.arange(len(rows))
+    assert np.allclose(vectors.unit(everything), unit, atol=1e-5)
+    assert np.allclose(np.linalg.norm(vectors.z, axis=1), 1.0, atol=1e-5)
+    mean = unit.mean(axis=0) / np.linalg.norm(unit.mean(axis=0))
+    assert vectors.coherence == pytest.approx(float((unit @ mean).mean()), abs=1e-5)
+    assert np.array_equal(in_place.z, vectors.z)

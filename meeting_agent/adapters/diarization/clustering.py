@@ -141,13 +141,16 @@ class CentredVectors:
     mean: npt.NDArray[np.float32]
 
     @classmethod
-    def of(cls, embeddings: _Matrix) -> CentredVectors:
+    def of(cls, embeddings: _Matrix, *, in_place: bool = False) -> CentredVectors:
+        """The centred vectors of `embeddings`, written over them when `in_place`
+        (a float32 matrix the caller no longer needs)."""
         rows = np.asarray(embeddings, dtype=np.float32)
         total = np.zeros(rows.shape[1], dtype=np.float64)
         for begin in range(0, len(rows), _BLOCK_ROWS):
             total += normalized(rows[begin:begin + _BLOCK_ROWS]).sum(axis=0, dtype=np.float64)
         mean = (total / max(len(rows), 1)).astype(np.float32)
-        z = np.empty(rows.shape, dtype=np.float32)
+        # Each block is read before it is written, so the result may take its place.
+        z = rows if in_place and rows is embeddings else np.empty(rows.shape, dtype=np.float32)
         lengths = np.empty(len(rows), dtype=np.float32)
         for begin in range(0, len(rows), _BLOCK_ROWS):
             x = normalized(rows[begin:begin + _BLOCK_ROWS]) - mean

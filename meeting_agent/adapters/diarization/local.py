@@ -187,8 +187,8 @@ class LocalDiarizer:
             progress(_VAD_SHARE + _EMBED_SHARE * (first + len(batch)) / len(starts),
                      "comparing voices")
         check_cancelled()
-        vectors = CentredVectors.of(embeddings)
-        del embeddings  # the centred vectors are all that is kept from here on
+        # The centred vectors take the embeddings' place: one matrix for the meeting.
+        vectors = CentredVectors.of(embeddings, in_place=True)
         labels = cluster_vectors(vectors, speaker_count=speaker_count, starts=starts,
                                  regions=region_of, speech=speech,
                                  step_seconds=s.step_seconds, settings=s.clustering)
