@@ -94,7 +94,7 @@ def build_diarizer(settings: DiarizationSettings) -> Diarizer | None:
         threshold=settings.clustering_threshold,
         window_seconds=settings.window_seconds,
         step_seconds=settings.step_seconds,
-        cluster_chunk_pieces=settings.cluster_chunk_pieces))
+        cluster_chunk_seconds=settings.cluster_chunk_seconds))
 
 
 def build_store(settings: Settings) -> ObjectStore:

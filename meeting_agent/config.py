@@ -261,9 +261,9 @@ class DiarizationSettings(_Section):
     # Voice vectors are taken from windows this long, every step.
     window_seconds: float = Field(default=1.6, ge=0.5, le=10)
     step_seconds: float = Field(default=0.5, ge=0.05, le=10)
-    # Pieces of speech one pairwise merge step holds at most (its memory grows with the
-    # square); longer meetings are merged chunk by chunk, then across chunks.
-    cluster_chunk_pieces: int = Field(default=1000, ge=50, le=20000)
+    # Longer meetings are clustered this many seconds at a time, and the speakers of
+    # the chunks linked; memory and time then grow with the length, not its square.
+    cluster_chunk_seconds: float = Field(default=600.0, ge=30, le=7200)
 
     @model_validator(mode="after")
     def _step_within_window(self) -> DiarizationSettings:

@@ -43,11 +43,13 @@ def heard_as(spans: tuple[Span, ...], turns: list[SpeakerTurn]
     return seconds
 
 
-@pytest.mark.parametrize("chunk_pieces", [1_000, 8], ids=["one chunk", "chunks of 8 pieces"])
+# Chunks of a minute put the first voices and their return in different chunks, as
+# ten-minute chunks do to a long meeting.
+@pytest.mark.parametrize("chunk_seconds", [600.0, 60.0], ids=["one chunk", "one-minute chunks"])
 def test_speakers_returning_after_others_keep_their_label(
-        returning: tuple[LongMeeting, NormalizedAudio], chunk_pieces: int) -> None:
+        returning: tuple[LongMeeting, NormalizedAudio], chunk_seconds: float) -> None:
     made, audio = returning
-    diarizer = LocalDiarizer(LocalDiarizerSettings(cluster_chunk_pieces=chunk_pieces))
+    diarizer = LocalDiarizer(LocalDiarizerSettings(cluster_chunk_seconds=chunk_seconds))
 
     turns = diarizer.diarize(audio, speaker_count=None, progress=nothing,
                              check_cancelled=nothing)

@@ -119,9 +119,9 @@ def test_labels_are_numbered_in_order_of_first_appearance() -> None:
 def test_many_windows_are_clustered_chunk_by_chunk() -> None:
     x, truth, where = meeting([4000, 3000, 2000], noise=0.04)
 
-    labels = cluster_windows(x, speaker_count=None,
-                             settings=ClusteringSettings(chunk_pieces=60),
-                             **where)  # type: ignore[arg-type]
+    assert where["starts"][-1] > 4 * ClusteringSettings().chunk_seconds  # type: ignore[index]
+
+    labels = cluster_windows(x, speaker_count=None, **where)  # type: ignore[arg-type]
 
     assert labels.shape == truth.shape
     assert labels.max() + 1 == 3 and agreement(labels, truth) > 0.99
@@ -138,20 +138,23 @@ def test_a_voice_back_after_many_chunks_joins_its_first_turns() -> None:
 
     labels = cluster_windows(x, speaker_count=None, starts=starts, regions=regions,
                              speech=np.full(len(truth), 1.6), step_seconds=STEP,
-                             settings=ClusteringSettings(chunk_pieces=4))
+                             settings=ClusteringSettings(chunk_seconds=60))
 
     assert labels.max() + 1 == 3 and agreement(labels, truth) > 0.99
     assert labels[0] == labels[-1]
 
 
-def test_more_voices_than_a_chunk_holds_are_all_found() -> None:
-    x, truth, where = meeting([60] * 12, noise=0.03)
+def test_an_exact_hint_holds_across_chunks() -> None:
+    x, truth, where = meeting([300, 300, 200, 200], noise=0.04)
+    settings = ClusteringSettings(chunk_seconds=60)
 
-    labels = cluster_windows(x, speaker_count=None,
-                             settings=ClusteringSettings(chunk_pieces=5),
-                             **where)  # type: ignore[arg-type]
+    exact = cluster_windows(x, speaker_count=SpeakerCount(4, 4), settings=settings,
+                            **where)  # type: ignore[arg-type]
+    fewer = cluster_windows(x, speaker_count=SpeakerCount(2, 2), settings=settings,
+                            **where)  # type: ignore[arg-type]
 
-    assert labels.max() + 1 == 12 and agreement(labels, truth) > 0.99
+    assert exact.max() + 1 == 4 and agreement(exact, truth) > 0.99
+    assert fewer.max() + 1 == 2
 
 
 def test_one_window_is_one_speaker() -> None:

@@ -15,11 +15,7 @@ are formed there, in five steps:
    `|m_a - m_b|² <= threshold² + noise_scale * noise * (1 / T_a + 1 / T_b)`, where
    `T` is the seconds of speech behind a mean and `noise` the spread of single
    windows around the mean of their piece, measured on the meeting itself. Short
-   groups therefore need a clearer difference than long ones, and the test does not
-   drift with the length of the meeting the way a fixed distance cut does. Long
-   meetings are merged a chunk of pieces at a time, then the chunks' groups are
-   merged together by the same rule, so the work stays bounded and a voice that
-   comes back after an hour joins its first appearance.
+   groups therefore need a clearer difference than long ones.
 3. **Count.** A hint bounds the merging (it goes on, or stops, to stay in the range).
    Otherwise, a group under `small_cluster_share` of the speech (at most
    `small_cluster_seconds`) joins its nearest group unless it lies
@@ -39,9 +35,18 @@ are formed there, in five steps:
    (`split_similarity`): voices far from the meeting's mean, such as a telephone
    line among room microphones, look alike in the meeting's centred space.
 
-Memory and time stay linear in the length of the meeting: O(chunk_pieces²) for each
-merge, O(windows) for the rest, computed in blocks where a temporary would otherwise
-be as large as the vectors, and O(windows x longest piece) for the cutting.
+Meetings longer than `chunk_seconds` are clustered a chunk at a time, each chunk as
+a meeting of its own (the steps above were tuned on meetings of minutes), and the
+chunks' speakers are then linked in the whole meeting's centred space, closest pair
+first, never two speakers of one chunk (`_cluster_by_chunks`), as pyannote and NeMo
+link the clusters of long audio. Over hours the same voice drifts with what it says
+further than two voices of one short meeting stand apart, so one merge rule for the
+whole meeting would split it; a chunk sees too little for that drift to matter.
+
+Memory and time therefore stay linear in the length of the meeting: the pairwise
+work is that of one chunk, plus one table of the chunks' speakers; the rest is
+O(windows), computed in blocks where a temporary would otherwise be as large as the
+vectors, and O(windows x longest piece) for the cutting.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -106,18 +111,19 @@ class ClusteringSettings:
     single_speaker_coherence: float = 0.88
     # Raw cosine similarity of a speaker's two halves below which they are two people.
     split_similarity: float = 0.93
-    # How many pieces (or groups of pieces) one pairwise merge holds at most, and how
-    # far inside its allowance a pair must be to merge before all chunks are compared.
-    chunk_pieces: int = 1_000
-    chunk_merge_ratio: float = 0.5
+    # Longer meetings are clustered this many seconds at a time, and the chunks'
+    # speakers linked while their mean centred vectors are closer than
+    # `link_distance` (never two of one chunk: a chunk told them apart).
+    chunk_seconds: float = 600.0
+    link_distance: float = 0.45
 
     def __post_init__(self) -> None:
         if not 0 < self.threshold <= 2:
             raise ValueError("threshold is a distance between centred vectors, in (0, 2]")
         if self.noise_scale < 0 or self.change_penalty < 0 or self.smoothing_seconds < 0:
             raise ValueError("noise_scale, change_penalty and smoothing_seconds are >= 0")
-        if self.chunk_pieces < 2:
-            raise ValueError("chunk_pieces must be at least 2")
+        if self.chunk_seconds < 30:
+            raise ValueError("chunk_seconds must be at least 30")
 
 
 def normalized(rows: _Matrix) -> _Matrix:
@@ -318,17 +324,10 @@ class _Groups:
 
 def group_pieces(means: npt.NDArray[np.float64], seconds: _Seconds, noise: float, *,
                  low: int, high: int, settings: ClusteringSettings) -> _Labels:
-    """A speaker number per piece: pieces merged while they are one voice, chunk by chunk.
+    """A speaker number per piece: pieces merged while they are one voice.
 
-    Each run of `chunk_pieces` consecutive pieces is merged on its own (`_merge`), and
-    the groups of all chunks are then merged together the same way, as pyannote and
-    NeMo link the clusters of long audio: a voice heard early and again hours later
-    becomes one speaker, and a voice that only one chunk holds is still found. The
-    pairwise work is bounded by the chunk (levels repeat while the groups are more
-    than a chunk holds), the rule that decides a merge is the same at every level, and
-    the chunks' order does not matter. The count then comes from the hint
-    (`low`..`high`, forcing or refusing merges to stay in it) and, when it is
-    estimated, from the share rules of `_absorb_small`.
+    The hint (`low`..`high`) forces or refuses merges to stay in its range; an
+    estimated count then follows the share rules of `_absorb_small`.
 
     Args:
         means: Mean centred vector of each piece.
@@ -336,48 +335,15 @@ def group_pieces(means: npt.NDArray[np.float64], seconds: _Seconds, noise: float
         noise: Spread of single windows around their piece's mean.
         low: Fewest speakers allowed (1 when estimated).
         high: Most speakers allowed.
-        settings: `threshold`, `noise_scale`, the cluster shares, `chunk_pieces`.
+        settings: `threshold`, `noise_scale` and the cluster shares.
     """
     floor, scale = settings.threshold ** 2, settings.noise_scale * noise
     groups = _Groups(np.arange(len(means), dtype=np.int64), means, np.maximum(seconds, 1e-3))
-    chunk = settings.chunk_pieces
-    while len(groups.seconds) > chunk:
-        labels = np.empty(len(groups.seconds), dtype=np.int64)
-        next_label = 0
-        for begin in range(0, len(groups.seconds), chunk):
-            found = _merge(groups.means[begin:begin + chunk],
-                           groups.seconds[begin:begin + chunk], floor, scale,
-                           within=settings.chunk_merge_ratio)
-            labels[begin:begin + chunk] = found + next_label
-            next_label += int(found.max()) + 1
-        if next_label == len(groups.seconds):
-            groups = _link_in_turn(groups, floor, scale, chunk)
-            break
-        groups = groups.regroup(labels)
     groups = groups.regroup(_merge(groups.means, groups.seconds, floor, scale,
                                    fewest=low, most=high))
     if low < high:
         groups = groups.regroup(_absorb_small(groups, floor, scale, low, settings))
     return _compact(groups.of_piece)
-
-
-def _link_in_turn(groups: _Groups, floor: float, scale: float, chunk: int) -> _Groups:
-    """Groups that no chunk could merge, each chunk in turn merged with the speakers
-    found so far: bounded work when a meeting holds more distinct voices than a chunk.
-    """
-    speaker_of = np.zeros(len(groups.seconds), dtype=np.int64)
-    speakers = _Groups(np.zeros(0, dtype=np.int64), groups.means[:0], groups.seconds[:0])
-    for begin in range(0, len(groups.seconds), chunk):
-        stop = begin + chunk
-        known = len(speakers.seconds)
-        both = _Groups(np.zeros(0, dtype=np.int64),
-                       np.vstack([speakers.means, groups.means[begin:stop]]),
-                       np.concatenate([speakers.seconds, groups.seconds[begin:stop]]))
-        linked = _merge(both.means, both.seconds, floor, scale)
-        speaker_of[:begin] = linked[:known][speaker_of[:begin]]
-        speaker_of[begin:stop] = linked[known:]
-        speakers = both.regroup(linked)
-    return _Groups(speaker_of[groups.of_piece], speakers.means, speakers.seconds)
 
 
 def _absorb_small(groups: _Groups, floor: float, scale: float, low: int,
@@ -422,8 +388,7 @@ def _absorb_small(groups: _Groups, floor: float, scale: float, low: int,
 
 
 def _merge(means: npt.NDArray[np.float64], seconds: _Seconds, floor: float,
-           noise: float, *, fewest: int = 1, most: int | None = None,
-           within: float = 1.0) -> _Labels:
+           noise: float, *, fewest: int = 1, most: int | None = None) -> _Labels:
     """Merge the pair furthest inside its allowance until no pair is inside it.
 
     The allowance of two groups is `floor + noise * (1 / T_a + 1 / T_b)`; the pair
@@ -462,7 +427,7 @@ def _merge(means: npt.NDArray[np.float64], seconds: _Seconds, floor: float,
     while groups > max(1, fewest):
         i = int(np.argmin(best))
         j = int(nearest[i])
-        if not (best[i] <= within or groups > most):
+        if not (best[i] <= 1.0 or groups > most):
             break
         centres[i] = (centres[i] * weight[i] + centres[j] * weight[j]) / (weight[i] + weight[j])
         norms[i] = float(centres[i] @ centres[i])
@@ -528,20 +493,22 @@ def cluster_vectors(
 ) -> _Labels:
     """`cluster_windows` on vectors already centred (which the caller may keep)."""
     s = settings or ClusteringSettings()
-    z = vectors.z
-    n = len(z)
+    n = len(vectors.z)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    longest = max(1, math.floor(s.max_piece_seconds / step_seconds))
-    # The penalty is per second of windows, so the cutting does not depend on the step.
-    pieces = speaker_pieces(z, regions, penalty=s.change_penalty / step_seconds,
-                            longest=longest)
     low, high = (1, n) if speaker_count is None else (
         max(1, speaker_count.minimum), max(1, speaker_count.maximum))
+    if low <= 1 < high and vectors.coherence >= s.single_speaker_coherence:
+        return np.zeros(n, dtype=np.int64)
+    chunks = _chunks(starts, regions, s.chunk_seconds)
+    if len(chunks) > 1:
+        return _cluster_by_chunks(vectors, chunks, low=low, high=high, starts=starts,
+                                  regions=regions, speech=speech,
+                                  step_seconds=step_seconds, settings=s)
+    z = vectors.z
+    pieces = _pieces(z, regions, step_seconds, s)
     low, high = min(low, int(pieces.max()) + 1), min(high, int(pieces.max()) + 1)
     if high <= 1:
-        return np.zeros(n, dtype=np.int64)
-    if low <= 1 < high and vectors.coherence >= s.single_speaker_coherence:
         return np.zeros(n, dtype=np.int64)
     means, noise = _piece_means(z, pieces)
     speaker_of_piece = group_pieces(means, _piece_seconds(starts, speech, pieces), noise,
@@ -557,6 +524,107 @@ def cluster_vectors(
                                    step_seconds=step_seconds, settings=s,
                                    room=high - count)
     return _compact(assigned)
+
+
+def _pieces(z: _Matrix, regions: npt.NDArray[np.int64], step_seconds: float,
+            settings: ClusteringSettings) -> _Labels:
+    longest = max(1, math.floor(settings.max_piece_seconds / step_seconds))
+    # The penalty is per second of windows, so the cutting does not depend on the step.
+    return speaker_pieces(z, regions, penalty=settings.change_penalty / step_seconds,
+                          longest=longest)
+
+
+def _chunks(starts: _Seconds, regions: npt.NDArray[np.int64], seconds: float
+            ) -> list[tuple[int, int]]:
+    """Runs of windows about `seconds` long, cut between speech regions; a last run
+    shorter than half of that joins the one before."""
+    cuts = [0]
+    changes = np.flatnonzero(np.diff(regions)) + 1
+    for i in changes.tolist():
+        if starts[i] - starts[cuts[-1]] >= seconds:
+            cuts.append(i)
+    if len(cuts) > 1 and starts[-1] - starts[cuts[-1]] < seconds / 2:
+        cuts.pop()
+    return list(itertools.pairwise([*cuts, len(starts)]))
+
+
+def _cluster_by_chunks(vectors: CentredVectors, chunks: list[tuple[int, int]], *, low: int,
+                       high: int, starts: _Seconds, regions: npt.NDArray[np.int64],
+                       speech: _Seconds, step_seconds: float,
+                       settings: ClusteringSettings) -> _Labels:
+    """Each chunk clustered as a meeting of its own, then its speakers linked across.
+
+    A chunk is centred on its own mean, as a short meeting is, which is where the
+    count and the grouping were tuned. Its speakers are then compared in the whole
+    meeting's centred space, where a voice keeps one place: `_link_across_chunks`
+    joins the closest speakers of different chunks, and a last merge by the usual
+    allowance (`_merge`, which also brings the count into the hint's range) joins
+    what a chunk had split in two.
+    """
+    hint = SpeakerCount(1, high) if high < len(starts) else None
+    # A chunk's vectors all close to their mean are as likely two voices alike as one
+    # (the meeting as a whole was not one voice): a chunk is split by the pieces, and
+    # what it split of one voice is joined again below.
+    settings_of_chunk = replace(settings, single_speaker_coherence=math.inf)
+    labels = np.empty(len(starts), dtype=np.int64)
+    chunk_of: list[int] = []
+    sums = []
+    for number, (begin, stop) in enumerate(chunks):
+        found = cluster_windows(vectors.unit(np.arange(begin, stop)), speaker_count=hint,
+                                starts=starts[begin:stop], regions=regions[begin:stop],
+                                speech=speech[begin:stop], step_seconds=step_seconds,
+                                settings=settings_of_chunk)
+        count = int(found.max()) + 1
+        labels[begin:stop] = found + len(chunk_of)
+        chunk_of += [number] * count
+        sums.append(group_sums(vectors.z[begin:stop], found, count))
+    totals = np.vstack(sums)
+    windows = np.bincount(labels, minlength=len(chunk_of)).astype(np.float64)
+    linked = _link_across_chunks(totals, windows, np.asarray(chunk_of),
+                                 settings.link_distance ** 2)
+    count = int(linked.max()) + 1
+    held = np.bincount(linked, weights=windows, minlength=count).astype(np.float64)
+    means = group_sums(totals, linked, count) / held[:, None]
+    _, noise = _piece_means(vectors.z, _pieces(vectors.z, regions, step_seconds, settings))
+    final = _merge(means, held * step_seconds, settings.threshold ** 2,
+                   settings.noise_scale * noise, fewest=low, most=high)
+    return _compact(final[linked][labels])
+
+
+def _link_across_chunks(sums: npt.NDArray[np.float64], windows: npt.NDArray[np.float64],
+                        chunk_of: _Labels, limit: float) -> _Labels:
+    """Speakers of all chunks joined, closest pair first, while the squared distance of
+    their means is under `limit`; two speakers of one chunk never join, nor do groups
+    holding speakers of one chunk."""
+    count = len(windows)
+    sums, windows = sums.copy(), windows.copy()
+    conflict = chunk_of[:, None] == chunk_of[None, :]
+    labels = np.arange(count, dtype=np.int64)
+
+    def distances(i: int) -> npt.NDArray[np.float64]:
+        means = sums / windows[:, None]
+        gap = means - means[i]
+        result: npt.NDArray[np.float64] = np.einsum("ij,ij->i", gap, gap)
+        result[conflict[i]] = np.inf
+        return result
+
+    means = sums / windows[:, None]
+    norms = np.einsum("ij,ij->i", means, means)
+    table = np.maximum(norms[:, None] + norms[None, :] - 2.0 * (means @ means.T), 0.0)
+    table[conflict] = np.inf
+    while True:
+        i, j = (int(k) for k in np.unravel_index(int(np.argmin(table)), table.shape))
+        if not table[i, j] < limit:
+            break
+        sums[i] += sums[j]
+        windows[i] += windows[j]
+        conflict[i] |= conflict[j]
+        conflict[:, i] = conflict[i]
+        labels[labels == j] = i
+        table[j, :] = table[:, j] = np.inf
+        conflict[j, :] = conflict[:, j] = True
+        table[i, :] = table[:, i] = distances(i)
+    return np.unique(labels, return_inverse=True)[1].astype(np.int64)
 
 
 def _nearest_centroids(z: _Matrix, starts: _Seconds, pieces: _Labels, radius: float,

@@ -94,8 +94,8 @@ class LocalDiarizerSettings:
     window_seconds: float = 1.6
     step_seconds: float = 0.5
     batch_size: int = 64
-    # Pieces of speech one pairwise merge step holds at most (see `clustering`).
-    cluster_chunk_pieces: int = 1_000
+    # Longer meetings are clustered this many seconds at a time (see `clustering`).
+    cluster_chunk_seconds: float = 600.0
     min_turn_seconds: float = 0.5
     # What a change of speaker costs the Viterbi pass, in similarity x seconds, within
     # a speech region and across a pause.
@@ -126,7 +126,7 @@ class LocalDiarizerSettings:
             change_penalty=self.change_penalty, smoothing_seconds=self.smoothing_seconds,
             min_cluster_share=self.min_cluster_share,
             single_speaker_coherence=self.single_speaker_coherence,
-            chunk_pieces=self.cluster_chunk_pieces)
+            chunk_seconds=self.cluster_chunk_seconds)
 
 
 class LocalDiarizer:
