@@ -7,7 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from meeting_agent.adapters.asr.local_whisper import LocalWhisperAsr, whisper_languages
+from meeting_agent.adapters.asr.local_whisper import (
+    LocalWhisperAsr,
+    decoding_for,
+    whisper_languages,
+)
 from meeting_agent.adapters.audio.decode import normalize_audio
 from meeting_agent.adapters.db.database import SqlDatabase, upgrade_to_head
 from meeting_agent.adapters.diarization import LocalDiarizer, LocalDiarizerSettings
@@ -15,7 +19,7 @@ from meeting_agent.adapters.events import build_event_bus
 from meeting_agent.adapters.jobs import build_job_queue
 from meeting_agent.adapters.providers.factory import build_cloud_providers
 from meeting_agent.adapters.storage.local import LocalObjectStore
-from meeting_agent.config import DiarizationSettings, Settings
+from meeting_agent.config import AsrSettings, DiarizationSettings, Settings
 from meeting_agent.errors import MeetingAgentError
 from meeting_agent.minutes.extractive import ExtractiveMinutesGenerator
 from meeting_agent.ports import (
@@ -127,6 +131,15 @@ class _Enqueue:
                             task_id, exc.message)
 
 
+def local_asr(settings: AsrSettings) -> LocalWhisperAsr:
+    """The local recogniser as configured (benchmarks build it here too, to compare
+    against raw faster-whisper at the settings the pipeline really uses)."""
+    return LocalWhisperAsr(settings.model_path,
+                           decoding=decoding_for(settings.preset, beam_size=settings.beam_size),
+                           vad=settings.vad, cpu_threads=settings.cpu_threads,
+                           chunk_seconds=settings.chunk_seconds)
+
+
 def bootstrap(settings: Settings, *, role: Role = "server",
               events: EventBus | None = None) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -141,9 +154,7 @@ def bootstrap(settings: Settings, *, role: Role = "server",
     clock = SystemClock()
     uow = database.unit_of_work
     events = events or build_event_bus(settings)
-    local = LocalWhisperAsr(settings.asr.model_path, beam_size=settings.asr.beam_size,
-                            vad=settings.asr.vad, cpu_threads=settings.asr.cpu_threads,
-                            chunk_seconds=settings.asr.chunk_seconds)
+    local = local_asr(settings.asr)
     meter = UsageMeter(uow, PriceTable(settings.providers.resolved_prices), clock)
     cloud = build_cloud_providers(settings.providers, store)
     # Every recogniser is metered, the local one too: its audio hours are usage worth

