@@ -1,6 +1,6 @@
 """The pipeline against raw faster-whisper on the same audio and settings, in one run.
 
-    python -m bench.pipeline [--minutes 5] [--memory-hours 1] [--repeats 2] [--fast]
+    python -m bench.pipeline [--minutes 5] [--memory-hours 1,3,5] [--repeats 2] [--fast]
 
 Prints, for a recording made by repeating `tests/data/sample.wav`:
   - wall time of raw faster-whisper (the baseline) and of the whole pipeline (decode,
@@ -8,8 +8,9 @@ Prints, for a recording made by repeating `tests/data/sample.wav`:
     ratio, with and without diarization (which raw faster-whisper does not do);
   - the pipeline's real-time factor on this machine (each time the fastest of
     `--repeats` runs);
-  - peak memory (max RSS of a child process) of both on a recording of
-    `--memory-hours`, to show the pipeline's memory does not grow with length.
+  - peak memory (max RSS of a child process) of the pipeline on recordings of each of
+    `--memory-hours`, beside raw faster-whisper's on the first, to show the pipeline's
+    memory does not grow with length. `--minutes 0` skips the timing.
 Both sides use the bundled tiny.en model, int8 on the CPU, and the decoding options the
 pipeline's recogniser passes (`meeting_agent.bootstrap.local_asr(...).transcribe_options`:
 the accurate preset, VAD, word timestamps); `--fast` compares both on the fast preset instead.
@@ -100,10 +101,15 @@ def _fastest(rounds: list[list[dict[str, float]]]) -> list[dict[str, float]]:
     return [min(runs, key=lambda r: r["seconds"]) for runs in zip(*rounds, strict=True)]
 
 
+def _hours(text: str) -> list[float]:
+    return [float(h) for h in text.split(",") if h.strip()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=5.0)
-    parser.add_argument("--memory-hours", type=float, default=1.0)
+    parser.add_argument("--memory-hours", type=_hours, default=[1.0, 3.0, 5.0],
+                        help="lengths in hours, comma-separated; '' skips memory")
     parser.add_argument("--fast", action="store_true",
                         help="both sides on the fast preset (default: the accurate one)")
     parser.add_argument("--repeats", type=int, default=2,
@@ -123,38 +129,52 @@ def main() -> None:
 
     preset = "fast" if args.fast else "accurate"
     with tempfile.TemporaryDirectory() as tmp:
-        audio = Path(tmp) / "meeting.wav"
-        duration = make_recording(audio, args.minutes * 60)
-        # Warm the page cache and the model files once, so neither side pays for it.
-        _child("raw", audio, preset)
-        raw, ours, asr_only = _fastest(
-            [[_child(mode, audio, preset) for mode in ("raw", "pipeline", "no-diarization")]
-             for _ in range(max(1, args.repeats))])
-        print(f"audio: {duration / 60:.1f} min (sample.wav repeated), tiny.en int8, "
-              f"{preset} decoding, {os.cpu_count()} cores")
-        print(f"{'':24}{'seconds':>10}{'RTF':>8}{'words':>8}")
-        for label, r in (("raw faster-whisper", raw), ("meeting-agent pipeline", ours),
-                         ("  without diarization", asr_only)):
-            print(f"{label:24}{r['seconds']:10.1f}{r['seconds'] / duration:8.3f}"
-                  f"{int(r['words']):8d}")
-        # Raw faster-whisper labels no speakers: the pipeline without diarization does the
-        # same work, so that ratio is the pipeline's own overhead.
-        print(f"pipeline / raw time ratio: {ours['seconds'] / raw['seconds']:.3f} "
-              f"(diarization included); {asr_only['seconds'] / raw['seconds']:.3f} "
-              "without diarization (goal <= 1.15)")
+        if args.minutes > 0:
+            _timing(Path(tmp), args.minutes, preset, args.repeats)
+        if args.memory_hours:
+            _memory(Path(tmp), args.memory_hours, preset)
 
-        if args.memory_hours > 0:
-            long_audio = Path(tmp) / "long.wav"
-            long_duration = make_recording(long_audio, args.memory_hours * 3600)
-            raw_long = _child("raw", long_audio, preset)
-            ours_long = _child("pipeline", long_audio, preset)
-            print(f"\npeak memory on {long_duration / 3600:.2f} h of audio (max RSS):")
-            print(f"  raw faster-whisper      {raw_long['max_rss_mb']:8.0f} MB"
-                  f"  ({raw_long['seconds']:.0f} s)")
-            print(f"  meeting-agent pipeline  {ours_long['max_rss_mb']:8.0f} MB"
-                  f"  ({ours_long['seconds']:.0f} s, RTF "
-                  f"{ours_long['seconds'] / long_duration:.3f}; goal <= 1500 MB)")
 
+def _timing(tmp: Path, minutes: float, preset: str, repeats: int) -> None:
+    audio = tmp / "meeting.wav"
+    duration = make_recording(audio, minutes * 60)
+    # Warm the page cache and the model files once, so neither side pays for it.
+    _child("raw", audio, preset)
+    raw, ours, asr_only = _fastest(
+        [[_child(mode, audio, preset) for mode in ("raw", "pipeline", "no-diarization")]
+         for _ in range(max(1, repeats))])
+    print(f"audio: {duration / 60:.1f} min (sample.wav repeated), tiny.en int8, "
+          f"{preset} decoding, {os.cpu_count()} cores")
+    print(f"{'':24}{'seconds':>10}{'RTF':>8}{'words':>8}")
+    for label, r in (("raw faster-whisper", raw), ("meeting-agent pipeline", ours),
+                     ("  without diarization", asr_only)):
+        print(f"{label:24}{r['seconds']:10.1f}{r['seconds'] / duration:8.3f}"
+              f"{int(r['words']):8d}")
+    # Raw faster-whisper labels no speakers: the pipeline without diarization does the
+    # same work, so that ratio is the pipeline's own overhead.
+    print(f"pipeline / raw time ratio: {ours['seconds'] / raw['seconds']:.3f} "
+          f"(diarization included); {asr_only['seconds'] / raw['seconds']:.3f} "
+          "without diarization (goal <= 1.15)", flush=True)
+
+
+def _memory(tmp: Path, hours: list[float], preset: str) -> None:
+    print(f"\npeak memory (max RSS), {preset} decoding, diarization on:")
+    print(f"{'':28}{'audio h':>8}{'MB':>8}{'MB/h':>8}{'vs first':>10}{'seconds':>9}{'RTF':>7}")
+    first = 0.0
+    for number, length in enumerate(hours):
+        audio = tmp / "long.wav"
+        duration = make_recording(audio, length * 3600)
+        sides = [("raw faster-whisper", "raw")] if number == 0 else []
+        for label, mode in (*sides, ("meeting-agent pipeline", "pipeline")):
+            r = _child(mode, audio, preset)
+            if mode == "pipeline":
+                first = first or r["max_rss_mb"]
+            ratio = f"{r['max_rss_mb'] / first:10.2f}" if mode == "pipeline" else f"{'':10}"
+            print(f"{label:28}{duration / 3600:8.2f}{r['max_rss_mb']:8.0f}"
+                  f"{r['max_rss_mb'] / (duration / 3600):8.0f}{ratio}"
+                  f"{r['seconds']:9.0f}{r['seconds'] / duration:7.3f}", flush=True)
+        audio.unlink()
+    print("goals: every length within 10% of the first; 5 h <= 1200 MB")
 
 if __name__ == "__main__":
     main()
