@@ -25,9 +25,11 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import wave
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "data" / "sample.wav"
@@ -79,13 +81,47 @@ def pipeline(path: Path, preset: str, *, diarization: bool = True) -> dict[str, 
             display_name="bench", sources=[SourceSpec(upload_id=upload)],
             options=TaskOptions(disable_diarization=not diarization), labels={}),
             request_id="")
-        container.pipeline.run(task.id)
+        with _Stalls(container, task.id) as stalls:
+            container.pipeline.run(task.id)
         seconds = time.perf_counter() - started
         transcript, _ = container.transcripts.get(LOCAL, task.id, with_words=True)
         words = sum(len(s.words) for s in transcript.segments)
         state = container.tasks.get(LOCAL, task.id).state.value
         container.close()
-    return {"seconds": seconds, "words": words, "state": state}  # type: ignore[dict-item]
+    return {"seconds": seconds, "words": words, "state": state,  # type: ignore[dict-item]
+            **{f"stall_{stage}": stall for stage, stall in stalls.longest.items()}}
+
+
+class _Stalls:
+    """The longest time the task's percent stood still, per stage, polled twice a second
+    as a client watching it would see it."""
+
+    def __init__(self, container: Any, task_id: str) -> None:
+        self._container, self._task_id = container, task_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self.longest: dict[str, float] = {}
+
+    def __enter__(self) -> _Stalls:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _poll(self) -> None:
+        from meeting_agent.cli.process import LOCAL
+
+        last, since = None, time.monotonic()
+        while not self._stop.wait(0.5):
+            task = self._container.tasks.get(LOCAL, self._task_id)
+            now, seen = time.monotonic(), (task.stage.value, task.progress_percent)
+            if seen != last:
+                last, since = seen, now
+                continue
+            stage = seen[0].lower()
+            self.longest[stage] = max(self.longest.get(stage, 0.0), now - since)
 
 
 def _child(mode: str, path: Path, preset: str) -> dict[str, float]:
@@ -159,7 +195,8 @@ def _timing(tmp: Path, minutes: float, preset: str, repeats: int) -> None:
 
 def _memory(tmp: Path, hours: list[float], preset: str) -> None:
     print(f"\npeak memory (max RSS), {preset} decoding, diarization on:")
-    print(f"{'':28}{'audio h':>8}{'MB':>8}{'MB/h':>8}{'vs first':>10}{'seconds':>9}{'RTF':>7}")
+    print(f"{'':28}{'audio h':>8}{'MB':>8}{'MB/h':>8}{'vs first':>10}{'seconds':>9}{'RTF':>7}"
+          "  longest at one % (s): transcribe, diarize")
     first = 0.0
     for number, length in enumerate(hours):
         audio = tmp / "long.wav"
@@ -172,7 +209,9 @@ def _memory(tmp: Path, hours: list[float], preset: str) -> None:
             ratio = f"{r['max_rss_mb'] / first:10.2f}" if mode == "pipeline" else f"{'':10}"
             print(f"{label:28}{duration / 3600:8.2f}{r['max_rss_mb']:8.0f}"
                   f"{r['max_rss_mb'] / (duration / 3600):8.0f}{ratio}"
-                  f"{r['seconds']:9.0f}{r['seconds'] / duration:7.3f}", flush=True)
+                  f"{r['seconds']:9.0f}{r['seconds'] / duration:7.3f}"
+                  + (f"  {r.get('stall_transcribe', 0):.0f}, {r.get('stall_diarize', 0):.0f}"
+                     if mode == "pipeline" else ""), flush=True)
         audio.unlink()
     print("goals: every length within 10% of the first; 5 h <= 1200 MB")
 
