@@ -125,6 +125,14 @@ def evaluate(name: str, audio: NormalizedAudio, reference: Annotation,
     _, asr_seconds = _timed(lambda: asr.transcribe(
         audio, AsrRequest("en", "", (), None, True), checkpoints=_NoCheckpoints(),
         progress=_nothing, check_cancelled=_nothing), repeats)
+    return _scored(name, audio, reference, diarizer, repeats=repeats,
+                   asr_seconds=asr_seconds)
+
+
+def _scored(name: str, audio: NormalizedAudio, reference: Annotation,
+            diarizer: LocalDiarizer, *, repeats: int, asr_seconds: float = 0.0) -> Result:
+    """DER and speakers found with no hint (timed, best of `repeats`) and with the true
+    count as an exact hint."""
     turns, diarize_seconds = _timed(lambda: diarizer.diarize(
         audio, speaker_count=None, progress=_nothing, check_cancelled=_nothing), repeats)
     count = len(reference.labels())
@@ -169,18 +177,6 @@ def _table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-@dataclass
-class LongResult:
-    name: str
-    audio_seconds: float
-    speakers: int
-    found: int
-    der: float
-    found_hinted: int
-    der_hinted: float
-    diarize_seconds: float
-
-
 def long_reference(spans: Sequence[Span]) -> Annotation:
     annotation = Annotation()
     for span in spans:
@@ -189,30 +185,16 @@ def long_reference(spans: Sequence[Span]) -> Annotation:
 
 
 def evaluate_long(name: str, path: Path, work: Path, minutes: float,
-                  parts: tuple[str, ...], diarizer: LocalDiarizer) -> LongResult:
+                  parts: tuple[str, ...], diarizer: LocalDiarizer) -> Result:
     made = build_long_meeting(path, minutes * 60, parts=parts)
     audio = normalize_audio([made.audio], work / f"{name}.f32", max_seconds=6 * 3600)
     path.unlink()
-    reference = long_reference(made.spans)
-    started = time.perf_counter()
-    turns = diarizer.diarize(audio, speaker_count=None, progress=_nothing,
-                             check_cancelled=_nothing)
-    seconds = time.perf_counter() - started
-    count = len(reference.labels())
-    hinted = diarizer.diarize(audio, speaker_count=SpeakerCount(count, count),
-                              progress=_nothing, check_cancelled=_nothing)
-    result = LongResult(
-        name=name, audio_seconds=audio.duration_seconds, speakers=count,
-        found=len({t.speaker for t in turns}),
-        der=der(reference, turns, audio.duration_seconds),
-        found_hinted=len({t.speaker for t in hinted}),
-        der_hinted=der(reference, hinted, audio.duration_seconds),
-        diarize_seconds=seconds)
+    result = _scored(name, audio, long_reference(made.spans), diarizer, repeats=1)
     audio.path.unlink()
     return result
 
 
-def _long_table(parts: list[LongResult], lengths: list[LongResult]) -> str:
+def _long_table(parts: list[Result], lengths: list[Result]) -> str:
     mean = sum(r.der for r in parts) / len(parts)
     mean_hinted = sum(r.der_hinted for r in parts) / len(parts)
     lines = [

@@ -127,7 +127,7 @@ class _Speaker:
         return self._cache[key]
 
     def _speak(self, voice: Voice, text: str) -> npt.NDArray[np.int16]:
-        from scipy.signal import resample_poly
+        from scipy.signal import resample_poly  # type: ignore[import-untyped]
 
         if voice.espeak.startswith("cmn"):
             from pypinyin import Style, lazy_pinyin
@@ -140,9 +140,10 @@ class _Speaker:
         with wave.open(str(path), "rb") as wav:
             samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
         common = gcd(RATE, _ESPEAK_RATE)
-        resampled = resample_poly(samples.astype(np.float32), RATE // common,
-                                  _ESPEAK_RATE // common)
-        return np.clip(resampled, -32768, 32767).astype(np.int16)
+        resampled = np.asarray(resample_poly(samples.astype(np.float32), RATE // common,
+                                             _ESPEAK_RATE // common), dtype=np.float32)
+        result: npt.NDArray[np.int16] = np.clip(resampled, -32768, 32767).astype(np.int16)
+        return result
 
 
 def _call() -> tuple[npt.NDArray[np.int16], list[Span]]:

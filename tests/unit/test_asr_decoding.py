@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +20,13 @@ from meeting_agent.cli import app
 from meeting_agent.cli.process import with_fast_decoding
 from meeting_agent.config import (
     CONFIG_FILE_VARIABLE,
-    ENV_PREFIX,
     AsrSettings,
     ConfigurationError,
     Settings,
     load_settings,
 )
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith(ENV_PREFIX):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def test_the_default_is_the_accurate_preset() -> None:

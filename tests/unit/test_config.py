@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pytest
 
 from meeting_agent.config import (
     CONFIG_FILE_VARIABLE,
-    ENV_PREFIX,
     ConfigurationError,
     Settings,
     load_settings,
@@ -19,13 +17,7 @@ from meeting_agent.config import (
 VARIABLE = re.compile(r"\bMEETING_AGENT_[A-Z0-9_]*[A-Z0-9]\b")
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No variable of the developer's shell leaks in; relative paths land in tmp."""
-    for name in list(os.environ):
-        if name.startswith(ENV_PREFIX):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def named_variables(error: ConfigurationError) -> set[str]:

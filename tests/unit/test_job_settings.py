@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -13,15 +12,9 @@ from meeting_agent.adapters.events.redis_bus import RedisEventBus
 from meeting_agent.adapters.jobs import build_job_queue
 from meeting_agent.adapters.jobs.inline import InlineJobQueue
 from meeting_agent.adapters.jobs.rq_queue import RqJobQueue
-from meeting_agent.config import ENV_PREFIX, ConfigurationError, load_settings
+from meeting_agent.config import ConfigurationError, load_settings
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith(ENV_PREFIX):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def test_the_embedded_default_runs_jobs_and_events_in_process() -> None:
