@@ -482,6 +482,10 @@ class AsrResult:
     input_tokens: int = 0
     audio_input_tokens: int = 0
     output_tokens: int = 0
+    # How many of the request's distinct hotwords the engine itself was sent, and when
+    # not all, why not: the pipeline warns on the task about the rest.
+    hotwords_sent: int = 0
+    hotwords_note: str = ""
 
 
 class AudioPublisher(Protocol):

@@ -48,6 +48,7 @@ EVENT_TYPES = {
     m.TaskEventType.STAGE_CHANGED: task_pb2.TASK_EVENT_TYPE_STAGE_CHANGED,
     m.TaskEventType.PROGRESS: task_pb2.TASK_EVENT_TYPE_PROGRESS,
     m.TaskEventType.HEARTBEAT: task_pb2.TASK_EVENT_TYPE_HEARTBEAT,
+    m.TaskEventType.WARNING: task_pb2.TASK_EVENT_TYPE_WARNING,
 }
 
 ARTIFACT_STATES = {
@@ -114,6 +115,7 @@ def task_options(options: m.TaskOptions) -> task_pb2.TaskOptions:
                          if options.prompt_template_id else ""),
         llm_providers=provider_choices(options.llm_providers),
         disable_diarization=options.disable_diarization,
+        no_fallback=options.no_fallback,
     )
     count = options.speaker_count
     if count is not None:
@@ -150,7 +152,15 @@ def task(t: m.Task) -> task_pb2.Task:
         update_time=timestamp(t.update_time),
         start_time=timestamp(t.start_time),
         end_time=timestamp(t.end_time),
+        fallbacks=[provider_fallback(f) for f in t.fallbacks],
     )
+
+
+def provider_fallback(f: m.ProviderFallback) -> common_pb2.ProviderFallback:
+    return common_pb2.ProviderFallback(
+        output=f.output, provider=f.provider,
+        skipped=[common_pb2.SkippedProvider(provider=s.provider, reason=s.reason,
+                                            message=s.message) for s in f.skipped])
 
 
 def task_event(e: m.TaskEvent) -> task_pb2.TaskEvent:
@@ -164,6 +174,7 @@ def task_event(e: m.TaskEvent) -> task_pb2.TaskEvent:
         message=e.message,
         error=error_status(e.error),
         event_time=timestamp(e.event_time),
+        reason=e.reason,
     )
 
 
@@ -266,6 +277,7 @@ def artifact(a: m.Artifact) -> artifact_pb2.Artifact:
         error=error_status(a.error),
         create_time=timestamp(a.create_time),
         update_time=timestamp(a.update_time),
+        fallback=provider_fallback(a.fallback) if a.fallback is not None else None,
     )
     if a.minutes is not None:
         result.minutes.CopyFrom(minutes(a.minutes))

@@ -252,6 +252,8 @@ def watch_task(conn: Connection, name: str, *, show_progress: bool = True) -> ta
                     last = max(last, event.sequence)
                     if not show_progress and event.type != task_pb2.TASK_EVENT_TYPE_HEARTBEAT:
                         typer.echo(_event_line(event), err=True)
+                    elif event.type == task_pb2.TASK_EVENT_TYPE_WARNING:
+                        bar.warn(event.reason, event.message)
                     bar.show(stage=task_pb2.TaskStage.Name(event.stage),
                              state=task_pb2.TaskState.Name(event.state),
                              percent=event.progress_percent, message=event.message,

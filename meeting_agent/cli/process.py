@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +23,10 @@ from meeting_agent.domain.models import (
     Principal,
     SpeakerCount,
     TaskEvent,
+    TaskEventType,
     TaskOptions,
     TaskState,
+    fallbacks_behind,
 )
 from meeting_agent.errors import MeetingAgentError
 
@@ -44,6 +47,8 @@ class ConsoleEvents:
         self._bar = bar
 
     def publish(self, event: TaskEvent) -> None:
+        if event.type is TaskEventType.WARNING:
+            self._bar.warn(event.reason, event.message)
         self._bar.show(stage=event.stage.value, state=event.state.value,
                        percent=event.progress_percent, message=event.message,
                        event_time=event.event_time.timestamp())
@@ -196,11 +201,13 @@ def _run(container: Container, files: list[Path], *, template: str, hotwords: st
         },
         "minutes": {**minutes, "extractive": artifact.extractive,
                     "generator": artifact.llm_provider},
+        "fallbacks": [asdict(f) for f in fallbacks_behind(task, artifact)],
     }
     text = ("# Transcript\n\n" + to_text(transcript.segments, names) + "\n"
             + to_markdown(minutes, title=task.display_name,
                           meeting_date=task.create_time.date(),
-                          language_code=transcript.language_code))
+                          language_code=transcript.language_code,
+                          fallbacks=fallbacks_behind(task, artifact)))
     return {"document": document, "text": text}
 
 

@@ -53,7 +53,8 @@ class TaskBar:
         self._progress = Progress(
             TextColumn("[bold]{task.fields[stage]:<16}"), BarColumn(), TaskProgressColumn(),
             _TimeLeftColumn(self.time_left), TextColumn("{task.description}"),
-            console=console, disable=not show, transient=True)
+            # stderr: stdout is for the result, which scripts read.
+            console=console or Console(stderr=True), disable=not show, transient=True)
         self._bar = self._progress.add_task("", total=100, stage="queued")
 
     def __enter__(self) -> TaskBar:
@@ -62,6 +63,11 @@ class TaskBar:
 
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
+
+    def warn(self, reason: str, message: str) -> None:
+        """A warning of the task, printed above the bar so it stays on screen after it."""
+        self._progress.console.print(f"[yellow]warning[/yellow] {reason}: {message}",
+                                     markup=True, highlight=False, soft_wrap=True)
 
     def show(self, *, stage: str, state: str, percent: int, message: str,
              event_time: float) -> None:

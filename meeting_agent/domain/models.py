@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -46,6 +47,9 @@ class TaskEventType(enum.StrEnum):
     STAGE_CHANGED = "stage_changed"
     PROGRESS = "progress"
     HEARTBEAT = "heartbeat"
+    # Something the caller should know that did not stop the task (a fallback, hotwords
+    # a provider did not take); the event's `reason` says which.
+    WARNING = "warning"
 
 
 class UploadState(enum.StrEnum):
@@ -76,6 +80,8 @@ class TaskOptions:
     llm_providers: list[ProviderChoice] = field(default_factory=list)
     speaker_count: SpeakerCount | None = None
     disable_diarization: bool = False
+    # Try only the first provider of each failover order: its failure fails the task.
+    no_fallback: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,30 @@ class TaskError:
     reason: str
     message: str
     metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SkippedProvider:
+    """A provider of a failover order that was tried and did not produce the output."""
+
+    provider: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ProviderFallback:
+    """An output made by a provider later in its failover order than the first."""
+
+    output: str  # "transcript" or "minutes"
+    provider: str
+    skipped: tuple[SkippedProvider, ...]
+
+    def describe(self) -> str:
+        """"minutes from extractive: openai unavailable (PROVIDER_UNREACHABLE: …)"."""
+        causes = "; ".join(f"{s.provider} unavailable ({s.reason}: {s.message})"
+                           for s in self.skipped)
+        return f"{self.output} from {self.provider}: {causes}"
 
 
 @dataclass
@@ -129,6 +159,8 @@ class Task:
     # The W3C traceparent of the request that created the task ("" when untraced): jobs
     # continue that trace, whichever process runs them and however late.
     trace_parent: str = ""
+    # Outputs made by a fallback provider, and why the providers before it failed.
+    fallbacks: list[ProviderFallback] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -142,6 +174,8 @@ class TaskEvent:
     message: str
     event_time: datetime
     error: TaskError | None = None
+    # The stable reason of a WARNING event ("PROVIDER_FALLBACK", "HOTWORDS_NOT_SENT").
+    reason: str = ""
 
 
 @dataclass
@@ -164,6 +198,11 @@ class Upload:
 class Hotword:
     phrase: str
     weight: int = 0
+
+
+def distinct_phrases(hotwords: Sequence[Hotword]) -> list[str]:
+    """The hotwords' phrases, stripped, each once, in order: what an engine could be sent."""
+    return list(dict.fromkeys(h.phrase.strip() for h in hotwords if h.phrase.strip()))
 
 
 @dataclass
@@ -316,3 +355,11 @@ class Artifact:
     error: TaskError | None = None
     # The failover order asked for when the artifact was requested; empty uses the task's.
     requested_providers: list[ProviderChoice] = field(default_factory=list)
+    # Set when `llm_provider` was not the first of the order: who failed before it, why.
+    fallback: ProviderFallback | None = None
+
+
+def fallbacks_behind(task: Task, artifact: Artifact) -> list[ProviderFallback]:
+    """The fallbacks that shaped an artifact: its transcript's, then its own."""
+    found = [f for f in task.fallbacks if f.output == "transcript"]
+    return found + ([artifact.fallback] if artifact.fallback is not None else [])

@@ -7,10 +7,11 @@ otherwise); the content is left as the generator wrote it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from meeting_agent.domain.models import ProviderFallback
 from meeting_agent.minutes.schema import MINUTES_SCHEMA
 
 __all__ = ["to_json", "to_markdown"]
@@ -27,6 +28,22 @@ _LABELS = {
         "due": "截止日期", "time": "时间", "none": "无。",
     },
 }
+
+_OUTPUTS = {False: {"transcript": "the transcript", "minutes": "these minutes"},
+            True: {"transcript": "转写稿", "minutes": "本纪要"}}
+
+
+def _fallback_note(fallback: ProviderFallback, zh: bool) -> str:
+    """One line that says a later provider of the order made an output, and why."""
+    what = _OUTPUTS[zh].get(fallback.output, fallback.output)
+    skipped = [s.provider for s in fallback.skipped]
+    if zh:
+        causes = "；".join(f"{s.provider} 不可用（{s.reason}）" for s in fallback.skipped)
+        return (f"> **注意：**{what}由 {fallback.provider} 生成，而非 {'、'.join(skipped)}："
+                f"{_inline(causes)}。")
+    causes = "; ".join(f"{s.provider} unavailable ({s.reason})" for s in fallback.skipped)
+    return (f"> **Note:** {what} came from {fallback.provider}, not "
+            f"{', '.join(skipped)}: {_inline(causes)}.")
 
 
 def _offset_text(seconds: float) -> str:
@@ -55,8 +72,12 @@ def _cell(text: Any) -> str:
 
 
 def to_markdown(minutes: Mapping[str, Any], *, title: str, meeting_date: date | None,
-                language_code: str) -> str:
-    """The minutes as a Markdown document with localised headings."""
+                language_code: str, fallbacks: Sequence[ProviderFallback] = ()) -> str:
+    """The minutes as a Markdown document with localised headings.
+
+    `fallbacks` (of the transcript and of these minutes) are noted under the title:
+    a reader must know when the minutes are extractive because the LLM was down.
+    """
     zh = language_code.lower().startswith("zh")
     labels = _LABELS[zh]
     colon = "：" if zh else ": "
@@ -64,6 +85,8 @@ def to_markdown(minutes: Mapping[str, Any], *, title: str, meeting_date: date | 
     out = [f"# {_inline(title) or labels['title']}", ""]
     if meeting_date is not None:
         out += [f"**{labels['date']}**{colon}{meeting_date.isoformat()}", ""]
+    for fallback in fallbacks:
+        out += [_fallback_note(fallback, zh), ""]
 
     out += [f"## {labels['summary']}", "", str(minutes.get("summary", "")).strip()
             or labels["none"], ""]

@@ -15,6 +15,7 @@ from meeting_agent.domain.models import (
     CallContext,
     PromptTemplate,
     ProviderChoice,
+    ProviderFallback,
     Task,
     TaskError,
 )
@@ -29,7 +30,12 @@ from meeting_agent.ports import (
     UnitOfWorkFactory,
 )
 from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES, DEFAULT_TEMPLATE_ID
-from meeting_agent.service.failover import ProviderFailure, every_provider_failed
+from meeting_agent.service.failover import (
+    ProviderFailure,
+    every_provider_failed,
+    failover_order,
+    fallback_of,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -94,7 +100,7 @@ class MinutesWriter:
                  ) -> Artifact:
         """Fill in `artifact` (already stored as GENERATING); failures mark it FAILED."""
         try:
-            result = self._run_generators(task, artifact, choices)
+            result, fallback = self._run_generators(task, artifact, choices)
         except MeetingAgentError as exc:
             failed = replace(artifact, state=ArtifactState.FAILED, error=error_of(exc),
                              update_time=self._clock.now())
@@ -103,19 +109,22 @@ class MinutesWriter:
         json_key = object_keys.artifact_key(task.tenant_id, task.id, artifact.id, "json")
         markdown_key = object_keys.artifact_key(task.tenant_id, task.id, artifact.id, "md")
         self._put(json_key, to_json(result.minutes))
+        fallbacks = [f for f in task.fallbacks if f.output == "transcript"]
         self._put(markdown_key, to_markdown(result.minutes, title=task.display_name,
                                             meeting_date=task.create_time.date(),
-                                            language_code=task.options.language_code))
+                                            language_code=task.options.language_code,
+                                            fallbacks=fallbacks + ([fallback] if fallback
+                                                                   else [])))
         done = replace(artifact, state=ArtifactState.SUCCEEDED, minutes=result.minutes,
                        llm_provider=result.provider, llm_model=result.model,
-                       extractive=result.extractive, json_object_key=json_key,
+                       extractive=result.extractive, fallback=fallback, json_object_key=json_key,
                        markdown_object_key=markdown_key, error=None,
                        update_time=self._clock.now())
         self._save(done)
         return done
 
-    def _run_generators(self, task: Task, artifact: Artifact,
-                        choices: Sequence[ProviderChoice]) -> MinutesResult:
+    def _run_generators(self, task: Task, artifact: Artifact, choices: Sequence[ProviderChoice]
+                        ) -> tuple[MinutesResult, ProviderFallback | None]:
         with self._uow_factory(read_only=True, snapshot=True) as uow:
             transcript = uow.transcripts.get(task.tenant_id, task.id, with_words=False)
             mappings = uow.speaker_mappings.get(task.tenant_id, task.id)
@@ -131,19 +140,19 @@ class MinutesWriter:
             language_code=task.options.language_code or transcript.language_code,
             meeting_date=task.create_time.date(),
         )
-        order = [c.provider for c in choices] or self._default_order
+        order = failover_order([c.provider for c in choices] or self._default_order,
+                               self._generators, no_fallback=task.options.no_fallback)
         failures: list[ProviderFailure] = []
         for name in order:
-            factory = self._generators.get(name)
-            if factory is None:
-                continue
-            generator = factory(context)
+            generator = self._generators[name](context)
             try:
-                return generator.generate(request)
+                result = generator.generate(request)
             except Unavailable as exc:
                 # An outage of one provider is what failover is for; try the next.
                 _LOGGER.warning("minutes provider %s unavailable: %s", name, exc.message)
                 failures.append((name, exc))
+            else:
+                return result, fallback_of("minutes", name, failures)
         if not failures:
             raise Unavailable("no minutes generator is configured",
                               reason="MINUTES_GENERATOR_UNAVAILABLE")

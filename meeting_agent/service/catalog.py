@@ -18,8 +18,11 @@ class AsrProvider:
     models: tuple[str, ...]
     language_codes: tuple[str, ...]
     diarization: bool = False
+    # A task's hotwords apply: sent to the engine, or by post-correction of its output.
     hotwords: bool = False
     word_timestamps: bool = False
+    # The engine itself is sent the hotwords; otherwise post-correction alone applies them.
+    native_hotwords: bool = False
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,38 @@ look at the server's log.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
+from meeting_agent.domain.models import ProviderFallback, SkippedProvider
 from meeting_agent.errors import MeetingAgentError, Unavailable
 
-__all__ = ["ProviderFailure", "every_provider_failed"]
+__all__ = ["ProviderFailure", "every_provider_failed", "failover_order", "fallback_of"]
 
 ProviderFailure = tuple[str, MeetingAgentError]
+
+# A skipped provider's message is for people; a vendor's whole answer is not needed.
+_MESSAGE_CHARS = 300
+
+
+def failover_order(names: Sequence[str], configured: Collection[str], *,
+                   no_fallback: bool) -> list[str]:
+    """The providers to try, in order: the configured ones the order names, only the
+    first of them when the task would rather fail than fall back."""
+    order = [name for name in names if name in configured]
+    return order[:1] if no_fallback else order
+
+
+def fallback_of(output: str, provider: str,
+                failures: Sequence[ProviderFailure]) -> ProviderFallback | None:
+    """What to record when `provider` made `output` after `failures`; None when it was
+    the first provider tried."""
+    if not failures:
+        return None
+    return ProviderFallback(
+        output=output, provider=provider,
+        skipped=tuple(SkippedProvider(provider=name, reason=error.reason,
+                                      message=error.message[:_MESSAGE_CHARS])
+                      for name, error in failures))
 
 
 def describe(error: MeetingAgentError) -> str:

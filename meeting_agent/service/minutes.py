@@ -7,7 +7,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 
-from meeting_agent.domain.models import Artifact, ArtifactState, Principal, ProviderChoice, Task
+from meeting_agent.domain.models import (
+    Artifact,
+    ArtifactState,
+    Principal,
+    ProviderChoice,
+    Task,
+    fallbacks_behind,
+)
 from meeting_agent.errors import AlreadyExists, FailedPrecondition, NotFound
 from meeting_agent.exports import minutes as minutes_export
 from meeting_agent.ports import Clock, Page, UnitOfWorkFactory
@@ -128,7 +135,8 @@ class MinutesService:
         if fmt == "markdown":
             text = minutes_export.to_markdown(artifact.minutes, title=task.display_name,
                                               meeting_date=task.create_time.date(),
-                                              language_code=task.options.language_code)
+                                              language_code=task.options.language_code,
+                                              fallbacks=fallbacks_behind(task, artifact))
         else:
             text = minutes_export.to_json(artifact.minutes)
         return text.encode(), content_type, f"{_file_stem(task)}-minutes.{extension}"

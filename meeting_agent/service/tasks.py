@@ -58,6 +58,8 @@ def record_event(
     event_type: TaskEventType,
     message: str,
     clock: Clock,
+    *,
+    reason: str = "",
 ) -> TaskEvent:
     """Append an event with the task's next sequence; the caller saves the task."""
     task.last_event_sequence += 1
@@ -71,6 +73,7 @@ def record_event(
         message=message,
         event_time=clock.now(),
         error=task.error,
+        reason=reason,
     )
     uow.task_events.append(event, task.tenant_id)
     if event_type is TaskEventType.STATE_CHANGED:

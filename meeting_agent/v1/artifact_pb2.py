@@ -25,9 +25,10 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
+from meeting_agent.v1 import common_pb2 as meeting__agent_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fmeeting_agent/v1/artifact.proto\x12\x10meeting_agent.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\xb7\x03\n\x08\x41rtifact\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\'\n\x0fprompt_template\x18\x02 \x01(\tR\x0epromptTemplate\x12\x35\n\x05state\x18\x03 \x01(\x0e\x32\x1f.meeting_agent.v1.ArtifactStateR\x05state\x12\x33\n\x07minutes\x18\x04 \x01(\x0b\x32\x19.meeting_agent.v1.MinutesR\x07minutes\x12!\n\x0cllm_provider\x18\x05 \x01(\tR\x0bllmProvider\x12\x1b\n\tllm_model\x18\x06 \x01(\tR\x08llmModel\x12\x1e\n\nextractive\x18\x07 \x01(\x08R\nextractive\x12(\n\x05\x65rror\x18\x08 \x01(\x0b\x32\x12.google.rpc.StatusR\x05\x65rror\x12;\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\"\xcf\x01\n\x07Minutes\x12\x18\n\x07summary\x18\x01 \x01(\tR\x07summary\x12\x38\n\tdecisions\x18\x02 \x03(\x0b\x32\x1a.meeting_agent.v1.DecisionR\tdecisions\x12?\n\x0c\x61\x63tion_items\x18\x03 \x03(\x0b\x32\x1c.meeting_agent.v1.ActionItemR\x0b\x61\x63tionItems\x12/\n\x06topics\x18\x04 \x03(\x0b\x32\x17.meeting_agent.v1.TopicR\x06topics\"^\n\x08\x44\x65\x63ision\x12\x12\n\x04text\x18\x01 \x01(\tR\x04text\x12>\n\rsource_offset\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0csourceOffset\"\xac\x01\n\nActionItem\x12\x14\n\x05owner\x18\x01 \x01(\tR\x05owner\x12\x12\n\x04text\x18\x02 \x01(\tR\x04text\x12\x19\n\x08\x64ue_date\x18\x03 \x01(\tR\x07\x64ueDate\x12\x19\n\x08\x64ue_text\x18\x04 \x01(\tR\x07\x64ueText\x12>\n\rsource_offset\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0csourceOffset\"\xaf\x01\n\x05Topic\x12\x14\n\x05title\x18\x01 \x01(\tR\x05title\x12\x18\n\x07summary\x18\x02 \x01(\tR\x07summary\x12<\n\x0cstart_offset\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0bstartOffset\x12\x38\n\nend_offset\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\tendOffset*\x87\x01\n\rArtifactState\x12\x1e\n\x1a\x41RTIFACT_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41RTIFACT_STATE_GENERATING\x10\x01\x12\x1c\n\x18\x41RTIFACT_STATE_SUCCEEDED\x10\x02\x12\x19\n\x15\x41RTIFACT_STATE_FAILED\x10\x03*e\n\rMinutesFormat\x12\x1e\n\x1aMINUTES_FORMAT_UNSPECIFIED\x10\x00\x12\x1b\n\x17MINUTES_FORMAT_MARKDOWN\x10\x01\x12\x17\n\x13MINUTES_FORMAT_JSON\x10\x02\x42SZQgithub.com/meeting-agent/meeting-agent/clients/go/meeting_agent/v1;meetingagentv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fmeeting_agent/v1/artifact.proto\x12\x10meeting_agent.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1dmeeting_agent/v1/common.proto\"\xf7\x03\n\x08\x41rtifact\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\'\n\x0fprompt_template\x18\x02 \x01(\tR\x0epromptTemplate\x12\x35\n\x05state\x18\x03 \x01(\x0e\x32\x1f.meeting_agent.v1.ArtifactStateR\x05state\x12\x33\n\x07minutes\x18\x04 \x01(\x0b\x32\x19.meeting_agent.v1.MinutesR\x07minutes\x12!\n\x0cllm_provider\x18\x05 \x01(\tR\x0bllmProvider\x12\x1b\n\tllm_model\x18\x06 \x01(\tR\x08llmModel\x12\x1e\n\nextractive\x18\x07 \x01(\x08R\nextractive\x12(\n\x05\x65rror\x18\x08 \x01(\x0b\x32\x12.google.rpc.StatusR\x05\x65rror\x12;\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12>\n\x08\x66\x61llback\x18\x0b \x01(\x0b\x32\".meeting_agent.v1.ProviderFallbackR\x08\x66\x61llback\"\xcf\x01\n\x07Minutes\x12\x18\n\x07summary\x18\x01 \x01(\tR\x07summary\x12\x38\n\tdecisions\x18\x02 \x03(\x0b\x32\x1a.meeting_agent.v1.DecisionR\tdecisions\x12?\n\x0c\x61\x63tion_items\x18\x03 \x03(\x0b\x32\x1c.meeting_agent.v1.ActionItemR\x0b\x61\x63tionItems\x12/\n\x06topics\x18\x04 \x03(\x0b\x32\x17.meeting_agent.v1.TopicR\x06topics\"^\n\x08\x44\x65\x63ision\x12\x12\n\x04text\x18\x01 \x01(\tR\x04text\x12>\n\rsource_offset\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0csourceOffset\"\xac\x01\n\nActionItem\x12\x14\n\x05owner\x18\x01 \x01(\tR\x05owner\x12\x12\n\x04text\x18\x02 \x01(\tR\x04text\x12\x19\n\x08\x64ue_date\x18\x03 \x01(\tR\x07\x64ueDate\x12\x19\n\x08\x64ue_text\x18\x04 \x01(\tR\x07\x64ueText\x12>\n\rsource_offset\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0csourceOffset\"\xaf\x01\n\x05Topic\x12\x14\n\x05title\x18\x01 \x01(\tR\x05title\x12\x18\n\x07summary\x18\x02 \x01(\tR\x07summary\x12<\n\x0cstart_offset\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0bstartOffset\x12\x38\n\nend_offset\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\tendOffset*\x87\x01\n\rArtifactState\x12\x1e\n\x1a\x41RTIFACT_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41RTIFACT_STATE_GENERATING\x10\x01\x12\x1c\n\x18\x41RTIFACT_STATE_SUCCEEDED\x10\x02\x12\x19\n\x15\x41RTIFACT_STATE_FAILED\x10\x03*e\n\rMinutesFormat\x12\x1e\n\x1aMINUTES_FORMAT_UNSPECIFIED\x10\x00\x12\x1b\n\x17MINUTES_FORMAT_MARKDOWN\x10\x01\x12\x17\n\x13MINUTES_FORMAT_JSON\x10\x02\x42SZQgithub.com/meeting-agent/meeting-agent/clients/go/meeting_agent/v1;meetingagentv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,18 +36,18 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'meeting_agent.v1.artifact_p
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZQgithub.com/meeting-agent/meeting-agent/clients/go/meeting_agent/v1;meetingagentv1'
-  _globals['_ARTIFACTSTATE']._serialized_start=1245
-  _globals['_ARTIFACTSTATE']._serialized_end=1380
-  _globals['_MINUTESFORMAT']._serialized_start=1382
-  _globals['_MINUTESFORMAT']._serialized_end=1483
-  _globals['_ARTIFACT']._serialized_start=144
-  _globals['_ARTIFACT']._serialized_end=583
-  _globals['_MINUTES']._serialized_start=586
-  _globals['_MINUTES']._serialized_end=793
-  _globals['_DECISION']._serialized_start=795
-  _globals['_DECISION']._serialized_end=889
-  _globals['_ACTIONITEM']._serialized_start=892
-  _globals['_ACTIONITEM']._serialized_end=1064
-  _globals['_TOPIC']._serialized_start=1067
-  _globals['_TOPIC']._serialized_end=1242
+  _globals['_ARTIFACTSTATE']._serialized_start=1340
+  _globals['_ARTIFACTSTATE']._serialized_end=1475
+  _globals['_MINUTESFORMAT']._serialized_start=1477
+  _globals['_MINUTESFORMAT']._serialized_end=1578
+  _globals['_ARTIFACT']._serialized_start=175
+  _globals['_ARTIFACT']._serialized_end=678
+  _globals['_MINUTES']._serialized_start=681
+  _globals['_MINUTES']._serialized_end=888
+  _globals['_DECISION']._serialized_start=890
+  _globals['_DECISION']._serialized_end=984
+  _globals['_ACTIONITEM']._serialized_start=987
+  _globals['_ACTIONITEM']._serialized_end=1159
+  _globals['_TOPIC']._serialized_start=1162
+  _globals['_TOPIC']._serialized_end=1337
 # @@protoc_insertion_point(module_scope)

@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.rpc import status_pb2 as _status_pb2
+from meeting_agent.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -33,7 +34,7 @@ MINUTES_FORMAT_MARKDOWN: MinutesFormat
 MINUTES_FORMAT_JSON: MinutesFormat
 
 class Artifact(_message.Message):
-    __slots__ = ("name", "prompt_template", "state", "minutes", "llm_provider", "llm_model", "extractive", "error", "create_time", "update_time")
+    __slots__ = ("name", "prompt_template", "state", "minutes", "llm_provider", "llm_model", "extractive", "error", "create_time", "update_time", "fallback")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +45,7 @@ class Artifact(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_FIELD_NUMBER: _ClassVar[int]
     name: str
     prompt_template: str
     state: ArtifactState
@@ -54,7 +56,8 @@ class Artifact(_message.Message):
     error: _status_pb2.Status
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., prompt_template: _Optional[str] = ..., state: _Optional[_Union[ArtifactState, str]] = ..., minutes: _Optional[_Union[Minutes, _Mapping]] = ..., llm_provider: _Optional[str] = ..., llm_model: _Optional[str] = ..., extractive: _Optional[bool] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    fallback: _common_pb2.ProviderFallback
+    def __init__(self, name: _Optional[str] = ..., prompt_template: _Optional[str] = ..., state: _Optional[_Union[ArtifactState, str]] = ..., minutes: _Optional[_Union[Minutes, _Mapping]] = ..., llm_provider: _Optional[str] = ..., llm_model: _Optional[str] = ..., extractive: _Optional[bool] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fallback: _Optional[_Union[_common_pb2.ProviderFallback, _Mapping]] = ...) -> None: ...
 
 class Minutes(_message.Message):
     __slots__ = ("summary", "decisions", "action_items", "topics")

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+meeting_agent/v1/capabilities_service.proto\x12\x10meeting_agent.v1\x1a\x1egoogle/protobuf/duration.proto\"\x18\n\x16GetCapabilitiesRequest\"\xcf\x02\n\x17GetCapabilitiesResponse\x12\x46\n\rasr_providers\x18\x01 \x03(\x0b\x32!.meeting_agent.v1.AsrProviderInfoR\x0c\x61srProviders\x12\x46\n\rllm_providers\x18\x02 \x03(\x0b\x32!.meeting_agent.v1.LlmProviderInfoR\x0cllmProviders\x12\x30\n\x06limits\x18\x03 \x01(\x0b\x32\x18.meeting_agent.v1.LimitsR\x06limits\x12)\n\x10presigned_upload\x18\x04 \x01(\x08R\x0fpresignedUpload\x12 \n\x0b\x64iarization\x18\x05 \x01(\x08R\x0b\x64iarization\x12%\n\x0eserver_version\x18\x06 \x01(\tR\rserverVersion\"\xcb\x01\n\x0f\x41srProviderInfo\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06models\x18\x02 \x03(\tR\x06models\x12%\n\x0elanguage_codes\x18\x03 \x03(\tR\rlanguageCodes\x12 \n\x0b\x64iarization\x18\x04 \x01(\x08R\x0b\x64iarization\x12\x1a\n\x08hotwords\x18\x05 \x01(\x08R\x08hotwords\x12\'\n\x0fword_timestamps\x18\x06 \x01(\x08R\x0ewordTimestamps\"]\n\x0fLlmProviderInfo\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06models\x18\x02 \x03(\tR\x06models\x12\x1e\n\nextractive\x18\x03 \x01(\x08R\nextractive\"\xcf\x01\n\x06Limits\x12(\n\x10max_upload_bytes\x18\x01 \x01(\x03R\x0emaxUploadBytes\x12G\n\x12max_audio_duration\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x10maxAudioDuration\x12*\n\x11max_audio_sources\x18\x03 \x01(\x05R\x0fmaxAudioSources\x12&\n\x0fmax_chunk_bytes\x18\x04 \x01(\x05R\rmaxChunkBytes2}\n\x13\x43\x61pabilitiesService\x12\x66\n\x0fGetCapabilities\x12(.meeting_agent.v1.GetCapabilitiesRequest\x1a).meeting_agent.v1.GetCapabilitiesResponseBSZQgithub.com/meeting-agent/meeting-agent/clients/go/meeting_agent/v1;meetingagentv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+meeting_agent/v1/capabilities_service.proto\x12\x10meeting_agent.v1\x1a\x1egoogle/protobuf/duration.proto\"\x18\n\x16GetCapabilitiesRequest\"\xcf\x02\n\x17GetCapabilitiesResponse\x12\x46\n\rasr_providers\x18\x01 \x03(\x0b\x32!.meeting_agent.v1.AsrProviderInfoR\x0c\x61srProviders\x12\x46\n\rllm_providers\x18\x02 \x03(\x0b\x32!.meeting_agent.v1.LlmProviderInfoR\x0cllmProviders\x12\x30\n\x06limits\x18\x03 \x01(\x0b\x32\x18.meeting_agent.v1.LimitsR\x06limits\x12)\n\x10presigned_upload\x18\x04 \x01(\x08R\x0fpresignedUpload\x12 \n\x0b\x64iarization\x18\x05 \x01(\x08R\x0b\x64iarization\x12%\n\x0eserver_version\x18\x06 \x01(\tR\rserverVersion\"\xf4\x01\n\x0f\x41srProviderInfo\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06models\x18\x02 \x03(\tR\x06models\x12%\n\x0elanguage_codes\x18\x03 \x03(\tR\rlanguageCodes\x12 \n\x0b\x64iarization\x18\x04 \x01(\x08R\x0b\x64iarization\x12\x1a\n\x08hotwords\x18\x05 \x01(\x08R\x08hotwords\x12\'\n\x0fword_timestamps\x18\x06 \x01(\x08R\x0ewordTimestamps\x12\'\n\x0fnative_hotwords\x18\x07 \x01(\x08R\x0enativeHotwords\"]\n\x0fLlmProviderInfo\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06models\x18\x02 \x03(\tR\x06models\x12\x1e\n\nextractive\x18\x03 \x01(\x08R\nextractive\"\xcf\x01\n\x06Limits\x12(\n\x10max_upload_bytes\x18\x01 \x01(\x03R\x0emaxUploadBytes\x12G\n\x12max_audio_duration\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x10maxAudioDuration\x12*\n\x11max_audio_sources\x18\x03 \x01(\x05R\x0fmaxAudioSources\x12&\n\x0fmax_chunk_bytes\x18\x04 \x01(\x05R\rmaxChunkBytes2}\n\x13\x43\x61pabilitiesService\x12\x66\n\x0fGetCapabilities\x12(.meeting_agent.v1.GetCapabilitiesRequest\x1a).meeting_agent.v1.GetCapabilitiesResponseBSZQgithub.com/meeting-agent/meeting-agent/clients/go/meeting_agent/v1;meetingagentv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,11 +38,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETCAPABILITIESRESPONSE']._serialized_start=124
   _globals['_GETCAPABILITIESRESPONSE']._serialized_end=459
   _globals['_ASRPROVIDERINFO']._serialized_start=462
-  _globals['_ASRPROVIDERINFO']._serialized_end=665
-  _globals['_LLMPROVIDERINFO']._serialized_start=667
-  _globals['_LLMPROVIDERINFO']._serialized_end=760
-  _globals['_LIMITS']._serialized_start=763
-  _globals['_LIMITS']._serialized_end=970
-  _globals['_CAPABILITIESSERVICE']._serialized_start=972
-  _globals['_CAPABILITIESSERVICE']._serialized_end=1097
+  _globals['_ASRPROVIDERINFO']._serialized_end=706
+  _globals['_LLMPROVIDERINFO']._serialized_start=708
+  _globals['_LLMPROVIDERINFO']._serialized_end=801
+  _globals['_LIMITS']._serialized_start=804
+  _globals['_LIMITS']._serialized_end=1011
+  _globals['_CAPABILITIESSERVICE']._serialized_start=1013
+  _globals['_CAPABILITIESSERVICE']._serialized_end=1138
 # @@protoc_insertion_point(module_scope)

@@ -30,20 +30,22 @@ class GetCapabilitiesResponse(_message.Message):
     def __init__(self, asr_providers: _Optional[_Iterable[_Union[AsrProviderInfo, _Mapping]]] = ..., llm_providers: _Optional[_Iterable[_Union[LlmProviderInfo, _Mapping]]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., presigned_upload: _Optional[bool] = ..., diarization: _Optional[bool] = ..., server_version: _Optional[str] = ...) -> None: ...
 
 class AsrProviderInfo(_message.Message):
-    __slots__ = ("name", "models", "language_codes", "diarization", "hotwords", "word_timestamps")
+    __slots__ = ("name", "models", "language_codes", "diarization", "hotwords", "word_timestamps", "native_hotwords")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODELS_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_CODES_FIELD_NUMBER: _ClassVar[int]
     DIARIZATION_FIELD_NUMBER: _ClassVar[int]
     HOTWORDS_FIELD_NUMBER: _ClassVar[int]
     WORD_TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    NATIVE_HOTWORDS_FIELD_NUMBER: _ClassVar[int]
     name: str
     models: _containers.RepeatedScalarFieldContainer[str]
     language_codes: _containers.RepeatedScalarFieldContainer[str]
     diarization: bool
     hotwords: bool
     word_timestamps: bool
-    def __init__(self, name: _Optional[str] = ..., models: _Optional[_Iterable[str]] = ..., language_codes: _Optional[_Iterable[str]] = ..., diarization: _Optional[bool] = ..., hotwords: _Optional[bool] = ..., word_timestamps: _Optional[bool] = ...) -> None: ...
+    native_hotwords: bool
+    def __init__(self, name: _Optional[str] = ..., models: _Optional[_Iterable[str]] = ..., language_codes: _Optional[_Iterable[str]] = ..., diarization: _Optional[bool] = ..., hotwords: _Optional[bool] = ..., word_timestamps: _Optional[bool] = ..., native_hotwords: _Optional[bool] = ...) -> None: ...
 
 class LlmProviderInfo(_message.Message):
     __slots__ = ("name", "models", "extractive")

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dmeeting_agent/v1/common.proto\x12\x10meeting_agent.v1\"C\n\x04\x43ost\x12#\n\rcurrency_code\x18\x01 \x01(\tR\x0c\x63urrencyCode\x12\x16\n\x06\x61mount\x18\x02 \x01(\tR\x06\x61mount\"B\n\x0eProviderChoice\x12\x1a\n\x08provider\x18\x01 \x01(\tR\x08provider\x12\x14\n\x05model\x18\x02 \x01(\tR\x05modelBSZQgithub.com/meeting-agent/meeting-agent/clients/go/meeting_agent/v1;meetingagentv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dmeeting_agent/v1/common.proto\x12\x10meeting_agent.v1\"C\n\x04\x43ost\x12#\n\rcurrency_code\x18\x01 \x01(\tR\x0c\x63urrencyCode\x12\x16\n\x06\x61mount\x18\x02 \x01(\tR\x06\x61mount\"B\n\x0eProviderChoice\x12\x1a\n\x08provider\x18\x01 \x01(\tR\x08provider\x12\x14\n\x05model\x18\x02 \x01(\tR\x05model\"\x83\x01\n\x10ProviderFallback\x12\x16\n\x06output\x18\x01 \x01(\tR\x06output\x12\x1a\n\x08provider\x18\x02 \x01(\tR\x08provider\x12;\n\x07skipped\x18\x03 \x03(\x0b\x32!.meeting_agent.v1.SkippedProviderR\x07skipped\"_\n\x0fSkippedProvider\x12\x1a\n\x08provider\x18\x01 \x01(\tR\x08provider\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n\x07message\x18\x03 \x01(\tR\x07messageBSZQgithub.com/meeting-agent/meeting-agent/clients/go/meeting_agent/v1;meetingagentv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,4 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COST']._serialized_end=118
   _globals['_PROVIDERCHOICE']._serialized_start=120
   _globals['_PROVIDERCHOICE']._serialized_end=186
+  _globals['_PROVIDERFALLBACK']._serialized_start=189
+  _globals['_PROVIDERFALLBACK']._serialized_end=320
+  _globals['_SKIPPEDPROVIDER']._serialized_start=322
+  _globals['_SKIPPEDPROVIDER']._serialized_end=417
 # @@protoc_insertion_point(module_scope)

@@ -40,6 +40,7 @@ class TaskEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_EVENT_TYPE_STAGE_CHANGED: _ClassVar[TaskEventType]
     TASK_EVENT_TYPE_PROGRESS: _ClassVar[TaskEventType]
     TASK_EVENT_TYPE_HEARTBEAT: _ClassVar[TaskEventType]
+    TASK_EVENT_TYPE_WARNING: _ClassVar[TaskEventType]
 TASK_STATE_UNSPECIFIED: TaskState
 TASK_STATE_QUEUED: TaskState
 TASK_STATE_RUNNING: TaskState
@@ -59,9 +60,10 @@ TASK_EVENT_TYPE_STATE_CHANGED: TaskEventType
 TASK_EVENT_TYPE_STAGE_CHANGED: TaskEventType
 TASK_EVENT_TYPE_PROGRESS: TaskEventType
 TASK_EVENT_TYPE_HEARTBEAT: TaskEventType
+TASK_EVENT_TYPE_WARNING: TaskEventType
 
 class Task(_message.Message):
-    __slots__ = ("name", "display_name", "audio_sources", "options", "labels", "state", "stage", "progress_percent", "error", "cancel_requested", "creator", "audio_duration", "transcript", "last_event_sequence", "cost", "create_time", "update_time", "start_time", "end_time")
+    __slots__ = ("name", "display_name", "audio_sources", "options", "labels", "state", "stage", "progress_percent", "error", "cancel_requested", "creator", "audio_duration", "transcript", "last_event_sequence", "cost", "create_time", "update_time", "start_time", "end_time", "fallbacks")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +90,7 @@ class Task(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    FALLBACKS_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     audio_sources: _containers.RepeatedCompositeFieldContainer[AudioSource]
@@ -107,7 +110,8 @@ class Task(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., audio_sources: _Optional[_Iterable[_Union[AudioSource, _Mapping]]] = ..., options: _Optional[_Union[TaskOptions, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., state: _Optional[_Union[TaskState, str]] = ..., stage: _Optional[_Union[TaskStage, str]] = ..., progress_percent: _Optional[int] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., cancel_requested: _Optional[bool] = ..., creator: _Optional[str] = ..., audio_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., transcript: _Optional[str] = ..., last_event_sequence: _Optional[int] = ..., cost: _Optional[_Union[_common_pb2.Cost, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    fallbacks: _containers.RepeatedCompositeFieldContainer[_common_pb2.ProviderFallback]
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., audio_sources: _Optional[_Iterable[_Union[AudioSource, _Mapping]]] = ..., options: _Optional[_Union[TaskOptions, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., state: _Optional[_Union[TaskState, str]] = ..., stage: _Optional[_Union[TaskStage, str]] = ..., progress_percent: _Optional[int] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., cancel_requested: _Optional[bool] = ..., creator: _Optional[str] = ..., audio_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., transcript: _Optional[str] = ..., last_event_sequence: _Optional[int] = ..., cost: _Optional[_Union[_common_pb2.Cost, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fallbacks: _Optional[_Iterable[_Union[_common_pb2.ProviderFallback, _Mapping]]] = ...) -> None: ...
 
 class AudioSource(_message.Message):
     __slots__ = ("upload", "uri")
@@ -118,7 +122,7 @@ class AudioSource(_message.Message):
     def __init__(self, upload: _Optional[str] = ..., uri: _Optional[str] = ...) -> None: ...
 
 class TaskOptions(_message.Message):
-    __slots__ = ("language_code", "asr_providers", "hotword_set", "prompt_template", "llm_providers", "speaker_count", "disable_diarization")
+    __slots__ = ("language_code", "asr_providers", "hotword_set", "prompt_template", "llm_providers", "speaker_count", "disable_diarization", "no_fallback")
     LANGUAGE_CODE_FIELD_NUMBER: _ClassVar[int]
     ASR_PROVIDERS_FIELD_NUMBER: _ClassVar[int]
     HOTWORD_SET_FIELD_NUMBER: _ClassVar[int]
@@ -126,6 +130,7 @@ class TaskOptions(_message.Message):
     LLM_PROVIDERS_FIELD_NUMBER: _ClassVar[int]
     SPEAKER_COUNT_FIELD_NUMBER: _ClassVar[int]
     DISABLE_DIARIZATION_FIELD_NUMBER: _ClassVar[int]
+    NO_FALLBACK_FIELD_NUMBER: _ClassVar[int]
     language_code: str
     asr_providers: _containers.RepeatedCompositeFieldContainer[_common_pb2.ProviderChoice]
     hotword_set: str
@@ -133,7 +138,8 @@ class TaskOptions(_message.Message):
     llm_providers: _containers.RepeatedCompositeFieldContainer[_common_pb2.ProviderChoice]
     speaker_count: SpeakerCountHint
     disable_diarization: bool
-    def __init__(self, language_code: _Optional[str] = ..., asr_providers: _Optional[_Iterable[_Union[_common_pb2.ProviderChoice, _Mapping]]] = ..., hotword_set: _Optional[str] = ..., prompt_template: _Optional[str] = ..., llm_providers: _Optional[_Iterable[_Union[_common_pb2.ProviderChoice, _Mapping]]] = ..., speaker_count: _Optional[_Union[SpeakerCountHint, _Mapping]] = ..., disable_diarization: _Optional[bool] = ...) -> None: ...
+    no_fallback: bool
+    def __init__(self, language_code: _Optional[str] = ..., asr_providers: _Optional[_Iterable[_Union[_common_pb2.ProviderChoice, _Mapping]]] = ..., hotword_set: _Optional[str] = ..., prompt_template: _Optional[str] = ..., llm_providers: _Optional[_Iterable[_Union[_common_pb2.ProviderChoice, _Mapping]]] = ..., speaker_count: _Optional[_Union[SpeakerCountHint, _Mapping]] = ..., disable_diarization: _Optional[bool] = ..., no_fallback: _Optional[bool] = ...) -> None: ...
 
 class SpeakerCountHint(_message.Message):
     __slots__ = ("exact", "range")
@@ -152,7 +158,7 @@ class SpeakerCountRange(_message.Message):
     def __init__(self, min: _Optional[int] = ..., max: _Optional[int] = ...) -> None: ...
 
 class TaskEvent(_message.Message):
-    __slots__ = ("task", "sequence", "type", "state", "stage", "progress_percent", "message", "error", "event_time")
+    __slots__ = ("task", "sequence", "type", "state", "stage", "progress_percent", "message", "error", "event_time", "reason")
     TASK_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -162,6 +168,7 @@ class TaskEvent(_message.Message):
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     task: str
     sequence: int
     type: TaskEventType
@@ -171,4 +178,5 @@ class TaskEvent(_message.Message):
     message: str
     error: _status_pb2.Status
     event_time: _timestamp_pb2.Timestamp
-    def __init__(self, task: _Optional[str] = ..., sequence: _Optional[int] = ..., type: _Optional[_Union[TaskEventType, str]] = ..., state: _Optional[_Union[TaskState, str]] = ..., stage: _Optional[_Union[TaskStage, str]] = ..., progress_percent: _Optional[int] = ..., message: _Optional[str] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    reason: str
+    def __init__(self, task: _Optional[str] = ..., sequence: _Optional[int] = ..., type: _Optional[_Union[TaskEventType, str]] = ..., state: _Optional[_Union[TaskState, str]] = ..., stage: _Optional[_Union[TaskStage, str]] = ..., progress_percent: _Optional[int] = ..., message: _Optional[str] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...

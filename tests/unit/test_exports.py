@@ -7,7 +7,12 @@ import re
 
 import pytest
 
-from meeting_agent.domain.models import TranscriptSegment, Word
+from meeting_agent.domain.models import (
+    ProviderFallback,
+    SkippedProvider,
+    TranscriptSegment,
+    Word,
+)
 from meeting_agent.exports import minutes as minutes_export
 from meeting_agent.exports import transcript as transcript_export
 from meeting_agent.exports.transcript import timestamp, to_json, to_srt, to_text, to_webvtt
@@ -242,6 +247,31 @@ def test_markdown_in_chinese():
     row = ("| 张伟 | 张伟，你周五前把支付模块的测试报告发给大家。 | "
            "2026-03-06（周五前） | [01:20](#t=80) |")
     assert row in document
+
+
+def test_markdown_notes_fallbacks_under_the_title_in_the_meetings_language():
+    fallbacks = [
+        ProviderFallback("transcript", "local", (SkippedProvider("azure", "PROVIDER_TIMEOUT",
+                                                                 "no answer in 60 s"),)),
+        ProviderFallback("minutes", "extractive", (
+            SkippedProvider("openai", "PROVIDER_UNREACHABLE", "connection refused"),
+            SkippedProvider("gemini", "PROVIDER_QUOTA_EXHAUSTED", "every key\nis spent"))),
+    ]
+    english = minutes_export.to_markdown(empty_minutes(), title="Sync", meeting_date=None,
+                                         language_code="en", fallbacks=fallbacks)
+    assert english.startswith(
+        "# Sync\n\n"
+        "> **Note:** the transcript came from local, not azure: azure unavailable "
+        "(PROVIDER_TIMEOUT).\n\n"
+        "> **Note:** these minutes came from extractive, not openai, gemini: openai "
+        "unavailable (PROVIDER_UNREACHABLE); gemini unavailable (PROVIDER_QUOTA_EXHAUSTED)."
+        "\n\n## Summary")
+    chinese = minutes_export.to_markdown(empty_minutes(), title="周会", meeting_date=None,
+                                         language_code="zh-CN", fallbacks=fallbacks[1:])
+    assert ("> **注意：**本纪要由 extractive 生成，而非 openai、gemini：openai 不可用"
+            "（PROVIDER_UNREACHABLE）；gemini 不可用（PROVIDER_QUOTA_EXHAUSTED）。") in chinese
+    assert "**Note:**" not in minutes_export.to_markdown(
+        empty_minutes(), title="T", meeting_date=None, language_code="en")
 
 
 def test_markdown_edge_cases():

@@ -271,6 +271,7 @@ class LocalWhisperAsr:
             model=self._model_name,
             language_code=request.language_code or _most_common(spoken) or "en",
             segments=segments,
+            hotwords_note="the local model is not given hotwords (see bench/hotwords.py)",
         )
 
     def _cached(self, checkpoints: Checkpoints, chunk: Chunk) -> ChunkResult | None:

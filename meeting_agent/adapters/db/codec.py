@@ -14,7 +14,14 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from meeting_agent.domain.models import AudioSource, Hotword, TaskError, TaskOptions, Word
+from meeting_agent.domain.models import (
+    AudioSource,
+    Hotword,
+    ProviderFallback,
+    TaskError,
+    TaskOptions,
+    Word,
+)
 from meeting_agent.errors import InvalidArgument
 
 AUDIO_SOURCES: TypeAdapter[list[AudioSource]] = TypeAdapter(list[AudioSource])
@@ -23,6 +30,8 @@ TASK_ERROR: TypeAdapter[TaskError] = TypeAdapter(TaskError)
 LABELS: TypeAdapter[dict[str, str]] = TypeAdapter(dict[str, str])
 HOTWORDS: TypeAdapter[list[Hotword]] = TypeAdapter(list[Hotword])
 WORDS: TypeAdapter[list[Word]] = TypeAdapter(list[Word])
+FALLBACKS: TypeAdapter[list[ProviderFallback]] = TypeAdapter(list[ProviderFallback])
+FALLBACK: TypeAdapter[ProviderFallback | None] = TypeAdapter(ProviderFallback | None)
 
 
 def dump_error(error: TaskError | None) -> dict[str, Any] | None:

@@ -121,6 +121,8 @@ class TaskRow(Base):
     attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     # A W3C traceparent is 55 characters; the slack admits a future version's fields.
     trace_parent: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    # [ProviderFallback]: outputs a later provider of the order made, and why.
+    fallbacks: Mapped[NullableJson]
 
 
 class TaskEventRow(Base):
@@ -139,6 +141,8 @@ class TaskEventRow(Base):
     message: Mapped[str]
     error: Mapped[NullableJson]
     event_time: Mapped[datetime]
+    # The stable reason of a warning event.
+    reason: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class UploadRow(Base):
@@ -274,6 +278,8 @@ class ArtifactRow(Base):
     update_time: Mapped[datetime]
     # [{"provider": ..., "model": ...}] as requested; the job reads it back.
     requested_providers: Mapped[NullableJson]
+    # ProviderFallback, when a later provider of the order wrote the minutes.
+    fallback: Mapped[NullableJson]
 
 
 class AuditLogRow(Base):

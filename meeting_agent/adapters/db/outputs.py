@@ -250,6 +250,7 @@ def _artifact_from_row(row: ArtifactRow) -> Artifact:
         error=codec.load_error(row.error),
         requested_providers=[ProviderChoice(c["provider"], c.get("model", ""))
                              for c in row.requested_providers or []],
+        fallback=codec.FALLBACK.validate_python(row.fallback),
     )
 
 
@@ -267,6 +268,7 @@ def _write_artifact(row: ArtifactRow, artifact: Artifact) -> None:
     row.update_time = artifact.update_time
     row.requested_providers = [{"provider": c.provider, "model": c.model}
                                for c in artifact.requested_providers]
+    row.fallback = codec.FALLBACK.dump_python(artifact.fallback, mode="json")
 
 
 class SqlArtifactRepository:

@@ -135,6 +135,7 @@ def _task_from_row(row: TaskRow | Row[Any]) -> Task:
         heartbeat_time=row.heartbeat_time,
         attempts=row.attempts,
         trace_parent=row.trace_parent,
+        fallbacks=codec.FALLBACKS.validate_python(row.fallbacks or []),
     )
 
 
@@ -156,6 +157,7 @@ def _write_task(row: TaskRow, task: Task) -> None:
     row.has_transcript = task.has_transcript
     row.cost_amount = task.cost_amount
     row.cost_currency = task.cost_currency
+    row.fallbacks = codec.FALLBACKS.dump_python(task.fallbacks, mode="json") or None
     row.create_time = task.create_time
     row.update_time = task.update_time
     row.start_time = task.start_time
@@ -308,6 +310,7 @@ def _event_from_row(row: TaskEventRow | Row[Any]) -> TaskEvent:
         message=row.message,
         event_time=row.event_time,
         error=codec.load_error(row.error),
+        reason=row.reason or "",
     )
 
 
@@ -328,6 +331,7 @@ class SqlTaskEventRepository:
             message=event.message,
             error=codec.dump_error(event.error),
             event_time=event.event_time,
+            reason=event.reason,
         )
         with constraint_errors(
             self._session,

@@ -32,6 +32,7 @@ def encode_event(event: TaskEvent) -> str:
         "progress_percent": event.progress_percent,
         "message": event.message,
         "event_time": event.event_time.isoformat(),
+        "reason": event.reason,
         "error": None if event.error is None else {
             "code": event.error.code,
             "reason": event.error.reason,
@@ -60,6 +61,7 @@ def decode_event(data: str | bytes) -> TaskEvent:
             progress_percent=_typed(document["progress_percent"], int),
             message=_typed(document["message"], str),
             event_time=event_time,
+            reason=_typed(document.get("reason", ""), str),
             error=None if error is None else TaskError(
                 code=_typed(error["code"], int),
                 reason=_typed(error["reason"], str),

@@ -14,16 +14,18 @@ from meeting_agent.domain.models import Hotword
 from meeting_agent.ports import AsrRequest
 
 __all__ = [
+    "MAX_PROMPT_HOTWORDS",
     "SEGMENTS_SCHEMA",
     "BadSegments",
     "GeminiUsage",
     "answer_text",
     "parse_segments",
+    "prompt_terms",
     "transcription_prompt",
 ]
 
 # Enough terms to steer spelling without crowding out the instructions.
-_MAX_PROMPT_HOTWORDS = 200
+MAX_PROMPT_HOTWORDS = 200
 
 SEGMENTS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -105,7 +107,7 @@ def transcription_prompt(request: AsrRequest) -> str:
         if count is not None:
             lines.append(f"There are {count.minimum} speakers." if count.minimum == count.maximum
                          else f"There are between {count.minimum} and {count.maximum} speakers.")
-    terms = _terms(request.hotwords)
+    terms = prompt_terms(request.hotwords)
     if terms:
         lines.append("These names and terms may occur; spell them this way: "
                      + "; ".join(terms) + ".")
@@ -114,10 +116,10 @@ def transcription_prompt(request: AsrRequest) -> str:
     return "\n".join(lines)
 
 
-def _terms(hotwords: Sequence[Hotword]) -> list[str]:
+def prompt_terms(hotwords: Sequence[Hotword]) -> list[str]:
     ranked = sorted(hotwords, key=lambda h: -h.weight)
     return list(dict.fromkeys(h.phrase.strip() for h in ranked if h.phrase.strip()))[
-        :_MAX_PROMPT_HOTWORDS]
+        :MAX_PROMPT_HOTWORDS]
 
 
 def parse_segments(response: dict[str, Any]) -> list[dict[str, Any]]:

@@ -199,7 +199,7 @@ class AzureFastTranscription:
             definition["diarization"] = {"enabled": True, "maxSpeakers": max_speakers}
         phrases = _phrases(request.hotwords)
         if phrases:
-            if self._api_version >= _PHRASE_LIST_SINCE:
+            if azure_takes_phrase_lists(self._api_version):
                 definition["phraseList"] = {"phrases": phrases}
             else:
                 logger.info("%s: api-version %s has no phrase lists; %d hotwords not sent",
@@ -321,10 +321,26 @@ class AzureFastTranscription:
         billed = _ms(duration) if isinstance(duration, int | float) and duration > 0 \
             else audio.duration_seconds
         language = max(locales, key=lambda k: locales[k]) if locales else request.language_code
+        sent, note = self.hotwords_sent(request)
         return AsrResult(provider=self._name, model=model, language_code=language,
                          segments=finish_segments(segments, audio),
                          billed_audio_seconds=billed,
-                         vendor_request_id=str(saved.get("request_id") or ""))
+                         vendor_request_id=str(saved.get("request_id") or ""),
+                         hotwords_sent=sent, hotwords_note=note)
+
+    def hotwords_sent(self, request: AsrRequest) -> tuple[int, str]:
+        """How many hotwords `definition` sends as a phrase list, and why not all."""
+        phrases = _phrases(request.hotwords)
+        if not azure_takes_phrase_lists(self._api_version):
+            return 0, (f"api-version {self._api_version} has no phrase lists "
+                       f"(they need {_PHRASE_LIST_SINCE} or later)")
+        return len(phrases), (f"a phrase list takes at most {_MAX_PHRASES}"
+                              if len(phrases) == _MAX_PHRASES else "")
+
+
+def azure_takes_phrase_lists(api_version: str) -> bool:
+    """Whether fast transcription at this api-version takes `phraseList` (hotwords)."""
+    return api_version >= _PHRASE_LIST_SINCE
 
 
 def azure_locale(language_code: str) -> str:

@@ -9,7 +9,10 @@ from pathlib import Path
 
 from meeting_agent.adapters.providers import iflytek, volcengine
 from meeting_agent.adapters.providers._gemini_client import DEFAULT_BASE_URL as GEMINI_BASE_URL
-from meeting_agent.adapters.providers.azure import AzureFastTranscription
+from meeting_agent.adapters.providers.azure import (
+    AzureFastTranscription,
+    azure_takes_phrase_lists,
+)
 from meeting_agent.adapters.providers.calls import KeyPool, RetryPolicy
 from meeting_agent.adapters.providers.gemini import GeminiAsr, GeminiClient, GeminiLlm
 from meeting_agent.adapters.providers.iflytek import IflytekAsr
@@ -105,7 +108,8 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
             poll_interval_seconds=volc.poll_interval_seconds,
             retry_policy=_policy(volc))
         built.asr_info.append(AsrInfo("volcengine", (volc.model,), _CLOUD_LANGUAGES,
-                                      diarization=True, hotwords=True, word_timestamps=True))
+                                      diarization=True, hotwords=True, word_timestamps=True,
+                                      native_hotwords=True))
     fly = settings.iflytek
     if fly.enabled:
         built.asr["iflytek"] = IflytekAsr(keys=fly.secrets(),
@@ -114,7 +118,8 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
                                           poll_interval_seconds=fly.poll_interval_seconds,
                                           retry_policy=_policy(fly))
         built.asr_info.append(AsrInfo("iflytek", (fly.model,), _CLOUD_LANGUAGES,
-                                      diarization=True, hotwords=True, word_timestamps=True))
+                                      diarization=True, hotwords=True, word_timestamps=True,
+                                      native_hotwords=True))
     azure = settings.azure
     if azure.enabled:
         built.asr["azure"] = AzureFastTranscription(
@@ -122,7 +127,9 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
             api_version=azure.api_version, policy=_policy(azure),
             timeout_seconds=azure.timeout_seconds)
         built.asr_info.append(AsrInfo("azure", (azure.model,), _CLOUD_LANGUAGES,
-                                      diarization=True, hotwords=True, word_timestamps=True))
+                                      diarization=True, hotwords=True, word_timestamps=True,
+                                      native_hotwords=azure_takes_phrase_lists(
+                                          azure.api_version)))
     gemini = settings.gemini
     if gemini.enabled:
         client = GeminiClient(pool=KeyPool("gemini", gemini.secrets()),
@@ -131,7 +138,8 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
         if gemini.asr:
             built.asr["gemini"] = GeminiAsr(client=client, model=gemini.asr_model)
             built.asr_info.append(AsrInfo("gemini", (gemini.asr_model,), _CLOUD_LANGUAGES,
-                                          diarization=True, hotwords=True))
+                                          diarization=True, hotwords=True,
+                                          native_hotwords=True))
         if gemini.llm:
             built.llm["gemini"] = GeminiLlm(client=client, model=gemini.llm_model,
                                             max_input_tokens=gemini.max_input_tokens)

@@ -38,10 +38,12 @@ from meeting_agent.adapters.providers._asr_support import (
     save_json_checkpoint,
 )
 from meeting_agent.adapters.providers._gemini_answers import (
+    MAX_PROMPT_HOTWORDS,
     SEGMENTS_SCHEMA,
     BadSegments,
     GeminiUsage,
     parse_segments,
+    prompt_terms,
     transcription_prompt,
 )
 from meeting_agent.adapters.providers._gemini_client import (
@@ -202,7 +204,9 @@ class GeminiAsr:
             vendor_request_id=str(response.get("responseId") or ""), usage=usage,
             input_tokens=usage.prompt_tokens if usage else 0,
             audio_input_tokens=usage.audio_tokens if usage else 0,
-            output_tokens=usage.output_tokens if usage else 0)
+            output_tokens=usage.output_tokens if usage else 0,
+            hotwords_sent=len(prompt_terms(request.hotwords)),
+            hotwords_note=f"the prompt names at most {MAX_PROMPT_HOTWORDS}")
 
     def _call(self, audio: NormalizedAudio, request: AsrRequest, model: str,
               checkpoints: Checkpoints, progress: ProgressReporter,

@@ -236,6 +236,7 @@ class IflytekAsr:
                         answer.order_id)
         segments, duration = _parse(answer)
         progress(1.0, "done")
+        sent, note = protocol.hotwords_sent(request.hotwords)
         return AsrResult(
             provider=self._name,
             model=MODEL,
@@ -245,6 +246,7 @@ class IflytekAsr:
             # the cost is not understated.
             billed_audio_seconds=duration if duration is not None else audio.duration_seconds,
             vendor_request_id=answer.order_id,
+            hotwords_sent=sent, hotwords_note=note,
         )
 
     # ------------------------------------------------------------------ flow

@@ -39,6 +39,7 @@ __all__ = [
     "auth_params",
     "check_code",
     "hotword_param",
+    "hotwords_sent",
     "order_state",
     "parse_key",
     "parse_result",
@@ -155,6 +156,14 @@ def hotword_param(hotwords: Sequence[Hotword]) -> str:
         if len(kept) == MAX_HOTWORDS:
             break
     return "|".join(kept)
+
+
+def hotwords_sent(hotwords: Sequence[Hotword]) -> tuple[int, str]:
+    """How many hotwords `hotWord` carries, and why not all."""
+    words = hotword_param(hotwords)
+    return (len(words.split("|")) if words else 0,
+            f"hotWord takes words of {HOTWORD_MIN_CHARS}-{HOTWORD_MAX_CHARS} characters "
+            f"without '|', at most {MAX_HOTWORDS}")
 
 
 def upload_params(*, file_name: str, file_size: int, duration_ms: int, language: str,

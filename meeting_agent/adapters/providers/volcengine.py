@@ -254,6 +254,7 @@ class VolcengineAsr:
         parsed = _parse(answer)
         progress(1.0, "done")
         billed = parsed.duration_seconds
+        sent, note = protocol.hotwords_sent(request.hotwords)
         return AsrResult(
             provider=self._name,
             model=answer.resource_id,
@@ -263,6 +264,7 @@ class VolcengineAsr:
             # the cost is not understated.
             billed_audio_seconds=billed if billed is not None else audio.duration_seconds,
             vendor_request_id=answer.request_id,
+            hotwords_sent=sent, hotwords_note=note,
         )
 
     # ------------------------------------------------------------------ flow

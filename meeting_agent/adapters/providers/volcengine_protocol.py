@@ -39,6 +39,7 @@ __all__ = [
     "auth_headers",
     "choose_mode",
     "classify_status",
+    "hotwords_sent",
     "parse_result",
     "request_body",
     "vendor_language",
@@ -185,6 +186,12 @@ def request_body(*, uid: str, audio: Mapping[str, Any], language: str, diarizati
                   "channel": 1, "language": language},
         "request": request,
     }
+
+
+def hotwords_sent(hotwords: Sequence[Hotword]) -> tuple[int, str]:
+    """How many hotwords a request carries in `corpus.context`, and why not all."""
+    sent = len(_hotword_list(hotwords))
+    return sent, (f"a request takes at most {MAX_HOTWORDS}" if sent == MAX_HOTWORDS else "")
 
 
 def _hotword_list(hotwords: Sequence[Hotword]) -> list[str]:

@@ -76,7 +76,7 @@ class CapabilitiesServicer(capabilities_service_pb2_grpc.CapabilitiesServiceServ
                 capabilities_service_pb2.AsrProviderInfo(
                     name=p.name, models=p.models, language_codes=p.language_codes,
                     diarization=p.diarization, hotwords=p.hotwords,
-                    word_timestamps=p.word_timestamps)
+                    word_timestamps=p.word_timestamps, native_hotwords=p.native_hotwords)
                 for p in catalog.asr
             ],
             llm_providers=[

@@ -125,7 +125,8 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
         return TaskOptions(language_code=o.language_code, asr_providers=asr,
                            hotword_set_id=hotword_set_id, prompt_template_id=template_id,
                            llm_providers=llm, speaker_count=count,
-                           disable_diarization=o.disable_diarization)
+                           disable_diarization=o.disable_diarization,
+                           no_fallback=o.no_fallback)
 
     async def GetTask(self, request: task_service_pb2.GetTaskRequest, context: Context
                       ) -> task_service_pb2.GetTaskResponse:

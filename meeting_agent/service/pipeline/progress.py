@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 import time
 
-from meeting_agent.domain.models import Task, TaskError, TaskEventType, TaskStage, TaskState
+from meeting_agent.domain.models import (
+    ProviderFallback,
+    Task,
+    TaskError,
+    TaskEventType,
+    TaskStage,
+    TaskState,
+)
 from meeting_agent.errors import NotFound
 from meeting_agent.ports import Clock, EventBus, UnitOfWorkFactory
 from meeting_agent.service.pipeline.plan import (
@@ -116,6 +123,11 @@ class TaskProgress:
         self.timeline.close("interrupted")
         self._record(TaskEventType.STATE_CHANGED, message, state=TaskState.QUEUED)
 
+    def warning(self, reason: str, message: str, *,
+                fallback: ProviderFallback | None = None) -> None:
+        record_warning(self._uow_factory, self._clock, self._events, self._tenant_id,
+                       self._task_id, reason, message, fallback=fallback)
+
     def update(self, **changes: object) -> None:
         """Change task fields without an event (for example the audio duration)."""
         with self._uow_factory() as uow:
@@ -126,3 +138,22 @@ class TaskProgress:
                 setattr(task, name, value)
             uow.tasks.save(task)
             uow.commit()
+
+
+def record_warning(uow_factory: UnitOfWorkFactory, clock: Clock, events: EventBus,
+                   tenant_id: str, task_id: str, reason: str, message: str, *,
+                   fallback: ProviderFallback | None = None) -> None:
+    """A WARNING event on the task, stored then published; a fallback is also kept on
+    the task, one per output (a later one of the same output replaces it)."""
+    with uow_factory() as uow:
+        task = uow.tasks.get(tenant_id, task_id, for_update=True)
+        if task is None:
+            return
+        if fallback is not None:
+            task.fallbacks = [*(f for f in task.fallbacks if f.output != fallback.output),
+                              fallback]
+        task.update_time = clock.now()
+        event = record_event(uow, task, TaskEventType.WARNING, message, clock, reason=reason)
+        uow.tasks.save(task)
+        uow.commit()
+    events.publish(event)

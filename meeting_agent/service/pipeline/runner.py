@@ -28,6 +28,7 @@ from meeting_agent.domain.models import (
     TaskState,
     Transcript,
     UploadState,
+    distinct_phrases,
 )
 from meeting_agent.errors import (
     FailedPrecondition,
@@ -56,10 +57,15 @@ from meeting_agent.ports import (
 from meeting_agent.service.artifacts import MinutesWriter, error_of
 from meeting_agent.service.checkpoints import ObjectStoreCheckpoints
 from meeting_agent.service.diarization import diarize_once
-from meeting_agent.service.failover import ProviderFailure, every_provider_failed
+from meeting_agent.service.failover import (
+    ProviderFailure,
+    every_provider_failed,
+    failover_order,
+    fallback_of,
+)
 from meeting_agent.service.hotword_correction import apply_hotwords
 from meeting_agent.service.pipeline.plan import ProviderProfiles, Workload
-from meeting_agent.service.pipeline.progress import TaskProgress
+from meeting_agent.service.pipeline.progress import TaskProgress, record_warning
 from meeting_agent.service.speakers import assign_speakers
 from meeting_agent.telemetry.jobs import job_span, record_queue_wait
 
@@ -262,7 +268,7 @@ class PipelineRunner:
         progress.stage(TaskStage.APPLY_SPEAKER_MAPPINGS, "applying speaker names")
         lease.check()
         progress.stage(TaskStage.GENERATE_MINUTES, "writing the minutes")
-        self._write_minutes(task)
+        self._write_minutes(task, progress)
         lease.check()
         progress.finished(TaskState.SUCCEEDED, "done")
         self._generate_pending_minutes(task.id)
@@ -340,6 +346,7 @@ class PipelineRunner:
                                 task_id=task.id, labels=dict(task.labels)),
         )
         result = self._run_asr(task, audio, request, progress, lease)
+        self._warn_on_hotwords(request, result, progress)
         segments = apply_hotwords(result.segments, request.hotwords) if request.hotwords \
             else result.segments
         diarizer = self._diarizer
@@ -388,18 +395,17 @@ class PipelineRunner:
     def _run_asr(self, task: Task, audio: NormalizedAudio, request: AsrRequest,
                  progress: TaskProgress, lease: _Lease) -> AsrResult:
         choices = task.options.asr_providers
-        names = [c.provider for c in choices] or self._asr_order
+        names = failover_order([c.provider for c in choices] or self._asr_order, self._asr,
+                               no_fallback=task.options.no_fallback)
         models = {c.provider: c.model for c in choices}
         failures: list[ProviderFailure] = []
         for name in names:
-            provider = self._asr.get(name)
-            if provider is None:
-                continue
+            provider = self._asr[name]
             checkpoints = ObjectStoreCheckpoints(
                 self.store, object_keys.task_prefix(task.tenant_id, task.id)
                 + f"checkpoints/asr/{name}/")
             try:
-                return provider.transcribe(
+                result = provider.transcribe(
                     audio, _with_model(request, models.get(name, "")),
                     checkpoints=checkpoints,
                     progress=self._transcription_reporter(name, audio, progress),
@@ -414,9 +420,29 @@ class PipelineRunner:
                 if exc.reason != "LANGUAGE_UNSUPPORTED":
                     raise
                 failures.append((name, exc))
+            else:
+                fallback = fallback_of("transcript", name, failures)
+                if fallback is not None:
+                    progress.warning("PROVIDER_FALLBACK", fallback.describe(),
+                                     fallback=fallback)
+                return result
         if not failures:
             raise Unavailable("no ASR provider is configured", reason="ASR_UNAVAILABLE")
         raise every_provider_failed("ASR", failures)
+
+    @staticmethod
+    def _warn_on_hotwords(request: AsrRequest, result: AsrResult,
+                          progress: TaskProgress) -> None:
+        """Say so when the engine was not sent every hotword: only post-correction of
+        the transcript applies those, which cannot recover a word misheard as another."""
+        wanted = len(distinct_phrases(request.hotwords))
+        if result.hotwords_sent >= wanted:
+            return
+        why = f" ({result.hotwords_note})" if result.hotwords_note else ""
+        progress.warning(
+            "HOTWORDS_NOT_SENT",
+            f"{result.provider} was sent {result.hotwords_sent} of {wanted} hotwords{why}; "
+            "the rest apply by post-correction of the transcript only")
 
     def _transcription_reporter(self, provider: str, audio: NormalizedAudio,
                                 progress: TaskProgress) -> ProgressReporter:
@@ -454,7 +480,7 @@ class PipelineRunner:
             # A set deleted after the task was created no longer applies.
             return uow.hotword_sets.get(task.tenant_id, task.options.hotword_set_id)
 
-    def _write_minutes(self, task: Task) -> None:
+    def _write_minutes(self, task: Task, progress: TaskProgress) -> None:
         artifact_id = initial_artifact_id(task.id)
         with self.uow_factory() as uow:
             artifact = uow.artifacts.get(task.tenant_id, task.id, artifact_id)
@@ -469,7 +495,10 @@ class PipelineRunner:
                 uow.commit()
         if artifact.state is ArtifactState.SUCCEEDED:
             return
-        self._minutes.generate(task, artifact, task.options.llm_providers)
+        done = self._minutes.generate(task, artifact, task.options.llm_providers)
+        if done.fallback is not None:
+            progress.warning("PROVIDER_FALLBACK", done.fallback.describe(),
+                             fallback=done.fallback)
 
     def _generate_pending_minutes(self, task_id: str) -> None:
         """Fill in artifacts requested with `GenerateArtifact`; no transcription again."""
@@ -480,12 +509,18 @@ class PipelineRunner:
             return
         for artifact in pending:
             try:
-                self._minutes.generate(task, artifact,
-                                       artifact.requested_providers or task.options.llm_providers)
+                done = self._minutes.generate(
+                    task, artifact, artifact.requested_providers or task.options.llm_providers)
             except MeetingAgentError as exc:
                 # The artifact records the failure; the other requests still run.
                 _LOGGER.warning("minutes for %s/artifacts/%s failed: %s", task_id, artifact.id,
                                 exc.message)
+                continue
+            if done.fallback is not None:
+                # Only the event: the task's own fallbacks are those of its first minutes.
+                record_warning(self.uow_factory, self.clock, self.events, task.tenant_id,
+                               task.id, "PROVIDER_FALLBACK",
+                               f"artifacts/{artifact.id}: {done.fallback.describe()}")
 
 
 def _with_model(request: AsrRequest, model: str) -> AsrRequest:

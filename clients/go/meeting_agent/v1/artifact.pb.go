@@ -158,7 +158,10 @@ type Artifact struct {
 	// Output only. When generation was requested.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only. When the artifact last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Output only. Set when `llm_provider` is not the first of the failover order: which
+	// providers failed before it, and why. The Markdown export says so at its top.
+	Fallback      *ProviderFallback `protobuf:"bytes,11,opt,name=fallback,proto3" json:"fallback,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -259,6 +262,13 @@ func (x *Artifact) GetCreateTime() *timestamppb.Timestamp {
 func (x *Artifact) GetUpdateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Artifact) GetFallback() *ProviderFallback {
+	if x != nil {
+		return x.Fallback
 	}
 	return nil
 }
@@ -550,7 +560,7 @@ var File_meeting_agent_v1_artifact_proto protoreflect.FileDescriptor
 
 const file_meeting_agent_v1_artifact_proto_rawDesc = "" +
 	"\n" +
-	"\x1fmeeting_agent/v1/artifact.proto\x12\x10meeting_agent.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\xb7\x03\n" +
+	"\x1fmeeting_agent/v1/artifact.proto\x12\x10meeting_agent.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1dmeeting_agent/v1/common.proto\"\xf7\x03\n" +
 	"\bArtifact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12'\n" +
 	"\x0fprompt_template\x18\x02 \x01(\tR\x0epromptTemplate\x125\n" +
@@ -566,7 +576,8 @@ const file_meeting_agent_v1_artifact_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xcf\x01\n" +
+	"updateTime\x12>\n" +
+	"\bfallback\x18\v \x01(\v2\".meeting_agent.v1.ProviderFallbackR\bfallback\"\xcf\x01\n" +
 	"\aMinutes\x12\x18\n" +
 	"\asummary\x18\x01 \x01(\tR\asummary\x128\n" +
 	"\tdecisions\x18\x02 \x03(\v2\x1a.meeting_agent.v1.DecisionR\tdecisions\x12?\n" +
@@ -622,7 +633,8 @@ var file_meeting_agent_v1_artifact_proto_goTypes = []any{
 	(*Topic)(nil),                 // 6: meeting_agent.v1.Topic
 	(*status.Status)(nil),         // 7: google.rpc.Status
 	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 9: google.protobuf.Duration
+	(*ProviderFallback)(nil),      // 9: meeting_agent.v1.ProviderFallback
+	(*durationpb.Duration)(nil),   // 10: google.protobuf.Duration
 }
 var file_meeting_agent_v1_artifact_proto_depIdxs = []int32{
 	0,  // 0: meeting_agent.v1.Artifact.state:type_name -> meeting_agent.v1.ArtifactState
@@ -630,18 +642,19 @@ var file_meeting_agent_v1_artifact_proto_depIdxs = []int32{
 	7,  // 2: meeting_agent.v1.Artifact.error:type_name -> google.rpc.Status
 	8,  // 3: meeting_agent.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
 	8,  // 4: meeting_agent.v1.Artifact.update_time:type_name -> google.protobuf.Timestamp
-	4,  // 5: meeting_agent.v1.Minutes.decisions:type_name -> meeting_agent.v1.Decision
-	5,  // 6: meeting_agent.v1.Minutes.action_items:type_name -> meeting_agent.v1.ActionItem
-	6,  // 7: meeting_agent.v1.Minutes.topics:type_name -> meeting_agent.v1.Topic
-	9,  // 8: meeting_agent.v1.Decision.source_offset:type_name -> google.protobuf.Duration
-	9,  // 9: meeting_agent.v1.ActionItem.source_offset:type_name -> google.protobuf.Duration
-	9,  // 10: meeting_agent.v1.Topic.start_offset:type_name -> google.protobuf.Duration
-	9,  // 11: meeting_agent.v1.Topic.end_offset:type_name -> google.protobuf.Duration
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	9,  // 5: meeting_agent.v1.Artifact.fallback:type_name -> meeting_agent.v1.ProviderFallback
+	4,  // 6: meeting_agent.v1.Minutes.decisions:type_name -> meeting_agent.v1.Decision
+	5,  // 7: meeting_agent.v1.Minutes.action_items:type_name -> meeting_agent.v1.ActionItem
+	6,  // 8: meeting_agent.v1.Minutes.topics:type_name -> meeting_agent.v1.Topic
+	10, // 9: meeting_agent.v1.Decision.source_offset:type_name -> google.protobuf.Duration
+	10, // 10: meeting_agent.v1.ActionItem.source_offset:type_name -> google.protobuf.Duration
+	10, // 11: meeting_agent.v1.Topic.start_offset:type_name -> google.protobuf.Duration
+	10, // 12: meeting_agent.v1.Topic.end_offset:type_name -> google.protobuf.Duration
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_meeting_agent_v1_artifact_proto_init() }
@@ -649,6 +662,7 @@ func file_meeting_agent_v1_artifact_proto_init() {
 	if File_meeting_agent_v1_artifact_proto != nil {
 		return
 	}
+	file_meeting_agent_v1_common_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

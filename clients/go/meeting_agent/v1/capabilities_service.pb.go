@@ -161,10 +161,15 @@ type AsrProviderInfo struct {
 	LanguageCodes []string `protobuf:"bytes,3,rep,name=language_codes,json=languageCodes,proto3" json:"language_codes,omitempty"`
 	// Whether it labels speakers.
 	Diarization bool `protobuf:"varint,4,opt,name=diarization,proto3" json:"diarization,omitempty"`
-	// Whether it applies hotwords.
+	// Whether a task's hotwords apply to its transcripts: sent to the engine, or else
+	// by post-correction of its output.
 	Hotwords bool `protobuf:"varint,5,opt,name=hotwords,proto3" json:"hotwords,omitempty"`
 	// Whether it returns word timings.
 	WordTimestamps bool `protobuf:"varint,6,opt,name=word_timestamps,json=wordTimestamps,proto3" json:"word_timestamps,omitempty"`
+	// Whether the hotwords are sent to the engine itself, which then recognises them
+	// (Azure only from api-version 2025-10-15). When false, hotwords are applied by
+	// post-correction only, and a task with hotwords gets a "HOTWORDS_NOT_SENT" warning.
+	NativeHotwords bool `protobuf:"varint,7,opt,name=native_hotwords,json=nativeHotwords,proto3" json:"native_hotwords,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -237,6 +242,13 @@ func (x *AsrProviderInfo) GetHotwords() bool {
 func (x *AsrProviderInfo) GetWordTimestamps() bool {
 	if x != nil {
 		return x.WordTimestamps
+	}
+	return false
+}
+
+func (x *AsrProviderInfo) GetNativeHotwords() bool {
+	if x != nil {
+		return x.NativeHotwords
 	}
 	return false
 }
@@ -390,14 +402,15 @@ const file_meeting_agent_v1_capabilities_service_proto_rawDesc = "" +
 	"\x06limits\x18\x03 \x01(\v2\x18.meeting_agent.v1.LimitsR\x06limits\x12)\n" +
 	"\x10presigned_upload\x18\x04 \x01(\bR\x0fpresignedUpload\x12 \n" +
 	"\vdiarization\x18\x05 \x01(\bR\vdiarization\x12%\n" +
-	"\x0eserver_version\x18\x06 \x01(\tR\rserverVersion\"\xcb\x01\n" +
+	"\x0eserver_version\x18\x06 \x01(\tR\rserverVersion\"\xf4\x01\n" +
 	"\x0fAsrProviderInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06models\x18\x02 \x03(\tR\x06models\x12%\n" +
 	"\x0elanguage_codes\x18\x03 \x03(\tR\rlanguageCodes\x12 \n" +
 	"\vdiarization\x18\x04 \x01(\bR\vdiarization\x12\x1a\n" +
 	"\bhotwords\x18\x05 \x01(\bR\bhotwords\x12'\n" +
-	"\x0fword_timestamps\x18\x06 \x01(\bR\x0ewordTimestamps\"]\n" +
+	"\x0fword_timestamps\x18\x06 \x01(\bR\x0ewordTimestamps\x12'\n" +
+	"\x0fnative_hotwords\x18\a \x01(\bR\x0enativeHotwords\"]\n" +
 	"\x0fLlmProviderInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06models\x18\x02 \x03(\tR\x06models\x12\x1e\n" +

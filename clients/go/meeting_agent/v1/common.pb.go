@@ -131,6 +131,134 @@ func (x *ProviderChoice) GetModel() string {
 	return ""
 }
 
+// A result made by a provider later in the failover order, because the ones before it failed.
+type ProviderFallback struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the provider made: "transcript" or "minutes".
+	Output string `protobuf:"bytes,1,opt,name=output,proto3" json:"output,omitempty"`
+	// The provider that made it.
+	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	// The providers tried before it, in the order tried.
+	Skipped       []*SkippedProvider `protobuf:"bytes,3,rep,name=skipped,proto3" json:"skipped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProviderFallback) Reset() {
+	*x = ProviderFallback{}
+	mi := &file_meeting_agent_v1_common_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProviderFallback) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProviderFallback) ProtoMessage() {}
+
+func (x *ProviderFallback) ProtoReflect() protoreflect.Message {
+	mi := &file_meeting_agent_v1_common_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProviderFallback.ProtoReflect.Descriptor instead.
+func (*ProviderFallback) Descriptor() ([]byte, []int) {
+	return file_meeting_agent_v1_common_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ProviderFallback) GetOutput() string {
+	if x != nil {
+		return x.Output
+	}
+	return ""
+}
+
+func (x *ProviderFallback) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *ProviderFallback) GetSkipped() []*SkippedProvider {
+	if x != nil {
+		return x.Skipped
+	}
+	return nil
+}
+
+// A provider that was tried and did not produce a result.
+type SkippedProvider struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Provider name, as in `ProviderChoice.provider`.
+	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	// Stable reason of its failure, for example "PROVIDER_UNREACHABLE" or "PROVIDER_TIMEOUT".
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// What it answered, for people.
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkippedProvider) Reset() {
+	*x = SkippedProvider{}
+	mi := &file_meeting_agent_v1_common_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkippedProvider) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkippedProvider) ProtoMessage() {}
+
+func (x *SkippedProvider) ProtoReflect() protoreflect.Message {
+	mi := &file_meeting_agent_v1_common_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkippedProvider.ProtoReflect.Descriptor instead.
+func (*SkippedProvider) Descriptor() ([]byte, []int) {
+	return file_meeting_agent_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SkippedProvider) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *SkippedProvider) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SkippedProvider) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_meeting_agent_v1_common_proto protoreflect.FileDescriptor
 
 const file_meeting_agent_v1_common_proto_rawDesc = "" +
@@ -141,7 +269,15 @@ const file_meeting_agent_v1_common_proto_rawDesc = "" +
 	"\x06amount\x18\x02 \x01(\tR\x06amount\"B\n" +
 	"\x0eProviderChoice\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x14\n" +
-	"\x05model\x18\x02 \x01(\tR\x05modelBSZQgithub.com/meeting-agent/meeting-agent/clients/go/meeting_agent/v1;meetingagentv1b\x06proto3"
+	"\x05model\x18\x02 \x01(\tR\x05model\"\x83\x01\n" +
+	"\x10ProviderFallback\x12\x16\n" +
+	"\x06output\x18\x01 \x01(\tR\x06output\x12\x1a\n" +
+	"\bprovider\x18\x02 \x01(\tR\bprovider\x12;\n" +
+	"\askipped\x18\x03 \x03(\v2!.meeting_agent.v1.SkippedProviderR\askipped\"_\n" +
+	"\x0fSkippedProvider\x12\x1a\n" +
+	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessageBSZQgithub.com/meeting-agent/meeting-agent/clients/go/meeting_agent/v1;meetingagentv1b\x06proto3"
 
 var (
 	file_meeting_agent_v1_common_proto_rawDescOnce sync.Once
@@ -155,17 +291,20 @@ func file_meeting_agent_v1_common_proto_rawDescGZIP() []byte {
 	return file_meeting_agent_v1_common_proto_rawDescData
 }
 
-var file_meeting_agent_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_meeting_agent_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_meeting_agent_v1_common_proto_goTypes = []any{
-	(*Cost)(nil),           // 0: meeting_agent.v1.Cost
-	(*ProviderChoice)(nil), // 1: meeting_agent.v1.ProviderChoice
+	(*Cost)(nil),             // 0: meeting_agent.v1.Cost
+	(*ProviderChoice)(nil),   // 1: meeting_agent.v1.ProviderChoice
+	(*ProviderFallback)(nil), // 2: meeting_agent.v1.ProviderFallback
+	(*SkippedProvider)(nil),  // 3: meeting_agent.v1.SkippedProvider
 }
 var file_meeting_agent_v1_common_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	3, // 0: meeting_agent.v1.ProviderFallback.skipped:type_name -> meeting_agent.v1.SkippedProvider
+	1, // [1:1] is the sub-list for method output_type
+	1, // [1:1] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_meeting_agent_v1_common_proto_init() }
@@ -179,7 +318,7 @@ func file_meeting_agent_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meeting_agent_v1_common_proto_rawDesc), len(file_meeting_agent_v1_common_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -176,6 +176,10 @@ const (
 	TaskEventType_TASK_EVENT_TYPE_PROGRESS TaskEventType = 3
 	// Nothing happened for a while; sent on idle streams so proxies keep them open. Never stored.
 	TaskEventType_TASK_EVENT_TYPE_HEARTBEAT TaskEventType = 4
+	// Something the caller should know that did not stop the task, with a stable
+	// `reason`: a fallback to another provider ("PROVIDER_FALLBACK"), hotwords a provider
+	// did not take ("HOTWORDS_NOT_SENT").
+	TaskEventType_TASK_EVENT_TYPE_WARNING TaskEventType = 5
 )
 
 // Enum value maps for TaskEventType.
@@ -186,6 +190,7 @@ var (
 		2: "TASK_EVENT_TYPE_STAGE_CHANGED",
 		3: "TASK_EVENT_TYPE_PROGRESS",
 		4: "TASK_EVENT_TYPE_HEARTBEAT",
+		5: "TASK_EVENT_TYPE_WARNING",
 	}
 	TaskEventType_value = map[string]int32{
 		"TASK_EVENT_TYPE_UNSPECIFIED":   0,
@@ -193,6 +198,7 @@ var (
 		"TASK_EVENT_TYPE_STAGE_CHANGED": 2,
 		"TASK_EVENT_TYPE_PROGRESS":      3,
 		"TASK_EVENT_TYPE_HEARTBEAT":     4,
+		"TASK_EVENT_TYPE_WARNING":       5,
 	}
 )
 
@@ -271,7 +277,11 @@ type Task struct {
 	// Output only. When processing started.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// Output only. When the task reached a terminal state.
-	EndTime       *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Output only. Each output of the task (the transcript, the minutes) that a provider
+	// later in the failover order made because earlier ones failed, and why they failed.
+	// Empty when every output came from the first provider of its order.
+	Fallbacks     []*ProviderFallback `protobuf:"bytes,20,rep,name=fallbacks,proto3" json:"fallbacks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -439,6 +449,13 @@ func (x *Task) GetEndTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Task) GetFallbacks() []*ProviderFallback {
+	if x != nil {
+		return x.Fallbacks
+	}
+	return nil
+}
+
 // Where one audio file of a task comes from.
 type AudioSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -547,8 +564,11 @@ type TaskOptions struct {
 	SpeakerCount *SpeakerCountHint `protobuf:"bytes,6,opt,name=speaker_count,json=speakerCount,proto3" json:"speaker_count,omitempty"`
 	// Optional. Skip speaker diarization; every segment gets one speaker.
 	DisableDiarization bool `protobuf:"varint,7,opt,name=disable_diarization,json=disableDiarization,proto3" json:"disable_diarization,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Optional. Fail rather than fall back: only the first provider of each failover
+	// order is tried, and its failure fails the task (or the minutes) with its reason.
+	NoFallback    bool `protobuf:"varint,8,opt,name=no_fallback,json=noFallback,proto3" json:"no_fallback,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskOptions) Reset() {
@@ -626,6 +646,13 @@ func (x *TaskOptions) GetSpeakerCount() *SpeakerCountHint {
 func (x *TaskOptions) GetDisableDiarization() bool {
 	if x != nil {
 		return x.DisableDiarization
+	}
+	return false
+}
+
+func (x *TaskOptions) GetNoFallback() bool {
+	if x != nil {
+		return x.NoFallback
 	}
 	return false
 }
@@ -793,7 +820,9 @@ type TaskEvent struct {
 	// The error, on the event that fails a task.
 	Error *status.Status `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
 	// When the event happened.
-	EventTime     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	EventTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	// Stable reason of a warning event, for example "PROVIDER_FALLBACK"; empty otherwise.
+	Reason        string `protobuf:"bytes,10,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -891,11 +920,18 @@ func (x *TaskEvent) GetEventTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *TaskEvent) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_meeting_agent_v1_task_proto protoreflect.FileDescriptor
 
 const file_meeting_agent_v1_task_proto_rawDesc = "" +
 	"\n" +
-	"\x1bmeeting_agent/v1/task.proto\x12\x10meeting_agent.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1dmeeting_agent/v1/common.proto\"\xdb\a\n" +
+	"\x1bmeeting_agent/v1/task.proto\x12\x10meeting_agent.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1dmeeting_agent/v1/common.proto\"\x9d\b\n" +
 	"\x04Task\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12B\n" +
@@ -921,14 +957,15 @@ const file_meeting_agent_v1_task_proto_rawDesc = "" +
 	"updateTime\x129\n" +
 	"\n" +
 	"start_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
-	"\bend_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x1a9\n" +
+	"\bend_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12@\n" +
+	"\tfallbacks\x18\x14 \x03(\v2\".meeting_agent.v1.ProviderFallbackR\tfallbacks\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"E\n" +
 	"\vAudioSource\x12\x18\n" +
 	"\x06upload\x18\x01 \x01(\tH\x00R\x06upload\x12\x12\n" +
 	"\x03uri\x18\x02 \x01(\tH\x00R\x03uriB\b\n" +
-	"\x06source\"\x84\x03\n" +
+	"\x06source\"\xa5\x03\n" +
 	"\vTaskOptions\x12#\n" +
 	"\rlanguage_code\x18\x01 \x01(\tR\flanguageCode\x12E\n" +
 	"\rasr_providers\x18\x02 \x03(\v2 .meeting_agent.v1.ProviderChoiceR\fasrProviders\x12\x1f\n" +
@@ -937,14 +974,16 @@ const file_meeting_agent_v1_task_proto_rawDesc = "" +
 	"\x0fprompt_template\x18\x04 \x01(\tR\x0epromptTemplate\x12E\n" +
 	"\rllm_providers\x18\x05 \x03(\v2 .meeting_agent.v1.ProviderChoiceR\fllmProviders\x12G\n" +
 	"\rspeaker_count\x18\x06 \x01(\v2\".meeting_agent.v1.SpeakerCountHintR\fspeakerCount\x12/\n" +
-	"\x13disable_diarization\x18\a \x01(\bR\x12disableDiarization\"o\n" +
+	"\x13disable_diarization\x18\a \x01(\bR\x12disableDiarization\x12\x1f\n" +
+	"\vno_fallback\x18\b \x01(\bR\n" +
+	"noFallback\"o\n" +
 	"\x10SpeakerCountHint\x12\x16\n" +
 	"\x05exact\x18\x01 \x01(\x05H\x00R\x05exact\x12;\n" +
 	"\x05range\x18\x02 \x01(\v2#.meeting_agent.v1.SpeakerCountRangeH\x00R\x05rangeB\x06\n" +
 	"\x04hint\"7\n" +
 	"\x11SpeakerCountRange\x12\x10\n" +
 	"\x03min\x18\x01 \x01(\x05R\x03min\x12\x10\n" +
-	"\x03max\x18\x02 \x01(\x05R\x03max\"\x80\x03\n" +
+	"\x03max\x18\x02 \x01(\x05R\x03max\"\x98\x03\n" +
 	"\tTaskEvent\x12\x12\n" +
 	"\x04task\x18\x01 \x01(\tR\x04task\x12\x1a\n" +
 	"\bsequence\x18\x02 \x01(\x03R\bsequence\x123\n" +
@@ -955,7 +994,9 @@ const file_meeting_agent_v1_task_proto_rawDesc = "" +
 	"\amessage\x18\a \x01(\tR\amessage\x12(\n" +
 	"\x05error\x18\b \x01(\v2\x12.google.rpc.StatusR\x05error\x129\n" +
 	"\n" +
-	"event_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\teventTime*\xa1\x01\n" +
+	"event_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x12\x16\n" +
+	"\x06reason\x18\n" +
+	" \x01(\tR\x06reason*\xa1\x01\n" +
 	"\tTaskState\x12\x1a\n" +
 	"\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11TASK_STATE_QUEUED\x10\x01\x12\x16\n" +
@@ -971,13 +1012,14 @@ const file_meeting_agent_v1_task_proto_rawDesc = "" +
 	"\x12TASK_STAGE_DIARIZE\x10\x04\x12%\n" +
 	"!TASK_STAGE_APPLY_SPEAKER_MAPPINGS\x10\x05\x12\x1f\n" +
 	"\x1bTASK_STAGE_GENERATE_MINUTES\x10\x06\x12\x13\n" +
-	"\x0fTASK_STAGE_DONE\x10\a*\xb3\x01\n" +
+	"\x0fTASK_STAGE_DONE\x10\a*\xd0\x01\n" +
 	"\rTaskEventType\x12\x1f\n" +
 	"\x1bTASK_EVENT_TYPE_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dTASK_EVENT_TYPE_STATE_CHANGED\x10\x01\x12!\n" +
 	"\x1dTASK_EVENT_TYPE_STAGE_CHANGED\x10\x02\x12\x1c\n" +
 	"\x18TASK_EVENT_TYPE_PROGRESS\x10\x03\x12\x1d\n" +
-	"\x19TASK_EVENT_TYPE_HEARTBEAT\x10\x04BSZQgithub.com/meeting-agent/meeting-agent/clients/go/meeting_agent/v1;meetingagentv1b\x06proto3"
+	"\x19TASK_EVENT_TYPE_HEARTBEAT\x10\x04\x12\x1b\n" +
+	"\x17TASK_EVENT_TYPE_WARNING\x10\x05BSZQgithub.com/meeting-agent/meeting-agent/clients/go/meeting_agent/v1;meetingagentv1b\x06proto3"
 
 var (
 	file_meeting_agent_v1_task_proto_rawDescOnce sync.Once
@@ -1008,7 +1050,8 @@ var file_meeting_agent_v1_task_proto_goTypes = []any{
 	(*durationpb.Duration)(nil),   // 11: google.protobuf.Duration
 	(*Cost)(nil),                  // 12: meeting_agent.v1.Cost
 	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
-	(*ProviderChoice)(nil),        // 14: meeting_agent.v1.ProviderChoice
+	(*ProviderFallback)(nil),      // 14: meeting_agent.v1.ProviderFallback
+	(*ProviderChoice)(nil),        // 15: meeting_agent.v1.ProviderChoice
 }
 var file_meeting_agent_v1_task_proto_depIdxs = []int32{
 	4,  // 0: meeting_agent.v1.Task.audio_sources:type_name -> meeting_agent.v1.AudioSource
@@ -1023,20 +1066,21 @@ var file_meeting_agent_v1_task_proto_depIdxs = []int32{
 	13, // 9: meeting_agent.v1.Task.update_time:type_name -> google.protobuf.Timestamp
 	13, // 10: meeting_agent.v1.Task.start_time:type_name -> google.protobuf.Timestamp
 	13, // 11: meeting_agent.v1.Task.end_time:type_name -> google.protobuf.Timestamp
-	14, // 12: meeting_agent.v1.TaskOptions.asr_providers:type_name -> meeting_agent.v1.ProviderChoice
-	14, // 13: meeting_agent.v1.TaskOptions.llm_providers:type_name -> meeting_agent.v1.ProviderChoice
-	6,  // 14: meeting_agent.v1.TaskOptions.speaker_count:type_name -> meeting_agent.v1.SpeakerCountHint
-	7,  // 15: meeting_agent.v1.SpeakerCountHint.range:type_name -> meeting_agent.v1.SpeakerCountRange
-	2,  // 16: meeting_agent.v1.TaskEvent.type:type_name -> meeting_agent.v1.TaskEventType
-	0,  // 17: meeting_agent.v1.TaskEvent.state:type_name -> meeting_agent.v1.TaskState
-	1,  // 18: meeting_agent.v1.TaskEvent.stage:type_name -> meeting_agent.v1.TaskStage
-	10, // 19: meeting_agent.v1.TaskEvent.error:type_name -> google.rpc.Status
-	13, // 20: meeting_agent.v1.TaskEvent.event_time:type_name -> google.protobuf.Timestamp
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	14, // 12: meeting_agent.v1.Task.fallbacks:type_name -> meeting_agent.v1.ProviderFallback
+	15, // 13: meeting_agent.v1.TaskOptions.asr_providers:type_name -> meeting_agent.v1.ProviderChoice
+	15, // 14: meeting_agent.v1.TaskOptions.llm_providers:type_name -> meeting_agent.v1.ProviderChoice
+	6,  // 15: meeting_agent.v1.TaskOptions.speaker_count:type_name -> meeting_agent.v1.SpeakerCountHint
+	7,  // 16: meeting_agent.v1.SpeakerCountHint.range:type_name -> meeting_agent.v1.SpeakerCountRange
+	2,  // 17: meeting_agent.v1.TaskEvent.type:type_name -> meeting_agent.v1.TaskEventType
+	0,  // 18: meeting_agent.v1.TaskEvent.state:type_name -> meeting_agent.v1.TaskState
+	1,  // 19: meeting_agent.v1.TaskEvent.stage:type_name -> meeting_agent.v1.TaskStage
+	10, // 20: meeting_agent.v1.TaskEvent.error:type_name -> google.rpc.Status
+	13, // 21: meeting_agent.v1.TaskEvent.event_time:type_name -> google.protobuf.Timestamp
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_meeting_agent_v1_task_proto_init() }

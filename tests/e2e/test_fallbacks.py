@@ -1,0 +1,262 @@
+"""Fallbacks that say so, a task that would rather fail, and hotwords never dropped
+without a word: through the real server, against the local vendor servers.
+
+The order of the deployment names azure, then gemini, for transcription and ollama,
+then extractive, for minutes; providers the order does not name never run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+
+from meeting_agent.v1 import (
+    artifact_pb2,
+    capabilities_service_pb2,
+    common_pb2,
+    hotword_set_pb2,
+    hotword_set_service_pb2,
+    minutes_service_pb2,
+    task_pb2,
+    task_service_pb2,
+    transcript_service_pb2,
+)
+from tests.e2e.conftest import DATA, Client
+from tests.e2e.test_pipeline import watch
+from tests.harness.server import ServerThread, settings_for_tests
+from tests.harness.vendors.azure import FakeAzureSpeech
+from tests.harness.vendors.gemini import FakeGemini
+from tests.harness.vendors.openai_compat import FakeOpenAiCompatible
+
+AZURE_KEYS = ("azure-key-1",)
+GEMINI_KEYS = ("gemini-key-1",)
+# The discard port: connections are refused, as when an LLM server is down.
+NOTHING_LISTENS = "http://127.0.0.1:9"
+
+
+@dataclass
+class Vendors:
+    azure: FakeAzureSpeech
+    gemini: FakeGemini
+    llm: FakeOpenAiCompatible
+
+
+@pytest.fixture(scope="module")
+def vendors() -> Iterator[Vendors]:
+    with contextlib.ExitStack() as stack:
+        yield Vendors(
+            azure=stack.enter_context(FakeAzureSpeech(keys=AZURE_KEYS)),
+            gemini=stack.enter_context(FakeGemini(keys=GEMINI_KEYS)),
+            llm=stack.enter_context(FakeOpenAiCompatible(models=("qwen2.5:14b",),
+                                                         flavor="ollama")),
+        )
+
+
+def _server(tmp_path_factory: pytest.TempPathFactory, vendors: Vendors, *, name: str,
+            llm_url: str, llm_order: list[str]) -> ServerThread:
+    providers = {
+        "asr_order": ["azure", "gemini"],
+        "llm_order": llm_order,
+        # The default api-version (2024-11-15), which takes no phrase lists.
+        "azure": {"enabled": True, "keys": list(AZURE_KEYS), "endpoint": vendors.azure.base_url,
+                  "max_attempts": 1},
+        "gemini": {"enabled": True, "keys": list(GEMINI_KEYS),
+                   "base_url": vendors.gemini.base_url, "llm": False, "max_attempts": 1},
+        "openai": {"enabled": True, "name": "ollama", "base_url": llm_url,
+                   "model": "qwen2.5:14b", "max_attempts": 1},
+    }
+    settings = settings_for_tests(tmp_path_factory.mktemp(name), providers=providers,
+                                  processing={"max_attempts": 1})
+    return ServerThread(settings).start()
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> Iterator[Client]:
+    """A deployment whose LLM server is down, with extractive minutes after it."""
+    running = _server(tmp_path_factory, vendors, name="llm-down", llm_url=NOTHING_LISTENS,
+                      llm_order=["ollama", "extractive"])
+    try:
+        with running.channel() as channel:
+            yield Client(channel, running.token("olu", "fallback-tenant"))
+    finally:
+        running.stop()
+
+
+def _run(client: Client, *, hotword_set: str = "", **options: object
+         ) -> tuple[task_pb2.Task, list[task_pb2.TaskEvent]]:
+    upload = client.upload((DATA / "jfk.flac").read_bytes(), filename="jfk.flac")
+    task = client.create_task(upload, display_name="JFK", options=task_pb2.TaskOptions(
+        hotword_set=hotword_set, **options))  # type: ignore[arg-type]
+    events = [m.event for m in watch(client, task.name)]
+    fetched = client.tasks.GetTask(task_service_pb2.GetTaskRequest(name=task.name),
+                                   metadata=client.metadata).task
+    return fetched, events
+
+
+def _warnings(events: list[task_pb2.TaskEvent]) -> list[task_pb2.TaskEvent]:
+    return [e for e in events if e.type == task_pb2.TASK_EVENT_TYPE_WARNING]
+
+
+def _artifact(client: Client, task: task_pb2.Task) -> artifact_pb2.Artifact:
+    artifacts = client.minutes.ListArtifacts(minutes_service_pb2.ListArtifactsRequest(
+        parent=task.name), metadata=client.metadata).artifacts
+    assert len(artifacts) == 1
+    return artifacts[0]
+
+
+def _markdown(client: Client, artifact: artifact_pb2.Artifact) -> str:
+    return client.minutes.ExportArtifact(minutes_service_pb2.ExportArtifactRequest(
+        name=artifact.name, format=artifact_pb2.MINUTES_FORMAT_MARKDOWN),
+        metadata=client.metadata).content.decode()
+
+
+def test_minutes_from_a_fallback_say_so_on_the_artifact_the_task_and_the_markdown(
+        client: Client) -> None:
+    task, events = _run(client)
+
+    assert task.state == task_pb2.TASK_STATE_SUCCEEDED, task.error
+    artifact = _artifact(client, task)
+    assert (artifact.llm_provider, artifact.extractive) == ("extractive", True)
+    assert artifact.fallback.output == "minutes"
+    assert artifact.fallback.provider == "extractive"
+    assert [(s.provider, s.reason) for s in artifact.fallback.skipped] == [
+        ("ollama", "PROVIDER_UNREACHABLE")]
+    assert [f.output for f in task.fallbacks] == ["minutes"]
+    assert task.fallbacks[0] == artifact.fallback
+    warnings = [e for e in _warnings(events) if e.reason == "PROVIDER_FALLBACK"]
+    assert [e.message.split(":")[0] for e in warnings] == ["minutes from extractive"]
+    assert "ollama unavailable (PROVIDER_UNREACHABLE" in warnings[0].message
+    markdown = _markdown(client, artifact)
+    assert "> **Note:** these minutes came from extractive, not ollama: ollama unavailable " \
+           "(PROVIDER_UNREACHABLE)." in markdown
+    # The note sits under the title, before the minutes themselves.
+    assert markdown.index("**Note:**") < markdown.index("## Summary")
+
+
+def test_a_transcript_from_a_fallback_says_so(client: Client, vendors: Vendors) -> None:
+    vendors.azure.server_error(status=503, times=None)
+    try:
+        task, events = _run(client)
+    finally:
+        vendors.azure.clear_faults()
+
+    assert task.state == task_pb2.TASK_STATE_SUCCEEDED, task.error
+    transcript = client.transcripts.GetTranscript(transcript_service_pb2.GetTranscriptRequest(
+        name=f"{task.name}/transcript"), metadata=client.metadata).transcript
+    assert transcript.asr_provider == "gemini"
+    by_output = {f.output: f for f in task.fallbacks}
+    assert by_output["transcript"].provider == "gemini"
+    assert [(s.provider, s.reason) for s in by_output["transcript"].skipped] == [
+        ("azure", "PROVIDER_UNAVAILABLE")]
+    assert any(e.reason == "PROVIDER_FALLBACK" and e.message.startswith("transcript from gemini")
+               for e in _warnings(events))
+    markdown = _markdown(client, _artifact(client, task))
+    assert "> **Note:** the transcript came from gemini, not azure" in markdown
+
+
+def test_a_task_can_ask_to_fail_rather_than_fall_back(client: Client, vendors: Vendors) -> None:
+    gemini_calls = len(vendors.gemini.requests)
+    vendors.azure.server_error(status=503, times=None)
+    try:
+        task, events = _run(client, no_fallback=True)
+    finally:
+        vendors.azure.clear_faults()
+
+    assert task.state == task_pb2.TASK_STATE_FAILED
+    assert task.error.code == grpc.StatusCode.UNAVAILABLE.value[0]
+    assert "azure" in task.error.message
+    assert len(vendors.gemini.requests) == gemini_calls  # the next provider never ran
+    assert not task.fallbacks and not _warnings(events)
+    assert task.options.no_fallback
+
+
+def test_minutes_that_may_not_fall_back_fail_with_the_llms_reason(client: Client) -> None:
+    task, _ = _run(client, no_fallback=True)
+
+    assert task.state == task_pb2.TASK_STATE_FAILED
+    assert "ollama" in task.error.message
+    artifact = _artifact(client, task)
+    assert artifact.state == artifact_pb2.ARTIFACT_STATE_FAILED
+    assert not artifact.extractive and not artifact.HasField("fallback")
+
+
+def test_an_order_without_extractive_never_falls_back_to_it(
+        tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> None:
+    running = _server(tmp_path_factory, vendors, name="llm-only", llm_url=NOTHING_LISTENS,
+                      llm_order=["ollama"])
+    try:
+        with running.channel() as channel:
+            client = Client(channel, running.token())
+            task, _ = _run(client)
+            artifact = _artifact(client, task)
+    finally:
+        running.stop()
+
+    assert task.state == task_pb2.TASK_STATE_FAILED
+    assert task.error.code == grpc.StatusCode.UNAVAILABLE.value[0]
+    assert artifact.state == artifact_pb2.ARTIFACT_STATE_FAILED
+    assert artifact.llm_provider != "extractive" and not artifact.extractive
+
+
+def test_minutes_from_the_first_provider_carry_no_fallback(
+        tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> None:
+    running = _server(tmp_path_factory, vendors, name="llm-up", llm_url=vendors.llm.base_url,
+                      llm_order=["ollama", "extractive"])
+    try:
+        with running.channel() as channel:
+            client = Client(channel, running.token())
+            task, events = _run(client)
+            artifact = _artifact(client, task)
+            markdown = _markdown(client, artifact)
+    finally:
+        running.stop()
+
+    assert task.state == task_pb2.TASK_STATE_SUCCEEDED, task.error
+    assert artifact.llm_provider == "ollama" and not artifact.HasField("fallback")
+    assert not task.fallbacks and not _warnings(events)
+    assert "**Note:**" not in markdown
+
+
+def _hotword_set(client: Client, *phrases: str) -> str:
+    return client.hotwords.CreateHotwordSet(hotword_set_service_pb2.CreateHotwordSetRequest(
+        hotword_set=hotword_set_pb2.HotwordSet(
+            display_name="names", hotwords=[hotword_set_pb2.Hotword(phrase=p) for p in phrases])),
+        metadata=client.metadata).hotword_set.name
+
+
+def test_hotwords_a_recogniser_cannot_take_are_warned_about(
+        client: Client, vendors: Vendors) -> None:
+    hotwords = _hotword_set(client, "Kennedy", "肯尼迪", "ask not")
+    task, events = _run(client, hotword_set=hotwords,
+                        asr_providers=[common_pb2.ProviderChoice(provider="azure")])
+
+    assert task.state == task_pb2.TASK_STATE_SUCCEEDED, task.error
+    sent = vendors.azure.requests[-1]
+    assert "phraseList" not in str(sent.body)
+    warnings = [e for e in _warnings(events) if e.reason == "HOTWORDS_NOT_SENT"]
+    assert len(warnings) == 1
+    assert warnings[0].message.startswith("azure was sent 0 of 3 hotwords (api-version "
+                                          "2024-11-15 has no phrase lists")
+    assert "post-correction" in warnings[0].message
+
+
+def test_hotwords_a_recogniser_takes_raise_no_warning(client: Client) -> None:
+    hotwords = _hotword_set(client, "Kennedy", "肯尼迪")
+    task, events = _run(client, hotword_set=hotwords,
+                        asr_providers=[common_pb2.ProviderChoice(provider="gemini")])
+
+    assert task.state == task_pb2.TASK_STATE_SUCCEEDED, task.error
+    assert not [e for e in _warnings(events) if e.reason == "HOTWORDS_NOT_SENT"]
+
+
+def test_capabilities_say_which_recognisers_take_hotwords_natively(client: Client) -> None:
+    response = client.capabilities.GetCapabilities(
+        capabilities_service_pb2.GetCapabilitiesRequest(), metadata=client.metadata)
+
+    native = {p.name: p.native_hotwords for p in response.asr_providers}
+    assert native == {"azure": False, "gemini": True, "local": False}
+    assert all(p.hotwords for p in response.asr_providers)
