@@ -121,6 +121,17 @@ class OpenAiCompatibleSettings(VendorSettings):
         return self
 
 
+class LeftoverSweepSettings(_Section):
+    """The periodic sweep of files left at vendors (see `adapters/providers/leftovers`)."""
+
+    # How often the server sweeps; 0 switches the sweep off.
+    interval_seconds: float = Field(default=3600.0, ge=0)
+    # Our Gemini uploads older than this are deleted: an hour past the longest a job
+    # may run (`jobs.job_timeout_seconds`, 6 h). Gemini deletes files itself after 48 h
+    # (ai.google.dev Files API: "Files live 48 h", providers.md §4b).
+    gemini_file_max_age_seconds: float = Field(default=7 * 3600.0, gt=0, le=48 * 3600.0)
+
+
 def default_prices() -> list[Price]:
     """The dated price list that ships with the service (`meeting_agent/data/prices.yaml`)."""
     text = resources.files("meeting_agent").joinpath("data/prices.yaml").read_text()
@@ -137,6 +148,7 @@ class ProvidersSettings(_Section):
     azure: AzureSettings = AzureSettings()
     gemini: GeminiSettings = GeminiSettings()
     openai: OpenAiCompatibleSettings = OpenAiCompatibleSettings()
+    sweep: LeftoverSweepSettings = LeftoverSweepSettings()
     # Unit prices; the shipped, dated list when unset. An empty list records
     # quantities with no cost.
     prices: list[Price] | None = None
