@@ -96,6 +96,10 @@ class GeminiSettings(VendorSettings):
     asr_model: str = "gemini-2.5-flash"
     llm_model: str = "gemini-2.5-flash"
     max_input_tokens: int = Field(default=900_000, ge=1000)
+    # Requests up to this size carry the audio inline; larger ones go through the Files
+    # API. 20 MB: the older, stricter figure of the two the docs give (providers.md §4a).
+    inline_limit_bytes: int = Field(default=20 * 1024 * 1024, ge=1024,
+                                    le=100 * 1024 * 1024)
 
 
 class OpenAiCompatibleSettings(VendorSettings):

@@ -105,7 +105,8 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
                               base_url=gemini.base_url or GEMINI_BASE_URL,
                               policy=_policy(gemini), timeout_seconds=gemini.timeout_seconds)
         if gemini.asr:
-            built.asr["gemini"] = GeminiAsr(client=client, model=gemini.asr_model)
+            built.asr["gemini"] = GeminiAsr(client=client, model=gemini.asr_model,
+                                            inline_limit_bytes=gemini.inline_limit_bytes)
             built.sweeps.append(GeminiFileSweep(
                 client, max_age_seconds=settings.sweep.gemini_file_max_age_seconds))
             built.asr_info.append(AsrInfo("gemini", (gemini.asr_model,), _CLOUD_LANGUAGES,

@@ -33,6 +33,7 @@ import base64
 import binascii
 import json
 import re
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -149,6 +150,8 @@ class FakeGemini(FakeVendor):
         self.generations: list[Generation] = []
         self._sessions: dict[str, str] = {}  # upload id → file name
         self.fail_processing = False
+        # Set when a client first polls a file still PROCESSING (a test's cue to act).
+        self.polled_processing = threading.Event()
 
     # ------------------------------------------------------------ knobs
 
@@ -456,6 +459,7 @@ class FakeGemini(FakeVendor):
             stored.deleted = True
             return Response.json(200, {})
         if stored.state == "PROCESSING":
+            self.polled_processing.set()
             stored.polls_left -= 1
             if stored.polls_left < 0:
                 stored.state = "FAILED" if self.fail_processing else "ACTIVE"
