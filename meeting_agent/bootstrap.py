@@ -37,6 +37,7 @@ from meeting_agent.service.catalog import AsrProvider as AsrProviderInfo
 from meeting_agent.service.catalog import LlmProvider as LlmProviderInfo
 from meeting_agent.service.catalog import ProviderCatalog, embedded_catalog, with_cloud
 from meeting_agent.service.common import SystemClock
+from meeting_agent.service.leftovers import LeftoverSweeper
 from meeting_agent.service.library import HotwordSetService, PromptTemplateService
 from meeting_agent.service.metering import MeteredAsr
 from meeting_agent.service.minutes import MinutesService
@@ -76,6 +77,7 @@ class Container:
     queue: JobQueue | None = None
     reconciler: Reconciler | None = None
     asr: dict[str, AsrProvider] = field(default_factory=dict)
+    leftovers: LeftoverSweeper | None = None
 
     @property
     def uow_factory(self) -> UnitOfWorkFactory:
@@ -219,6 +221,7 @@ def bootstrap(settings: Settings, *, role: Role = "server",
         queue=queue,
         reconciler=reconciler,
         asr=asr,
+        leftovers=LeftoverSweeper(cloud.sweeps, clock) if cloud.sweeps else None,
     )
 
 

@@ -96,6 +96,10 @@ class GeminiSettings(VendorSettings):
     asr_model: str = "gemini-2.5-flash"
     llm_model: str = "gemini-2.5-flash"
     max_input_tokens: int = Field(default=900_000, ge=1000)
+    # Requests up to this size carry the audio inline; larger ones go through the Files
+    # API. 20 MB: the older, stricter figure of the two the docs give (providers.md §4a).
+    inline_limit_bytes: int = Field(default=20 * 1024 * 1024, ge=1024,
+                                    le=100 * 1024 * 1024)
 
 
 class OpenAiCompatibleSettings(VendorSettings):
@@ -121,6 +125,17 @@ class OpenAiCompatibleSettings(VendorSettings):
         return self
 
 
+class LeftoverSweepSettings(_Section):
+    """The periodic sweep of files left at vendors (see `adapters/providers/leftovers`)."""
+
+    # How often the server sweeps; 0 switches the sweep off.
+    interval_seconds: float = Field(default=3600.0, ge=0)
+    # Our Gemini uploads older than this are deleted: an hour past the longest a job
+    # may run (`jobs.job_timeout_seconds`, 6 h). Gemini deletes files itself after 48 h
+    # (ai.google.dev Files API: "Files live 48 h", providers.md §4b).
+    gemini_file_max_age_seconds: float = Field(default=7 * 3600.0, gt=0, le=48 * 3600.0)
+
+
 def default_prices() -> list[Price]:
     """The dated price list that ships with the service (`meeting_agent/data/prices.yaml`)."""
     text = resources.files("meeting_agent").joinpath("data/prices.yaml").read_text()
@@ -137,6 +152,7 @@ class ProvidersSettings(_Section):
     azure: AzureSettings = AzureSettings()
     gemini: GeminiSettings = GeminiSettings()
     openai: OpenAiCompatibleSettings = OpenAiCompatibleSettings()
+    sweep: LeftoverSweepSettings = LeftoverSweepSettings()
     # Unit prices; the shipped, dated list when unset. An empty list records
     # quantities with no cost.
     prices: list[Price] | None = None

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Generic, Protocol, Self, TypeVar
+from typing import Any, BinaryIO, Generic, Protocol, Self, TypeVar, runtime_checkable
 
 from meeting_agent.domain.models import (
     Artifact,
@@ -43,6 +43,8 @@ class ObjectInfo:
     key: str
     size_bytes: int
     sha256: str | None = None
+    # When the object was last written; set by `list_objects`, None where unknown.
+    modify_time: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,11 @@ class ObjectStore(Protocol):
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under a prefix; returns how many were deleted."""
+        ...
+
+    def list_objects(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Every object under a prefix (`a/b` and `a/b/` never list `a/bc`), with its
+        size and `modify_time`, a page at a time."""
         ...
 
     def presign_put(
@@ -491,12 +498,18 @@ class AsrResult:
 class AudioPublisher(Protocol):
     """Makes a local audio file reachable by a vendor that only takes URLs."""
 
-    def publish(self, path: Path, *, content_type: str, name: str) -> str:
-        """Upload the file under the task's prefix and return a presigned GET URL.
+    def publish(self, path: Path, *, content_type: str, name: str, owner: str) -> str:
+        """Upload the file for `owner` (a task id) and return a presigned GET URL.
 
-        Raises `FailedPrecondition(reason="PRESIGN_UNSUPPORTED")` where the object store
+        What one owner publishes is never shared with another, so `withdraw` cannot
+        take audio from under a task that still needs it. Raises
+        `FailedPrecondition(reason="PRESIGN_UNSUPPORTED")` where the object store
         cannot presign.
         """
+        ...
+
+    def withdraw(self, owner: str) -> int:
+        """Delete everything published for `owner`; returns how many objects went."""
         ...
 
 
@@ -540,6 +553,32 @@ class AsrProvider(Protocol):
         progress: ProgressReporter,
         check_cancelled: CancellationCheck,
     ) -> AsrResult: ...
+
+
+@runtime_checkable
+class VendorFiles(Protocol):
+    """A provider that may leave files at its vendor (an upload, a published URL).
+
+    The pipeline calls `release` once a task no longer needs them: when its transcript
+    is stored, and when it ends (succeeded, failed or cancelled), but not when a job is
+    handed back or retried, since the next attempt may reuse them.
+    """
+
+    def release(self, checkpoints: Checkpoints) -> None:
+        """Delete what the task's checkpoints say is still at the vendor; best effort
+        (what fails is left to the periodic sweep), idempotent."""
+        ...
+
+
+class LeftoverSweep(Protocol):
+    """Finds and deletes what this service left at a vendor and no task needs any more."""
+
+    @property
+    def name(self) -> str: ...
+
+    def sweep(self, now: datetime) -> int:
+        """Delete leftovers older than the sweep's limit; returns how many went."""
+        ...
 
 
 @dataclass(frozen=True)

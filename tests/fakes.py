@@ -130,6 +130,7 @@ class StoredObject:
     data: bytes
     content_type: str
     sha256: str
+    modify_time: datetime | None = None
 
 
 class FakeObjectWriter:
@@ -159,7 +160,8 @@ class FakeObjectWriter:
             raise ValueError(f"object writer is {self.state}")
         data = bytes(self._buffer)
         digest = hashlib.sha256(data).hexdigest()
-        self._store.objects[self.key] = StoredObject(data, self.content_type, digest)
+        self._store.objects[self.key] = StoredObject(data, self.content_type, digest,
+                                                     self._store.now())
         self.state = "committed"
         self._info = ObjectInfo(key=self.key, size_bytes=len(data), sha256=digest)
         return self._info
@@ -199,8 +201,12 @@ class FakeObjectStore:
     def put(self, key: str, data: bytes, *, content_type: str = "audio/wav") -> str:
         """Store an object directly (test setup); returns its URI."""
         validate_key(key)
-        self.objects[key] = StoredObject(data, content_type, hashlib.sha256(data).hexdigest())
+        self.objects[key] = StoredObject(data, content_type, hashlib.sha256(data).hexdigest(),
+                                         self.now())
         return self.uri(key)
+
+    def now(self) -> datetime:
+        return self._clock.now()
 
     def data(self, key: str) -> bytes:
         return self.objects[key].data
@@ -250,6 +256,13 @@ class FakeObjectStore:
             self.deleted.append(key)
             del self.objects[key]
         return len(doomed)
+
+    def list_objects(self, prefix: str) -> Iterator[ObjectInfo]:
+        prefix = normalize_prefix(prefix)
+        for key in sorted(k for k in self.objects if k.startswith(prefix)):
+            stored = self.objects[key]
+            yield ObjectInfo(key=key, size_bytes=len(stored.data), sha256=stored.sha256,
+                             modify_time=stored.modify_time)
 
     def presign_put(
         self, key: str, *, content_type: str, expires_in_seconds: int

@@ -164,6 +164,21 @@ async def _reconcile_forever(container: Container) -> None:
         await asyncio.sleep(interval)
 
 
+async def _sweep_forever(container: Container) -> None:
+    """Delete what tasks left at the vendors and no task needs (see `LeftoverSweeper`)."""
+    sweeper = container.leftovers
+    interval = container.settings.providers.sweep.interval_seconds
+    if sweeper is None or not interval:
+        return
+    while True:
+        # First round at start: a restart is when a killed worker's leftovers exist.
+        try:
+            await asyncio.to_thread(sweeper.run_once)
+        except Exception:
+            _LOGGER.exception("leftover sweep failed")
+        await asyncio.sleep(interval)
+
+
 async def start_server(
     container: Container,
     authenticator: Authenticator,
@@ -231,6 +246,7 @@ async def start_server(
         asyncio.create_task(_watch_dependencies(
             container, health_servicer, server_settings.health_check_interval_seconds)),
         asyncio.create_task(_reconcile_forever(container)),
+        asyncio.create_task(_sweep_forever(container)),
     ]
     # Let the first dependency check finish so we never report SERVING blindly.
     await asyncio.sleep(0)

@@ -14,6 +14,7 @@ from meeting_agent.cli.client import client_app
 from meeting_agent.cli.migrate_data import migrate_data
 from meeting_agent.cli.migrate_files import migrate_files
 from meeting_agent.cli.process import process
+from meeting_agent.cli.sweep import sweep_vendor_files
 
 if TYPE_CHECKING:
     from meeting_agent.config import Settings
@@ -28,6 +29,7 @@ app.add_typer(client_app, name="client")
 app.command()(process)
 app.command("migrate-files")(migrate_files)
 app.command("migrate-data")(migrate_data)
+app.command("sweep-vendor-files")(sweep_vendor_files)
 
 
 def _settings() -> Settings:

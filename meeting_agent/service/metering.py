@@ -25,6 +25,7 @@ from meeting_agent.ports import (
     LlmUsage,
     NormalizedAudio,
     ProgressReporter,
+    VendorFiles,
 )
 from meeting_agent.service.billing import Quantities, UsageMeter
 from meeting_agent.telemetry.providers import provider_call, record_provider_cost
@@ -50,6 +51,11 @@ class MeteredAsr:
     def __getattr__(self, item: str) -> Any:
         # Adapter-specific extras (e.g. the local model's counters) stay reachable.
         return getattr(self._inner, item)
+
+    def release(self, checkpoints: Checkpoints) -> None:
+        """The inner provider's `VendorFiles.release`, when it leaves files at a vendor."""
+        if isinstance(self._inner, VendorFiles):
+            self._inner.release(checkpoints)
 
     def transcribe(self, audio: NormalizedAudio, request: AsrRequest, *,
                    checkpoints: Checkpoints, progress: ProgressReporter,

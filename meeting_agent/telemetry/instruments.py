@@ -39,3 +39,6 @@ provider_errors = METER.create_counter(
 provider_cost = METER.create_counter(
     "meeting_agent.provider.cost", unit="{currency_unit}",
     description="Cost of provider calls in the price table's currency, by provider.")
+vendor_leftovers_deleted = METER.create_counter(
+    "meeting_agent.vendor.leftovers_deleted", unit="{object}",
+    description="Files left at vendors (uploads, published audio) the periodic sweep deleted.")

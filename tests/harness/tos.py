@@ -51,6 +51,8 @@ class StoredObject:
     content_type: str
     etag: str = ""
     crc: int = 0
+    # LastModified in listings; tests move it back to plant an old object.
+    modified: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def __post_init__(self) -> None:
         self.etag = '"' + hashlib.md5(self.data).hexdigest() + '"'
@@ -355,7 +357,7 @@ class _Operations:
             "Name": self.bucket, "Prefix": prefix, "MaxKeys": limit, "KeyCount": len(page),
             "IsTruncated": truncated, "EncodingType": "",
             "Contents": [{"Key": k, "Size": len(o.data), "ETag": o.etag,
-                          "LastModified": "2026-01-01T00:00:00.000Z",
+                          "LastModified": o.modified.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
                           "HashCrc64ecma": str(o.crc), "StorageClass": "STANDARD"}
                          for k, o in page]}
         if truncated:

@@ -16,6 +16,7 @@ import pytest
 from meeting_agent.adapters.providers.calls import KeyPool, RetryPolicy
 from meeting_agent.adapters.providers.gemini import (
     FILE_CHECKPOINT,
+    FILE_DISPLAY_PREFIX,
     RESULT_CHECKPOINT,
     GeminiAsr,
     GeminiAsrResult,
@@ -155,7 +156,10 @@ def test_large_audio_goes_through_the_files_api_and_is_deleted(
     part = fake.generations[0].body["contents"][0]["parts"][1]
     assert part == {"fileData": {"mimeType": "audio/flac",
                                  "fileUri": f"{fake.base_url}/v1beta/{stored.name}"}}
-    assert checkpoints.saved == [FILE_CHECKPOINT, RESULT_CHECKPOINT]
+    # The file checkpoint is emptied once the file is deleted.
+    assert checkpoints.saved == [FILE_CHECKPOINT, RESULT_CHECKPOINT, FILE_CHECKPOINT]
+    assert json.loads(checkpoints.data[FILE_CHECKPOINT]) == {}
+    assert stored.display_name.startswith(FILE_DISPLAY_PREFIX)
 
 
 def test_an_uploaded_file_is_reused_by_the_next_attempt(

@@ -20,6 +20,7 @@ import pytest
 from meeting_agent.adapters.audio import normalize_audio
 from meeting_agent.adapters.providers.calls import RetryPolicy
 from meeting_agent.adapters.providers.volcengine import (
+    AUDIO_CHECKPOINT,
     REQUEST_CHECKPOINT,
     RESULT_CHECKPOINT,
     VolcengineAsr,
@@ -163,7 +164,10 @@ def test_standard_submits_a_url_and_polls_through_queued_and_processing(
     assert result.vendor_request_id == request_id
     assert (result.model, summary(result)) == ("volc.bigasr.auc", EXPECTED)
     assert publisher.published == ["volcengine.wav"] and publisher.downloads == 1
-    assert checkpoints.saved == [REQUEST_CHECKPOINT, RESULT_CHECKPOINT]
+    # Whose audio was published is saved first, and emptied once it is withdrawn.
+    assert checkpoints.saved == [AUDIO_CHECKPOINT, REQUEST_CHECKPOINT, RESULT_CHECKPOINT,
+                                 AUDIO_CHECKPOINT]
+    assert publisher.live() == [] and len(publisher.withdrawn) == 1
     assert json.loads(checkpoints.data[REQUEST_CHECKPOINT])["request_id"] == request_id
     messages = [m for _, m in progress.events]
     assert messages[0] == "submitted" and messages[-1] == "done"
@@ -410,7 +414,8 @@ def test_a_retried_job_polls_the_saved_request_and_then_reuses_the_result(
                        check_cancelled=cancel_before_the_second_query)
         (submit,) = fake.requests_to(SUBMIT)
         assert len(fake.requests_to(QUERY)) == 1
-        assert checkpoints.saved == [REQUEST_CHECKPOINT]
+        assert checkpoints.saved == [AUDIO_CHECKPOINT, REQUEST_CHECKPOINT]
+        assert len(publisher.live()) == 1  # the job may still fetch it
 
         resumed = transcribe(make_asr(fake, mode="standard", publisher=publisher), meeting,
                              checkpoints=checkpoints)
@@ -453,7 +458,7 @@ def test_waiting_is_bounded_and_keeps_the_request(make_asr, meeting, publisher) 
 
         assert 2 <= len(fake.requests_to(QUERY)) <= 8
     assert caught.value.reason == "PROVIDER_TIMEOUT"
-    assert checkpoints.saved == [REQUEST_CHECKPOINT]
+    assert checkpoints.saved == [AUDIO_CHECKPOINT, REQUEST_CHECKPOINT]
 
 
 # ---------------------------------------------------------------------- modes

@@ -63,6 +63,8 @@ _ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 # Finish reasons that mean the content itself was refused, not that output ran out.
 BLOCKED_FINISH_REASONS = frozenset(
     {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY"})
+# files.list answers at most 100 files a page.
+LIST_PAGE_SIZE = 100
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
 
@@ -111,6 +113,10 @@ class GeminiClient:
         self._http = http or httpx.Client()
         self._timeout = timeout_seconds
         self._upload_timeout = upload_timeout_seconds
+
+    def key(self, fingerprint: str) -> ApiKey | None:
+        """The configured key with this fingerprint (a file's owner), resting or not."""
+        return next((k for k in self.pool.keys if k.fingerprint == fingerprint), None)
 
     def call(self, operation: str, attempt: Callable[[ApiKey], T]) -> T:
         """Run `attempt` under the key rotation and retry rules of `call_vendor`."""
@@ -196,17 +202,45 @@ class GeminiClient:
             raise Transient(f"{self.name}: malformed File body")
         return body
 
-    def delete_file(self, key: ApiKey, name: str) -> None:
-        """Delete a file; failures are logged only (files expire after 48 h anyway)."""
+    def delete_file(self, key: ApiKey, name: str) -> bool:
+        """Delete a file with the key of the project that owns it; True when it is gone.
+
+        Failures are logged only: the sweep (`GeminiFileSweep`) tries again later, and
+        files expire after 48 h anyway. A file already gone (404, or 403 "may not
+        exist") counts as deleted.
+        """
         try:
             reply = send(self._http, "DELETE", f"{self._base}/{self._version}/{name}",
                          timeout_seconds=60.0, what=f"{self.name} delete file",
                          headers=self._headers(key))
         except Transient as exc:
             logger.warning("%s: %s not deleted: %s", self.name, name, exc)
-            return
-        if reply.status not in (200, 204, 404):
-            logger.warning("%s: %s not deleted: HTTP %d", self.name, name, reply.status)
+            return False
+        if reply.status in (200, 204, 404):
+            logger.info("%s: deleted %s (%s)", self.name, name, key.fingerprint)
+            return True
+        if reply.status == 403 and "exist" in str(_error_object(reply).get("message") or ""):
+            return True
+        logger.warning("%s: %s not deleted: HTTP %d", self.name, name, reply.status)
+        return False
+
+    def list_files(self, key: ApiKey, *, page_token: str = "",
+                   page_size: int = LIST_PAGE_SIZE) -> tuple[list[dict[str, Any]], str]:
+        """One page of the files of the key's project, and the token of the next ("" at
+        the end). `files.list`: pageSize at most 100, `{files, nextPageToken}`
+        (ai.google.dev/api/rest/v1beta/files/list)."""
+        params = {"pageSize": str(page_size), **({"pageToken": page_token} if page_token
+                                                 else {})}
+        reply = send(self._http, "GET", f"{self._base}/{self._version}/files",
+                     timeout_seconds=60.0, what=f"{self.name} list files",
+                     headers=self._headers(key), params=params)
+        if reply.status != 200:
+            raise self.error(reply, key)
+        body = reply.json()
+        if not isinstance(body, dict):
+            raise Transient(f"{self.name}: malformed files.list body")
+        files = [f for f in body.get("files") or () if isinstance(f, dict)]
+        return files, str(body.get("nextPageToken") or "")
 
     # ------------------------------------------------------------ errors
 

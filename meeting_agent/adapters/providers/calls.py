@@ -118,6 +118,11 @@ class KeyPool:
     def __len__(self) -> int:
         return len(self._keys)
 
+    @property
+    def keys(self) -> tuple[ApiKey, ...]:
+        """Every key, resting or not: what a file or job made with one is found by."""
+        return tuple(self._keys)
+
     def available(self) -> list[ApiKey]:
         now = self._now()
         with self._lock:

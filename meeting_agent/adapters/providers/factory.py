@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from meeting_agent.adapters.providers import iflytek, volcengine
 from meeting_agent.adapters.providers._gemini_client import DEFAULT_BASE_URL as GEMINI_BASE_URL
@@ -16,12 +14,20 @@ from meeting_agent.adapters.providers.azure import (
 from meeting_agent.adapters.providers.calls import KeyPool, RetryPolicy
 from meeting_agent.adapters.providers.gemini import GeminiAsr, GeminiClient, GeminiLlm
 from meeting_agent.adapters.providers.iflytek import IflytekAsr
+from meeting_agent.adapters.providers.leftovers import GeminiFileSweep, ProviderAudioSweep
 from meeting_agent.adapters.providers.openai_compat import OpenAiCompatibleLlm
+from meeting_agent.adapters.providers.published_audio import StoreAudioPublisher
 from meeting_agent.adapters.providers.volcengine import VolcengineAsr
 from meeting_agent.config_providers import ProvidersSettings, VendorSettings
 from meeting_agent.domain.models import CallContext
 from meeting_agent.minutes.llm import LlmMinutesGenerator
-from meeting_agent.ports import AsrProvider, LlmProvider, MinutesGenerator, ObjectStore
+from meeting_agent.ports import (
+    AsrProvider,
+    LeftoverSweep,
+    LlmProvider,
+    MinutesGenerator,
+    ObjectStore,
+)
 from meeting_agent.service.billing import UsageMeter
 from meeting_agent.service.catalog import AsrProvider as AsrInfo
 from meeting_agent.service.catalog import LlmProvider as LlmInfo
@@ -30,40 +36,6 @@ from meeting_agent.service.metering import MeteredLlm
 # Languages the cloud recognisers are offered for; each vendor takes many more, and
 # the vendor itself refuses what it cannot do.
 _CLOUD_LANGUAGES = ("zh", "en", "ja", "ko", "yue")
-PROVIDER_AUDIO_PREFIX = "provider-audio/"
-PROVIDER_AUDIO_URL_SECONDS = 24 * 3600
-
-
-class StoreAudioPublisher:
-    """Publishes audio for URL-only vendors through the object store's presigned GETs.
-
-    Objects are named by content hash under one prefix, so a retried job publishes the
-    same object again instead of a new one; a lifecycle rule on the prefix expires them.
-    """
-
-    def __init__(self, store: ObjectStore) -> None:
-        self._store = store
-
-    def publish(self, path: Path, *, content_type: str, name: str) -> str:
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        suffix = Path(name).suffix or ".bin"
-        key = f"{PROVIDER_AUDIO_PREFIX}{digest.hexdigest()}{suffix}"
-        if self._store.head(key) is None:
-            writer = self._store.open_writer(key, content_type=content_type)
-            try:
-                with path.open("rb") as f:
-                    for block in iter(lambda: f.read(1 << 20), b""):
-                        writer.write(block)
-                writer.commit()
-            except BaseException:
-                writer.abort()
-                raise
-        return self._store.presign_get(key, expires_in_seconds=PROVIDER_AUDIO_URL_SECONDS)
-
-
 GeneratorFactory = Callable[[CallContext], MinutesGenerator]
 
 
@@ -73,6 +45,8 @@ class CloudProviders:
     llm: dict[str, LlmProvider] = field(default_factory=dict)
     asr_info: list[AsrInfo] = field(default_factory=list)
     llm_info: list[LlmInfo] = field(default_factory=list)
+    # What the periodic sweep looks through for files left at the vendors.
+    sweeps: list[LeftoverSweep] = field(default_factory=list)
 
     def preflight(self, can_presign: bool) -> Callable[[str], None]:
         """A check task creation runs on the first recogniser a task would use."""
@@ -110,6 +84,8 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
         built.asr_info.append(AsrInfo("volcengine", (volc.model,), _CLOUD_LANGUAGES,
                                       diarization=True, hotwords=True, word_timestamps=True,
                                       native_hotwords=True))
+        if store.supports_presign:
+            built.sweeps.append(ProviderAudioSweep(store))
     fly = settings.iflytek
     if fly.enabled:
         built.asr["iflytek"] = IflytekAsr(keys=fly.secrets(),
@@ -136,7 +112,10 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
                               base_url=gemini.base_url or GEMINI_BASE_URL,
                               policy=_policy(gemini), timeout_seconds=gemini.timeout_seconds)
         if gemini.asr:
-            built.asr["gemini"] = GeminiAsr(client=client, model=gemini.asr_model)
+            built.asr["gemini"] = GeminiAsr(client=client, model=gemini.asr_model,
+                                            inline_limit_bytes=gemini.inline_limit_bytes)
+            built.sweeps.append(GeminiFileSweep(
+                client, max_age_seconds=settings.sweep.gemini_file_max_age_seconds))
             built.asr_info.append(AsrInfo("gemini", (gemini.asr_model,), _CLOUD_LANGUAGES,
                                           diarization=True, hotwords=True,
                                           native_hotwords=True))

@@ -22,6 +22,7 @@ import base64
 import logging
 import math
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,7 @@ __all__ = [
     "CONTENT_BLOCKED",
     "DEFAULT_BASE_URL",
     "FILE_CHECKPOINT",
+    "FILE_DISPLAY_PREFIX",
     "RESULT_CHECKPOINT",
     "SEGMENTS_SCHEMA",
     "GeminiAsr",
@@ -86,6 +88,10 @@ logger = logging.getLogger(__name__)
 
 RESULT_CHECKPOINT = "gemini-result"
 FILE_CHECKPOINT = "gemini-file"
+# Every file we upload is named so; the sweep deletes only files whose displayName
+# starts with it (`GeminiFileSweep`).
+FILE_DISPLAY_PREFIX = "meeting-agent-asr-"
+DISPLAY_NAME_MAX = 512
 ASR_BAD_OUTPUT = "ASR_BAD_OUTPUT"
 AUDIO_UNDECODABLE = "AUDIO_UNDECODABLE"
 # Gemini counts audio at a fixed rate, whatever the encoding.
@@ -231,7 +237,8 @@ class GeminiAsr:
                 part = audio_part
                 file: dict[str, Any] | None = None
                 if part is None:
-                    file = self._active_file(key, path, mime, checkpoints, check_cancelled)
+                    file = self._active_file(key, path, mime, _display_name(request),
+                                             checkpoints, check_cancelled)
                     part = {"fileData": {"mimeType": file.get("mimeType") or mime,
                                          "fileUri": file["uri"]}}
                     progress(0.3, "transcribing")
@@ -239,13 +246,14 @@ class GeminiAsr:
                     response = self._client.generate(key, model, self._body(prompt, part),
                                                      file_refs=file is not None)
                 except FileGone:
-                    save_json_checkpoint(checkpoints, FILE_CHECKPOINT, {})
+                    # Gone, or not ACTIVE after all (400): a DELETE settles both.
+                    self.release(checkpoints)
                     raise
                 parse_segments(response)  # raises BadSegments before anything is saved
                 saved = {"model": model, "response": response}
                 save_json_checkpoint(checkpoints, RESULT_CHECKPOINT, saved)
                 if file is not None:
-                    self._client.delete_file(key, str(file["name"]))
+                    self.release(checkpoints)
                 return saved
 
             problem = ""
@@ -268,24 +276,49 @@ class GeminiAsr:
         return {"contents": [{"role": "user", "parts": [{"text": prompt}, audio_part]}],
                 "generationConfig": config}
 
-    def _active_file(self, key: ApiKey, path: Path, mime: str, checkpoints: Checkpoints,
+    def release(self, checkpoints: Checkpoints) -> None:
+        """Delete the uploaded file the checkpoint names, with the key that uploaded it.
+
+        Called when no retry can use the file: after the answer is saved, when Gemini
+        says it is gone, on rotation to another key, and by the pipeline once the task
+        has ended (`VendorFiles`). A delete that fails is left to the sweep.
+        """
+        saved = load_json_checkpoint(checkpoints, FILE_CHECKPOINT)
+        if not saved or not saved.get("name"):
+            return
+        name, fingerprint = str(saved["name"]), str(saved.get("key") or "")
+        owner = self._client.key(fingerprint)
+        if owner is None:
+            logger.warning("%s: %s belongs to %s, which is no longer configured; it expires "
+                           "by itself", self.name, name, fingerprint or "an unknown key")
+        else:
+            self._client.delete_file(owner, name)
+        save_json_checkpoint(checkpoints, FILE_CHECKPOINT, {})
+
+    def _active_file(self, key: ApiKey, path: Path, mime: str, display_name: str,
+                     checkpoints: Checkpoints,
                      check_cancelled: CancellationCheck) -> dict[str, Any]:
         """An ACTIVE uploaded file of the audio: the checkpointed one, or a new upload.
 
-        A file belongs to the project of the key that uploaded it, so a checkpointed
-        file is reused only under that same key; under another key we upload again and
-        the old file expires by itself (48 h).
+        A file belongs to the project of the key that uploaded it (other keys get 403),
+        so a checkpointed file is reused only under that same key. Under another key
+        (the first one ran out of quota) the old file is of no use to anyone: it is
+        deleted with its own key before the audio is uploaded again.
         """
         file: dict[str, Any] | None = None
         saved = load_json_checkpoint(checkpoints, FILE_CHECKPOINT)
-        if saved and saved.get("key") == key.fingerprint and saved.get("name"):
-            try:
-                file = self._client.get_file(key, str(saved["name"]))
-            except FileGone:
+        if saved and saved.get("name"):
+            if saved.get("key") == key.fingerprint:
+                try:
+                    file = self._client.get_file(key, str(saved["name"]))
+                except FileGone:
+                    file = None
+            if file is None or file.get("state") == "FAILED":
+                self.release(checkpoints)
                 file = None
-        if file is None or file.get("state") == "FAILED":
+        if file is None:
             url = self._client.start_upload(key, size=path.stat().st_size, mime_type=mime,
-                                            display_name=path.name)
+                                            display_name=display_name)
             file = self._client.upload(key, url, path)
             save_json_checkpoint(checkpoints, FILE_CHECKPOINT,
                                  {"name": file["name"], "key": key.fingerprint})
@@ -298,12 +331,19 @@ class GeminiAsr:
             self._client.sleep(self._poll)
             file = self._client.get_file(key, str(file["name"]))
         if file.get("state") == "FAILED":
-            save_json_checkpoint(checkpoints, FILE_CHECKPOINT, {})
+            self.release(checkpoints)
             raise CallerError(f"{self.name} could not process the uploaded audio",
                               reason=AUDIO_UNDECODABLE)
         if not file.get("uri"):
             raise Transient(f"{self.name}: {file['name']} has no uri")
         return file
+
+
+def _display_name(request: AsrRequest) -> str:
+    """What the sweep recognises our files by: the prefix, then the task (if any)."""
+    owner = (request.context.task_id if request.context is not None else None) \
+        or uuid.uuid4().hex
+    return f"{FILE_DISPLAY_PREFIX}{owner}"[:DISPLAY_NAME_MAX]
 
 
 def _checkpointed(saved: dict[str, Any] | None) -> list[dict[str, Any]] | None:

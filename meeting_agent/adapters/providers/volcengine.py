@@ -46,7 +46,7 @@ from meeting_agent.adapters.providers.calls import (
     call_vendor,
 )
 from meeting_agent.domain.models import TranscriptSegment
-from meeting_agent.errors import InvalidArgument
+from meeting_agent.errors import InvalidArgument, MeetingAgentError
 from meeting_agent.ports import (
     AsrRequest,
     AsrResult,
@@ -57,7 +57,8 @@ from meeting_agent.ports import (
     ProgressReporter,
 )
 
-__all__ = ["DEFAULT_BASE_URL", "REQUEST_CHECKPOINT", "RESULT_CHECKPOINT", "VolcengineAsr"]
+__all__ = ["AUDIO_CHECKPOINT", "DEFAULT_BASE_URL", "REQUEST_CHECKPOINT", "RESULT_CHECKPOINT",
+           "VolcengineAsr"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ QUERY_PATH = "/api/v3/auc/bigmodel/query"
 FLASH_PATH = "/api/v3/auc/bigmodel/recognize/flash"
 REQUEST_CHECKPOINT = "volcengine-request"
 RESULT_CHECKPOINT = "volcengine-result"
+# Whose audio the standard variant published, so it can be withdrawn.
+AUDIO_CHECKPOINT = "volcengine-audio"
 UNKNOWN_MODEL = "UNKNOWN_MODEL"
 
 # The idle tier promises 24 h; nothing should wait longer than that.
@@ -267,6 +270,27 @@ class VolcengineAsr:
             hotwords_sent=sent, hotwords_note=note,
         )
 
+    def release(self, checkpoints: Checkpoints) -> None:
+        """Withdraw the audio published for the standard variant (see `VendorFiles`).
+
+        A failure is logged and left to the sweep, which deletes published audio once
+        its URLs have expired.
+        """
+        data = checkpoints.load(AUDIO_CHECKPOINT)
+        try:
+            owner = str(json.loads(data).get("owner") or "") if data else ""
+        except (ValueError, AttributeError):
+            owner = ""
+        if not owner or self._publisher is None:
+            return
+        try:
+            removed = self._publisher.withdraw(owner)
+        except MeetingAgentError as exc:
+            logger.warning("%s: published audio not withdrawn: %s", self._name, exc.message)
+            return
+        logger.info("%s: withdrew %d published audio object(s)", self._name, removed)
+        checkpoints.save(AUDIO_CHECKPOINT, b"{}")
+
     # ------------------------------------------------------------------ flow
 
     def _run(self, audio: NormalizedAudio, request: AsrRequest, checkpoints: Checkpoints,
@@ -349,9 +373,14 @@ class VolcengineAsr:
                 checkpoints: Checkpoints,
                 progress: ProgressReporter) -> tuple[_Job, KeyPool] | _Answer:
         assert self._publisher is not None  # _choose_mode picks standard only with one
+        owner = (request.context.task_id if request.context is not None else None) \
+            or uuid.uuid4().hex
+        # Recorded before the upload, so that a job that dies right after it still
+        # knows what to withdraw.
+        checkpoints.save(AUDIO_CHECKPOINT, json.dumps({"owner": owner}).encode())
         with encoded_audio(audio, "wav", audio.path.parent) as wav:
             url = self._publisher.publish(wav, content_type="audio/wav",
-                                          name="volcengine.wav")
+                                          name="volcengine.wav", owner=owner)
         payload = json.dumps(self._body(request, {"url": url}), ensure_ascii=False).encode()
 
         def submit(key: ApiKey) -> tuple[_Job, _Answer | None]:
@@ -370,6 +399,7 @@ class VolcengineAsr:
                                   operation="submit", sleep=self._sleep)
         if silent is not None:
             checkpoints.save(RESULT_CHECKPOINT, silent.to_bytes())
+            self.release(checkpoints)
             return silent
         checkpoints.save(REQUEST_CHECKPOINT, job.to_bytes())
         progress(SUBMITTED, "submitted")
@@ -403,6 +433,8 @@ class VolcengineAsr:
                                   sleep=self._sleep)
             if isinstance(outcome, _Answer):
                 checkpoints.save(RESULT_CHECKPOINT, outcome.to_bytes())
+                # The vendor has fetched the audio and answered: the URL served its turn.
+                self.release(checkpoints)
                 return outcome
             budget.report("queued" if outcome == protocol.QUEUED else "processing")
             budget.wait(self._poll_interval)

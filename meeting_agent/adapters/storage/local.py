@@ -16,6 +16,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Literal, Self
@@ -201,6 +202,28 @@ class LocalObjectStore:
             with contextlib.suppress(FileNotFoundError):
                 top.rmdir()
         return deleted
+
+    def list_objects(self, prefix: str) -> Iterator[ObjectInfo]:
+        """The files under a prefix's directory (temporary files of writes left out)."""
+        normalized = normalize_prefix(prefix)
+        top = self._path(normalized[:-1])
+        with _map_os_errors("listing objects"):
+            if not top.is_dir():
+                return
+            for dirpath, _dirnames, filenames in os.walk(top, onerror=_raise):
+                for name in sorted(filenames):
+                    if name.startswith(_TEMP_PREFIX):
+                        continue
+                    path = Path(dirpath) / name
+                    try:
+                        status = path.lstat()
+                    except FileNotFoundError:
+                        continue  # deleted while listing
+                    if not stat.S_ISREG(status.st_mode):
+                        continue
+                    key = path.relative_to(self._root).as_posix()
+                    yield ObjectInfo(key=key, size_bytes=status.st_size,
+                                     modify_time=datetime.fromtimestamp(status.st_mtime, UTC))
 
     def presign_put(
         self, key: str, *, content_type: str, expires_in_seconds: int

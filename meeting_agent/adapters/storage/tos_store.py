@@ -136,6 +136,13 @@ class TosObjectStore:
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         """Every key under `prefix`, in key order, a page at a time."""
+        for info in self._list(prefix):
+            yield info.key
+
+    def list_objects(self, prefix: str) -> Iterator[ObjectInfo]:
+        return self._list(normalize_prefix(prefix))
+
+    def _list(self, prefix: str) -> Iterator[ObjectInfo]:
         token: str | None = None
         while True:
             with map_tos_errors("listing objects"):
@@ -145,7 +152,10 @@ class TosObjectStore:
                     max_keys=_LIST_PAGE, list_only_once=True,
                 )
             for item in page.contents:
-                yield str(item.key)
+                modified = item.last_modified
+                yield ObjectInfo(key=str(item.key), size_bytes=int(item.size or 0),
+                                 modify_time=modified if isinstance(modified, datetime)
+                                 else None)
             token = page.next_continuation_token
             if not page.is_truncated or not token:
                 return

@@ -52,6 +52,7 @@ from meeting_agent.ports import (
     SpeakerTurn,
     TaskCancelled,
     UnitOfWorkFactory,
+    VendorFiles,
     iter_chunks,
 )
 from meeting_agent.service.artifacts import MinutesWriter, error_of
@@ -202,10 +203,14 @@ class PipelineRunner:
     def _run_claimed(self, task: Task) -> None:
         progress = TaskProgress(task, self.uow_factory, self.clock, self.events)
         progress.started(task.attempts)
+        # Whether the task reached an end state here: then nothing left at a vendor
+        # for a retry (an uploaded file, a published URL) is needed any more.
+        ended = False
         with _Lease(self, task) as lease:
             try:
                 try:
                     self._process(task, progress, lease)
+                    ended = True
                 except JobInterrupted:
                     if self._deleted(task):
                         raise
@@ -214,23 +219,29 @@ class PipelineRunner:
                     _LOGGER.info("tasks/%s handed back: shutting down", task.id)
                 except TaskCancelled:
                     progress.finished(TaskState.CANCELLED, "task cancelled")
+                    ended = True
                 except (InvalidArgument, FailedPrecondition, NotFound) as exc:
                     if self._deleted(task):
                         raise
                     # The caller has to change something; retrying cannot help.
                     progress.finished(TaskState.FAILED, exc.message, error=error_of(exc))
+                    ended = True
                 except Exception as exc:
                     if self._deleted(task):
                         raise
-                    self._after_transient_failure(task, progress, exc)
+                    ended = self._after_transient_failure(task, progress, exc)
                     raise
             except Exception:
                 if not self._deleted(task):
                     raise
-                # Deleted while running: remove what this job wrote after the deletion.
+                # Deleted while running: remove what this job wrote after the deletion,
+                # at the vendors first (the checkpoints naming it are about to go).
+                self._release_vendor_files(task)
                 self.store.delete_prefix(object_keys.task_prefix(task.tenant_id, task.id))
                 _LOGGER.info("tasks/%s was deleted while running; stopped", task.id)
             finally:
+                if ended:
+                    self._release_vendor_files(task)
                 # The stage span must end before the job span that is its parent.
                 progress.timeline.close("aborted")
 
@@ -238,8 +249,28 @@ class PipelineRunner:
         with self.uow_factory(read_only=True) as uow:
             return uow.tasks.get(task.tenant_id, task.id) is None
 
+    def _release_vendor_files(self, task: Task) -> None:
+        """Have every recogniser delete what the task left at its vendor (`VendorFiles`).
+
+        Never raises: what is not deleted here the periodic sweep deletes later.
+        """
+        for name, provider in self._asr.items():
+            if not isinstance(provider, VendorFiles):
+                continue
+            try:
+                provider.release(self._asr_checkpoints(task, name))
+            except Exception:
+                _LOGGER.warning("%s could not release the files of tasks/%s", name, task.id,
+                                exc_info=True)
+
+    def _asr_checkpoints(self, task: Task, provider: str) -> ObjectStoreCheckpoints:
+        return ObjectStoreCheckpoints(
+            self.store, object_keys.task_prefix(task.tenant_id, task.id)
+            + f"checkpoints/asr/{provider}/")
+
     def _after_transient_failure(self, task: Task, progress: TaskProgress,
-                                 exc: Exception) -> None:
+                                 exc: Exception) -> bool:
+        """Fail the task after its last attempt (True), else queue it again (False)."""
         if isinstance(exc, MeetingAgentError):
             error = error_of(exc)
         else:
@@ -250,8 +281,9 @@ class PipelineRunner:
             progress.finished(TaskState.FAILED,
                               f"gave up after {task.attempts} attempts: {error.message}",
                               error=error)
-        else:
-            progress.requeued(f"attempt {task.attempts} failed ({error.reason}); will retry")
+            return True
+        progress.requeued(f"attempt {task.attempts} failed ({error.reason}); will retry")
+        return False
 
     # ------------------------------------------------------------------ stages
 
@@ -264,6 +296,8 @@ class PipelineRunner:
                                              dir=self.settings.work_dir) as work:
                 audio = self._fetch_and_decode(task, Path(work), progress, lease)
                 transcript = self._transcribe(task, audio, progress, lease)
+            # Stored: no attempt will transcribe again, whatever happens to the minutes.
+            self._release_vendor_files(task)
         lease.check()
         progress.stage(TaskStage.APPLY_SPEAKER_MAPPINGS, "applying speaker names")
         lease.check()
@@ -401,9 +435,7 @@ class PipelineRunner:
         failures: list[ProviderFailure] = []
         for name in names:
             provider = self._asr[name]
-            checkpoints = ObjectStoreCheckpoints(
-                self.store, object_keys.task_prefix(task.tenant_id, task.id)
-                + f"checkpoints/asr/{name}/")
+            checkpoints = self._asr_checkpoints(task, name)
             try:
                 result = provider.transcribe(
                     audio, _with_model(request, models.get(name, "")),

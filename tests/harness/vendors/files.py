@@ -26,18 +26,36 @@ class LocalAudioPublisher(FakeVendor):
         self._signature = signature
         self._files: dict[str, tuple[Path, str]] = {}
         self._files_lock = threading.Lock()
+        self._owners: dict[str, str] = {}
         self.published: list[str] = []
+        self.withdrawn: list[str] = []
         self.downloads = 0
 
-    def publish(self, path: Path, *, content_type: str, name: str) -> str:
+    def publish(self, path: Path, *, content_type: str, name: str, owner: str) -> str:
         token = uuid.uuid4().hex
         stored = self._directory / token
         shutil.copyfile(path, stored)
         with self._files_lock:
             self._files[token] = (stored, content_type)
+            self._owners[token] = owner
             self.published.append(name)
         return (f"{self.base_url}/audio/{token}/{name}"
                 f"?X-Tos-Expires=900&X-Tos-Signature={self._signature}")
+
+    def withdraw(self, owner: str) -> int:
+        with self._files_lock:
+            tokens = [t for t, o in self._owners.items() if o == owner]
+            for token in tokens:
+                stored, _ = self._files.pop(token)
+                del self._owners[token]
+                stored.unlink(missing_ok=True)
+            self.withdrawn.extend([owner] * len(tokens))
+        return len(tokens)
+
+    def live(self) -> list[str]:
+        """Owners of what is still published (one entry per object)."""
+        with self._files_lock:
+            return sorted(self._owners.values())
 
     def handle(self, request: Recorded) -> Reply:
         parts = request.path.strip("/").split("/")

@@ -19,6 +19,10 @@ API errors; googleapis/python-genai `files.py` for the upload headers):
   `-Offset: 0` → `{"file": {...}}` and `X-Goog-Upload-Status: final`;
   `GET /v1beta/files/{id}` (PROCESSING → ACTIVE); `DELETE /v1beta/files/{id}`.
   A file belongs to the key that uploaded it (its project); others get 403.
+  `GET /v1beta/files?pageSize=&pageToken=` (files.list,
+  ai.google.dev/api/rest/v1beta/files/list): the project's files, `pageSize` default
+  10 and at most 100, answered as `{files: [...], nextPageToken}` (no token on the
+  last page; an empty project answers `{}`).
 - Errors `{"error": {code, message, status, details}}`; 429 carries QuotaFailure
   (quotaId …PerMinute… / …PerDay…), Help and RetryInfo {retryDelay: "47s"}.
 """
@@ -29,9 +33,11 @@ import base64
 import binascii
 import json
 import re
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.harness.vendors._fake_server import (
@@ -90,14 +96,16 @@ class StoredFile:
     finalized: bool = False
     polls_left: int = 0
     deleted: bool = False
+    create_time: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def resource(self, base_url: str) -> dict[str, Any]:
+        created = _rfc3339(self.create_time)
         return {"name": self.name, "displayName": self.display_name, "mimeType": self.mime_type,
-                "sizeBytes": str(len(self.data)), "createTime": "2026-11-27T10:00:00Z",
-                "updateTime": "2026-11-27T10:00:00Z",
-                "expirationTime": "2026-11-29T10:00:00Z", "sha256Hash": "",
-                "uri": f"{base_url}/v1beta/{self.name}", "state": self.state,
-                "source": "UPLOADED"}
+                "sizeBytes": str(len(self.data)), "createTime": created,
+                "updateTime": created,
+                "expirationTime": _rfc3339(self.create_time + timedelta(hours=48)),
+                "sha256Hash": "", "uri": f"{base_url}/v1beta/{self.name}",
+                "state": self.state, "source": "UPLOADED"}
 
 
 @dataclass
@@ -142,6 +150,8 @@ class FakeGemini(FakeVendor):
         self.generations: list[Generation] = []
         self._sessions: dict[str, str] = {}  # upload id → file name
         self.fail_processing = False
+        # Set when a client first polls a file still PROCESSING (a test's cue to act).
+        self.polled_processing = threading.Event()
 
     # ------------------------------------------------------------ knobs
 
@@ -198,6 +208,21 @@ class FakeGemini(FakeVendor):
         """The file is gone (48 h passed)."""
         self.files[name].deleted = True
 
+    def plant(self, key: str, *, display_name: str, age: timedelta,
+              state: str = "ACTIVE") -> StoredFile:
+        """A file uploaded `age` ago under `key`'s project, as a killed worker leaves it."""
+        name = f"files/{uuid.uuid4().hex[:12]}"
+        stored = StoredFile(name, key, "audio/flac", 4, display_name, bytearray(b"fLaC"),
+                            state=state, finalized=True,
+                            create_time=datetime.now(UTC) - age)
+        self.files[name] = stored
+        return stored
+
+    def live_files(self, key: str | None = None) -> list[StoredFile]:
+        """Files still at the vendor (uploaded, not deleted), of one project or all."""
+        return [f for f in self.files.values() if f.finalized and not f.deleted
+                and (key is None or f.key == key)]
+
     # ------------------------------------------------------------ protocol
 
     def key_of(self, request: Recorded) -> str | None:
@@ -218,6 +243,8 @@ class FakeGemini(FakeVendor):
         match = _GENERATE.match(request.path)
         if match and request.method == "POST":
             return self._generate(request, match.group(1))
+        if request.path == "/v1beta/files" and request.method == "GET":
+            return self._list_files(request)
         match = _FILE.match(request.path)
         if match and request.method in ("GET", "DELETE"):
             return self._file(request, match.group(1))
@@ -403,6 +430,26 @@ class FakeGemini(FakeVendor):
         return Response.json(200, {"file": stored.resource(self.base_url)},
                              {"X-Goog-Upload-Status": "final"})
 
+    def _list_files(self, request: Recorded) -> Response:
+        size_text = request.param("pageSize") or "10"
+        if not size_text.isdigit():
+            return _error(400, "INVALID_ARGUMENT", "Invalid value at 'page_size' (TYPE_INT32)")
+        size = min(int(size_text) or 10, 100)
+        token = request.param("pageToken") or ""
+        try:
+            start = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
+        except (ValueError, binascii.Error):
+            return _error(400, "INVALID_ARGUMENT", "Invalid page token.")
+        files = self.live_files(request.key)
+        page = files[start:start + size]
+        body: dict[str, Any] = {}
+        if page:
+            body["files"] = [f.resource(self.base_url) for f in page]
+        if start + size < len(files):
+            body["nextPageToken"] = base64.urlsafe_b64encode(
+                str(start + size).encode()).decode()
+        return Response.json(200, body)
+
     def _file(self, request: Recorded, name: str) -> Response:
         stored = self.files.get(name)
         if stored is None or stored.deleted or stored.key != request.key:
@@ -412,10 +459,16 @@ class FakeGemini(FakeVendor):
             stored.deleted = True
             return Response.json(200, {})
         if stored.state == "PROCESSING":
+            self.polled_processing.set()
             stored.polls_left -= 1
             if stored.polls_left < 0:
                 stored.state = "FAILED" if self.fail_processing else "ACTIVE"
         return Response.json(200, stored.resource(self.base_url))
+
+
+def _rfc3339(moment: datetime) -> str:
+    """As Google writes timestamps: UTC, nanosecond digits, a Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
 
 
 def _generate_call(request: Recorded) -> bool:
