@@ -175,7 +175,7 @@ def bootstrap(settings: Settings, *, role: Role = "server",
     writer = MinutesWriter(
         uow, store, clock,
         {"extractive": lambda _context: extractive, **cloud.generator_factories(meter)},
-        _named(settings.providers.llm_order, catalog.llm))
+        _named(settings.providers.llm_order, catalog.llm), budgets=cloud.budgets)
     jobs = settings.jobs
     pipeline = PipelineRunner(
         uow_factory=uow, store=store, clock=clock, events=events, normalize=normalize_audio,
@@ -185,6 +185,7 @@ def bootstrap(settings: Settings, *, role: Role = "server",
             cloud_asr=frozenset(cloud.asr),
             speaker_labelling_asr=frozenset(i.name for i in cloud.asr_info if i.diarization),
             llm_minutes=frozenset(cloud.llm)),
+        budgets=cloud.budgets,
         settings=PipelineSettings(
             work_dir=settings.processing.work_dir,
             max_audio_seconds=settings.limits.max_audio_seconds,

@@ -11,6 +11,7 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -44,9 +45,25 @@ class VendorSettings(_Section):
     keys: list[SecretStr] = Field(default_factory=list)
     keys_file: Path | None = None
     base_url: str | None = None
+    # Deadlines of one HTTP exchange: connecting, the first byte of the answer (for a
+    # synchronous API that is the vendor's processing time; unset: the total), and the
+    # whole exchange (`timeout_seconds`).
+    connect_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    first_byte_timeout_seconds: float | None = Field(default=None, gt=0, le=7200)
     timeout_seconds: float = Field(default=600.0, gt=0, le=7200)
+    # What a task gives the provider across every attempt, key and retry before it
+    # fails over, or fails with PROVIDER_TIMEOUT; unset: no bound beyond the attempts.
+    task_budget_seconds: float | None = Field(default=None, gt=0, le=48 * 3600)
     max_attempts: int = Field(default=5, ge=1, le=20)
     max_wait_seconds: float = Field(default=4 * 3600.0, gt=0)
+    # When a per-day quota comes back: midnight in this IANA time zone. Keys of one
+    # `projects` entry share their quota (scope "project"): one key out of it rests all.
+    daily_reset_timezone: str = "Asia/Shanghai"
+    quota_scope: Literal["key", "project"] = "key"
+    # Keys grouped by the vendor project (account, app) they bill to, besides `keys`:
+    # {"project-a": ["k1", "k2"], "project-b": ["k3"]}. A key in `keys` alone is its
+    # own project.
+    projects: dict[str, list[SecretStr]] = Field(default_factory=dict)
     # First wait between polls of an asynchronous job (vendors give no figure).
     poll_interval_seconds: float = Field(default=5.0, gt=0, le=600)
 
@@ -55,11 +72,25 @@ class VendorSettings(_Section):
         if self.keys_file is not None:
             found += [line.strip() for line in self.keys_file.read_text().splitlines()
                       if line.strip() and not line.startswith("#")]
-        return found
+        return found + [k.get_secret_value() for keys in self.projects.values() for k in keys]
+
+    def key_projects(self) -> dict[str, str]:
+        """The project of each key that `projects` names (by secret)."""
+        return {k.get_secret_value(): name for name, keys in self.projects.items()
+                for k in keys}
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> VendorSettings:
+        try:
+            ZoneInfo(self.daily_reset_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"daily_reset_timezone {self.daily_reset_timezone!r} is not "
+                             "an IANA time zone") from None
+        return self
 
     @model_validator(mode="after")
     def _keys_when_enabled(self) -> VendorSettings:
-        if self.enabled and not self.keys and self.keys_file is None:
+        if self.enabled and not self.keys and self.keys_file is None and not self.projects:
             raise ValueError("an enabled provider needs keys or keys_file")
         if self.keys_file is not None and not self.keys_file.is_file():
             raise ValueError(f"keys_file {self.keys_file} does not exist")
@@ -67,6 +98,13 @@ class VendorSettings(_Section):
 
 
 class VolcengineSettings(VendorSettings):
+    """Submit and query calls answer at once (flash answers with the transcript); the
+    job's wait is `max_wait_seconds`,
+    which is also the task's budget (the docs give no processing time; polls of a
+    finished job return its result for a day). No document gives the reset time of a
+    daily quota: midnight in Beijing, where the vendor bills, per app (key)."""
+
+    task_budget_seconds: float | None = Field(default=4 * 3600.0 + 600, gt=0, le=48 * 3600)
     # auto: flash when the audio fits its limits, else standard (which needs presigning).
     mode: Literal["auto", "standard", "flash"] = "auto"
     resource_id: str = "volc.bigasr.auc"
@@ -75,10 +113,23 @@ class VolcengineSettings(VendorSettings):
 
 
 class IflytekSettings(VendorSettings):
+    """Upload and getResult calls; the order's wait is `max_wait_seconds` (the doc's
+    `estimateTime` guides the polls; results are kept 72 h, providers.md §2). Daily
+    quotas: midnight Beijing time, per APPID (no document says otherwise)."""
+
+    task_budget_seconds: float | None = Field(default=4 * 3600.0 + 600, gt=0, le=48 * 3600)
     model: str = "raasr-v2"
 
 
 class AzureSettings(VendorSettings):
+    """Fast transcription is synchronous: the answer comes once the audio is transcribed,
+    "faster than real time", for files under 2 h (2024-11 doc; 5 h in the 2026-01 doc,
+    providers.md §3a). 15 min for the first byte covers two hours at better than 8x;
+    a task gives Azure 30 min in all before it fails over."""
+
+    timeout_seconds: float = Field(default=900.0, gt=0, le=7200)
+    task_budget_seconds: float | None = Field(default=1800.0, gt=0, le=48 * 3600)
+    daily_reset_timezone: str = "UTC"
     endpoint: str = ""
     api_version: str = "2024-11-15"
     model: str = "fast-transcription"
@@ -91,6 +142,15 @@ class AzureSettings(VendorSettings):
 
 
 class GeminiSettings(VendorSettings):
+    """generateContent answers in one piece after the model has listened to the whole
+    audio and written the transcript (up to 65,536 output tokens): minutes for an hour
+    of meeting, so 10 min per call and 30 min per task. Requests-per-day quotas reset
+    at midnight Pacific time and are counted per project, not per key
+    (ai.google.dev/gemini-api/docs/rate-limits): keys of one project share a rest."""
+
+    task_budget_seconds: float | None = Field(default=1800.0, gt=0, le=48 * 3600)
+    daily_reset_timezone: str = "America/Los_Angeles"
+    quota_scope: Literal["key", "project"] = "project"
     asr: bool = True
     llm: bool = True
     asr_model: str = "gemini-2.5-flash"
@@ -103,8 +163,16 @@ class GeminiSettings(VendorSettings):
 
 
 class OpenAiCompatibleSettings(VendorSettings):
-    """Any `/v1/chat/completions` server: vLLM, Ollama, Volcano Ark."""
+    """Any `/v1/chat/completions` server: vLLM, Ollama, Volcano Ark.
 
+    Answers are not streamed, so the first byte comes with the whole answer: a 14B model
+    writing 4,000 tokens at 20 a second takes 200 s; 5 min per call, 15 per task (all
+    the chunks of a long transcript's map-reduce).
+    """
+
+    timeout_seconds: float = Field(default=300.0, gt=0, le=7200)
+    task_budget_seconds: float | None = Field(default=900.0, gt=0, le=48 * 3600)
+    daily_reset_timezone: str = "UTC"
     name: str = "openai"
     model: str = ""
     max_input_tokens: int = Field(default=32_000, ge=1000)

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from meeting_agent.deadlines import provider_budget
 from meeting_agent.domain import object_keys
 from meeting_agent.domain.models import (
     Artifact,
@@ -74,12 +75,15 @@ class MinutesWriter:
         clock: Clock,
         generators: Mapping[str, GeneratorFactory],
         default_order: Sequence[str],
+        budgets: Mapping[str, float] | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._store = store
         self._clock = clock
         self._generators = generators
         self._default_order = list(default_order)
+        # Seconds an artifact gives each provider across its calls (see `deadlines`).
+        self._budgets = dict(budgets or {})
 
     def template(self, tenant_id: str, template_id: str) -> PromptTemplate:
         template_id = template_id or DEFAULT_TEMPLATE_ID
@@ -146,7 +150,8 @@ class MinutesWriter:
         for name in order:
             generator = self._generators[name](context)
             try:
-                result = generator.generate(request)
+                with provider_budget(name, self._budgets.get(name)):
+                    result = generator.generate(request)
             except Unavailable as exc:
                 # An outage of one provider is what failover is for; try the next.
                 _LOGGER.warning("minutes provider %s unavailable: %s", name, exc.message)

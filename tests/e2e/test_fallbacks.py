@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
 
 from meeting_agent.v1 import (
     artifact_pb2,
@@ -31,6 +32,7 @@ from tests.harness.server import ServerThread, settings_for_tests
 from tests.harness.vendors.azure import FakeAzureSpeech
 from tests.harness.vendors.gemini import FakeGemini
 from tests.harness.vendors.openai_compat import FakeOpenAiCompatible
+from tests.harness.vendors.silent import SilentServer
 
 AZURE_KEYS = ("azure-key-1",)
 GEMINI_KEYS = ("gemini-key-1",)
@@ -260,3 +262,70 @@ def test_capabilities_say_which_recognisers_take_hotwords_natively(client: Clien
     native = {p.name: p.native_hotwords for p in response.asr_providers}
     assert native == {"azure": False, "gemini": True, "local": False}
     assert all(p.hotwords for p in response.asr_providers)
+
+
+# ---------------------------------------------------------------- bounded waits
+
+
+def test_a_provider_that_never_answers_is_failed_over_within_the_tasks_budget(
+        tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> None:
+    # Unbounded, 20 attempts at a 3 s first-byte deadline would take a minute per
+    # provider; the task gives each 4 s in all.
+    hanging = {"timeout_seconds": 3, "max_attempts": 20, "task_budget_seconds": 4}
+    with SilentServer() as silent:
+        providers = {
+            "asr_order": ["azure", "gemini"], "llm_order": ["ollama", "extractive"],
+            "azure": {"enabled": True, "keys": list(AZURE_KEYS), "endpoint": silent.base_url,
+                      **hanging},
+            "gemini": {"enabled": True, "keys": list(GEMINI_KEYS),
+                       "base_url": vendors.gemini.base_url, "llm": False},
+            "openai": {"enabled": True, "name": "ollama", "base_url": silent.base_url,
+                       "model": "qwen2.5:14b", **hanging},
+        }
+        settings = settings_for_tests(tmp_path_factory.mktemp("hanging"), providers=providers,
+                                      processing={"max_attempts": 3})
+        running = ServerThread(settings).start()
+        try:
+            with running.channel() as channel:
+                client = Client(channel, running.token())
+                task, _ = _run(client)
+                artifact = _artifact(client, task)
+        finally:
+            running.stop()
+
+    assert task.state == task_pb2.TASK_STATE_SUCCEEDED, task.error
+    by_output = {f.output: f for f in task.fallbacks}
+    assert by_output["transcript"].provider == "gemini"
+    assert [(s.provider, s.reason) for s in by_output["transcript"].skipped] == [
+        ("azure", "PROVIDER_TIMEOUT")]
+    assert [(s.provider, s.reason) for s in artifact.fallback.skipped] == [
+        ("ollama", "PROVIDER_TIMEOUT")]
+    # Two budgets of 4 s, and the rest of the pipeline; a minute if they did not hold.
+    elapsed = task.end_time.ToDatetime() - task.start_time.ToDatetime()
+    assert elapsed.total_seconds() < 40
+
+
+def test_a_spent_budget_fails_the_task_with_provider_timeout_and_no_retry(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    with SilentServer() as silent:
+        providers = {
+            "asr_order": ["azure"],
+            "azure": {"enabled": True, "keys": list(AZURE_KEYS), "endpoint": silent.base_url,
+                      "timeout_seconds": 2, "max_attempts": 10, "task_budget_seconds": 3},
+        }
+        settings = settings_for_tests(tmp_path_factory.mktemp("spent"), providers=providers,
+                                      processing={"max_attempts": 3})
+        running = ServerThread(settings).start()
+        try:
+            with running.channel() as channel:
+                client = Client(channel, running.token())
+                task, events = _run(client)
+        finally:
+            running.stop()
+
+    assert task.state == task_pb2.TASK_STATE_FAILED
+    info = error_details_pb2.ErrorInfo()
+    assert any(d.Unpack(info) for d in task.error.details)
+    assert info.reason == "PROVIDER_TIMEOUT"
+    assert info.metadata["budget_seconds"] == "3"
+    assert not [e for e in events if "will retry" in e.message]

@@ -29,6 +29,7 @@ import httpx
 
 from meeting_agent.adapters.providers._transport import (
     Reply,
+    Timeouts,
     quota_bounded_sleep,
     redact,
     retry_after_seconds,
@@ -99,7 +100,7 @@ class GeminiClient:
         api_version: str = "v1beta",
         policy: RetryPolicy | None = None,
         http: httpx.Client | None = None,
-        timeout_seconds: float = 600.0,
+        timeout_seconds: float | Timeouts = 600.0,
         upload_timeout_seconds: float = 600.0,
         sleep: Callable[[float], None] = time.sleep,
         name: str = "gemini",
@@ -260,9 +261,11 @@ class GeminiClient:
             quota_ids = [str(v.get("quotaId") or "") for d in details
                          if d.get("@type") == _QUOTA_FAILURE
                          for v in d.get("violations") or () if isinstance(v, dict)]
+            # "...PerProjectPerModel...": the project's quota, so its other keys too.
+            per_project = any("PerProject" in q for q in quota_ids)
             if any("PerDay" in q for q in quota_ids):
-                return QuotaExceeded(text, scope="day")
-            return QuotaExceeded(text, scope="minute",
+                return QuotaExceeded(text, scope="day", per_project=per_project)
+            return QuotaExceeded(text, scope="minute", per_project=per_project,
                                  retry_after=_retry_delay(details, reply))
         if code == 402:
             return QuotaExceeded(text, scope="day")

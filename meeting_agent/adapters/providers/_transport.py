@@ -1,10 +1,13 @@
 """One HTTP exchange with a vendor, bounded in time and size, failures as `Transient`.
 
-httpx bounds each connect, read and write, not a whole response: a server that drips
-a byte every few seconds would hold a worker forever. `send` streams the body and gives
-up at a deadline, so a call never outlives `timeout_seconds` once the vendor starts
-answering. Transport failures become `Transient` with the exception's class name only:
-httpx errors carry the request, headers and all, and the key must not travel with them.
+Three deadlines (`Timeouts`): connecting, the first byte of the answer (for a
+synchronous API, the vendor's processing time) and the whole exchange. httpx bounds
+each connect, read and write, not a whole response: a server that drips a byte every
+few seconds would hold a worker forever. `send` streams the body and gives up at the
+total deadline, and never runs past the task's budget for the provider
+(`meeting_agent.deadlines`). Transport failures become `Transient` with the
+exception's class name only: httpx errors carry the request, headers and all, and the
+key must not travel with them.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from typing import Any
 
 import httpx
 
+from meeting_agent import deadlines
 from meeting_agent.adapters.providers.calls import ApiKey, RetryPolicy, Transient
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "Reply",
+    "Timeouts",
     "quota_bounded_sleep",
     "redact",
     "retry_after_seconds",
@@ -34,6 +39,21 @@ __all__ = [
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 # Connecting never needs long; a slow connect means the host is unreachable.
 _CONNECT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Deadlines of one exchange, in seconds: connect, first byte of the answer, total."""
+
+    total: float
+    first_byte: float | None = None  # None: the total
+    connect: float = _CONNECT_SECONDS
+
+    def capped(self, seconds: float) -> Timeouts:
+        """These deadlines, none longer than `seconds`."""
+        return Timeouts(total=min(self.total, seconds),
+                        first_byte=min(self.first_byte or self.total, seconds),
+                        connect=min(self.connect, seconds))
 
 
 @dataclass(frozen=True)
@@ -57,7 +77,7 @@ def send(
     method: str,
     url: str,
     *,
-    timeout_seconds: float,
+    timeout_seconds: float | Timeouts,
     what: str,
     headers: Mapping[str, str] | None = None,
     params: Mapping[str, str] | None = None,
@@ -67,13 +87,27 @@ def send(
     files: Mapping[str, Any] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Reply:
-    """Send one request and read the whole reply within `timeout_seconds`.
+    """Send one request and read the whole reply within `timeout_seconds` (a total, or
+    `Timeouts`), and within the task's budget for the provider.
 
     Raises:
-        Transient: the connection failed, timed out, or the body was cut or oversized.
+        Transient: the connection failed, timed out, or the body was cut or oversized;
+            `unreachable` when no connection could be made.
     """
-    timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, _CONNECT_SECONDS))
-    deadline = time.monotonic() + timeout_seconds
+    limits = timeout_seconds if isinstance(timeout_seconds, Timeouts) \
+        else Timeouts(total=timeout_seconds, connect=min(timeout_seconds, _CONNECT_SECONDS))
+    left = deadlines.remaining()
+    if left is not None:
+        if left <= 0.0:
+            raise Transient(f"{what}: the task's budget for this provider is spent")
+        limits = limits.capped(left)
+    total = limits.total
+    first_byte = min(limits.first_byte or total, total)
+    # httpx's read timeout bounds the wait for the status line (the first byte) and
+    # every gap between chunks after it; the loop below bounds the total.
+    timeout = httpx.Timeout(connect=limits.connect, read=first_byte, write=total,
+                            pool=limits.connect)
+    deadline = time.monotonic() + total
     failure = ""
     unreachable = False
     try:
@@ -90,14 +124,18 @@ def send(
                     failure = f"{what}: reply larger than {max_body_bytes} bytes"
                     break
                 if time.monotonic() > deadline:
-                    failure = f"{what}: reply not complete within {timeout_seconds:g} s"
+                    failure = f"{what}: reply not complete within {total:g} s"
                     break
                 chunks.append(chunk)
         finally:
             response.close()
+    except httpx.ConnectTimeout:
+        failure = f"{what}: timed out, no connection within {limits.connect:g} s (ConnectTimeout)"
+        unreachable = True
+    except httpx.ReadTimeout:
+        failure = f"{what}: timed out, no answer within {first_byte:g} s (ReadTimeout)"
     except httpx.TimeoutException as exc:
-        failure = f"{what}: timed out after {timeout_seconds:g} s ({type(exc).__name__})"
-        unreachable = isinstance(exc, httpx.ConnectTimeout)
+        failure = f"{what}: timed out after {total:g} s ({type(exc).__name__})"
     except httpx.HTTPError as exc:
         failure = f"{what}: connection failed ({type(exc).__name__})"
         unreachable = isinstance(exc, httpx.ConnectError)

@@ -17,6 +17,7 @@ from meeting_agent.adapters.providers.calls import (
     KeyPool,
     KeyRejected,
     QuotaExceeded,
+    QuotaWindow,
     Transient,
     VendorError,
 )
@@ -39,9 +40,11 @@ WORKED = 0.95
 class KeyRing:
     """A provider's secrets: the rotating pool, and single keys found by fingerprint."""
 
-    def __init__(self, provider: str, secrets: Sequence[str]) -> None:
-        self.pool = KeyPool(provider, secrets)
+    def __init__(self, provider: str, secrets: Sequence[str],
+                 window: QuotaWindow | None = None) -> None:
+        self.pool = KeyPool(provider, secrets, window=window)
         self._provider = provider
+        self._window = window
         self._secrets = {ApiKey(s).fingerprint: s for s in secrets if s}
 
     def __len__(self) -> int:
@@ -50,7 +53,8 @@ class KeyRing:
     def pinned(self, fingerprint: str) -> KeyPool | None:
         """A pool of the one key with this fingerprint, or None if it is not configured."""
         secret = self._secrets.get(fingerprint)
-        return None if secret is None else KeyPool(self._provider, [secret])
+        return None if secret is None else KeyPool(self._provider, [secret],
+                                                   window=self._window)
 
 
 class PollBudget:

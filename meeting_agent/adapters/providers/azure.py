@@ -44,6 +44,7 @@ from meeting_agent.adapters.providers._asr_support import (
 )
 from meeting_agent.adapters.providers._transport import (
     Reply,
+    Timeouts,
     quota_bounded_sleep,
     redact,
     retry_after_seconds,
@@ -127,7 +128,7 @@ class AzureFastTranscription:
         api_version: str = "2024-11-15",
         policy: RetryPolicy | None = None,
         http: httpx.Client | None = None,
-        timeout_seconds: float = 900.0,
+        timeout_seconds: float | Timeouts = 900.0,
         max_audio_seconds: float = 2 * 3600.0,
         max_upload_bytes: int = 200 * 1024 * 1024,
         default_max_speakers: int = 10,

@@ -17,10 +17,11 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 from tenacity import (
     RetryCallState,
@@ -31,6 +32,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from meeting_agent import deadlines
 from meeting_agent.errors import FailedPrecondition, InvalidArgument, Unavailable
 
 _LOGGER = logging.getLogger(__name__)
@@ -65,10 +67,13 @@ class Transient(VendorError):
 class QuotaExceeded(VendorError):
     def __init__(self, message: str, *, scope: Literal["minute", "day"],
                  retry_after: float | None = None, http_status: int | None = None,
-                 vendor_code: str = "") -> None:
+                 vendor_code: str = "", per_project: bool = False) -> None:
         super().__init__(message, http_status=http_status, vendor_code=vendor_code)
         self.scope = scope
         self.retry_after = retry_after
+        # The vendor says the quota is its project's (Gemini's "...PerProject..." ids):
+        # every key of that project is out of it, not this one alone.
+        self.per_project = per_project
 
 
 class KeyRejected(VendorError):
@@ -92,24 +97,43 @@ class ApiKey:
     """A credential and a short fingerprint that is safe to log."""
 
     secret: str = field(repr=False)
+    # The vendor project (account, app) the key bills to; "" for a key of its own.
+    project: str = ""
 
     @property
     def fingerprint(self) -> str:
         return "key-" + hashlib.sha256(self.secret.encode()).hexdigest()[:8]
 
 
+@dataclass(frozen=True)
+class QuotaWindow:
+    """How a vendor counts quotas: when a daily one resets, and whether keys of one
+    project share it. `projects` maps a key's secret to its project's name."""
+
+    daily_reset_timezone: str = "UTC"
+    scope: Literal["key", "project"] = "key"
+    projects: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
 class KeyPool:
     """The keys of one provider, rotated as quotas run out.
 
-    A key out of its daily quota rests until the next UTC midnight; a rejected key rests
-    for good (until restart); a key over its per-minute rate rests for the vendor's
-    `retry_after`. Keys are used round-robin among the rested ones.
+    A key out of its daily quota rests until the next midnight in the vendor's
+    `daily_reset_timezone`; with `quota_scope` "project", so do the other keys of its
+    project (quotas counted per project run out for all of them at once). A rejected key
+    rests for good (until restart); a key over its per-minute rate rests for the
+    vendor's `retry_after`. Keys are used round-robin among the rested ones.
     """
 
     def __init__(self, provider: str, secrets: Sequence[str],
-                 *, now: Callable[[], float] = time.time) -> None:
+                 *, now: Callable[[], float] = time.time,
+                 window: QuotaWindow | None = None) -> None:
         self.provider = provider
-        self._keys = [ApiKey(s) for s in secrets if s]
+        self.window = window or QuotaWindow()
+        self._keys = list(dict.fromkeys(ApiKey(s, self.window.projects.get(s, ""))
+                                        for s in secrets if s))
+        self._zone = ZoneInfo(self.window.daily_reset_timezone)
+        self._shared = self.window.scope == "project"
         self._resting_until: dict[ApiKey, float] = {}
         self._next = 0
         self._now = now
@@ -142,19 +166,33 @@ class KeyPool:
                      if until != float("inf")]
         return max(0.0, min(waits)) if waits else None
 
+    def next_reset(self) -> float:
+        """The next midnight in the vendor's time zone, as a POSIX time (DST-correct:
+        the wall-clock date is advanced, then localised)."""
+        local = datetime.fromtimestamp(self._now(), self._zone)
+        tomorrow = local.date() + timedelta(days=1)
+        return datetime(tomorrow.year, tomorrow.month, tomorrow.day,
+                        tzinfo=self._zone).timestamp()
+
     def rest(self, key: ApiKey, *, seconds: float | None = None, until_midnight: bool = False,
-             forever: bool = False) -> None:
+             forever: bool = False, whole_project: bool = False) -> None:
+        """Rest `key`; a daily quota (or `whole_project`) rests its project's keys too
+        when quotas are the project's."""
         now = self._now()
         if forever:
             until = float("inf")
         elif until_midnight:
-            tomorrow = (datetime.fromtimestamp(now, UTC) + timedelta(days=1)).date()
-            until = datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=UTC).timestamp()
+            until = self.next_reset()
         else:
             until = now + (seconds or 60.0)
+        resting = [key]
+        if not forever and key.project and (whole_project or (until_midnight and self._shared)):
+            resting = [k for k in self._keys if k.project == key.project]
         with self._lock:
-            self._resting_until[key] = max(self._resting_until.get(key, 0.0), until)
-        _LOGGER.warning("%s %s rests for %s", self.provider, key.fingerprint,
+            for k in resting:
+                self._resting_until[k] = max(self._resting_until.get(k, 0.0), until)
+        _LOGGER.warning("%s %s rests for %s", self.provider,
+                        ", ".join(k.fingerprint for k in resting),
                         "good" if forever else f"{until - now:.0f} s")
 
 
@@ -182,7 +220,9 @@ def call_vendor(
 
     Raises `InvalidArgument`/`FailedPrecondition` for `CallerError` (the task fails),
     and `Unavailable` when every key is spent or the outage outlasts the policy (the
-    pipeline then fails over to the next provider, or retries the job later).
+    pipeline then fails over to the next provider, or retries the job later), with
+    reason `PROVIDER_TIMEOUT` once the task's budget for the provider is spent (see
+    `meeting_agent.deadlines`): no attempt starts, and no wait runs, past it.
     """
     provider = pool.provider
     jitter = wait_random_exponential(multiplier=policy.initial_backoff_seconds,
@@ -191,6 +231,9 @@ def call_vendor(
     answered: list[VendorError] = []  # what the vendor said, the last answer last
 
     def attempt() -> T:
+        budget = deadlines.current()
+        if budget is not None and budget.left() <= 0.0:
+            raise _BudgetSpent(budget)
         keys = pool.available()
         if not keys:
             rested = pool.soonest_rested()
@@ -207,9 +250,9 @@ def call_vendor(
         except QuotaExceeded as exc:
             answered.append(exc)
             if exc.scope == "day":
-                pool.rest(key, until_midnight=True)
+                pool.rest(key, until_midnight=True, whole_project=exc.per_project)
             else:
-                pool.rest(key, seconds=exc.retry_after or 60.0)
+                pool.rest(key, seconds=exc.retry_after or 60.0, whole_project=exc.per_project)
             raise
         except VendorError as exc:
             answered.append(exc)
@@ -230,8 +273,8 @@ def call_vendor(
                 return 0.0
             return rested
         if isinstance(exc, Transient) and exc.retry_after is not None:
-            return min(exc.retry_after, policy.max_backoff_seconds)
-        return float(jitter(state))
+            return _within_budget(min(exc.retry_after, policy.max_backoff_seconds))
+        return _within_budget(float(jitter(state)))
 
     retrying = Retrying(
         retry=retry_if_exception_type((Transient, QuotaExceeded, KeyRejected)),
@@ -245,6 +288,8 @@ def call_vendor(
     )
     try:
         return retrying(attempt)
+    except _BudgetSpent as exc:
+        raise _timed_out(exc.budget, answered[-1] if answered else None) from None
     except CallerError as exc:
         cls = FailedPrecondition if exc.precondition else InvalidArgument
         raise cls(f"{provider} refused the input: {exc}", reason=exc.reason,
@@ -261,6 +306,9 @@ def call_vendor(
                           reason="PROVIDER_QUOTA_EXHAUSTED", retry_after_seconds=rested,
                           metadata=_answer(provider, last)) from exc
     except Transient as exc:
+        budget = deadlines.current()
+        if budget is not None and budget.left() <= 0.0:
+            raise _timed_out(budget, exc) from exc
         raise Unavailable(f"{provider} {operation} failed: {exc}",
                           reason="PROVIDER_UNREACHABLE" if exc.unreachable
                           else "PROVIDER_UNAVAILABLE",
@@ -297,3 +345,25 @@ class _KeysSpent(Exception):
     def __init__(self, rested: float | None) -> None:
         super().__init__("no key can be used")
         self.rested = rested
+
+
+class _BudgetSpent(Exception):
+    def __init__(self, budget: deadlines.Budget) -> None:
+        super().__init__("the task's budget for the provider is spent")
+        self.budget = budget
+
+
+def _within_budget(seconds: float) -> float:
+    """A wait cut to the time the budget has left: the next attempt then finds it spent
+    and gives up at once, instead of after a backoff that outlives the budget."""
+    left = deadlines.remaining()
+    return seconds if left is None else min(seconds, left)
+
+
+def _timed_out(budget: deadlines.Budget, last: VendorError | None) -> Unavailable:
+    error = budget.error()
+    if last is not None:
+        error.message += f"; last answer: {last}"
+        error.metadata.update({k: v for k, v in _answer(budget.provider, last).items()
+                               if k != "provider"})
+    return error

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 from meeting_agent.adapters.providers import iflytek, volcengine
 from meeting_agent.adapters.providers._gemini_client import DEFAULT_BASE_URL as GEMINI_BASE_URL
+from meeting_agent.adapters.providers._transport import Timeouts
 from meeting_agent.adapters.providers.azure import (
     AzureFastTranscription,
     azure_takes_phrase_lists,
 )
-from meeting_agent.adapters.providers.calls import KeyPool, RetryPolicy
+from meeting_agent.adapters.providers.calls import KeyPool, QuotaWindow, RetryPolicy
 from meeting_agent.adapters.providers.gemini import GeminiAsr, GeminiClient, GeminiLlm
 from meeting_agent.adapters.providers.iflytek import IflytekAsr
 from meeting_agent.adapters.providers.leftovers import GeminiFileSweep, ProviderAudioSweep
@@ -45,6 +46,8 @@ class CloudProviders:
     llm: dict[str, LlmProvider] = field(default_factory=dict)
     asr_info: list[AsrInfo] = field(default_factory=list)
     llm_info: list[LlmInfo] = field(default_factory=list)
+    # Seconds a task gives each provider across all its attempts (none: unbounded).
+    budgets: dict[str, float] = field(default_factory=dict)
     # What the periodic sweep looks through for files left at the vendors.
     sweeps: list[LeftoverSweep] = field(default_factory=list)
 
@@ -64,6 +67,20 @@ class CloudProviders:
         return {name: factory(llm) for name, llm in self.llm.items()}
 
 
+def _window(vendor: VendorSettings) -> QuotaWindow:
+    return QuotaWindow(daily_reset_timezone=vendor.daily_reset_timezone,
+                       scope=vendor.quota_scope, projects=vendor.key_projects())
+
+
+def _pool(name: str, vendor: VendorSettings) -> KeyPool:
+    return KeyPool(name, vendor.secrets(), window=_window(vendor))
+
+
+def _timeouts(vendor: VendorSettings) -> Timeouts:
+    return Timeouts(total=vendor.timeout_seconds, first_byte=vendor.first_byte_timeout_seconds,
+                    connect=vendor.connect_timeout_seconds)
+
+
 def _policy(vendor: VendorSettings) -> RetryPolicy:
     return RetryPolicy(max_attempts=vendor.max_attempts,
                        max_total_seconds=min(vendor.timeout_seconds * vendor.max_attempts,
@@ -75,7 +92,7 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
     volc = settings.volcengine
     if volc.enabled:
         built.asr["volcengine"] = VolcengineAsr(
-            keys=volc.secrets(), mode=volc.mode,
+            keys=volc.secrets(), quota_window=_window(volc), mode=volc.mode,
             publisher=StoreAudioPublisher(store),
             base_url=volc.base_url or volcengine.DEFAULT_BASE_URL, resource_id=volc.resource_id,
             flash_resource_id=volc.flash_resource_id, max_wait_seconds=volc.max_wait_seconds,
@@ -88,7 +105,7 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
             built.sweeps.append(ProviderAudioSweep(store))
     fly = settings.iflytek
     if fly.enabled:
-        built.asr["iflytek"] = IflytekAsr(keys=fly.secrets(),
+        built.asr["iflytek"] = IflytekAsr(keys=fly.secrets(), quota_window=_window(fly),
                                           base_url=fly.base_url or iflytek.DEFAULT_BASE_URL,
                                           max_wait_seconds=fly.max_wait_seconds,
                                           poll_interval_seconds=fly.poll_interval_seconds,
@@ -99,18 +116,18 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
     azure = settings.azure
     if azure.enabled:
         built.asr["azure"] = AzureFastTranscription(
-            endpoint=azure.base_url or azure.endpoint, pool=KeyPool("azure", azure.secrets()),
+            endpoint=azure.base_url or azure.endpoint, pool=_pool("azure", azure),
             api_version=azure.api_version, policy=_policy(azure),
-            timeout_seconds=azure.timeout_seconds)
+            timeout_seconds=_timeouts(azure))
         built.asr_info.append(AsrInfo("azure", (azure.model,), _CLOUD_LANGUAGES,
                                       diarization=True, hotwords=True, word_timestamps=True,
                                       native_hotwords=azure_takes_phrase_lists(
                                           azure.api_version)))
     gemini = settings.gemini
     if gemini.enabled:
-        client = GeminiClient(pool=KeyPool("gemini", gemini.secrets()),
+        client = GeminiClient(pool=_pool("gemini", gemini),
                               base_url=gemini.base_url or GEMINI_BASE_URL,
-                              policy=_policy(gemini), timeout_seconds=gemini.timeout_seconds)
+                              policy=_policy(gemini), timeout_seconds=_timeouts(gemini))
         if gemini.asr:
             built.asr["gemini"] = GeminiAsr(client=client, model=gemini.asr_model,
                                             inline_limit_bytes=gemini.inline_limit_bytes)
@@ -127,9 +144,13 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
     if openai.enabled:
         built.llm[openai.name] = OpenAiCompatibleLlm(
             base_url=openai.base_url or "", model=openai.model,
-            pool=KeyPool(openai.name, openai.secrets()),
+            pool=_pool(openai.name, openai),
             max_input_tokens=openai.max_input_tokens, name=openai.name,
-            policy=_policy(openai), timeout_seconds=openai.timeout_seconds)
+            policy=_policy(openai), timeout_seconds=_timeouts(openai))
         built.llm_info.append(LlmInfo(openai.name, (openai.model,)))
+    for name, vendor in (("volcengine", volc), ("iflytek", fly), ("azure", azure),
+                         ("gemini", gemini), (openai.name, openai)):
+        if vendor.enabled and vendor.task_budget_seconds is not None:
+            built.budgets[name] = vendor.task_budget_seconds
     return built
 

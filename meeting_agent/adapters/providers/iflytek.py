@@ -41,6 +41,7 @@ from meeting_agent.adapters.providers.asr_jobs import (
 )
 from meeting_agent.adapters.providers.calls import (
     ApiKey,
+    QuotaWindow,
     RetryPolicy,
     Transient,
     VendorError,
@@ -143,6 +144,7 @@ class IflytekAsr:
         self,
         keys: Sequence[str],
         *,
+        quota_window: QuotaWindow | None = None,
         base_url: str = DEFAULT_BASE_URL,
         name: str = "iflytek",
         audio_format: Literal["flac", "wav"] = "flac",
@@ -176,7 +178,7 @@ class IflytekAsr:
                         rate_limit_rest_seconds):
             if not 0 < timeout < math.inf:
                 raise ValueError("timeouts and rests must be positive and finite")
-        self._keys = KeyRing(name, keys)
+        self._keys = KeyRing(name, keys, quota_window)
         if not len(self._keys):
             raise ValueError("at least one key is needed")
         self._name = name

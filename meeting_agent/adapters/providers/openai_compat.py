@@ -40,6 +40,7 @@ import httpx
 from meeting_agent.adapters.providers._llm_json import LlmOutputError, parse_json_object
 from meeting_agent.adapters.providers._transport import (
     Reply,
+    Timeouts,
     quota_bounded_sleep,
     redact,
     retry_after_seconds,
@@ -101,7 +102,7 @@ class OpenAiCompatibleLlm:
         name: str = "openai-compatible",
         max_tokens: int = 4096,
         temperature: float = 0.2,
-        timeout_seconds: float = 300.0,
+        timeout_seconds: float | Timeouts = 300.0,
         chat_path: str = "/v1/chat/completions",
         extra_body: Mapping[str, Any] | None = None,
         sleep: Callable[[float], None] = time.sleep,

@@ -40,6 +40,7 @@ from meeting_agent.adapters.providers.asr_jobs import (
 from meeting_agent.adapters.providers.calls import (
     ApiKey,
     KeyPool,
+    QuotaWindow,
     RetryPolicy,
     Transient,
     VendorError,
@@ -155,6 +156,7 @@ class VolcengineAsr:
         self,
         keys: Sequence[str],
         *,
+        quota_window: QuotaWindow | None = None,
         mode: Literal["auto", "standard", "flash"] = "auto",
         publisher: AudioPublisher | None = None,
         base_url: str = DEFAULT_BASE_URL,
@@ -182,7 +184,7 @@ class VolcengineAsr:
         for timeout in (request_timeout_seconds, flash_timeout_seconds):
             if not 0 < timeout < math.inf:
                 raise ValueError("timeouts must be positive and finite")
-        self._keys = KeyRing(name, keys)
+        self._keys = KeyRing(name, keys, quota_window)
         if not len(self._keys):
             raise ValueError("at least one key is needed")
         self._name = name

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
+from meeting_agent.deadlines import PROVIDER_TIMEOUT, provider_budget
 from meeting_agent.domain import object_keys
 from meeting_agent.domain.models import (
     Artifact,
@@ -147,6 +148,7 @@ class PipelineRunner:
         settings: PipelineSettings,
         diarizer: Diarizer | None = None,
         profiles: ProviderProfiles | None = None,
+        budgets: Mapping[str, float] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.store = store
@@ -161,6 +163,8 @@ class PipelineRunner:
         self._diarizer = diarizer
         # Which providers run elsewhere or label speakers: what shares out the percent.
         self._profiles = profiles or ProviderProfiles()
+        # Seconds a task gives each provider across its attempts (see `deadlines`).
+        self._budgets = dict(budgets or {})
         self._interrupted = threading.Event()
 
     # ------------------------------------------------------------------ shutdown
@@ -277,7 +281,9 @@ class PipelineRunner:
             _LOGGER.exception("tasks/%s failed unexpectedly", task.id)
             error = error_of(Unavailable("internal error while processing the task",
                                          reason="INTERNAL"))
-        if task.attempts >= self.settings.max_attempts:
+        if task.attempts >= self.settings.max_attempts or error.reason == PROVIDER_TIMEOUT:
+            # A spent budget is the task's, not this attempt's: another attempt would
+            # only wait as long again.
             progress.finished(TaskState.FAILED,
                               f"gave up after {task.attempts} attempts: {error.message}",
                               error=error)
@@ -437,11 +443,12 @@ class PipelineRunner:
             provider = self._asr[name]
             checkpoints = self._asr_checkpoints(task, name)
             try:
-                result = provider.transcribe(
-                    audio, _with_model(request, models.get(name, "")),
-                    checkpoints=checkpoints,
-                    progress=self._transcription_reporter(name, audio, progress),
-                    check_cancelled=lease.check)
+                with provider_budget(name, self._budgets.get(name)):
+                    result = provider.transcribe(
+                        audio, _with_model(request, models.get(name, "")),
+                        checkpoints=checkpoints,
+                        progress=self._transcription_reporter(name, audio, progress),
+                        check_cancelled=lease.check)
             except Unavailable as exc:
                 _LOGGER.warning("ASR provider %s unavailable for tasks/%s: %s", name, task.id,
                                 exc.message)
