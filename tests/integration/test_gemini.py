@@ -8,12 +8,13 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from meeting_agent.adapters.providers.calls import KeyPool, RetryPolicy
+from meeting_agent.adapters.providers.calls import KeyPool, QuotaWindow, RetryPolicy
 from meeting_agent.adapters.providers.gemini import (
     FILE_CHECKPOINT,
     FILE_DISPLAY_PREFIX,
@@ -230,6 +231,26 @@ def test_per_day_quota_rotates_to_the_next_key_at_once(
 
     assert generations(fake) == [KEY1, KEY2]
     assert sleeps.waits == [0.0]
+
+
+def test_a_daily_quota_of_a_project_rests_its_keys_until_midnight_pacific(
+        jfk: NormalizedAudio) -> None:
+    key3 = "AIzaSy-fake-gemini-key-three-22222222"
+    now = [datetime(2026, 12, 2, 6, 0, tzinfo=UTC).timestamp()]  # 22:00 in Los Angeles
+    window = QuotaWindow(daily_reset_timezone="America/Los_Angeles", scope="project",
+                         projects={KEY1: "project-a", KEY2: "project-a", key3: "project-b"})
+    pool = KeyPool("gemini", [KEY1, KEY2, key3], now=lambda: now[0], window=window)
+    with FakeGemini(keys=[KEY1, KEY2, key3]) as fake, httpx.Client() as http:
+        fake.quota("day", key=KEY1, times=None)
+        adapter = GeminiAsr(client=GeminiClient(pool=pool, base_url=fake.base_url,
+                                                policy=POLICY, http=http, sleep=Sleeps()))
+        transcribe(adapter, jfk)
+        used = generations(fake)
+
+    assert used == [KEY1, key3]  # KEY2 shares KEY1's project and its spent quota
+    assert [k.secret for k in pool.available()] == [key3]
+    now[0] = datetime(2026, 12, 2, 8, 0, tzinfo=UTC).timestamp()  # midnight PST
+    assert len(pool.available()) == 3
 
 
 def test_spent_prepaid_credits_rotate_like_a_daily_quota(
