@@ -489,6 +489,7 @@ class AsrResult:
     input_tokens: int = 0
     audio_input_tokens: int = 0
     output_tokens: int = 0
+    thinking_tokens: int = 0  # of `output_tokens`
     # How many of the request's distinct hotwords the engine itself was sent, and when
     # not all, why not: the pipeline warns on the task about the rest.
     hotwords_sent: int = 0
@@ -615,6 +616,8 @@ class Diarizer(Protocol):
 class LlmUsage:
     input_tokens: int = 0
     output_tokens: int = 0
+    # Of `output_tokens`, those the model spent thinking (reasoning) before answering.
+    thinking_tokens: int = 0
 
 
 class LlmProvider(Protocol):

@@ -312,6 +312,8 @@ def usage_row(g: m.UsageGroup) -> usage_service_pb2.UsageRow:
         day=g.day,
         call_count=g.call_count,
         failed_call_count=g.failed_call_count,
+        attempt_count=g.attempt_count,
+        failed_attempt_count=g.failed_attempt_count,
         audio_duration=duration(g.audio_seconds),
         input_tokens=g.input_tokens,
         output_tokens=g.output_tokens,

@@ -295,7 +295,12 @@ class CallContext:
 
 @dataclass(frozen=True)
 class UsageRecord:
-    """One paid provider call, as written to the audit log."""
+    """One attempt of a provider call, as written to the audit log.
+
+    A logical call (one transcription, one completion) is one row when its first
+    attempt succeeds; each failed attempt before it is a row of its own. `final` marks
+    the row that ended the logical call: its success, or its last failed attempt.
+    """
 
     tenant_id: str
     user_id: str
@@ -311,6 +316,15 @@ class UsageRecord:
     currency: str
     succeeded: bool
     create_time: datetime
+    # Of `input_tokens`, those billed as audio; of `output_tokens`, those spent thinking.
+    audio_input_tokens: int = 0
+    thinking_tokens: int = 0
+    # How the attempt failed ("quota", "transient", "timeout", ...); "" for a success.
+    failure: str = ""
+    http_status: int | None = None
+    vendor_code: str = ""
+    key_fingerprint: str = ""
+    final: bool = True
 
 
 @dataclass
@@ -323,6 +337,9 @@ class UsageGroup:
     day: str = ""
     call_count: int = 0
     failed_call_count: int = 0
+    # Every attempt, retries included, and those of them that failed.
+    attempt_count: int = 0
+    failed_attempt_count: int = 0
     audio_seconds: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0

@@ -162,10 +162,12 @@ class _Run:
         }
         self._input_tokens = 0
         self._output_tokens = 0
+        self._thinking_tokens = 0
 
     @property
     def usage(self) -> LlmUsage:
-        return LlmUsage(input_tokens=self._input_tokens, output_tokens=self._output_tokens)
+        return LlmUsage(input_tokens=self._input_tokens, output_tokens=self._output_tokens,
+                        thinking_tokens=self._thinking_tokens)
 
     # ------------------------------------------------------------ flow
 
@@ -371,6 +373,7 @@ class _Run:
                 continue
             self._input_tokens += usage.input_tokens
             self._output_tokens += usage.output_tokens
+            self._thinking_tokens += usage.thinking_tokens
             errors = validate(answer, schema)
             if not errors:
                 return copy.deepcopy(answer)

@@ -50,6 +50,8 @@ def _total(rows: list[UsageGroup]) -> UsageGroup:
     for row in rows:
         total.call_count += row.call_count
         total.failed_call_count += row.failed_call_count
+        total.attempt_count += row.attempt_count
+        total.failed_attempt_count += row.failed_attempt_count
         total.audio_seconds += row.audio_seconds
         total.input_tokens += row.input_tokens
         total.output_tokens += row.output_tokens

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from meeting_agent.v1 import common_pb2 as meeting__agent_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$meeting_agent/v1/usage_service.proto\x12\x10meeting_agent.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dmeeting_agent/v1/common.proto\"\x8d\x02\n\x0fGetUsageRequest\x12\x39\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12;\n\x08group_by\x18\x03 \x03(\x0e\x32 .meeting_agent.v1.UsageDimensionR\x07groupBy\x12\x1b\n\tlabel_key\x18\x04 \x01(\tR\x08labelKey\x12\x1a\n\x08provider\x18\x05 \x01(\tR\x08provider\x12\x12\n\x04user\x18\x06 \x01(\tR\x04user\"t\n\x10GetUsageResponse\x12.\n\x04rows\x18\x01 \x03(\x0b\x32\x1a.meeting_agent.v1.UsageRowR\x04rows\x12\x30\n\x05total\x18\x02 \x01(\x0b\x32\x1a.meeting_agent.v1.UsageRowR\x05total\"\xf0\x02\n\x08UsageRow\x12\x1a\n\x08provider\x18\x01 \x01(\tR\x08provider\x12\x12\n\x04user\x18\x02 \x01(\tR\x04user\x12\x1f\n\x0blabel_value\x18\x03 \x01(\tR\nlabelValue\x12\x10\n\x03\x64\x61y\x18\x04 \x01(\tR\x03\x64\x61y\x12\x1d\n\ncall_count\x18\x05 \x01(\x03R\tcallCount\x12*\n\x11\x66\x61iled_call_count\x18\x06 \x01(\x03R\x0f\x66\x61iledCallCount\x12@\n\x0e\x61udio_duration\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationR\raudioDuration\x12!\n\x0cinput_tokens\x18\x08 \x01(\x03R\x0binputTokens\x12#\n\routput_tokens\x18\t \x01(\x03R\x0coutputTokens\x12,\n\x05\x63osts\x18\n \x03(\x0b\x32\x16.meeting_agent.v1.CostR\x05\x63osts*\x9d\x01\n\x0eUsageDimension\x12\x1f\n\x1bUSAGE_DIMENSION_UNSPECIFIED\x10\x00\x12\x1c\n\x18USAGE_DIMENSION_PROVIDER\x10\x01\x12\x18\n\x14USAGE_DIMENSION_USER\x10\x02\x12\x19\n\x15USAGE_DIMENSION_LABEL\x10\x03\x12\x17\n\x13USAGE_DIMENSION_DAY\x10\x04\x32\x61\n\x0cUsageService\x12Q\n\x08GetUsage\x12!.meeting_agent.v1.GetUsageRequest\x1a\".meeting_agent.v1.GetUsageResponseBSZQgithub.com/meeting-agent/meeting-agent/clients/go/meeting_agent/v1;meetingagentv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$meeting_agent/v1/usage_service.proto\x12\x10meeting_agent.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dmeeting_agent/v1/common.proto\"\x8d\x02\n\x0fGetUsageRequest\x12\x39\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12;\n\x08group_by\x18\x03 \x03(\x0e\x32 .meeting_agent.v1.UsageDimensionR\x07groupBy\x12\x1b\n\tlabel_key\x18\x04 \x01(\tR\x08labelKey\x12\x1a\n\x08provider\x18\x05 \x01(\tR\x08provider\x12\x12\n\x04user\x18\x06 \x01(\tR\x04user\"t\n\x10GetUsageResponse\x12.\n\x04rows\x18\x01 \x03(\x0b\x32\x1a.meeting_agent.v1.UsageRowR\x04rows\x12\x30\n\x05total\x18\x02 \x01(\x0b\x32\x1a.meeting_agent.v1.UsageRowR\x05total\"\xc7\x03\n\x08UsageRow\x12\x1a\n\x08provider\x18\x01 \x01(\tR\x08provider\x12\x12\n\x04user\x18\x02 \x01(\tR\x04user\x12\x1f\n\x0blabel_value\x18\x03 \x01(\tR\nlabelValue\x12\x10\n\x03\x64\x61y\x18\x04 \x01(\tR\x03\x64\x61y\x12\x1d\n\ncall_count\x18\x05 \x01(\x03R\tcallCount\x12*\n\x11\x66\x61iled_call_count\x18\x06 \x01(\x03R\x0f\x66\x61iledCallCount\x12@\n\x0e\x61udio_duration\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationR\raudioDuration\x12!\n\x0cinput_tokens\x18\x08 \x01(\x03R\x0binputTokens\x12#\n\routput_tokens\x18\t \x01(\x03R\x0coutputTokens\x12,\n\x05\x63osts\x18\n \x03(\x0b\x32\x16.meeting_agent.v1.CostR\x05\x63osts\x12#\n\rattempt_count\x18\x0b \x01(\x03R\x0c\x61ttemptCount\x12\x30\n\x14\x66\x61iled_attempt_count\x18\x0c \x01(\x03R\x12\x66\x61iledAttemptCount*\x9d\x01\n\x0eUsageDimension\x12\x1f\n\x1bUSAGE_DIMENSION_UNSPECIFIED\x10\x00\x12\x1c\n\x18USAGE_DIMENSION_PROVIDER\x10\x01\x12\x18\n\x14USAGE_DIMENSION_USER\x10\x02\x12\x19\n\x15USAGE_DIMENSION_LABEL\x10\x03\x12\x17\n\x13USAGE_DIMENSION_DAY\x10\x04\x32\x61\n\x0cUsageService\x12Q\n\x08GetUsage\x12!.meeting_agent.v1.GetUsageRequest\x1a\".meeting_agent.v1.GetUsageResponseBSZQgithub.com/meeting-agent/meeting-agent/clients/go/meeting_agent/v1;meetingagentv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,14 +35,14 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'meeting_agent.v1.usage_serv
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZQgithub.com/meeting-agent/meeting-agent/clients/go/meeting_agent/v1;meetingagentv1'
-  _globals['_USAGEDIMENSION']._serialized_start=916
-  _globals['_USAGEDIMENSION']._serialized_end=1073
+  _globals['_USAGEDIMENSION']._serialized_start=1003
+  _globals['_USAGEDIMENSION']._serialized_end=1160
   _globals['_GETUSAGEREQUEST']._serialized_start=155
   _globals['_GETUSAGEREQUEST']._serialized_end=424
   _globals['_GETUSAGERESPONSE']._serialized_start=426
   _globals['_GETUSAGERESPONSE']._serialized_end=542
   _globals['_USAGEROW']._serialized_start=545
-  _globals['_USAGEROW']._serialized_end=913
-  _globals['_USAGESERVICE']._serialized_start=1075
-  _globals['_USAGESERVICE']._serialized_end=1172
+  _globals['_USAGEROW']._serialized_end=1000
+  _globals['_USAGESERVICE']._serialized_start=1162
+  _globals['_USAGESERVICE']._serialized_end=1259
 # @@protoc_insertion_point(module_scope)

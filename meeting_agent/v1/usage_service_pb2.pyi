@@ -50,7 +50,7 @@ class GetUsageResponse(_message.Message):
     def __init__(self, rows: _Optional[_Iterable[_Union[UsageRow, _Mapping]]] = ..., total: _Optional[_Union[UsageRow, _Mapping]] = ...) -> None: ...
 
 class UsageRow(_message.Message):
-    __slots__ = ("provider", "user", "label_value", "day", "call_count", "failed_call_count", "audio_duration", "input_tokens", "output_tokens", "costs")
+    __slots__ = ("provider", "user", "label_value", "day", "call_count", "failed_call_count", "audio_duration", "input_tokens", "output_tokens", "costs", "attempt_count", "failed_attempt_count")
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
     LABEL_VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +61,8 @@ class UsageRow(_message.Message):
     INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COSTS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FAILED_ATTEMPT_COUNT_FIELD_NUMBER: _ClassVar[int]
     provider: str
     user: str
     label_value: str
@@ -71,4 +73,6 @@ class UsageRow(_message.Message):
     input_tokens: int
     output_tokens: int
     costs: _containers.RepeatedCompositeFieldContainer[_common_pb2.Cost]
-    def __init__(self, provider: _Optional[str] = ..., user: _Optional[str] = ..., label_value: _Optional[str] = ..., day: _Optional[str] = ..., call_count: _Optional[int] = ..., failed_call_count: _Optional[int] = ..., audio_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., costs: _Optional[_Iterable[_Union[_common_pb2.Cost, _Mapping]]] = ...) -> None: ...
+    attempt_count: int
+    failed_attempt_count: int
+    def __init__(self, provider: _Optional[str] = ..., user: _Optional[str] = ..., label_value: _Optional[str] = ..., day: _Optional[str] = ..., call_count: _Optional[int] = ..., failed_call_count: _Optional[int] = ..., audio_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., costs: _Optional[_Iterable[_Union[_common_pb2.Cost, _Mapping]]] = ..., attempt_count: _Optional[int] = ..., failed_attempt_count: _Optional[int] = ...) -> None: ...

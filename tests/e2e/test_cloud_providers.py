@@ -181,7 +181,9 @@ def test_get_usage_adds_up_to_the_audit_log(server: ServerThread, client: Client
         by_provider[row.provider] = by_provider.get(row.provider, Decimal(0)) + row.cost_amount
     reported = {r.provider: sum((Decimal(c.amount) for c in r.costs), Decimal(0))
                 for r in usage.rows}
-    assert usage.total.call_count == len(rows)
+    assert usage.total.attempt_count == len(rows)
+    assert usage.total.call_count == sum(1 for r in rows if r.final)
+    assert usage.total.failed_attempt_count == sum(1 for r in rows if r.outcome == "failed")
     assert {r.label_value for r in usage.rows} == {"research"}
     assert reported == by_provider
     assert Decimal(usage.total.costs[0].amount) == sum(r.cost_amount for r in rows)

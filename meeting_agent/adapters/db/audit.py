@@ -1,4 +1,4 @@
-"""The audit log: one row per paid provider call, and usage reports over it."""
+"""The audit log: one row per attempt of a provider call, and usage reports over it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, case, func, literal_column, select
+from sqlalchemy import ColumnElement, String, and_, case, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -76,6 +76,13 @@ class SqlAuditLogRepository:
             currency=record.currency,
             outcome=SUCCEEDED if record.succeeded else FAILED,
             latency_ms=latency_ms,
+            audio_input_tokens=record.audio_input_tokens,
+            thinking_tokens=record.thinking_tokens,
+            failure=record.failure,
+            http_status=record.http_status,
+            vendor_code=record.vendor_code[:64],
+            key_fingerprint=record.key_fingerprint,
+            final=record.final,
             unit_prices=(
                 None if unit_prices is None
                 else {name: str(price) for name, price in unit_prices.items()}
@@ -108,8 +115,11 @@ class SqlAuditLogRepository:
             select(
                 *(expression.label(name) for name, expression in dimensions.items()),
                 row.currency,
-                func.count().label("calls"),
-                func.sum(case((row.outcome == SUCCEEDED, 0), else_=1)).label("failed"),
+                func.sum(case((row.final, 1), else_=0)).label("calls"),
+                func.sum(case((and_(row.final, row.outcome != SUCCEEDED), 1), else_=0))
+                .label("failed"),
+                func.count().label("attempts"),
+                func.sum(case((row.outcome == SUCCEEDED, 0), else_=1)).label("failed_attempts"),
                 func.sum(row.audio_seconds).label("audio_seconds"),
                 func.sum(row.input_tokens).label("input_tokens"),
                 func.sum(row.output_tokens).label("output_tokens"),
@@ -141,8 +151,10 @@ class SqlAuditLogRepository:
                     label_value=values.get("label", ""),
                     day=values.get("day", ""),
                 )
-            group.call_count += int(result.calls)
+            group.call_count += int(result.calls or 0)
             group.failed_call_count += int(result.failed or 0)
+            group.attempt_count += int(result.attempts)
+            group.failed_attempt_count += int(result.failed_attempts or 0)
             group.audio_seconds += float(result.audio_seconds or 0.0)
             group.input_tokens += int(result.input_tokens or 0)
             group.output_tokens += int(result.output_tokens or 0)

@@ -283,7 +283,8 @@ class ArtifactRow(Base):
 
 
 class AuditLogRow(Base):
-    """One paid provider call. Kept when its task is deleted: it is the billing record."""
+    """One attempt of a provider call. Kept when its task is deleted: it is the billing
+    record. Its quantities per price class and `unit_prices` give its cost exactly."""
 
     __tablename__ = "audit_logs"
     __table_args__ = (
@@ -312,6 +313,14 @@ class AuditLogRow(Base):
     # Unit prices the cost was computed with, as decimal strings.
     unit_prices: Mapped[NullableJson]
     create_time: Mapped[datetime]
+    # Server defaults fill rows that predate the columns: one final attempt each.
+    audio_input_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    thinking_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    failure: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    http_status: Mapped[int | None]
+    vendor_code: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    key_fingerprint: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    final: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
 
 
 class IdempotencyKeyRow(Base):

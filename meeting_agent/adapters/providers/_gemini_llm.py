@@ -73,7 +73,8 @@ class GeminiLlm:
         response = self._client.call(
             "generateContent", lambda key: self._client.generate(key, self._model, body))
         tokens = GeminiUsage.of(response)
-        usage = LlmUsage(input_tokens=tokens.prompt_tokens, output_tokens=tokens.output_tokens)
+        usage = LlmUsage(input_tokens=tokens.prompt_tokens, output_tokens=tokens.output_tokens,
+                         thinking_tokens=tokens.thoughts_tokens)
         if response["candidates"][0].get("finishReason") == "MAX_TOKENS":
             raise LlmOutputError(f"the answer was cut at {self._max_output_tokens} tokens",
                                  usage=usage)

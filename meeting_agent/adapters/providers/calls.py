@@ -32,7 +32,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from meeting_agent import deadlines
+from meeting_agent import attempts, deadlines
 from meeting_agent.errors import FailedPrecondition, InvalidArgument, Unavailable
 
 _LOGGER = logging.getLogger(__name__)
@@ -241,23 +241,24 @@ def call_vendor(
                 raise _KeysSpent(rested)
             raise QuotaExceeded("every key is resting", scope="minute", retry_after=rested)
         key = keys[0]
+        started = time.monotonic()
         try:
-            return call(key)
-        except KeyRejected as exc:
-            answered.append(exc)
-            pool.rest(key, forever=True)
+            result = call(key)
+        except BaseException as exc:
+            _report(operation, key, started, exc)
+            if isinstance(exc, VendorError):
+                answered.append(exc)
+            if isinstance(exc, KeyRejected):
+                pool.rest(key, forever=True)
+            elif isinstance(exc, QuotaExceeded):
+                if exc.scope == "day":
+                    pool.rest(key, until_midnight=True, whole_project=exc.per_project)
+                else:
+                    pool.rest(key, seconds=exc.retry_after or 60.0,
+                              whole_project=exc.per_project)
             raise
-        except QuotaExceeded as exc:
-            answered.append(exc)
-            if exc.scope == "day":
-                pool.rest(key, until_midnight=True, whole_project=exc.per_project)
-            else:
-                pool.rest(key, seconds=exc.retry_after or 60.0, whole_project=exc.per_project)
-            raise
-        except VendorError as exc:
-            answered.append(exc)
-            raise
-
+        _report(operation, key, started, None)
+        return result
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, KeyRejected):
@@ -367,3 +368,29 @@ def _timed_out(budget: deadlines.Budget, last: VendorError | None) -> Unavailabl
         error.metadata.update({k: v for k, v in _answer(budget.provider, last).items()
                                if k != "provider"})
     return error
+
+
+def _report(operation: str, key: ApiKey, started: float, error: BaseException | None) -> None:
+    """One attempt for the audit log: how it ended, what the vendor said, with which key."""
+    if error is None:
+        failure = ""
+    elif isinstance(error, QuotaExceeded):
+        failure = "quota"
+    elif isinstance(error, KeyRejected):
+        failure = "key_rejected"
+    elif isinstance(error, CallerError):
+        failure = "caller_error"
+    elif isinstance(error, Transient):
+        timed_out = "timed out" in str(error)
+        failure = "timeout" if timed_out else "unreachable" if error.unreachable \
+            else "transient"
+    else:
+        failure = "error"
+    vendor = error if isinstance(error, VendorError) else None
+    attempts.report(attempts.Attempt(
+        operation=operation, failure=failure,
+        latency_ms=int((time.monotonic() - started) * 1000),
+        key_fingerprint=key.fingerprint,
+        http_status=vendor.http_status if vendor else None,
+        vendor_code=vendor.vendor_code if vendor else "",
+        message=str(error)[:300] if error is not None else ""))

@@ -211,6 +211,7 @@ class GeminiAsr:
             input_tokens=usage.prompt_tokens if usage else 0,
             audio_input_tokens=usage.audio_tokens if usage else 0,
             output_tokens=usage.output_tokens if usage else 0,
+            thinking_tokens=usage.thoughts_tokens if usage else 0,
             hotwords_sent=len(prompt_terms(request.hotwords)),
             hotwords_note=f"the prompt names at most {MAX_PROMPT_HOTWORDS}")
 

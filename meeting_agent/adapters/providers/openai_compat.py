@@ -148,8 +148,12 @@ class OpenAiCompatibleLlm:
         usage_body = answer.get("usage")
         usage = LlmUsage()
         if isinstance(usage_body, dict):
+            details = usage_body.get("completion_tokens_details")
             usage = LlmUsage(input_tokens=_int(usage_body.get("prompt_tokens")),
-                             output_tokens=_int(usage_body.get("completion_tokens")))
+                             output_tokens=_int(usage_body.get("completion_tokens")),
+                             # Reasoning models count it inside completion_tokens.
+                             thinking_tokens=_int(details.get("reasoning_tokens"))
+                             if isinstance(details, dict) else 0)
         else:
             logger.warning("%s answered without usage; 0 tokens recorded", self._name)
         choice = answer["choices"][0]

@@ -241,9 +241,10 @@ type UsageRow struct {
 	LabelValue string `protobuf:"bytes,3,opt,name=label_value,json=labelValue,proto3" json:"label_value,omitempty"`
 	// UTC day as "YYYY-MM-DD", when grouped by day.
 	Day string `protobuf:"bytes,4,opt,name=day,proto3" json:"day,omitempty"`
-	// Number of calls.
+	// Number of calls: transcriptions, completions. A call retried after a 429, a 5xx or
+	// a timeout is one call of several attempts.
 	CallCount int64 `protobuf:"varint,5,opt,name=call_count,json=callCount,proto3" json:"call_count,omitempty"`
-	// Number of calls that failed.
+	// Number of calls that failed after their last attempt.
 	FailedCallCount int64 `protobuf:"varint,6,opt,name=failed_call_count,json=failedCallCount,proto3" json:"failed_call_count,omitempty"`
 	// Audio processed.
 	AudioDuration *durationpb.Duration `protobuf:"bytes,7,opt,name=audio_duration,json=audioDuration,proto3" json:"audio_duration,omitempty"`
@@ -252,9 +253,13 @@ type UsageRow struct {
 	// Output tokens produced.
 	OutputTokens int64 `protobuf:"varint,9,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
 	// Total cost, one entry per currency.
-	Costs         []*Cost `protobuf:"bytes,10,rep,name=costs,proto3" json:"costs,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Costs []*Cost `protobuf:"bytes,10,rep,name=costs,proto3" json:"costs,omitempty"`
+	// Number of attempts of those calls, retries included; each is a row of the audit log.
+	AttemptCount int64 `protobuf:"varint,11,opt,name=attempt_count,json=attemptCount,proto3" json:"attempt_count,omitempty"`
+	// Number of attempts that failed, whether or not a later attempt of the call succeeded.
+	FailedAttemptCount int64 `protobuf:"varint,12,opt,name=failed_attempt_count,json=failedAttemptCount,proto3" json:"failed_attempt_count,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *UsageRow) Reset() {
@@ -357,6 +362,20 @@ func (x *UsageRow) GetCosts() []*Cost {
 	return nil
 }
 
+func (x *UsageRow) GetAttemptCount() int64 {
+	if x != nil {
+		return x.AttemptCount
+	}
+	return 0
+}
+
+func (x *UsageRow) GetFailedAttemptCount() int64 {
+	if x != nil {
+		return x.FailedAttemptCount
+	}
+	return 0
+}
+
 var File_meeting_agent_v1_usage_service_proto protoreflect.FileDescriptor
 
 const file_meeting_agent_v1_usage_service_proto_rawDesc = "" +
@@ -372,7 +391,7 @@ const file_meeting_agent_v1_usage_service_proto_rawDesc = "" +
 	"\x04user\x18\x06 \x01(\tR\x04user\"t\n" +
 	"\x10GetUsageResponse\x12.\n" +
 	"\x04rows\x18\x01 \x03(\v2\x1a.meeting_agent.v1.UsageRowR\x04rows\x120\n" +
-	"\x05total\x18\x02 \x01(\v2\x1a.meeting_agent.v1.UsageRowR\x05total\"\xf0\x02\n" +
+	"\x05total\x18\x02 \x01(\v2\x1a.meeting_agent.v1.UsageRowR\x05total\"\xc7\x03\n" +
 	"\bUsageRow\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x1f\n" +
@@ -386,7 +405,9 @@ const file_meeting_agent_v1_usage_service_proto_rawDesc = "" +
 	"\finput_tokens\x18\b \x01(\x03R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\t \x01(\x03R\foutputTokens\x12,\n" +
 	"\x05costs\x18\n" +
-	" \x03(\v2\x16.meeting_agent.v1.CostR\x05costs*\x9d\x01\n" +
+	" \x03(\v2\x16.meeting_agent.v1.CostR\x05costs\x12#\n" +
+	"\rattempt_count\x18\v \x01(\x03R\fattemptCount\x120\n" +
+	"\x14failed_attempt_count\x18\f \x01(\x03R\x12failedAttemptCount*\x9d\x01\n" +
 	"\x0eUsageDimension\x12\x1f\n" +
 	"\x1bUSAGE_DIMENSION_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18USAGE_DIMENSION_PROVIDER\x10\x01\x12\x18\n" +
