@@ -620,6 +620,15 @@ class LlmUsage:
     thinking_tokens: int = 0
 
 
+class LlmOutputError(ValueError):
+    """The model answered, but not with a usable JSON object. The tokens were paid for:
+    `usage` says how many, for whoever records costs."""
+
+    def __init__(self, message: str, *, usage: LlmUsage) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
 class LlmProvider(Protocol):
     """A chat model that answers with JSON matching a schema."""
 

@@ -116,6 +116,7 @@ class UsageMeter:
         latency_ms: int,
         succeeded: bool = True,
         attempt: AttemptOutcome | None = None,
+        billed: bool = False,
     ) -> Decimal:
         """Record a call and return its cost; a key seen before records nothing again.
 
@@ -123,7 +124,10 @@ class UsageMeter:
         work the call paid for.
         """
         price = self._prices.find(provider, model)
-        amount, currency = self._prices.cost(price, quantities) if succeeded else (Decimal(0), "")
+        # A failed call costs nothing, unless the vendor answered and billed it anyway
+        # (`billed`: an answer that came back unusable).
+        amount, currency = self._prices.cost(price, quantities) if succeeded or billed \
+            else (Decimal(0), "")
         attempt = attempt or AttemptOutcome(failure="" if succeeded else "error")
         record = UsageRecord(
             tenant_id=context.tenant_id, user_id=context.user_id, task_id=context.task_id,

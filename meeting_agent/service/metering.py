@@ -25,6 +25,7 @@ from meeting_agent.ports import (
     AsrResult,
     CancellationCheck,
     Checkpoints,
+    LlmOutputError,
     LlmProvider,
     LlmUsage,
     NormalizedAudio,
@@ -73,6 +74,23 @@ class _Ledger:
                     outcome=AttemptOutcome(key_fingerprint=last.key_fingerprint if last
                                            else ""))
 
+    def unusable(self, model: str, log: Sequence[attempts.Attempt], usage: LlmUsage,
+                 started: float) -> None:
+        """The vendor answered, and billed, an answer that cannot be used: a failed row
+        that costs what the answer's tokens cost."""
+        for attempt in log:
+            if attempt.failure:
+                self._attempt(model, attempt, final=False)
+        last = next((a for a in reversed(log) if not a.failure), None)
+        self._write(model, f"unusable:{uuid.uuid4()}",
+                    Quantities(input_tokens=usage.input_tokens,
+                               output_tokens=usage.output_tokens,
+                               thinking_tokens=usage.thinking_tokens),
+                    _elapsed_ms(started), succeeded=False, billed=True,
+                    outcome=AttemptOutcome(failure="bad_answer",
+                                           key_fingerprint=last.key_fingerprint if last
+                                           else ""))
+
     def _attempt(self, model: str, attempt: attempts.Attempt, *, final: bool) -> None:
         self._write(model, f"attempt:{uuid.uuid4()}", Quantities(), attempt.latency_ms,
                     succeeded=False,
@@ -83,14 +101,14 @@ class _Ledger:
                                            final=final))
 
     def _write(self, model: str, key: str, quantities: Quantities, latency_ms: int, *,
-               succeeded: bool, outcome: AttemptOutcome) -> None:
+               succeeded: bool, outcome: AttemptOutcome, billed: bool = False) -> None:
         context = self._context
         try:
             cost = self._meter.record(context, provider=self._provider, model=model,
                                       operation=self._operation,
                                       call_key=f"{self._prefix}:{key}",
                                       quantities=quantities, latency_ms=latency_ms,
-                                      succeeded=succeeded, attempt=outcome)
+                                      succeeded=succeeded, attempt=outcome, billed=billed)
             record_provider_cost(self._provider, model, cost)
         except MeetingAgentError:
             # The work it paid for must not be lost to a billing hiccup.
@@ -181,6 +199,9 @@ class MeteredLlm:
                                                               schema=schema)
             except MeetingAgentError:
                 self._ledger.failed(self.model, log, started)
+                raise
+            except LlmOutputError as exc:
+                self._ledger.unusable(self.model, log, exc.usage, started)
                 raise
         self._ledger.succeeded(self.model, digest, log,
                                Quantities(input_tokens=usage.input_tokens,

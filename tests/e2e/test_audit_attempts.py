@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from meeting_agent.adapters.db.models import AuditLogRow
 from meeting_agent.adapters.providers.calls import ApiKey
+from meeting_agent.config_providers import default_prices
 from meeting_agent.service.billing import UNIT_PRICE_NAMES, Quantities, cost_of
 from meeting_agent.v1 import common_pb2, task_pb2, usage_service_pb2
 from tests.e2e.conftest import DATA, Client
@@ -39,13 +40,22 @@ def gemini() -> Iterator[FakeGemini]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, gemini: FakeGemini
-           ) -> Iterator[ServerThread]:
+def llm() -> Iterator[FakeOpenAiCompatible]:
+    with FakeOpenAiCompatible(models=("qwen2.5:14b",), flavor="ollama") as vendor:
+        yield vendor
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, gemini: FakeGemini,
+           llm: FakeOpenAiCompatible) -> Iterator[ServerThread]:
     with contextlib.ExitStack() as stack:
         azure = stack.enter_context(FakeAzureSpeech(keys=AZURE_KEYS))
-        llm = stack.enter_context(FakeOpenAiCompatible(models=("qwen2.5:14b",),
-                                                       flavor="ollama"))
+        # The shipped table, and a price for the self-hosted model (its GPU hours).
+        prices = [p.model_dump(mode="json") for p in default_prices()] + [
+            {"provider": "ollama", "currency": "USD", "per_million_input_tokens": "0.10",
+             "per_million_output_tokens": "0.40"}]
         providers = {
+            "prices": prices,
             "asr_order": ["gemini"], "llm_order": ["ollama"],
             "gemini": {"enabled": True, "keys": list(GEMINI_KEYS),
                        "base_url": gemini.base_url, "max_attempts": 5},
@@ -152,9 +162,25 @@ def test_every_rows_cost_is_recomputed_from_its_own_fields(
                                 audio_input_tokens=row.audio_input_tokens,
                                 output_tokens=row.output_tokens,
                                 thinking_tokens=row.thinking_tokens)
-        if row.outcome != "succeeded" or row.unit_prices is None:
+        billed = row.outcome == "succeeded" or row.failure == "bad_answer"
+        if not billed or row.unit_prices is None:
             assert row.cost_amount == 0, row.id
             continue
         prices = {name: Decimal(row.unit_prices[name]) for name in UNIT_PRICE_NAMES}
         assert cost_of(quantities, prices) == row.cost_amount, (row.provider, row.id)
     assert sum(r.cost_amount for r in rows if r.provider == "azure") > 0
+    assert sum(r.cost_amount for r in rows if r.provider == "ollama") > 0
+
+
+def test_an_unusable_answer_is_billed_on_a_row_of_its_own(
+        server: ServerThread, client: Client, llm: FakeOpenAiCompatible) -> None:
+    llm.truncate(times=1)  # cut at max_tokens: paid for, not usable; the generator asks again
+    final = _run(client)
+
+    assert final.state == task_pb2.TASK_STATE_SUCCEEDED, final.error
+    rows = [r for r in _rows(server, final.name.split("/")[1]) if r.provider == "ollama"]
+    assert [(r.outcome, r.failure) for r in rows] == [("failed", "bad_answer"),
+                                                      ("succeeded", "")]
+    assert all(r.cost_amount > 0 and r.output_tokens > 0 for r in rows)
+    assert Decimal(final.cost.amount) == sum(r.cost_amount for r in _rows(
+        server, final.name.split("/")[1]))

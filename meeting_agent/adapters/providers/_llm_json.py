@@ -12,22 +12,13 @@ import json
 import re
 from typing import Any
 
-from meeting_agent.ports import LlmUsage
+from meeting_agent.ports import LlmOutputError, LlmUsage
 
 __all__ = ["LlmOutputError", "parse_json_object"]
 
 # Models that think aloud in the content (DeepSeek-R1 style) put it first.
 _THINKING = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n?```\s*$", re.DOTALL)
-
-
-class LlmOutputError(ValueError):
-    """The model answered, but not with a usable JSON object. The tokens were paid for:
-    `usage` says how many, for whoever records costs."""
-
-    def __init__(self, message: str, *, usage: LlmUsage) -> None:
-        super().__init__(message)
-        self.usage = usage
 
 
 def parse_json_object(text: str, usage: LlmUsage) -> dict[str, Any]:
