@@ -53,8 +53,14 @@ def describe(error: MeetingAgentError) -> str:
 
 
 def every_provider_failed(kind: str, failures: Sequence[ProviderFailure]) -> MeetingAgentError:
-    """The error to fail with after each of `failures` (in the order tried)."""
-    _, first = failures[0]
+    """The error to fail with after each of `failures` (in the order tried).
+
+    A spent budget (`PROVIDER_TIMEOUT`) gives way to the first other failure: the chain
+    is out of time only when every provider is, and a task whose other provider was
+    merely down is retried rather than failed for good.
+    """
+    first = next((error for _, error in failures if error.reason != "PROVIDER_TIMEOUT"),
+                 failures[0][1])
     metadata = {name: describe(error) for name, error in failures}
     # The cause's own details stay at the top level, where one-provider callers look.
     metadata.update({k: v for k, v in first.metadata.items() if k not in metadata})

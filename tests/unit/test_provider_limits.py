@@ -22,6 +22,7 @@ from meeting_agent.adapters.providers.calls import (
 )
 from meeting_agent.config_providers import GeminiSettings, IflytekSettings, ProvidersSettings
 from meeting_agent.errors import Unavailable
+from meeting_agent.service.failover import every_provider_failed
 from tests.harness.vendors.silent import SilentServer, StallingServer
 
 PROJECTS = {"a1": "project-a", "a2": "project-a", "b1": "project-b"}
@@ -174,3 +175,18 @@ def test_outside_a_budget_nothing_is_bounded_beyond_the_policy() -> None:
         assert 0 < (deadlines.remaining() or 0) <= 5
     assert deadlines.current() is None
     assert datetime.now(UTC)  # the module leaves no state behind
+
+
+def test_a_chain_is_out_of_time_only_when_every_provider_is() -> None:
+    timed_out = Unavailable("azure did not finish", reason="PROVIDER_TIMEOUT",
+                            metadata={"provider": "azure"})
+    down = Unavailable("gemini 503", reason="PROVIDER_UNAVAILABLE",
+                       metadata={"provider": "gemini"})
+
+    mixed = every_provider_failed("ASR", [("azure", timed_out), ("gemini", down)])
+    assert mixed.reason == "PROVIDER_UNAVAILABLE"  # retried: gemini may be back
+    assert mixed.metadata["azure"].startswith("PROVIDER_TIMEOUT")
+    spent = every_provider_failed("ASR", [
+        ("azure", timed_out),
+        ("gemini", Unavailable("gemini did not finish", reason="PROVIDER_TIMEOUT"))])
+    assert spent.reason == "PROVIDER_TIMEOUT"
