@@ -16,8 +16,11 @@ from meeting_agent.config import ConfigurationError, load_settings
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="worker.py", description=__doc__)
-    parser.add_argument("--burst", action="store_true",
-                        help="exit once the queue is empty instead of waiting for jobs")
+    parser.add_argument(
+        "--burst",
+        action="store_true",
+        help="exit once the queue is empty instead of waiting for jobs",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -25,8 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"worker.py: {exc}", file=sys.stderr)
         return 2
     if settings.jobs.backend != "rq":
-        print("worker.py: MEETING_AGENT_JOBS__BACKEND is not rq; inline jobs run in the server",
-              file=sys.stderr)
+        print(
+            "worker.py: MEETING_AGENT_JOBS__BACKEND is not rq; inline jobs run in the server",
+            file=sys.stderr,
+        )
         return 2
     configure_logging(settings.log_level, settings.resolved_log_format)
     from meeting_agent.adapters.jobs.worker_loop import work_until_stopped

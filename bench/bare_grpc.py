@@ -62,6 +62,7 @@ async def _serve(port: int, fanout_hz: float, store_dir: str | None) -> None:
     async def store(requests: AsyncIterator[bytes], _context: Any) -> bytes:
         digest = hashlib.sha256()
         with tempfile.NamedTemporaryFile(dir=store_dir) as out:
+
             def write(chunk: bytes) -> None:
                 out.write(chunk)
                 digest.update(chunk)
@@ -89,16 +90,23 @@ async def _serve(port: int, fanout_hz: float, store_dir: str | None) -> None:
         finally:
             fanout.queues.discard(queue)
 
-    handlers = grpc.method_handlers_generic_handler("bench.Bare", {
-        "Echo": grpc.unary_unary_rpc_method_handler(
-            echo, request_deserializer=_identity, response_serializer=_identity),
-        "Sink": grpc.stream_unary_rpc_method_handler(
-            sink, request_deserializer=_identity, response_serializer=_identity),
-        "Store": grpc.stream_unary_rpc_method_handler(
-            store, request_deserializer=_identity, response_serializer=_identity),
-        "Follow": grpc.unary_stream_rpc_method_handler(
-            follow, request_deserializer=_identity, response_serializer=_identity),
-    })
+    handlers = grpc.method_handlers_generic_handler(
+        "bench.Bare",
+        {
+            "Echo": grpc.unary_unary_rpc_method_handler(
+                echo, request_deserializer=_identity, response_serializer=_identity
+            ),
+            "Sink": grpc.stream_unary_rpc_method_handler(
+                sink, request_deserializer=_identity, response_serializer=_identity
+            ),
+            "Store": grpc.stream_unary_rpc_method_handler(
+                store, request_deserializer=_identity, response_serializer=_identity
+            ),
+            "Follow": grpc.unary_stream_rpc_method_handler(
+                follow, request_deserializer=_identity, response_serializer=_identity
+            ),
+        },
+    )
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", 8 << 20)])
     server.add_generic_rpc_handlers((handlers,))
     bound = server.add_insecure_port(f"127.0.0.1:{port}")

@@ -66,7 +66,7 @@ def run(renditions: int, repeats: int, work_dir: Path) -> list[MeetingResult]:
         for repeat in range(repeats):
             # Each repeat starts from another decoding, so a burst of load from other
             # jobs does not always land on the same one.
-            order = DECODINGS[repeat % 3:] + DECODINGS[:repeat % 3]
+            order = DECODINGS[repeat % 3 :] + DECODINGS[: repeat % 3]
             for name in order:
                 started = time.perf_counter()
                 text = decoders[name](audio)
@@ -75,8 +75,9 @@ def run(renditions: int, repeats: int, work_dir: Path) -> list[MeetingResult]:
                 if name not in result.counts:
                     result.counts[name] = wer([made.reference], [text])
         results.append(result)
-        cells = "  ".join(f"{n}={result.counts[n].wer:.3f}/{result.seconds[n]:.1f}s"
-                          for n in DECODINGS)
+        cells = "  ".join(
+            f"{n}={result.counts[n].wer:.3f}/{result.seconds[n]:.1f}s" for n in DECODINGS
+        )
         print(f"  {result.name:<24} {cells}", flush=True)
     return results
 
@@ -96,9 +97,18 @@ def table(results: list[MeetingResult]) -> str:
         seconds = sum(r.seconds[name] for r in results)
         worse = sum(r.counts[name].errors > r.counts["raw defaults"].errors for r in results)
         better = sum(r.counts[name].errors < r.counts["raw defaults"].errors for r in results)
-        lines.append(row([name, f"{counts.wer:.3f}", f"{counts.wer - base.wer:+.3f}",
-                          f"{seconds:.1f}", f"{seconds / audio:.4f}",
-                          f"{worse} / {better}"]))
+        lines.append(
+            row(
+                [
+                    name,
+                    f"{counts.wer:.3f}",
+                    f"{counts.wer - base.wer:+.3f}",
+                    f"{seconds:.1f}",
+                    f"{seconds / audio:.4f}",
+                    f"{worse} / {better}",
+                ]
+            )
+        )
     words = base.reference_words
     lines.append(f"\n{len(results)} meetings, {audio:.0f} s of audio, {words} reference words")
     return "\n".join(lines)
@@ -106,13 +116,21 @@ def table(results: list[MeetingResult]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--renditions", type=int, default=2,
-                        help="how many voice castings of each meeting (default 2)")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="runs of each decoding per meeting; the fastest counts "
-                             "(default 2)")
-    parser.add_argument("--work-dir", type=Path,
-                        help="keep the audio here (a temporary directory otherwise)")
+    parser.add_argument(
+        "--renditions",
+        type=int,
+        default=2,
+        help="how many voice castings of each meeting (default 2)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="runs of each decoding per meeting; the fastest counts (default 2)",
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, help="keep the audio here (a temporary directory otherwise)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         results = run(args.renditions, max(1, args.repeats), args.work_dir or Path(scratch))

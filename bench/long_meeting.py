@@ -71,18 +71,28 @@ class LongMeeting:
         return sorted({s.speaker for s in self.spans})
 
     def to_json(self) -> str:
-        return json.dumps({"seconds": self.seconds,
-                           "spans": [[s.start, s.end, s.speaker] for s in self.spans]})
+        return json.dumps(
+            {"seconds": self.seconds, "spans": [[s.start, s.end, s.speaker] for s in self.spans]}
+        )
 
 
 # Voices within a group differ the way colleagues do: accent, pitch, pace.
 _GROUPS: dict[str, tuple[Voice, ...]] = {
-    "en-a": (Voice("us", "en-us", 160, 50), Voice("gb-f", "gmw/en+f2", 170, 40),
-             Voice("scot", "en-gb-scotland+m3", 150, 60)),
-    "en-b": (Voice("us-f", "en-us+f3", 175, 45), Voice("rp", "en-gb-x-rp+m5", 185, 75),
-             Voice("carib", "en-029", 150, 35)),
-    "zh": (Voice("m", "cmn-latn-pinyin", 150, 45), Voice("f", "cmn-latn-pinyin+f3", 165, 65),
-           Voice("m2", "cmn-latn-pinyin+m4", 140, 30)),
+    "en-a": (
+        Voice("us", "en-us", 160, 50),
+        Voice("gb-f", "gmw/en+f2", 170, 40),
+        Voice("scot", "en-gb-scotland+m3", 150, 60),
+    ),
+    "en-b": (
+        Voice("us-f", "en-us+f3", 175, 45),
+        Voice("rp", "en-gb-x-rp+m5", 185, 75),
+        Voice("carib", "en-029", 150, 35),
+    ),
+    "zh": (
+        Voice("m", "cmn-latn-pinyin", 150, 45),
+        Voice("f", "cmn-latn-pinyin+f3", 165, 65),
+        Voice("m2", "cmn-latn-pinyin+m4", 140, 30),
+    ),
 }
 PARTS = (*_GROUPS, "call")
 
@@ -134,14 +144,29 @@ class _Speaker:
 
             text = " ".join(lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True))
         path = self._scratch / "utterance.wav"
-        subprocess.run([self._espeak, "-v", voice.espeak, "-s", str(voice.speed),
-                        "-p", str(voice.pitch), "-w", str(path), text],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                self._espeak,
+                "-v",
+                voice.espeak,
+                "-s",
+                str(voice.speed),
+                "-p",
+                str(voice.pitch),
+                "-w",
+                str(path),
+                text,
+            ],
+            check=True,
+            capture_output=True,
+        )
         with wave.open(str(path), "rb") as wav:
             samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
         common = gcd(RATE, _ESPEAK_RATE)
-        resampled = np.asarray(resample_poly(samples.astype(np.float32), RATE // common,
-                                             _ESPEAK_RATE // common), dtype=np.float32)
+        resampled = np.asarray(
+            resample_poly(samples.astype(np.float32), RATE // common, _ESPEAK_RATE // common),
+            dtype=np.float32,
+        )
         result: npt.NDArray[np.int16] = np.clip(resampled, -32768, 32767).astype(np.int16)
         return result
 
@@ -157,8 +182,9 @@ def _call() -> tuple[npt.NDArray[np.int16], list[Span]]:
     return samples, spans
 
 
-def _part(name: str, round_number: int, speak: _Speaker, gap: int
-          ) -> tuple[npt.NDArray[np.int16], list[Span]]:
+def _part(
+    name: str, round_number: int, speak: _Speaker, gap: int
+) -> tuple[npt.NDArray[np.int16], list[Span]]:
     """The audio of one part and its spans, in seconds from the part's start."""
     if name == "call":
         return _call()
@@ -170,8 +196,9 @@ def _part(name: str, round_number: int, speak: _Speaker, gap: int
     for voice_number, text in turns:
         voice = voices[voice_number]
         speech = speak(voice, text)
-        spans.append(Span(position / RATE, (position + speech.size) / RATE,
-                          f"{name}:{voice.label}"))
+        spans.append(
+            Span(position / RATE, (position + speech.size) / RATE, f"{name}:{voice.label}")
+        )
         pieces += [speech, np.zeros(gap, dtype=np.int16)]
         position += speech.size + gap
     return np.concatenate(pieces), spans
@@ -189,9 +216,17 @@ def _schedule(parts: Sequence[str], seed: int) -> Iterator[str]:
         yield from order
 
 
-def build(out: Path, seconds: float, *, parts: Sequence[str] = PARTS, seed: int = 7,
-          sequence: Sequence[str] | None = None, turn_gap_seconds: float = 0.6,
-          part_gap_seconds: float = 1.5, noise_dbfs: float = -60.0) -> LongMeeting:
+def build(
+    out: Path,
+    seconds: float,
+    *,
+    parts: Sequence[str] = PARTS,
+    seed: int = 7,
+    sequence: Sequence[str] | None = None,
+    turn_gap_seconds: float = 0.6,
+    part_gap_seconds: float = 1.5,
+    noise_dbfs: float = -60.0,
+) -> LongMeeting:
     """Write at least `seconds` of meeting to `out` (whole parts only) and its reference.
 
     `sequence`, when given, is the exact order of parts instead of shuffled rounds of
@@ -202,8 +237,10 @@ def build(out: Path, seconds: float, *, parts: Sequence[str] = PARTS, seed: int 
     noise = 32768 * 10 ** (noise_dbfs / 20)
     spans: list[Span] = []
     position = 0
-    with tempfile.TemporaryDirectory(prefix="long-meeting-") as scratch, \
-            wave.open(str(out), "wb") as wav:
+    with (
+        tempfile.TemporaryDirectory(prefix="long-meeting-") as scratch,
+        wave.open(str(out), "wb") as wav,
+    ):
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(RATE)
@@ -214,16 +251,18 @@ def build(out: Path, seconds: float, *, parts: Sequence[str] = PARTS, seed: int 
                 break
             round_number = heard.get(name, 0)
             heard[name] = round_number + 1
-            audio, part_spans = _part(name, round_number, speak,
-                                      round(turn_gap_seconds * RATE))
-            audio = np.concatenate([audio, np.zeros(round(part_gap_seconds * RATE),
-                                                    dtype=np.int16)])
+            audio, part_spans = _part(name, round_number, speak, round(turn_gap_seconds * RATE))
+            audio = np.concatenate(
+                [audio, np.zeros(round(part_gap_seconds * RATE), dtype=np.int16)]
+            )
             # A faint noise floor, so the recording is never digital silence.
             hiss = rng.normal(0.0, noise, audio.size)
             wav.writeframes(np.clip(audio + hiss, -32768, 32767).astype("<i2").tobytes())
             offset = position / RATE
-            spans += [Span(round(offset + s.start, 3), round(offset + s.end, 3), s.speaker)
-                      for s in part_spans]
+            spans += [
+                Span(round(offset + s.start, 3), round(offset + s.end, 3), s.speaker)
+                for s in part_spans
+            ]
             position += audio.size
     made = LongMeeting(out, position / RATE, tuple(spans))
     out.with_suffix(out.suffix + ".json").write_text(made.to_json(), encoding="utf-8")
@@ -234,13 +273,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--minutes", type=float, default=30.0)
-    parser.add_argument("--parts", type=part_names, default=PARTS,
-                        help=f"comma-separated, some of {','.join(PARTS)}")
+    parser.add_argument(
+        "--parts",
+        type=part_names,
+        default=PARTS,
+        help=f"comma-separated, some of {','.join(PARTS)}",
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     made = build(args.out, args.minutes * 60, parts=args.parts, seed=args.seed)
-    print(f"{made.audio}: {made.seconds / 60:.1f} min, {len(made.speakers)} speakers, "
-          f"{len(made.spans)} turns")
+    print(
+        f"{made.audio}: {made.seconds / 60:.1f} min, {len(made.speakers)} speakers, "
+        f"{len(made.spans)} turns"
+    )
 
 
 if __name__ == "__main__":

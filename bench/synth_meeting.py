@@ -55,8 +55,14 @@ class SynthesizedMeeting:
     hotwords: tuple[str, ...]
 
 
-def synthesize(meeting: Meeting, out_dir: Path, *, rendition: int = 0,
-               gap_seconds: float = 0.6, noise_dbfs: float = -60.0) -> SynthesizedMeeting:
+def synthesize(
+    meeting: Meeting,
+    out_dir: Path,
+    *,
+    rendition: int = 0,
+    gap_seconds: float = 0.6,
+    noise_dbfs: float = -60.0,
+) -> SynthesizedMeeting:
     """Speak `meeting` into `out_dir` and return where it is and what was said.
 
     Rendition 0 uses the script's voices and is named after the meeting; rendition N
@@ -76,11 +82,17 @@ def synthesize(meeting: Meeting, out_dir: Path, *, rendition: int = 0,
     with tempfile.TemporaryDirectory() as scratch:
         for i, (voice, text) in enumerate(turns):
             style = (voices.index(voice) + rendition) % len(_SPEEDS)
-            speech = _speak(espeak, voice, _SPEEDS[style], _PITCHES[style], text,
-                            Path(scratch) / f"{i}.wav")
-            spans.append({"voice": voice, "text": text,
-                          "start": round(position / _RATE, 3),
-                          "end": round((position + speech.size) / _RATE, 3)})
+            speech = _speak(
+                espeak, voice, _SPEEDS[style], _PITCHES[style], text, Path(scratch) / f"{i}.wav"
+            )
+            spans.append(
+                {
+                    "voice": voice,
+                    "text": text,
+                    "start": round(position / _RATE, 3),
+                    "end": round((position + speech.size) / _RATE, 3),
+                }
+            )
             pieces += [speech, gap]
             position += speech.size + gap.size
     audio = np.concatenate(pieces)
@@ -90,9 +102,10 @@ def synthesize(meeting: Meeting, out_dir: Path, *, rendition: int = 0,
     _write_wav(wav_path, audio)
     reference = "\n".join(turn.text for turn in meeting.turns)
     (out_dir / f"{name}.txt").write_text(reference + "\n", encoding="utf-8")
-    (out_dir / f"{name}.json").write_text(json.dumps(
-        {"name": name, "hotwords": list(meeting.hotwords), "turns": spans},
-        indent=2), encoding="utf-8")
+    (out_dir / f"{name}.json").write_text(
+        json.dumps({"name": name, "hotwords": list(meeting.hotwords), "turns": spans}, indent=2),
+        encoding="utf-8",
+    )
     return SynthesizedMeeting(name, wav_path, reference, meeting.hotwords)
 
 
@@ -102,10 +115,14 @@ def _recast(voice: str, rendition: int) -> str:
     return _VOICE_POOL[(_VOICE_POOL.index(voice) + 3 * rendition) % len(_VOICE_POOL)]
 
 
-def _speak(espeak: str, voice: str, speed: int, pitch: int, text: str,
-           path: Path) -> npt.NDArray[np.float32]:
-    subprocess.run([espeak, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(path),
-                    text], check=True, capture_output=True)
+def _speak(
+    espeak: str, voice: str, speed: int, pitch: int, text: str, path: Path
+) -> npt.NDArray[np.float32]:
+    subprocess.run(
+        [espeak, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(path), text],
+        check=True,
+        capture_output=True,
+    )
     with wave.open(str(path), "rb") as wav:
         if wav.getframerate() != _RATE or wav.getnchannels() != 1 or wav.getsampwidth() != 2:
             raise RuntimeError(f"unexpected espeak-ng output format in {path}")
@@ -125,13 +142,24 @@ def _write_wav(path: Path, audio: npt.NDArray[np.float32]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--meeting", action="append", default=[],
-                        help="a meeting name from bench.meetings; all when omitted")
-    parser.add_argument("--rendition", type=int, default=0,
-                        help="0 for the script's voices; N > 0 recasts every speaker")
+    parser.add_argument(
+        "--meeting",
+        action="append",
+        default=[],
+        help="a meeting name from bench.meetings; all when omitted",
+    )
+    parser.add_argument(
+        "--rendition",
+        type=int,
+        default=0,
+        help="0 for the script's voices; N > 0 recasts every speaker",
+    )
     args = parser.parse_args()
-    chosen = [m for m in (*MEETINGS, DEMO) if m.name in args.meeting or
-              (not args.meeting and m is not DEMO)]
+    chosen = [
+        m
+        for m in (*MEETINGS, DEMO)
+        if m.name in args.meeting or (not args.meeting and m is not DEMO)
+    ]
     for meeting in chosen:
         made = synthesize(meeting, args.out_dir, rendition=args.rendition)
         with wave.open(str(made.audio), "rb") as wav:

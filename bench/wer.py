@@ -14,9 +14,28 @@ import jiwer
 
 __all__ = ["WerCounts", "normalize", "number_words", "wer"]
 
-_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-         "eighteen", "nineteen")
+_ONES = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+)
 _TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _SCALES = ((10**9, "billion"), (10**6, "million"), (1000, "thousand"), (100, "hundred"))
 
@@ -57,8 +76,7 @@ class WerCounts:
         return self.errors / self.reference_words if self.reference_words else 0.0
 
     def __add__(self, other: WerCounts) -> WerCounts:
-        return WerCounts(self.reference_words + other.reference_words,
-                         self.errors + other.errors)
+        return WerCounts(self.reference_words + other.reference_words, self.errors + other.errors)
 
 
 def wer(references: Sequence[str], hypotheses: Sequence[str]) -> WerCounts:

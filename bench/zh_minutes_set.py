@@ -61,8 +61,11 @@ ZH_MEETINGS: tuple[ZhMeeting, ...] = (
             ("S0", "大家请在周五之前把各自的检查清单填完。"),
             ("S0", "今天就到这里，谢谢大家。"),
         ),
-        decisions=(RefDecision(3, "连接池上限调到两百"), RefDecision(7, "监控看板"),
-                   RefDecision(12, "下周三晚上十点")),
+        decisions=(
+            RefDecision(3, "连接池上限调到两百"),
+            RefDecision(7, "监控看板"),
+            RefDecision(12, "下周三晚上十点"),
+        ),
         actions=(
             RefAction(4, "张伟", "2026-03-05"),
             RefAction(7, "张伟"),

@@ -95,12 +95,15 @@ def build_diarizer(settings: DiarizationSettings) -> Diarizer | None:
     """The local diarizer, or None when diarization is switched off."""
     if not settings.enabled:
         return None
-    return LocalDiarizer(LocalDiarizerSettings(
-        weights_path=settings.embedding_model_path,
-        threshold=settings.clustering_threshold,
-        window_seconds=settings.window_seconds,
-        step_seconds=settings.step_seconds,
-        cluster_chunk_seconds=settings.cluster_chunk_seconds))
+    return LocalDiarizer(
+        LocalDiarizerSettings(
+            weights_path=settings.embedding_model_path,
+            threshold=settings.clustering_threshold,
+            window_seconds=settings.window_seconds,
+            step_seconds=settings.step_seconds,
+            cluster_chunk_seconds=settings.cluster_chunk_seconds,
+        )
+    )
 
 
 def build_store(settings: Settings) -> ObjectStore:
@@ -108,10 +111,12 @@ def build_store(settings: Settings) -> ObjectStore:
         # Imported here so that the embedded default never loads the TOS SDK.
         from meeting_agent.adapters.storage.tos_store import TosObjectStore
 
-        return TosObjectStore(settings.storage.tos,
-                              max_object_bytes=settings.storage.max_upload_bytes)
-    return LocalObjectStore(settings.resolved_storage_root,
-                            max_object_bytes=settings.storage.max_upload_bytes)
+        return TosObjectStore(
+            settings.storage.tos, max_object_bytes=settings.storage.max_upload_bytes
+        )
+    return LocalObjectStore(
+        settings.resolved_storage_root, max_object_bytes=settings.storage.max_upload_bytes
+    )
 
 
 class _Enqueue:
@@ -129,29 +134,38 @@ class _Enqueue:
         try:
             self.queue.enqueue(task_id)
         except MeetingAgentError as exc:
-            _LOGGER.warning("could not enqueue tasks/%s (the reconciler will): %s",
-                            task_id, exc.message)
+            _LOGGER.warning(
+                "could not enqueue tasks/%s (the reconciler will): %s", task_id, exc.message
+            )
 
 
 def local_asr(settings: AsrSettings) -> LocalWhisperAsr:
     """The local recogniser as configured (benchmarks build it here too, to compare
     against raw faster-whisper at the settings the pipeline really uses)."""
-    return LocalWhisperAsr(settings.model_path,
-                           decoding=decoding_for(settings.preset, beam_size=settings.beam_size),
-                           vad=settings.vad, cpu_threads=settings.cpu_threads,
-                           chunk_seconds=settings.chunk_seconds)
+    return LocalWhisperAsr(
+        settings.model_path,
+        decoding=decoding_for(settings.preset, beam_size=settings.beam_size),
+        vad=settings.vad,
+        cpu_threads=settings.cpu_threads,
+        chunk_seconds=settings.chunk_seconds,
+    )
 
 
-def bootstrap(settings: Settings, *, role: Role = "server",
-              events: EventBus | None = None) -> Container:
+def bootstrap(
+    settings: Settings, *, role: Role = "server", events: EventBus | None = None
+) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
     if settings.resolved_auto_migrate:
         upgrade_to_head(url)
     db = settings.database
-    database = SqlDatabase(url, pool_size=db.pool_size, max_overflow=db.max_overflow,
-                           ping_after_idle_seconds=db.ping_after_idle_seconds,
-                           connect_timeout_seconds=db.connect_timeout_seconds)
+    database = SqlDatabase(
+        url,
+        pool_size=db.pool_size,
+        max_overflow=db.max_overflow,
+        ping_after_idle_seconds=db.ping_after_idle_seconds,
+        connect_timeout_seconds=db.connect_timeout_seconds,
+    )
     store = build_store(settings)
     clock = SystemClock()
     uow = database.unit_of_work
@@ -161,46 +175,69 @@ def bootstrap(settings: Settings, *, role: Role = "server",
     cloud = build_cloud_providers(settings.providers, store)
     # Every recogniser is metered, the local one too: its audio hours are usage worth
     # reporting even at no cost.
-    asr: dict[str, AsrProvider] = {name: MeteredAsr(provider, meter) for name, provider
-                                   in {"local": local, **cloud.asr}.items()}
+    asr: dict[str, AsrProvider] = {
+        name: MeteredAsr(provider, meter)
+        for name, provider in {"local": local, **cloud.asr}.items()
+    }
     diarizer = build_diarizer(settings.diarization)
     catalog = with_cloud(
         embedded_catalog(
             local_model=local.model_name,
             local_languages=whisper_languages() if local.multilingual else ("en",),
-            diarization=diarizer is not None),
-        cloud.asr_info, cloud.llm_info,
-        asr_order=settings.providers.asr_order, llm_order=settings.providers.llm_order)
+            diarization=diarizer is not None,
+        ),
+        cloud.asr_info,
+        cloud.llm_info,
+        asr_order=settings.providers.asr_order,
+        llm_order=settings.providers.llm_order,
+    )
     extractive = ExtractiveMinutesGenerator()
     writer = MinutesWriter(
-        uow, store, clock,
+        uow,
+        store,
+        clock,
         {"extractive": lambda _context: extractive, **cloud.generator_factories(meter)},
-        _named(settings.providers.llm_order, catalog.llm), budgets=cloud.budgets)
+        _named(settings.providers.llm_order, catalog.llm),
+        budgets=cloud.budgets,
+    )
     jobs = settings.jobs
     pipeline = PipelineRunner(
-        uow_factory=uow, store=store, clock=clock, events=events, normalize=normalize_audio,
-        asr=asr, asr_order=_named(settings.providers.asr_order, catalog.asr), minutes=writer,
+        uow_factory=uow,
+        store=store,
+        clock=clock,
+        events=events,
+        normalize=normalize_audio,
+        asr=asr,
+        asr_order=_named(settings.providers.asr_order, catalog.asr),
+        minutes=writer,
         diarizer=diarizer,
         profiles=ProviderProfiles(
             cloud_asr=frozenset(cloud.asr),
             speaker_labelling_asr=frozenset(i.name for i in cloud.asr_info if i.diarization),
-            llm_minutes=frozenset(cloud.llm)),
+            llm_minutes=frozenset(cloud.llm),
+        ),
         budgets=cloud.budgets,
         settings=PipelineSettings(
             work_dir=settings.processing.work_dir,
             max_audio_seconds=settings.limits.max_audio_seconds,
             heartbeat_seconds=jobs.heartbeat_seconds,
             lease_timeout_seconds=jobs.heartbeat_timeout_seconds,
-            max_attempts=settings.processing.max_attempts))
+            max_attempts=settings.processing.max_attempts,
+        ),
+    )
     enqueue = _Enqueue(None)
     queue: JobQueue | None = None
     reconciler = None
     if role == "server" or (role == "worker" and jobs.backend == "rq"):
         queue = build_job_queue(settings, pipeline.run)
         enqueue.queue = queue
-        reconciler = Reconciler(uow, queue, clock,
-                                lease_timeout_seconds=jobs.heartbeat_timeout_seconds,
-                                queued_grace_seconds=jobs.reconcile_interval_seconds)
+        reconciler = Reconciler(
+            uow,
+            queue,
+            clock,
+            lease_timeout_seconds=jobs.heartbeat_timeout_seconds,
+            queued_grace_seconds=jobs.reconcile_interval_seconds,
+        )
     return Container(
         settings=settings,
         database=database,
@@ -209,10 +246,17 @@ def bootstrap(settings: Settings, *, role: Role = "server",
         catalog=catalog,
         events=events,
         users=UserDirectory(uow, clock),
-        uploads=UploadService(uow, store, clock,
-                              max_upload_bytes=settings.storage.max_upload_bytes),
-        tasks=TaskService(uow, store, clock, catalog, on_queued=enqueue,
-                          asr_preflight=cloud.preflight(store.supports_presign)),
+        uploads=UploadService(
+            uow, store, clock, max_upload_bytes=settings.storage.max_upload_bytes
+        ),
+        tasks=TaskService(
+            uow,
+            store,
+            clock,
+            catalog,
+            on_queued=enqueue,
+            asr_preflight=cloud.preflight(store.supports_presign),
+        ),
         prompt_templates=PromptTemplateService(uow, clock),
         hotword_sets=HotwordSetService(uow, clock),
         transcripts=TranscriptService(uow, clock),
@@ -226,8 +270,9 @@ def bootstrap(settings: Settings, *, role: Role = "server",
     )
 
 
-def _named(order: Iterable[str], providers: Iterable[AsrProviderInfo | LlmProviderInfo]
-           ) -> list[str]:
+def _named(
+    order: Iterable[str], providers: Iterable[AsrProviderInfo | LlmProviderInfo]
+) -> list[str]:
     """The failover chain: the configured providers the order names, in its order.
 
     One it does not name (the embedded engines among them) runs only for a task that

@@ -145,13 +145,21 @@ class StorageSettings(_Section):
     @model_validator(mode="after")
     def _tos_complete(self) -> StorageSettings:
         if self.backend == "tos":
-            missing = [name for name, value in (
-                ("bucket", self.tos.bucket), ("region", self.tos.region),
-                ("access_key", self.tos.access_key.get_secret_value()),
-                ("secret_key", self.tos.secret_key.get_secret_value())) if not value]
+            missing = [
+                name
+                for name, value in (
+                    ("bucket", self.tos.bucket),
+                    ("region", self.tos.region),
+                    ("access_key", self.tos.access_key.get_secret_value()),
+                    ("secret_key", self.tos.secret_key.get_secret_value()),
+                )
+                if not value
+            ]
             if missing:
-                raise ValueError("storage.backend tos needs " +
-                                 ", ".join(f"storage.tos.{name}" for name in missing))
+                raise ValueError(
+                    "storage.backend tos needs "
+                    + ", ".join(f"storage.tos.{name}" for name in missing)
+                )
         return self
 
 
@@ -336,21 +344,32 @@ class Settings(BaseSettings):
                     "MEETING_AGENT_AUTH__DEV_KEY must be false in production: the development key "
                     "is not a trust anchor"
                 )
-            if not (self.auth.public_key_files or self.auth.jwks_file or self.auth.jwks_url
-                    or self.auth.trusted_gateway):
-                raise ValueError("production needs MEETING_AGENT_AUTH__PUBLIC_KEY_FILES, "
-                                 "MEETING_AGENT_AUTH__JWKS_FILE or MEETING_AGENT_AUTH__JWKS_URL")
+            if not (
+                self.auth.public_key_files
+                or self.auth.jwks_file
+                or self.auth.jwks_url
+                or self.auth.trusted_gateway
+            ):
+                raise ValueError(
+                    "production needs MEETING_AGENT_AUTH__PUBLIC_KEY_FILES, "
+                    "MEETING_AGENT_AUTH__JWKS_FILE or MEETING_AGENT_AUTH__JWKS_URL"
+                )
         return self
 
     @model_validator(mode="after")
     def _objects_reach_workers(self) -> Settings:
-        if (self.environment == "production" and self.jobs.backend == "rq"
-                and self.storage.backend == "local" and not self.storage.local_shared):
+        if (
+            self.environment == "production"
+            and self.jobs.backend == "rq"
+            and self.storage.backend == "local"
+            and not self.storage.local_shared
+        ):
             raise ValueError(
                 "MEETING_AGENT_STORAGE__BACKEND=local with RQ workers: an upload received "
                 "by one server must be readable by every worker. Use tos, or set "
                 "MEETING_AGENT_STORAGE__LOCAL_SHARED=true if the directory is shared "
-                "(NFS, a ReadWriteMany volume, a single host)")
+                "(NFS, a ReadWriteMany volume, a single host)"
+            )
         return self
 
     @model_validator(mode="after")
@@ -358,7 +377,8 @@ class Settings(BaseSettings):
         if self.server.processes > 1 and self.jobs.backend != "rq":
             raise ValueError(
                 "MEETING_AGENT_SERVER__PROCESSES above 1 needs MEETING_AGENT_JOBS__BACKEND=rq: "
-                "in-process jobs and events cannot be shared between server processes")
+                "in-process jobs and events cannot be shared between server processes"
+            )
         return self
 
     @model_validator(mode="after")
@@ -366,8 +386,10 @@ class Settings(BaseSettings):
         # RQ jobs run in worker processes; an in-process bus there never reaches the
         # server's watchers, so live progress would silently stop.
         if self.jobs.backend == "rq" and self.events.backend == "local":
-            raise ValueError("MEETING_AGENT_EVENTS__BACKEND=local cannot carry events from RQ "
-                             "workers to the server; use redis (or leave it unset)")
+            raise ValueError(
+                "MEETING_AGENT_EVENTS__BACKEND=local cannot carry events from RQ "
+                "workers to the server; use redis (or leave it unset)"
+            )
         return self
 
     @property

@@ -70,22 +70,25 @@ class VendorSettings(_Section):
     def secrets(self) -> list[str]:
         found = [k.get_secret_value() for k in self.keys]
         if self.keys_file is not None:
-            found += [line.strip() for line in self.keys_file.read_text().splitlines()
-                      if line.strip() and not line.startswith("#")]
+            found += [
+                line.strip()
+                for line in self.keys_file.read_text().splitlines()
+                if line.strip() and not line.startswith("#")
+            ]
         return found + [k.get_secret_value() for keys in self.projects.values() for k in keys]
 
     def key_projects(self) -> dict[str, str]:
         """The project of each key that `projects` names (by secret)."""
-        return {k.get_secret_value(): name for name, keys in self.projects.items()
-                for k in keys}
+        return {k.get_secret_value(): name for name, keys in self.projects.items() for k in keys}
 
     @model_validator(mode="after")
     def _known_timezone(self) -> VendorSettings:
         try:
             ZoneInfo(self.daily_reset_timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"daily_reset_timezone {self.daily_reset_timezone!r} is not "
-                             "an IANA time zone") from None
+            raise ValueError(
+                f"daily_reset_timezone {self.daily_reset_timezone!r} is not an IANA time zone"
+            ) from None
         return self
 
     @model_validator(mode="after")
@@ -137,7 +140,9 @@ class AzureSettings(VendorSettings):
     @model_validator(mode="after")
     def _endpoint_when_enabled(self) -> AzureSettings:
         if self.enabled and not self.endpoint:
-            raise ValueError("azure needs endpoint, e.g. https://eastus.api.cognitive.microsoft.com")
+            raise ValueError(
+                "azure needs endpoint, e.g. https://eastus.api.cognitive.microsoft.com"
+            )
         return self
 
 
@@ -158,8 +163,7 @@ class GeminiSettings(VendorSettings):
     max_input_tokens: int = Field(default=900_000, ge=1000)
     # Requests up to this size carry the audio inline; larger ones go through the Files
     # API. 20 MB: the older, stricter figure of the two the docs give (providers.md §4a).
-    inline_limit_bytes: int = Field(default=20 * 1024 * 1024, ge=1024,
-                                    le=100 * 1024 * 1024)
+    inline_limit_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
 
 
 class OpenAiCompatibleSettings(VendorSettings):

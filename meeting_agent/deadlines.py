@@ -18,8 +18,7 @@ from dataclasses import dataclass
 
 from meeting_agent.errors import Unavailable
 
-__all__ = ["PROVIDER_TIMEOUT", "Budget", "current", "provider_budget", "remaining",
-           "spent"]
+__all__ = ["PROVIDER_TIMEOUT", "Budget", "current", "provider_budget", "remaining", "spent"]
 
 PROVIDER_TIMEOUT = "PROVIDER_TIMEOUT"
 
@@ -37,7 +36,8 @@ class Budget:
         return Unavailable(
             f"{self.provider} did not finish within the task's budget of {self.seconds:g} s",
             reason=PROVIDER_TIMEOUT,
-            metadata={"provider": self.provider, "budget_seconds": f"{self.seconds:g}"})
+            metadata={"provider": self.provider, "budget_seconds": f"{self.seconds:g}"},
+        )
 
 
 _CURRENT: ContextVar[Budget | None] = ContextVar("provider_budget", default=None)

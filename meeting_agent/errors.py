@@ -83,8 +83,11 @@ class InvalidArgument(MeetingAgentError):
     @classmethod
     def field(cls, field: str, description: str, *, reason: str | None = None) -> InvalidArgument:
         """An error about a single field."""
-        return cls(f"{field}: {description}", violations=[FieldViolation(field, description)],
-                   reason=reason)
+        return cls(
+            f"{field}: {description}",
+            violations=[FieldViolation(field, description)],
+            reason=reason,
+        )
 
 
 class Unauthenticated(MeetingAgentError):
@@ -99,8 +102,9 @@ class NotFound(MeetingAgentError):
     default_reason = "NOT_FOUND"
 
     def __init__(self, resource_name: str, *, reason: str | None = None) -> None:
-        super().__init__(f"{resource_name} not found", reason=reason,
-                         metadata={"resource": resource_name})
+        super().__init__(
+            f"{resource_name} not found", reason=reason, metadata={"resource": resource_name}
+        )
         self.resource_name = resource_name
 
 

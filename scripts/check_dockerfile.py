@@ -41,8 +41,11 @@ def _included(path: str, patterns: list[str]) -> bool:
 def main() -> int:
     errors: list[str] = []
     steps = _instructions((ROOT / "Dockerfile").read_text())
-    ignore = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-              if line.strip() and not line.startswith("#")]
+    ignore = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     args = dict(rest.split("=", 1) for kind, rest in steps if kind == "ARG" and "=" in rest)
     stages = [rest for kind, rest in steps if kind == "FROM"]
     if len(stages) < 2:
@@ -52,7 +55,7 @@ def main() -> int:
         image = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), image)
         if not re.fullmatch(r"python:3\.11-slim(-\w+)?", image):
             errors.append(f"stage image {image} is not python:3.11-slim")
-    final = steps[max(i for i, (kind, _) in enumerate(steps) if kind == "FROM"):]
+    final = steps[max(i for i, (kind, _) in enumerate(steps) if kind == "FROM") :]
     users = [rest for kind, rest in final if kind == "USER"]
     if not users or users[-1].split(":")[0] in ("root", "0"):
         errors.append("the final stage does not switch to a non-root user")

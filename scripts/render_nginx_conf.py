@@ -66,16 +66,24 @@ def render(prefix: Path, *, upstream: str, port: int, cert: Path, key: Path) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("prefix", type=Path)
     parser.add_argument("--upstream", default="127.0.0.1:50051")
     parser.add_argument("--port", type=int, default=8443)
     parser.add_argument("--cert", type=Path, required=True)
     parser.add_argument("--key", type=Path, required=True)
     args = parser.parse_args()
-    print(render(args.prefix.resolve(), upstream=args.upstream, port=args.port,
-                 cert=args.cert.resolve(), key=args.key.resolve()))
+    print(
+        render(
+            args.prefix.resolve(),
+            upstream=args.upstream,
+            port=args.port,
+            cert=args.cert.resolve(),
+            key=args.key.resolve(),
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ stage() { printf '\n======== %s ========\n' "$*"; }
 stage "install tools"
 scripts/install-tools.sh
 
-stage "ruff"
+stage "ruff: lint and format"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 
 stage "mypy"
 .venv/bin/mypy meeting_agent

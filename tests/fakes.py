@@ -160,8 +160,9 @@ class FakeObjectWriter:
             raise ValueError(f"object writer is {self.state}")
         data = bytes(self._buffer)
         digest = hashlib.sha256(data).hexdigest()
-        self._store.objects[self.key] = StoredObject(data, self.content_type, digest,
-                                                     self._store.now())
+        self._store.objects[self.key] = StoredObject(
+            data, self.content_type, digest, self._store.now()
+        )
         self.state = "committed"
         self._info = ObjectInfo(key=self.key, size_bytes=len(data), sha256=digest)
         return self._info
@@ -201,8 +202,9 @@ class FakeObjectStore:
     def put(self, key: str, data: bytes, *, content_type: str = "audio/wav") -> str:
         """Store an object directly (test setup); returns its URI."""
         validate_key(key)
-        self.objects[key] = StoredObject(data, content_type, hashlib.sha256(data).hexdigest(),
-                                         self.now())
+        self.objects[key] = StoredObject(
+            data, content_type, hashlib.sha256(data).hexdigest(), self.now()
+        )
         return self.uri(key)
 
     def now(self) -> datetime:
@@ -261,8 +263,12 @@ class FakeObjectStore:
         prefix = normalize_prefix(prefix)
         for key in sorted(k for k in self.objects if k.startswith(prefix)):
             stored = self.objects[key]
-            yield ObjectInfo(key=key, size_bytes=len(stored.data), sha256=stored.sha256,
-                             modify_time=stored.modify_time)
+            yield ObjectInfo(
+                key=key,
+                size_bytes=len(stored.data),
+                sha256=stored.sha256,
+                modify_time=stored.modify_time,
+            )
 
     def presign_put(
         self, key: str, *, content_type: str, expires_in_seconds: int
@@ -298,7 +304,7 @@ class FakeObjectStore:
                 f"object URI must start with {self._uri_prefix!r}", reason=INVALID_OBJECT_URI
             )
         try:
-            return validate_key(uri[len(self._uri_prefix):])
+            return validate_key(uri[len(self._uri_prefix) :])
         except InvalidArgument as exc:
             raise InvalidArgument("object URI is not valid", reason=INVALID_OBJECT_URI) from exc
 
@@ -365,8 +371,9 @@ class FakeDatabase:
 
     def events_of(self, task_id: str) -> list[TaskEvent]:
         """The committed events of a task, in sequence order (test helper)."""
-        return [event for (tid, _), (_, event) in sorted(self.task_events.items())
-                if tid == task_id]
+        return [
+            event for (tid, _), (_, event) in sorted(self.task_events.items()) if tid == task_id
+        ]
 
 
 class _Table(Generic[K, V]):
@@ -437,9 +444,19 @@ class _Tables:
         self.idempotency = _Table(db.idempotency)
 
     def all(self) -> list[_Table[Any, Any]]:
-        return [self.users, self.tasks, self.task_events, self.uploads, self.hotword_sets,
-                self.prompt_templates, self.speaker_mappings, self.transcripts,
-                self.artifacts, self.audit_logs, self.idempotency]
+        return [
+            self.users,
+            self.tasks,
+            self.task_events,
+            self.uploads,
+            self.hotword_sets,
+            self.prompt_templates,
+            self.speaker_mappings,
+            self.transcripts,
+            self.artifacts,
+            self.audit_logs,
+            self.idempotency,
+        ]
 
     def require_task(self, tenant_id: str, task_id: str) -> None:
         # The SQL schema's foreign keys: a child row needs the tenant's task.
@@ -463,10 +480,14 @@ def _decode_cursor(cursor: str, count: int) -> list[str]:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error):
         values = None
-    if not (isinstance(values, list) and len(values) == count
-            and all(isinstance(v, str) for v in values)):
-        raise InvalidArgument.field("page_token", "is not a valid page token",
-                                    reason="INVALID_PAGE_TOKEN")
+    if not (
+        isinstance(values, list)
+        and len(values) == count
+        and all(isinstance(v, str) for v in values)
+    ):
+        raise InvalidArgument.field(
+            "page_token", "is not a valid page token", reason="INVALID_PAGE_TOKEN"
+        )
     return values
 
 
@@ -502,8 +523,11 @@ class FakeUserRepository:
         row.principal = replace(
             principal,
             email=principal.email if principal.email is not None else row.principal.email,
-            display_name=(principal.display_name if principal.display_name is not None
-                          else row.principal.display_name),
+            display_name=(
+                principal.display_name
+                if principal.display_name is not None
+                else row.principal.display_name
+            ),
         )
         row.last_seen_time = now
         table.put(key, row)
@@ -546,8 +570,9 @@ class FakeTaskRepository:
         if stored is None:
             raise NotFound(f"tasks/{task.id}")
         # Like the SQL adapter, `save` leaves the lease to `claim` and `heartbeat`.
-        table.put(key, replace(task, heartbeat_time=stored.heartbeat_time,
-                               attempts=stored.attempts))
+        table.put(
+            key, replace(task, heartbeat_time=stored.heartbeat_time, attempts=stored.attempts)
+        )
 
     def delete(self, tenant_id: str, task_id: str) -> None:
         tables = self._tables()
@@ -576,7 +601,8 @@ class FakeTaskRepository:
     @staticmethod
     def _stale(task: Task, stale_before: datetime) -> bool:
         return task.state is TaskState.RUNNING and (
-            task.heartbeat_time is None or task.heartbeat_time < stale_before)
+            task.heartbeat_time is None or task.heartbeat_time < stale_before
+        )
 
     def claim(self, task_id: str, *, now: datetime, stale_before: datetime) -> Task | None:
         found = self._by_id(task_id)
@@ -608,12 +634,13 @@ class FakeTaskRepository:
         self, *, stale_before: datetime, queued_before: datetime, limit: int
     ) -> builtins.list[Task]:  # `list` alone would name the method above
         orphans = [
-            task for _, task in self._tables().tasks.items()
+            task
+            for _, task in self._tables().tasks.items()
             if (task.state is TaskState.QUEUED and task.create_time < queued_before)
             or self._stale(task, stale_before)
         ]
         orphans.sort(key=lambda t: (t.create_time, t.id))
-        return orphans[:_check_limit(limit)]
+        return orphans[: _check_limit(limit)]
 
 
 class FakeTaskEventRepository:
@@ -630,8 +657,11 @@ class FakeTaskEventRepository:
 
     def list_after(self, task_id: str, after_sequence: int, *, limit: int) -> list[TaskEvent]:
         _check_limit(limit)
-        events = [event for (tid, seq), (_, event) in self._tables().task_events.items()
-                  if tid == task_id and seq > after_sequence]
+        events = [
+            event
+            for (tid, seq), (_, event) in self._tables().task_events.items()
+            if tid == task_id and seq > after_sequence
+        ]
         events.sort(key=lambda e: e.sequence)
         return events[:limit]
 
@@ -646,8 +676,7 @@ class FakeUploadRepository:
             raise AlreadyExists(f"uploads/{upload.id} already exists")
         table.put((upload.tenant_id, upload.id), upload)
 
-    def get(self, tenant_id: str, upload_id: str, *, for_update: bool = False
-            ) -> Upload | None:
+    def get(self, tenant_id: str, upload_id: str, *, for_update: bool = False) -> Upload | None:
         return self._tables().uploads.get((tenant_id, upload_id))
 
     def save(self, upload: Upload) -> None:
@@ -676,8 +705,10 @@ class FakeHotwordSetRepository:
         return self._tables().hotword_sets.get((tenant_id, set_id))
 
     def list(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page[HotwordSet]:
-        sets = sorted((s for (tenant, _), s in self._tables().hotword_sets.items()
-                       if tenant == tenant_id), key=lambda s: s.id)
+        sets = sorted(
+            (s for (tenant, _), s in self._tables().hotword_sets.items() if tenant == tenant_id),
+            key=lambda s: s.id,
+        )
         if cursor:
             (after_id,) = _decode_cursor(cursor, 1)
             sets = [s for s in sets if s.id > after_id]
@@ -715,8 +746,14 @@ class FakePromptTemplateRepository:
         return self._tables().prompt_templates.get((tenant_id, template_id))
 
     def list(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page[PromptTemplate]:
-        templates = sorted((t for (tenant, _), t in self._tables().prompt_templates.items()
-                            if tenant == tenant_id), key=lambda t: t.id)
+        templates = sorted(
+            (
+                t
+                for (tenant, _), t in self._tables().prompt_templates.items()
+                if tenant == tenant_id
+            ),
+            key=lambda t: t.id,
+        )
         if cursor:
             (after_id,) = _decode_cursor(cursor, 1)
             templates = [t for t in templates if t.id > after_id]
@@ -736,7 +773,8 @@ class FakePromptTemplateRepository:
 def _mappings_digest(mappings: SpeakerMappings) -> str:
     canonical = json.dumps(
         {label: [who.display_name, who.user_id] for label, who in mappings.mappings.items()},
-        sort_keys=True, ensure_ascii=False,
+        sort_keys=True,
+        ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
@@ -801,8 +839,9 @@ class FakeArtifactRepository:
     def list(
         self, tenant_id: str, task_id: str, *, limit: int, cursor: str | None
     ) -> Page[Artifact]:
-        artifacts = [a for key, a in self._tables().artifacts.items()
-                     if key[:2] == (tenant_id, task_id)]
+        artifacts = [
+            a for key, a in self._tables().artifacts.items() if key[:2] == (tenant_id, task_id)
+        ]
         artifacts.sort(key=lambda a: (a.create_time, a.id), reverse=True)
         if cursor:
             after_time, after_id = _decode_cursor(cursor, 2)
@@ -818,8 +857,11 @@ class FakeArtifactRepository:
         table.put(key, artifact)
 
     def pending(self, task_id: str) -> list[Artifact]:
-        found = [a for key, a in self._tables().artifacts.items()
-                 if key[1] == task_id and a.state is ArtifactState.GENERATING]
+        found = [
+            a
+            for key, a in self._tables().artifacts.items()
+            if key[1] == task_id and a.state is ArtifactState.GENERATING
+        ]
         return sorted(found, key=lambda a: (a.create_time, a.id))
 
 
@@ -1034,7 +1076,10 @@ if TYPE_CHECKING:
     from meeting_agent.ports import Clock, Database, ObjectStore, UnitOfWork, UnitOfWorkFactory
 
     def _conforms(
-        clock: FakeClock, store: FakeObjectStore, db: FakeDatabase, uow: FakeUnitOfWork,
+        clock: FakeClock,
+        store: FakeObjectStore,
+        db: FakeDatabase,
+        uow: FakeUnitOfWork,
         factory: FakeUnitOfWorkFactory,
     ) -> tuple[Clock, ObjectStore, Database, UnitOfWork, UnitOfWorkFactory]:
         return clock, store, db, uow, factory

@@ -36,18 +36,31 @@ def code_of(error: errors.MeetingAgentError) -> int:
 def to_status_proto(error: errors.MeetingAgentError) -> status_pb2.Status:
     """The `google.rpc.Status` for a domain error: ErrorInfo always, more where it helps."""
     details = [
-        pack_any(error_details_pb2.ErrorInfo(
-            reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata))
+        pack_any(
+            error_details_pb2.ErrorInfo(
+                reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
+            )
+        )
     ]
     if isinstance(error, errors.InvalidArgument) and error.violations:
-        details.append(pack_any(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in error.violations
-        ])))
+        details.append(
+            pack_any(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(
+                            field=v.field, description=v.description
+                        )
+                        for v in error.violations
+                    ]
+                )
+            )
+        )
     retry_after = getattr(error, "retry_after_seconds", None)
     if retry_after is None:
-        retry_after = next((seconds for cls, seconds in _DEFAULT_RETRY_SECONDS.items()
-                            if isinstance(error, cls)), None)
+        retry_after = next(
+            (seconds for cls, seconds in _DEFAULT_RETRY_SECONDS.items() if isinstance(error, cls)),
+            None,
+        )
     if retry_after is not None:
         delay = duration_pb2.Duration()
         delay.FromNanoseconds(int(retry_after * 1e9))
@@ -63,8 +76,7 @@ def internal_status_proto() -> status_pb2.Status:
     )
 
 
-async def abort_with(context: Any,
-                     status: status_pb2.Status) -> NoReturn:
+async def abort_with(context: Any, status: status_pb2.Status) -> NoReturn:
     """Abort the call with a rich status; never returns."""
     grpc_status = rpc_status.to_status(status)
     await context.abort(grpc_status.code, grpc_status.details, grpc_status.trailing_metadata)

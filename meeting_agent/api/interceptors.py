@@ -54,8 +54,14 @@ class RpcObserver(Protocol):
 class LoggingRpcObserver:
     def rpc_finished(self, method: str, code: grpc.StatusCode, seconds: float) -> None:
         if _LOGGER.isEnabledFor(logging.INFO):
-            _LOGGER.info("rpc finished", extra={"rpc_method": method, "rpc_code": code.name,
-                                                "duration_ms": round(seconds * 1000, 2)})
+            _LOGGER.info(
+                "rpc finished",
+                extra={
+                    "rpc_method": method,
+                    "rpc_code": code.name,
+                    "duration_ms": round(seconds * 1000, 2),
+                },
+            )
 
 
 class SeenUsers(Protocol):
@@ -145,23 +151,36 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                 async for item in self._stream(method, public, inner_stream, request, context):
                     yield item
 
-            factory = (grpc.unary_stream_rpc_method_handler if handler.unary_stream
-                       else grpc.stream_stream_rpc_method_handler)
-            return factory(stream_behavior, request_deserializer=handler.request_deserializer,
-                           response_serializer=handler.response_serializer)
+            factory = (
+                grpc.unary_stream_rpc_method_handler
+                if handler.unary_stream
+                else grpc.stream_stream_rpc_method_handler
+            )
+            return factory(
+                stream_behavior,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
 
         inner_unary = handler.unary_unary or handler.stream_unary
 
         async def unary_behavior(request: Any, context: Context) -> Any:
             return await self._unary(method, public, inner_unary, request, context)
 
-        factory = (grpc.unary_unary_rpc_method_handler if handler.unary_unary
-                   else grpc.stream_unary_rpc_method_handler)
-        return factory(unary_behavior, request_deserializer=handler.request_deserializer,
-                       response_serializer=handler.response_serializer)
+        factory = (
+            grpc.unary_unary_rpc_method_handler
+            if handler.unary_unary
+            else grpc.stream_unary_rpc_method_handler
+        )
+        return factory(
+            unary_behavior,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
-    async def _unary(self, method: str, public: bool, inner: Any, request: Any,
-                     context: Context) -> Any:
+    async def _unary(
+        self, method: str, public: bool, inner: Any, request: Any, context: Context
+    ) -> Any:
         span = self._start(method, context)
         started = time.perf_counter()
         code = grpc.StatusCode.OK
@@ -183,8 +202,9 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         finally:
             self._finish(method, context, span, code, started)
 
-    async def _stream(self, method: str, public: bool, inner: Any, request: Any,
-                      context: Context) -> AsyncIterator[Any]:
+    async def _stream(
+        self, method: str, public: bool, inner: Any, request: Any, context: Context
+    ) -> AsyncIterator[Any]:
         span = self._start(method, context)
         started = time.perf_counter()
         code = grpc.StatusCode.OK
@@ -221,8 +241,9 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         otel_context.attach(trace.set_span_in_context(span))
         return span
 
-    def _finish(self, method: str, context: Context, span: trace.Span,
-                code: grpc.StatusCode, started: float) -> None:
+    def _finish(
+        self, method: str, context: Context, span: trace.Span, code: grpc.StatusCode, started: float
+    ) -> None:
         code = _reported_code(context, code)
         end_rpc_span(span, code.name, code.value[0])
         elapsed = time.perf_counter() - started

@@ -67,8 +67,9 @@ def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     # Timestamp.FromDatetime goes through time tuples and costs more than the rest of a
     # task's message; a timedelta gives the same exact seconds and nanos.
     delta = value - _EPOCH if value.tzinfo is not None else value - _EPOCH.replace(tzinfo=None)
-    return timestamp_pb2.Timestamp(seconds=delta.days * 86400 + delta.seconds,
-                                   nanos=delta.microseconds * 1000)
+    return timestamp_pb2.Timestamp(
+        seconds=delta.days * 86400 + delta.seconds, nanos=delta.microseconds * 1000
+    )
 
 
 def from_timestamp(value: timestamp_pb2.Timestamp) -> datetime:
@@ -97,8 +98,13 @@ def error_status(error: m.TaskError | None) -> status_pb2.Status | None:
     return status_pb2.Status(
         code=error.code or code_pb2.UNKNOWN,
         message=error.message,
-        details=[pack_any(error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN,
-                                                   metadata=error.metadata))],
+        details=[
+            pack_any(
+                error_details_pb2.ErrorInfo(
+                    reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
+                )
+            )
+        ],
     )
 
 
@@ -111,8 +117,9 @@ def task_options(options: m.TaskOptions) -> task_pb2.TaskOptions:
         language_code=options.language_code,
         asr_providers=provider_choices(options.asr_providers),
         hotword_set=f"hotwordSets/{options.hotword_set_id}" if options.hotword_set_id else "",
-        prompt_template=(f"promptTemplates/{options.prompt_template_id}"
-                         if options.prompt_template_id else ""),
+        prompt_template=(
+            f"promptTemplates/{options.prompt_template_id}" if options.prompt_template_id else ""
+        ),
         llm_providers=provider_choices(options.llm_providers),
         disable_diarization=options.disable_diarization,
         no_fallback=options.no_fallback,
@@ -132,7 +139,8 @@ def task(t: m.Task) -> task_pb2.Task:
         name=f"tasks/{t.id}",
         display_name=t.display_name,
         audio_sources=[
-            task_pb2.AudioSource(upload=f"uploads/{s.upload_id}") if s.upload_id
+            task_pb2.AudioSource(upload=f"uploads/{s.upload_id}")
+            if s.upload_id
             else task_pb2.AudioSource(uri=s.uri or "")
             for s in t.audio_sources
         ],
@@ -158,9 +166,13 @@ def task(t: m.Task) -> task_pb2.Task:
 
 def provider_fallback(f: m.ProviderFallback) -> common_pb2.ProviderFallback:
     return common_pb2.ProviderFallback(
-        output=f.output, provider=f.provider,
-        skipped=[common_pb2.SkippedProvider(provider=s.provider, reason=s.reason,
-                                            message=s.message) for s in f.skipped])
+        output=f.output,
+        provider=f.provider,
+        skipped=[
+            common_pb2.SkippedProvider(provider=s.provider, reason=s.reason, message=s.message)
+            for s in f.skipped
+        ],
+    )
 
 
 def task_event(e: m.TaskEvent) -> task_pb2.TaskEvent:
@@ -185,8 +197,11 @@ def upload(u: m.Upload) -> audio_pb2.Upload:
         content_type=u.content_type,
         size_bytes=u.size_bytes,
         sha256=u.sha256,
-        state=(audio_pb2.UPLOAD_STATE_READY if u.state is m.UploadState.READY
-               else audio_pb2.UPLOAD_STATE_PENDING),
+        state=(
+            audio_pb2.UPLOAD_STATE_READY
+            if u.state is m.UploadState.READY
+            else audio_pb2.UPLOAD_STATE_PENDING
+        ),
         create_time=timestamp(u.create_time),
     )
 
@@ -221,16 +236,18 @@ def prompt_template(t: m.PromptTemplate) -> prompt_template_pb2.PromptTemplate:
 def speaker_mappings(s: m.SpeakerMappings) -> transcript_pb2.SpeakerMappings:
     return transcript_pb2.SpeakerMappings(
         name=f"tasks/{s.task_id}/speakerMappings",
-        mappings={label: transcript_pb2.SpeakerIdentity(display_name=i.display_name,
-                                                         user_id=i.user_id)
-                  for label, i in s.mappings.items()},
+        mappings={
+            label: transcript_pb2.SpeakerIdentity(display_name=i.display_name, user_id=i.user_id)
+            for label, i in s.mappings.items()
+        },
         etag=s.etag,
         update_time=timestamp(s.update_time),
     )
 
 
-def transcript(t: m.Transcript, mappings: m.SpeakerMappings, *, with_words: bool
-               ) -> transcript_pb2.Transcript:
+def transcript(
+    t: m.Transcript, mappings: m.SpeakerMappings, *, with_words: bool
+) -> transcript_pb2.Transcript:
     names = {label: i.display_name for label, i in mappings.mappings.items()}
     speaking: dict[str, float] = {}
     for seg in t.segments:
@@ -246,16 +263,25 @@ def transcript(t: m.Transcript, mappings: m.SpeakerMappings, *, with_words: bool
                 start_offset=duration(seg.start),
                 end_offset=duration(seg.end),
                 text=seg.text,
-                words=[transcript_pb2.Word(text=w.text, start_offset=duration(w.start),
-                                           end_offset=duration(w.end), confidence=w.confidence)
-                       for w in seg.words] if with_words else [],
+                words=[
+                    transcript_pb2.Word(
+                        text=w.text,
+                        start_offset=duration(w.start),
+                        end_offset=duration(w.end),
+                        confidence=w.confidence,
+                    )
+                    for w in seg.words
+                ]
+                if with_words
+                else [],
                 source_index=seg.source_index,
             )
             for seg in t.segments
         ],
         speakers=[
-            transcript_pb2.Speaker(label=label, display_name=names.get(label, ""),
-                                   speaking_duration=duration(seconds))
+            transcript_pb2.Speaker(
+                label=label, display_name=names.get(label, ""), speaking_duration=duration(seconds)
+            )
             for label, seconds in speaking.items()
         ],
         duration=duration(t.duration_seconds),
@@ -288,19 +314,31 @@ def minutes(doc: Mapping[str, Any]) -> artifact_pb2.Minutes:
     """Minutes as stored (see `meeting_agent.minutes.schema`) to the wire message."""
     return artifact_pb2.Minutes(
         summary=doc.get("summary", ""),
-        decisions=[artifact_pb2.Decision(text=d["text"],
-                                         source_offset=duration(d.get("source_offset_seconds")))
-                   for d in doc.get("decisions", [])],
+        decisions=[
+            artifact_pb2.Decision(
+                text=d["text"], source_offset=duration(d.get("source_offset_seconds"))
+            )
+            for d in doc.get("decisions", [])
+        ],
         action_items=[
-            artifact_pb2.ActionItem(owner=a.get("owner", ""), text=a["text"],
-                                    due_date=a.get("due_date", ""),
-                                    due_text=a.get("due_text", ""),
-                                    source_offset=duration(a.get("source_offset_seconds")))
-            for a in doc.get("action_items", [])],
-        topics=[artifact_pb2.Topic(title=t["title"], summary=t.get("summary", ""),
-                                   start_offset=duration(t.get("start_seconds")),
-                                   end_offset=duration(t.get("end_seconds")))
-                for t in doc.get("topics", [])],
+            artifact_pb2.ActionItem(
+                owner=a.get("owner", ""),
+                text=a["text"],
+                due_date=a.get("due_date", ""),
+                due_text=a.get("due_text", ""),
+                source_offset=duration(a.get("source_offset_seconds")),
+            )
+            for a in doc.get("action_items", [])
+        ],
+        topics=[
+            artifact_pb2.Topic(
+                title=t["title"],
+                summary=t.get("summary", ""),
+                start_offset=duration(t.get("start_seconds")),
+                end_offset=duration(t.get("end_seconds")),
+            )
+            for t in doc.get("topics", [])
+        ],
     )
 
 

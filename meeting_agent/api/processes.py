@@ -79,10 +79,15 @@ def serve_in_processes(settings: Settings, run_server: Callable[[], int]) -> int
                 for index, process in enumerate(processes):
                     if stopping or process.is_alive():
                         continue
-                    delay = _RESTART_BACKOFF_SECONDS[min(restarts[index],
-                                                         len(_RESTART_BACKOFF_SECONDS) - 1)]
-                    _LOGGER.warning("server process %d exited with %s; starting another in "
-                                    "%.1f s", process.pid, process.exitcode, delay)
+                    delay = _RESTART_BACKOFF_SECONDS[
+                        min(restarts[index], len(_RESTART_BACKOFF_SECONDS) - 1)
+                    ]
+                    _LOGGER.warning(
+                        "server process %d exited with %s; starting another in %.1f s",
+                        process.pid,
+                        process.exitcode,
+                        delay,
+                    )
                     time.sleep(delay)
                     restarts[index] += 1
                     processes[index] = _start(context, run_server, index)
@@ -107,10 +112,12 @@ def _prepare_once(settings: Settings) -> None:
         ensure_dev_key(settings.data_dir)
 
 
-def _start(context: multiprocessing.context.SpawnContext, run_server: Callable[[], int],
-           index: int) -> multiprocessing.process.BaseProcess:
-    process = context.Process(target=_child, args=(run_server,),
-                              name=f"meeting-agent-server-{index}", daemon=False)
+def _start(
+    context: multiprocessing.context.SpawnContext, run_server: Callable[[], int], index: int
+) -> multiprocessing.process.BaseProcess:
+    process = context.Process(
+        target=_child, args=(run_server,), name=f"meeting-agent-server-{index}", daemon=False
+    )
     process.start()
     return process
 

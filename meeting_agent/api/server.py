@@ -107,8 +107,10 @@ def _server_options(container: Container) -> list[tuple[str, int]]:
         ("grpc.keepalive_time_ms", int(s.keepalive_time_seconds * 1000)),
         ("grpc.keepalive_timeout_ms", int(s.keepalive_timeout_seconds * 1000)),
         ("grpc.keepalive_permit_without_calls", 1),
-        ("grpc.http2.min_recv_ping_interval_without_data_ms",
-         int(s.min_client_ping_interval_seconds * 1000)),
+        (
+            "grpc.http2.min_recv_ping_interval_without_data_ms",
+            int(s.min_client_ping_interval_seconds * 1000),
+        ),
         ("grpc.http2.max_ping_strikes", 2),
     ]
 
@@ -122,11 +124,14 @@ async def _check(label: str, check: Callable[[], None]) -> str | None:
     return None
 
 
-async def _watch_dependencies(container: Container, health_servicer: health.aio.HealthServicer,
-                              interval: float) -> None:
+async def _watch_dependencies(
+    container: Container, health_servicer: health.aio.HealthServicer, interval: float
+) -> None:
     """Readiness follows the database and the object store; the queue is reported apart."""
-    serving, not_serving = (health_pb2.HealthCheckResponse.SERVING,
-                            health_pb2.HealthCheckResponse.NOT_SERVING)
+    serving, not_serving = (
+        health_pb2.HealthCheckResponse.SERVING,
+        health_pb2.HealthCheckResponse.NOT_SERVING,
+    )
     last: dict[str, int] = {}
 
     async def report(names: tuple[str, ...], problem: str | None, what: str) -> None:
@@ -142,8 +147,9 @@ async def _watch_dependencies(container: Container, health_servicer: health.aio.
         last[names[0]] = status
 
     while True:
-        problem = (await _check("database", container.database.check)
-                   or await _check("object store", container.store.check))
+        problem = await _check("database", container.database.check) or await _check(
+            "object store", container.store.check
+        )
         await report(READINESS_NAMES, problem, "readiness")
         if container.queue is not None:
             await report((QUEUE,), await _check("queue", container.queue.check), "queue")
@@ -187,40 +193,60 @@ async def start_server(
 ) -> RunningServer:
     settings = container.settings
     asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(max_workers=settings.server.worker_threads,
-                           thread_name_prefix="meeting-agent"))
+        ThreadPoolExecutor(
+            max_workers=settings.server.worker_threads, thread_name_prefix="meeting-agent"
+        )
+    )
     server = grpc.aio.server(
-        interceptors=[RpcInterceptor(
-            Authentication(authenticator, container.users),
-            observers if observers is not None else [LoggingRpcObserver(), OtelRpcObserver()],
-        )],
+        interceptors=[
+            RpcInterceptor(
+                Authentication(authenticator, container.users),
+                observers if observers is not None else [LoggingRpcObserver(), OtelRpcObserver()],
+            )
+        ],
         options=_server_options(container),
     )
     server_settings = settings.server
     offload = Offload(inline_reads=container.database.reads_never_wait)
-    watch = TaskWatchHub(container.uow_factory, container.events, offload,
-                         poll_seconds=server_settings.watch_poll_seconds,
-                         heartbeat_seconds=server_settings.watch_heartbeat_seconds)
+    watch = TaskWatchHub(
+        container.uow_factory,
+        container.events,
+        offload,
+        poll_seconds=server_settings.watch_poll_seconds,
+        heartbeat_seconds=server_settings.watch_heartbeat_seconds,
+    )
     await watch.start()
     task_service_pb2_grpc.add_TaskServiceServicer_to_server(
-        TaskServicer(container.tasks, watch, offload,
-                     max_audio_sources=settings.limits.max_audio_sources), server)
+        TaskServicer(
+            container.tasks, watch, offload, max_audio_sources=settings.limits.max_audio_sources
+        ),
+        server,
+    )
     audio_service_pb2_grpc.add_AudioServiceServicer_to_server(
-        AudioServicer(container.uploads, offload,
-                      max_chunk_bytes=settings.limits.max_chunk_bytes), server)
+        AudioServicer(container.uploads, offload, max_chunk_bytes=settings.limits.max_chunk_bytes),
+        server,
+    )
     transcript_service_pb2_grpc.add_TranscriptServiceServicer_to_server(
-        TranscriptServicer(container.transcripts, offload), server)
+        TranscriptServicer(container.transcripts, offload), server
+    )
     minutes_service_pb2_grpc.add_MinutesServiceServicer_to_server(
-        MinutesServicer(container.minutes, offload), server)
+        MinutesServicer(container.minutes, offload), server
+    )
     prompt_template_service_pb2_grpc.add_PromptTemplateServiceServicer_to_server(
-        PromptTemplateServicer(container.prompt_templates, offload), server)
+        PromptTemplateServicer(container.prompt_templates, offload), server
+    )
     hotword_set_service_pb2_grpc.add_HotwordSetServiceServicer_to_server(
-        HotwordSetServicer(container.hotword_sets, offload), server)
+        HotwordSetServicer(container.hotword_sets, offload), server
+    )
     usage_service_pb2_grpc.add_UsageServiceServicer_to_server(
-        UsageServicer(container.usage, offload), server)
+        UsageServicer(container.usage, offload), server
+    )
     capabilities_service_pb2_grpc.add_CapabilitiesServiceServicer_to_server(
-        CapabilitiesServicer(container.catalog, settings,
-                             presigned_upload=container.store.supports_presign), server)
+        CapabilitiesServicer(
+            container.catalog, settings, presigned_upload=container.store.supports_presign
+        ),
+        server,
+    )
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -229,13 +255,19 @@ async def start_server(
     # It answers: that is all liveness says, from the first moment to the last.
     await health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
 
     address = server_settings.listen_address
     if server_settings.tls_cert_file and server_settings.tls_key_file:
-        credentials = grpc.ssl_server_credentials([(
-            server_settings.tls_key_file.read_bytes(), server_settings.tls_cert_file.read_bytes(),
-        )])
+        credentials = grpc.ssl_server_credentials(
+            [
+                (
+                    server_settings.tls_key_file.read_bytes(),
+                    server_settings.tls_cert_file.read_bytes(),
+                )
+            ]
+        )
         port = server.add_secure_port(address, credentials)
     else:
         port = server.add_insecure_port(address)
@@ -243,15 +275,19 @@ async def start_server(
         raise OSError(f"cannot listen on {address}")
     await server.start()
     background = [
-        asyncio.create_task(_watch_dependencies(
-            container, health_servicer, server_settings.health_check_interval_seconds)),
+        asyncio.create_task(
+            _watch_dependencies(
+                container, health_servicer, server_settings.health_check_interval_seconds
+            )
+        ),
         asyncio.create_task(_reconcile_forever(container)),
         asyncio.create_task(_sweep_forever(container)),
     ]
     # Let the first dependency check finish so we never report SERVING blindly.
     await asyncio.sleep(0)
-    return RunningServer(server=server, port=port, health=health_servicer, watch=watch,
-                         _background=background)
+    return RunningServer(
+        server=server, port=port, health=health_servicer, watch=watch, _background=background
+    )
 
 
 async def serve(container: Container, authenticator: Authenticator) -> bool:
@@ -264,24 +300,33 @@ async def serve(container: Container, authenticator: Authenticator) -> bool:
     time (its task's lease then goes stale and another process takes it over).
     """
     running = await start_server(container, authenticator)
-    _LOGGER.info("meeting-agent listening on port %d (%s)", running.port,
-                 container.settings.server.listen_address)
+    _LOGGER.info(
+        "meeting-agent listening on port %d (%s)",
+        running.port,
+        container.settings.server.listen_address,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     server_settings = container.settings.server
-    deadline = (loop.time() + server_settings.shutdown_delay_seconds
-                + server_settings.shutdown_grace_seconds)
+    deadline = (
+        loop.time()
+        + server_settings.shutdown_delay_seconds
+        + server_settings.shutdown_grace_seconds
+    )
     _LOGGER.info("shutting down: handing running jobs back, draining in-flight RPCs")
     container.pipeline.interrupt()
-    await running.stop(server_settings.shutdown_grace_seconds,
-                       delay_seconds=server_settings.shutdown_delay_seconds)
+    await running.stop(
+        server_settings.shutdown_grace_seconds, delay_seconds=server_settings.shutdown_delay_seconds
+    )
     stopped = await asyncio.to_thread(container.close, max(0.0, deadline - loop.time()))
     if stopped:
         _LOGGER.info("stopped")
     else:
-        _LOGGER.warning("a job did not reach a safe point in time; its task will be taken "
-                        "over once its lease goes stale")
+        _LOGGER.warning(
+            "a job did not reach a safe point in time; its task will be taken "
+            "over once its lease goes stale"
+        )
     return stopped

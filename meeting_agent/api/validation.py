@@ -26,7 +26,8 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 # RFC 6838 type/subtype names, then RFC 9110 parameters (token=token or token="...").
 _MIME_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
 MIME_TYPE = re.compile(
-    rf"{_MIME_NAME}/{_MIME_NAME}(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=(\"[ -~]*\"|[A-Za-z0-9!#$&^_.+-]+))*")
+    rf"{_MIME_NAME}/{_MIME_NAME}(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=(\"[ -~]*\"|[A-Za-z0-9!#$&^_.+-]+))*"
+)
 
 # google.protobuf.Timestamp's valid range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
 MIN_TIMESTAMP_SECONDS = -62_135_596_800
@@ -76,16 +77,16 @@ def parse_singleton(name: str, field: str, collection: str, singleton: str) -> s
     return match.group(1)
 
 
-def check_text(v: Violations, value: str, field: str, *, max_length: int,
-               required: bool = False) -> None:
+def check_text(
+    v: Violations, value: str, field: str, *, max_length: int, required: bool = False
+) -> None:
     if required and not value.strip():
         v.add(field, "is required")
     elif len(value) > max_length:
         v.add(field, f"must be at most {max_length} characters")
 
 
-def check_timestamp(v: Violations, value: timestamp_pb2.Timestamp, field: str
-                    ) -> datetime | None:
+def check_timestamp(v: Violations, value: timestamp_pb2.Timestamp, field: str) -> datetime | None:
     """The moment a Timestamp names, or None (recorded) when it is outside the range
     the Timestamp type allows, which no datetime can hold."""
     if not 0 <= value.nanos < 1_000_000_000:
@@ -97,8 +98,9 @@ def check_timestamp(v: Violations, value: timestamp_pb2.Timestamp, field: str
     return _EPOCH + timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
 
 
-def check_plain_text(v: Violations, value: str, field: str, *, max_length: int,
-                     required: bool = False) -> None:
+def check_plain_text(
+    v: Violations, value: str, field: str, *, max_length: int, required: bool = False
+) -> None:
     """Like `check_text`, and without control characters (CR, LF, NUL, ...): such values
     end up in headers, file names and log lines."""
     check_text(v, value, field, max_length=max_length, required=required)
@@ -111,8 +113,9 @@ def check_language(v: Violations, value: str, field: str) -> None:
         v.add(field, f"must be a BCP-47 language code such as 'en' or 'zh-CN', got {value!r}")
 
 
-def check_mask(paths: Iterable[str], allowed: Iterable[str], field: str = "update_mask"
-               ) -> list[str]:
+def check_mask(
+    paths: Iterable[str], allowed: Iterable[str], field: str = "update_mask"
+) -> list[str]:
     paths = list(paths)
     allowed_set = set(allowed)
     if not paths:
@@ -120,5 +123,6 @@ def check_mask(paths: Iterable[str], allowed: Iterable[str], field: str = "updat
     unknown = [p for p in paths if p not in allowed_set]
     if unknown:
         raise InvalidArgument.field(
-            field, f"unknown or immutable paths {unknown}; allowed: {sorted(allowed_set)}")
+            field, f"unknown or immutable paths {unknown}; allowed: {sorted(allowed_set)}"
+        )
     return paths

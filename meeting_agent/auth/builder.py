@@ -51,14 +51,18 @@ def build_authenticator(settings: Settings) -> Authenticator:
         remote = _remote_jwks(auth.jwks_url, algorithms, production=production)
 
     keys = KeyRing(local, unnamed=pem_keys, remote=remote)
-    bearer = None if keys.empty else JwtAuthenticator(
-        keys,
-        issuer=auth.issuer,
-        audience=auth.audience,
-        algorithms=algorithms,
-        leeway_seconds=auth.leeway_seconds,
-        user_claim=auth.user_claim,
-        tenant_claim=auth.tenant_claim,
+    bearer = (
+        None
+        if keys.empty
+        else JwtAuthenticator(
+            keys,
+            issuer=auth.issuer,
+            audience=auth.audience,
+            algorithms=algorithms,
+            leeway_seconds=auth.leeway_seconds,
+            user_claim=auth.user_claim,
+            tenant_claim=auth.tenant_claim,
+        )
     )
     if auth.trusted_gateway:
         logger.warning("trusted-gateway mode: x-user-id and x-tenant-id are believed as sent")

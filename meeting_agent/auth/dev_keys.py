@@ -64,8 +64,9 @@ def dev_verification_key(data_dir: Path, algorithms: Collection[str]) -> Verific
     public_key = ensure_dev_key(data_dir).public_key()
     usable = algorithms_for(public_key, algorithms)
     if not usable:
-        logger.warning("development key unused: it is RSA and %s allows no RSA algorithm",
-                       sorted(algorithms))
+        logger.warning(
+            "development key unused: it is RSA and %s allows no RSA algorithm", sorted(algorithms)
+        )
         return None
     return VerificationKey(DEV_KID, public_key, usable, f"development key in {data_dir}")
 
@@ -86,8 +87,9 @@ def mint_dev_token(
         raise ConfigurationError("the development key is off (MEETING_AGENT_AUTH__DEV_KEY)")
     algorithm = next((alg for alg in settings.auth.algorithms if alg in RSA_ALGORITHMS), None)
     if algorithm is None:
-        raise ConfigurationError("MEETING_AGENT_AUTH__ALGORITHMS allows no RSA algorithm "
-                                 "for the development key")
+        raise ConfigurationError(
+            "MEETING_AGENT_AUTH__ALGORITHMS allows no RSA algorithm for the development key"
+        )
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": settings.auth.issuer,
@@ -98,8 +100,9 @@ def mint_dev_token(
         settings.auth.tenant_claim: tenant_id,
     }
     claims.update(extra_claims or {})
-    return jwt.encode(claims, ensure_dev_key(settings.data_dir), algorithm=algorithm,
-                      headers={"kid": DEV_KID})
+    return jwt.encode(
+        claims, ensure_dev_key(settings.data_dir), algorithm=algorithm, headers={"kid": DEV_KID}
+    )
 
 
 def _read_private_key(path: Path) -> rsa.RSAPrivateKey | None:
@@ -110,8 +113,10 @@ def _read_private_key(path: Path) -> rsa.RSAPrivateKey | None:
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
-        raise ConfigurationError(f"{path} is not an unencrypted PEM private key; delete it "
-                                 "to generate a new development key") from exc
+        raise ConfigurationError(
+            f"{path} is not an unencrypted PEM private key; delete it "
+            "to generate a new development key"
+        ) from exc
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigurationError(f"{path} is not an RSA key; delete it to generate a new one")
     return key

@@ -163,8 +163,9 @@ class JwtAuthenticator:
         if alg not in self._algorithms:
             raise Unauthenticated("algorithm not allowed", reason=reasons.DISALLOWED_ALGORITHM)
         # `jku`, `x5u` and `jwk` headers are ignored: keys come from configuration only.
-        candidates = [key for key in self._keys.candidates(header.get("kid"))
-                      if alg in key.algorithms]
+        candidates = [
+            key for key in self._keys.candidates(header.get("kid")) if alg in key.algorithms
+        ]
         if not candidates:
             raise Unauthenticated("algorithm not allowed", reason=reasons.DISALLOWED_ALGORITHM)
         for key in candidates:
@@ -201,8 +202,9 @@ def _check_numeric_dates(token: str) -> None:
     for claim in _NUMERIC_DATE_CLAIMS:
         value = claims.get(claim)
         if claim in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise Unauthenticated(f"{claim} must be a number", reason=reasons.INVALID_CLAIM,
-                                  metadata={"claim": claim})
+            raise Unauthenticated(
+                f"{claim} must be a number", reason=reasons.INVALID_CLAIM, metadata={"claim": claim}
+            )
 
 
 def _refusal(exc: jwt.PyJWTError) -> Unauthenticated:

@@ -53,7 +53,8 @@ class RemoteJwks:
             if stale is not None:
                 return stale
             raise Unavailable(
-                "signing keys are unavailable", reason=reasons.KEYS_UNAVAILABLE,
+                "signing keys are unavailable",
+                reason=reasons.KEYS_UNAVAILABLE,
                 retry_after_seconds=5.0,
             ) from exc
         except (jwt.PyJWKClientError, jwt.PyJWKSetError):

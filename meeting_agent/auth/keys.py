@@ -98,7 +98,9 @@ def key_from_jwk(
     if not isinstance(kid, str) or not kid or not isinstance(jwk.key, PublicKey) or not algorithms:
         logger.warning(
             "ignoring JWK %r from %s: not a usable public key for algorithms %s",
-            kid, source, sorted(configured),
+            kid,
+            source,
+            sorted(configured),
         )
         return None
     return VerificationKey(kid, jwk.key, algorithms, source)
@@ -114,7 +116,7 @@ def load_jwks_file(path: Path, configured: Collection[str]) -> list[Verification
         raise ConfigurationError(f"JWKS file {path} is not JSON") from exc
     entries = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(entries, list):
-        raise ConfigurationError(f"JWKS file {path} has no \"keys\" list")
+        raise ConfigurationError(f'JWKS file {path} has no "keys" list')
     keys = []
     for entry in entries:
         if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":

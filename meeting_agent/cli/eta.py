@@ -20,9 +20,13 @@ WINDOW_SECONDS = 120.0
 MIN_ELAPSED_SECONDS = 5.0
 
 
-def remaining_seconds(samples: Sequence[tuple[float, float]], now: float, *,
-                      window_seconds: float = WINDOW_SECONDS,
-                      min_elapsed_seconds: float = MIN_ELAPSED_SECONDS) -> float | None:
+def remaining_seconds(
+    samples: Sequence[tuple[float, float]],
+    now: float,
+    *,
+    window_seconds: float = WINDOW_SECONDS,
+    min_elapsed_seconds: float = MIN_ELAPSED_SECONDS,
+) -> float | None:
     """Seconds until 100 % at the pace of the last `window_seconds`, or None when
     there is too little to go on.
 
@@ -63,8 +67,9 @@ def format_time_left(seconds: float | None) -> str:
 class TimeLeft:
     """Follows one task's events and estimates its time left at any moment."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.time,
-                 window_seconds: float = WINDOW_SECONDS) -> None:
+    def __init__(
+        self, *, clock: Callable[[], float] = time.time, window_seconds: float = WINDOW_SECONDS
+    ) -> None:
         self._clock = clock
         self._window = window_seconds
         self._samples: deque[tuple[float, float]] = deque()
@@ -90,8 +95,9 @@ class TimeLeft:
     def seconds(self) -> float | None:
         if math.isinf(self._offset):
             return None
-        return remaining_seconds(list(self._samples), self._clock() - self._offset,
-                                 window_seconds=self._window)
+        return remaining_seconds(
+            list(self._samples), self._clock() - self._offset, window_seconds=self._window
+        )
 
     def describe(self) -> str:
         return format_time_left(self.seconds())

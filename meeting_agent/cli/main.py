@@ -23,8 +23,11 @@ if TYPE_CHECKING:
 # import what a command needs inside it, so that `--help` or `dev-token` loads no
 # database, models or providers.
 
-app = typer.Typer(help="Meeting recordings in, speaker-labelled transcripts and minutes out.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Meeting recordings in, speaker-labelled transcripts and minutes out.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 app.add_typer(client_app, name="client")
 app.command()(process)
 app.command("migrate-files")(migrate_files)
@@ -48,8 +51,10 @@ def configure_logging(level: str, log_format: str = "text") -> None:
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        JsonFormatter() if log_format == "json"
-        else RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        JsonFormatter()
+        if log_format == "json"
+        else RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     logging.basicConfig(level=level, handlers=[handler])
     # httpx logs every request line at INFO, and some carry signed upload URLs.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))
@@ -116,7 +121,10 @@ def dev_token(
 
     settings = _settings()
     if not settings.auth.dev_key:
-        typer.echo("meeting-agent: the development key is switched off "
-                   "(MEETING_AGENT_AUTH__DEV_KEY=false)", err=True)
+        typer.echo(
+            "meeting-agent: the development key is switched off "
+            "(MEETING_AGENT_AUTH__DEV_KEY=false)",
+            err=True,
+        )
         raise typer.Exit(2)
     typer.echo(mint_dev_token(settings, user_id=user, tenant_id=tenant, ttl_seconds=ttl))

@@ -55,8 +55,7 @@ def _engine(url: URL) -> Engine:
 
 
 def _check_urls(source: URL, target: URL) -> None:
-    if source.render_as_string(hide_password=False) == target.render_as_string(
-            hide_password=False):
+    if source.render_as_string(hide_password=False) == target.render_as_string(hide_password=False):
         raise MigrationError("--from and --to name the same database")
     for option, url in (("--from", source), ("--to", target)):
         if url.get_backend_name() not in ("sqlite", "postgresql"):
@@ -73,12 +72,18 @@ def _check_source_schema(source: Engine, url: URL) -> None:
         raise MigrationError(
             f"the source database is at revision {sorted(current) or 'none'}, not at "
             f"{sorted(heads)}: upgrade it first (start this version's server on it, or "
-            f"`alembic -x url=... upgrade head`)")
+            f"`alembic -x url=... upgrade head`)"
+        )
 
 
-def run_migration(source_url: str, target_url: str, *, batch_size: int = 1000,
-                  on_batch: BatchCallback | None = None,
-                  on_table: TableCallback | None = None) -> MigrationResult:
+def run_migration(
+    source_url: str,
+    target_url: str,
+    *,
+    batch_size: int = 1000,
+    on_batch: BatchCallback | None = None,
+    on_table: TableCallback | None = None,
+) -> MigrationResult:
     """Migrate the target to head, copy every table, then verify both sides."""
     from meeting_agent.adapters.db.database import normalize_url, upgrade_to_head
     from meeting_agent.adapters.db.transfer import (
@@ -100,8 +105,11 @@ def run_migration(source_url: str, target_url: str, *, batch_size: int = 1000,
         for table in tables:
             if on_table is not None:
                 on_table(table, totals[table.name])
-            copies.append(copy_table(source_engine, target_engine, table,
-                                     batch_size=batch_size, on_batch=on_batch))
+            copies.append(
+                copy_table(
+                    source_engine, target_engine, table, batch_size=batch_size, on_batch=on_batch
+                )
+            )
         return MigrationResult(copies, verify_tables(source_engine, target_engine, tables))
     finally:
         source_engine.dispose()
@@ -141,9 +149,11 @@ def _dry_run(source_url: str, target_url: str, console: Console) -> None:
         now = target_counts.get(table.name)
         report.add_row(table.name, str(counts[table.name]), "-" if now is None else str(now))
     console.print(report)
-    console.print(f"target schema: {sorted(revision) or 'empty'}; would upgrade to "
-                  f"{sorted(head_revisions(target_url))}, then copy "
-                  f"{sum(counts.values())} rows (rows whose key exists are skipped)")
+    console.print(
+        f"target schema: {sorted(revision) or 'empty'}; would upgrade to "
+        f"{sorted(head_revisions(target_url))}, then copy "
+        f"{sum(counts.values())} rows (rows whose key exists are skipped)"
+    )
 
 
 def _print_report(console: Console, result: MigrationResult) -> None:
@@ -151,29 +161,49 @@ def _print_report(console: Console, result: MigrationResult) -> None:
 
     copies = {copy.table: copy for copy in result.copies}
     report = RichTable(title="migrate-data: verification")
-    for column in ("table", "copied", "skipped", "source rows", "target rows",
-                   "source sha256", "target sha256", "ok"):
-        report.add_column(column, justify="left" if "sha" in column or column == "table"
-                          else "right")
+    for column in (
+        "table",
+        "copied",
+        "skipped",
+        "source rows",
+        "target rows",
+        "source sha256",
+        "target sha256",
+        "ok",
+    ):
+        report.add_column(
+            column, justify="left" if "sha" in column or column == "table" else "right"
+        )
     for item in result.verification:
         copy = copies[item.table]
         target_rows = "-" if item.target is None else str(item.target.rows)
         target_sum = "-" if item.target is None else item.target.sha256[:16]
-        report.add_row(item.table, str(copy.inserted), str(copy.skipped),
-                       str(item.source.rows), target_rows, item.source.sha256[:16],
-                       target_sum, "yes" if item.matches else "NO")
+        report.add_row(
+            item.table,
+            str(copy.inserted),
+            str(copy.skipped),
+            str(item.source.rows),
+            target_rows,
+            item.source.sha256[:16],
+            target_sum,
+            "yes" if item.matches else "NO",
+        )
     console.print(report)
 
 
 def migrate_data(
     source_url: str = typer.Option(
-        ..., "--from", help="Source database, e.g. sqlite:///data/meeting-agent.db."),
+        ..., "--from", help="Source database, e.g. sqlite:///data/meeting-agent.db."
+    ),
     target_url: str = typer.Option(
-        ..., "--to", help="Target database, e.g. postgresql+psycopg://user:pw@db/meeting_agent."),
+        ..., "--to", help="Target database, e.g. postgresql+psycopg://user:pw@db/meeting_agent."
+    ),
     batch_size: int = typer.Option(
-        1000, min=1, help="Rows per batch (and per target transaction)."),
+        1000, min=1, help="Rows per batch (and per target transaction)."
+    ),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="Report what would be copied; write nothing."),
+        False, "--dry-run", help="Report what would be copied; write nothing."
+    ),
 ) -> None:
     """Copy every table from one database to another, then verify counts and checksums."""
     from rich.progress import (
@@ -190,8 +220,13 @@ def migrate_data(
         if dry_run:
             _dry_run(source_url, target_url, out)
             return
-        with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err) as progress:
+        with Progress(
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        ) as progress:
             bars: dict[str, TaskID] = {}
 
             def on_table(table: Table, rows: int) -> None:
@@ -200,8 +235,9 @@ def migrate_data(
             def on_batch(table: Table, read: int, _inserted: int) -> None:
                 progress.advance(bars[table.name], read)
 
-            result = run_migration(source_url, target_url, batch_size=batch_size,
-                                   on_batch=on_batch, on_table=on_table)
+            result = run_migration(
+                source_url, target_url, batch_size=batch_size, on_batch=on_batch, on_table=on_table
+            )
     except MigrationError as exc:
         err.print(f"meeting-agent migrate-data: {exc}")
         raise typer.Exit(2) from None

@@ -37,7 +37,8 @@ STATE_FILE_NAME = "migrate-files-{bucket}.jsonl"
 def migrate_files(
     to: str = typer.Option(..., "--to", help="Target store; only 'tos' exists."),
     from_dir: Path | None = typer.Option(
-        None, "--from-dir", help="Root of the local store (default: from the settings)."),
+        None, "--from-dir", help="Root of the local store (default: from the settings)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would change; write nothing."),
     concurrency: int = typer.Option(4, "--concurrency", min=1, max=64, help="Parallel copies."),
     batch_size: int = typer.Option(500, "--batch-size", min=1, help="Tasks per transaction."),
@@ -53,8 +54,14 @@ def migrate_files(
     except ConfigurationError as exc:
         typer.echo(f"meeting-agent: {exc}", err=True)
         raise typer.Exit(2) from None
-    code = run(settings, from_dir=from_dir, dry_run=dry_run, concurrency=concurrency,
-               batch_size=batch_size, console=Console(stderr=True))
+    code = run(
+        settings,
+        from_dir=from_dir,
+        dry_run=dry_run,
+        concurrency=concurrency,
+        batch_size=batch_size,
+        console=Console(stderr=True),
+    )
     raise typer.Exit(code)
 
 
@@ -101,8 +108,10 @@ def run(
     report = MigrationReport()
     objects = scan(source.root, report)
     state = StateFile(settings.data_dir / STATE_FILE_NAME.format(bucket=target.bucket))
-    console.print(f"{len(objects)} objects, {sum(o.size for o in objects)} bytes "
-                  f"under {source.root} → tos://{target.bucket}/")
+    console.print(
+        f"{len(objects)} objects, {sum(o.size for o in objects)} bytes "
+        f"under {source.root} → tos://{target.bucket}/"
+    )
     if dry_run:
         report.outcomes = [CopyOutcome(o.key, o.size, "planned") for o in objects]
     else:
@@ -118,24 +127,32 @@ def run(
 
         def new_uri(uri: str) -> str | None:
             if uri.startswith(LOCAL_URI_PREFIX):
-                return target.uri(uri[len(LOCAL_URI_PREFIX):])
+                return target.uri(uri[len(LOCAL_URI_PREFIX) :])
             return uri if uri.startswith(f"tos://{target.bucket}/") else None
 
         rewritten = rewrite_audio_source_uris(
-            database.session_factory, new_uri, batch_size=batch_size, dry_run=dry_run)
+            database.session_factory, new_uri, batch_size=batch_size, dry_run=dry_run
+        )
     finally:
         database.dispose()
     _print_report(console, report, missing, rewritten=rewritten.uris_rewritten)
     if rewritten.unmapped_uris:
-        console.print(f"[yellow]{len(rewritten.unmapped_uris)} audio source URIs name "
-                      "another store and were left alone[/yellow]")
+        console.print(
+            f"[yellow]{len(rewritten.unmapped_uris)} audio source URIs name "
+            "another store and were left alone[/yellow]"
+        )
     return 0
 
 
-def _copy_with_progress(source: LocalObjectStore, target: TosObjectStore,
-                        objects: list[SourceObject],
-                        state: StateFile, report: MigrationReport, concurrency: int,
-                        console: Console) -> None:
+def _copy_with_progress(
+    source: LocalObjectStore,
+    target: TosObjectStore,
+    objects: list[SourceObject],
+    state: StateFile,
+    report: MigrationReport,
+    concurrency: int,
+    console: Console,
+) -> None:
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -147,20 +164,27 @@ def _copy_with_progress(source: LocalObjectStore, target: TosObjectStore,
 
     from meeting_agent.adapters.storage.migration import copy_all
 
-    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-               DownloadColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as progress:
         bar = progress.add_task("copying", total=sum(o.size for o in objects))
 
         def advance(outcome: CopyOutcome) -> None:
             progress.advance(bar, outcome.size)
 
-        report.outcomes.extend(copy_all(source, target, objects, state,
-                                        concurrency=concurrency, on_done=advance))
+        report.outcomes.extend(
+            copy_all(source, target, objects, state, concurrency=concurrency, on_done=advance)
+        )
 
 
-def _missing_references(database: SqlDatabase, local_keys: set[str], target: TosObjectStore,
-                        dry_run: bool) -> list[tuple[str, str]]:
+def _missing_references(
+    database: SqlDatabase, local_keys: set[str], target: TosObjectStore, dry_run: bool
+) -> list[tuple[str, str]]:
     """References whose object exists neither locally nor (already) in the bucket."""
     from meeting_agent.adapters.db.object_refs import referenced_keys
 
@@ -173,8 +197,13 @@ def _missing_references(database: SqlDatabase, local_keys: set[str], target: Tos
     return missing
 
 
-def _print_report(console: Console, report: MigrationReport, missing: list[tuple[str, str]],
-                  *, rewritten: int | None) -> None:
+def _print_report(
+    console: Console,
+    report: MigrationReport,
+    missing: list[tuple[str, str]],
+    *,
+    rewritten: int | None,
+) -> None:
     from rich.table import Table
 
     table = Table(title="migrate-files verification")
@@ -186,8 +215,7 @@ def _print_report(console: Console, report: MigrationReport, missing: list[tuple
     table.add_row("bytes", str(report.bytes_total))
     table.add_row("files that are not valid keys (not copied)", str(len(report.invalid_paths)))
     table.add_row("database references without an object", str(len(missing)))
-    table.add_row("audio source URIs rewritten",
-                  "not run" if rewritten is None else str(rewritten))
+    table.add_row("audio source URIs rewritten", "not run" if rewritten is None else str(rewritten))
     console.print(table)
     for outcome in report.failed[:20]:
         console.print(f"[red]failed[/red] {outcome.key}: {outcome.error}")

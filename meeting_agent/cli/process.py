@@ -49,9 +49,13 @@ class ConsoleEvents:
     def publish(self, event: TaskEvent) -> None:
         if event.type is TaskEventType.WARNING:
             self._bar.warn(event.reason, event.message)
-        self._bar.show(stage=event.stage.value, state=event.state.value,
-                       percent=event.progress_percent, message=event.message,
-                       event_time=event.event_time.timestamp())
+        self._bar.show(
+            stage=event.stage.value,
+            state=event.state.value,
+            percent=event.progress_percent,
+            message=event.message,
+            event_time=event.event_time.timestamp(),
+        )
 
     def listen(self) -> Any:
         raise NotImplementedError("the command line does not watch tasks")
@@ -97,7 +101,9 @@ def _upload(container: Container, path: Path) -> str:
     metadata = UploadMetadata(
         filename=path.name,
         content_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-        size_bytes=path.stat().st_size, sha256=digest.hexdigest())
+        size_bytes=path.stat().st_size,
+        sha256=digest.hexdigest(),
+    )
     session = container.uploads.begin(LOCAL, metadata)
     try:
         with path.open("rb") as f:
@@ -110,8 +116,9 @@ def _upload(container: Container, path: Path) -> str:
 
 
 def process(
-    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False,
-                                       help="Audio files of one meeting, in order."),
+    files: list[Path] = typer.Argument(
+        ..., exists=True, dir_okay=False, help="Audio files of one meeting, in order."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
     template: str = typer.Option("default", help="Prompt template name."),
     hotwords: str = typer.Option("", help="Comma-separated words to favour."),
@@ -119,14 +126,20 @@ def process(
     speakers: int = typer.Option(0, "--speakers", help="Exact number of speakers."),
     min_speakers: int = typer.Option(0, "--min-speakers", help="At least this many speakers."),
     max_speakers: int = typer.Option(0, "--max-speakers", help="At most this many speakers."),
-    diarization: bool = typer.Option(True, "--diarization/--no-diarization",
-                                     help="Label who spoke when (on by default)."),
+    diarization: bool = typer.Option(
+        True, "--diarization/--no-diarization", help="Label who spoke when (on by default)."
+    ),
     data_dir: Path | None = typer.Option(
-        None, help="Keep the database and objects here (default: the configured data "
-        "directory, MEETING_AGENT_DATA_DIR, or a scratch directory)."),
+        None,
+        help="Keep the database and objects here (default: the configured data "
+        "directory, MEETING_AGENT_DATA_DIR, or a scratch directory).",
+    ),
     fast: bool = typer.Option(
-        False, "--fast", help="Decode greedily: about half the transcription time, more "
-        "errors (the fast ASR preset; the default is accurate)."),
+        False,
+        "--fast",
+        help="Decode greedily: about half the transcription time, more "
+        "errors (the fast ASR preset; the default is accurate).",
+    ),
 ) -> None:
     """Transcribe recordings and write their minutes, printing both."""
     from meeting_agent.bootstrap import bootstrap
@@ -142,9 +155,15 @@ def process(
             settings = with_fast_decoding(settings)
         container = bootstrap(settings, role="cli", events=ConsoleEvents(bar))
         try:
-            result = _run(container, files, template=template, hotwords=hotwords,
-                          language=language, speaker_count=count,
-                          diarization=diarization)
+            result = _run(
+                container,
+                files,
+                template=template,
+                hotwords=hotwords,
+                language=language,
+                speaker_count=count,
+                diarization=diarization,
+            )
         except MeetingAgentError as exc:
             err.print(f"[red]error[/red] {exc.reason}: {exc.message}")
             raise typer.Exit(1) from None
@@ -156,9 +175,16 @@ def process(
         sys.stdout.write(result["text"])
 
 
-def _run(container: Container, files: list[Path], *, template: str, hotwords: str,
-         language: str, speaker_count: SpeakerCount | None,
-         diarization: bool = True) -> dict[str, Any]:
+def _run(
+    container: Container,
+    files: list[Path],
+    *,
+    template: str,
+    hotwords: str,
+    language: str,
+    speaker_count: SpeakerCount | None,
+    diarization: bool = True,
+) -> dict[str, Any]:
     from meeting_agent.exports.minutes import to_markdown
     from meeting_agent.exports.transcript import to_text
     from meeting_agent.service.pipeline.runner import initial_artifact_id
@@ -167,26 +193,46 @@ def _run(container: Container, files: list[Path], *, template: str, hotwords: st
     hotword_set_id = ""
     if hotwords.strip():
         phrases = [Hotword(p.strip()) for p in hotwords.split(",") if p.strip()]
-        created = container.hotword_sets.create(LOCAL, HotwordSet(
-            id="", tenant_id="", display_name="command line", hotwords=phrases,
-            language_code="", etag="", create_time=container.clock.now(),
-            update_time=container.clock.now()), "cli")
+        created = container.hotword_sets.create(
+            LOCAL,
+            HotwordSet(
+                id="",
+                tenant_id="",
+                display_name="command line",
+                hotwords=phrases,
+                language_code="",
+                etag="",
+                create_time=container.clock.now(),
+                update_time=container.clock.now(),
+            ),
+            "cli",
+        )
         hotword_set_id = created.id
     uploads = [_upload(container, f) for f in files]
-    task = container.tasks.create(LOCAL, NewTask(
-        display_name=files[0].stem,
-        sources=[SourceSpec(upload_id=u) for u in uploads],
-        options=TaskOptions(language_code=language, hotword_set_id=hotword_set_id,
-                            prompt_template_id=template if template != "default" else "",
-                            speaker_count=speaker_count,
-                            disable_diarization=not diarization),
-        labels={}), request_id="")
+    task = container.tasks.create(
+        LOCAL,
+        NewTask(
+            display_name=files[0].stem,
+            sources=[SourceSpec(upload_id=u) for u in uploads],
+            options=TaskOptions(
+                language_code=language,
+                hotword_set_id=hotword_set_id,
+                prompt_template_id=template if template != "default" else "",
+                speaker_count=speaker_count,
+                disable_diarization=not diarization,
+            ),
+            labels={},
+        ),
+        request_id="",
+    )
     container.pipeline.run(task.id)
     task = container.tasks.get(LOCAL, task.id)
     if task.state is not TaskState.SUCCEEDED:
         error = task.error
-        raise _TaskFailed(error.reason if error else task.state.value,
-                          error.message if error else "the task did not finish")
+        raise _TaskFailed(
+            error.reason if error else task.state.value,
+            error.message if error else "the task did not finish",
+        )
     transcript, mappings = container.transcripts.get(LOCAL, task.id, with_words=False)
     names = {label: i.display_name for label, i in mappings.mappings.items()}
     artifact = container.minutes.get(LOCAL, task.id, initial_artifact_id(task.id))
@@ -195,19 +241,35 @@ def _run(container: Container, files: list[Path], *, template: str, hotwords: st
         "transcript": {
             "language": transcript.language_code,
             "duration_seconds": transcript.duration_seconds,
-            "segments": [{"speaker": names.get(s.speaker_label, s.speaker_label),
-                          "start": round(s.start, 3), "end": round(s.end, 3), "text": s.text}
-                         for s in transcript.segments],
+            "segments": [
+                {
+                    "speaker": names.get(s.speaker_label, s.speaker_label),
+                    "start": round(s.start, 3),
+                    "end": round(s.end, 3),
+                    "text": s.text,
+                }
+                for s in transcript.segments
+            ],
         },
-        "minutes": {**minutes, "extractive": artifact.extractive,
-                    "generator": artifact.llm_provider},
+        "minutes": {
+            **minutes,
+            "extractive": artifact.extractive,
+            "generator": artifact.llm_provider,
+        },
         "fallbacks": [asdict(f) for f in fallbacks_behind(task, artifact)],
     }
-    text = ("# Transcript\n\n" + to_text(transcript.segments, names) + "\n"
-            + to_markdown(minutes, title=task.display_name,
-                          meeting_date=task.create_time.date(),
-                          language_code=transcript.language_code,
-                          fallbacks=fallbacks_behind(task, artifact)))
+    text = (
+        "# Transcript\n\n"
+        + to_text(transcript.segments, names)
+        + "\n"
+        + to_markdown(
+            minutes,
+            title=task.display_name,
+            meeting_date=task.create_time.date(),
+            language_code=transcript.language_code,
+            fallbacks=fallbacks_behind(task, artifact),
+        )
+    )
     return {"document": document, "text": text}
 
 

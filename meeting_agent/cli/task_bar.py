@@ -41,8 +41,9 @@ class _TimeLeftColumn(ProgressColumn):
         self._time_left = time_left
 
     def render(self, task: BarTask) -> Text:
-        return Text(self._time_left.describe() if not task.finished else "",
-                    style="progress.remaining")
+        return Text(
+            self._time_left.describe() if not task.finished else "", style="progress.remaining"
+        )
 
 
 class TaskBar:
@@ -51,10 +52,16 @@ class TaskBar:
     def __init__(self, *, show: bool = True, console: Console | None = None) -> None:
         self.time_left = TimeLeft()
         self._progress = Progress(
-            TextColumn("[bold]{task.fields[stage]:<16}"), BarColumn(), TaskProgressColumn(),
-            _TimeLeftColumn(self.time_left), TextColumn("{task.description}"),
+            TextColumn("[bold]{task.fields[stage]:<16}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            _TimeLeftColumn(self.time_left),
+            TextColumn("{task.description}"),
             # stderr: stdout is for the result, which scripts read.
-            console=console or Console(stderr=True), disable=not show, transient=True)
+            console=console or Console(stderr=True),
+            disable=not show,
+            transient=True,
+        )
         self._bar = self._progress.add_task("", total=100, stage="queued")
 
     def __enter__(self) -> TaskBar:
@@ -66,13 +73,22 @@ class TaskBar:
 
     def warn(self, reason: str, message: str) -> None:
         """A warning of the task, printed above the bar so it stays on screen after it."""
-        self._progress.console.print(f"[yellow]warning[/yellow] {reason}: {message}",
-                                     markup=True, highlight=False, soft_wrap=True)
+        self._progress.console.print(
+            f"[yellow]warning[/yellow] {reason}: {message}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
 
-    def show(self, *, stage: str, state: str, percent: int, message: str,
-             event_time: float) -> None:
+    def show(
+        self, *, stage: str, state: str, percent: int, message: str, event_time: float
+    ) -> None:
         """One event of the task; `event_time` in seconds since the epoch."""
         running = _plain(state, "task_state_") == "running"
         self.time_left.observe(event_time, percent, running=running)
-        self._progress.update(self._bar, completed=percent, stage=stage_label(stage, state),
-                              description=message[:_MESSAGE_WIDTH])
+        self._progress.update(
+            self._bar,
+            completed=percent,
+            stage=stage_label(stage, state),
+            description=message[:_MESSAGE_WIDTH],
+        )

@@ -122,9 +122,10 @@ class ProviderFallback:
     skipped: tuple[SkippedProvider, ...]
 
     def describe(self) -> str:
-        """"minutes from extractive: openai unavailable (PROVIDER_UNREACHABLE: …)"."""
-        causes = "; ".join(f"{s.provider} unavailable ({s.reason}: {s.message})"
-                           for s in self.skipped)
+        """ "minutes from extractive: openai unavailable (PROVIDER_UNREACHABLE: …)"."""
+        causes = "; ".join(
+            f"{s.provider} unavailable ({s.reason}: {s.message})" for s in self.skipped
+        )
         return f"{self.output} from {self.provider}: {causes}"
 
 

@@ -58,8 +58,12 @@ class _Unit:
         return sum(_CJK_COLUMNS if is_cjk(c) else 1.0 for c in self.text)
 
 
-def layout_cues(segments: Sequence[TranscriptSegment], speaker_names: Mapping[str, str], *,
-                prefix_speaker: bool = False) -> list[Cue]:
+def layout_cues(
+    segments: Sequence[TranscriptSegment],
+    speaker_names: Mapping[str, str],
+    *,
+    prefix_speaker: bool = False,
+) -> list[Cue]:
     """Cues for every segment, in time order.
 
     With `prefix_speaker`, the first line of each cue keeps room for "Name: ".
@@ -152,8 +156,7 @@ def _lines(units: Sequence[_Unit], indent: int) -> list[list[_Unit]] | None:
 def _fits(units: Sequence[_Unit], indent: int) -> bool:
     if len(units) == 1:
         return True
-    return (units[-1].end - units[0].start <= MAX_CUE_SECONDS
-            and _lines(units, indent) is not None)
+    return units[-1].end - units[0].start <= MAX_CUE_SECONDS and _lines(units, indent) is not None
 
 
 def _natural_break(units: Sequence[_Unit], i: int, j: int) -> int:
@@ -181,7 +184,8 @@ def _rebalance_tail(groups: list[list[_Unit]], indent: int) -> None:
         if not (_fits(left, indent) and _fits(right, indent)):
             continue
         cost = abs(sum(u.width for u in left) - sum(u.width for u in right)) - 2 * _break_bonus(
-            merged[k - 1])
+            merged[k - 1]
+        )
         if best is None or cost < best[0]:
             best = (cost, k)
     if best is not None:
@@ -203,7 +207,7 @@ def _units(text: str) -> list[_Unit]:
             cjk_start = -1
         if token.isspace() or cjk:
             if word_start >= 0:  # a Latin word ends
-                _attach(units, text[word_start:m.start()], space, word_start)
+                _attach(units, text[word_start : m.start()], space, word_start)
                 space = False
                 word_start = -1
             if token.isspace():

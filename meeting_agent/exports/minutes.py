@@ -18,19 +18,37 @@ __all__ = ["to_json", "to_markdown"]
 
 _LABELS = {
     False: {
-        "title": "Meeting minutes", "date": "Date", "summary": "Summary",
-        "decisions": "Decisions", "action_items": "Action items", "topics": "Topics",
-        "owner": "Owner", "action": "Action", "due": "Due", "time": "Time", "none": "None.",
+        "title": "Meeting minutes",
+        "date": "Date",
+        "summary": "Summary",
+        "decisions": "Decisions",
+        "action_items": "Action items",
+        "topics": "Topics",
+        "owner": "Owner",
+        "action": "Action",
+        "due": "Due",
+        "time": "Time",
+        "none": "None.",
     },
     True: {
-        "title": "会议纪要", "date": "日期", "summary": "摘要", "decisions": "决定",
-        "action_items": "待办事项", "topics": "议题", "owner": "负责人", "action": "事项",
-        "due": "截止日期", "time": "时间", "none": "无。",
+        "title": "会议纪要",
+        "date": "日期",
+        "summary": "摘要",
+        "decisions": "决定",
+        "action_items": "待办事项",
+        "topics": "议题",
+        "owner": "负责人",
+        "action": "事项",
+        "due": "截止日期",
+        "time": "时间",
+        "none": "无。",
     },
 }
 
-_OUTPUTS = {False: {"transcript": "the transcript", "minutes": "these minutes"},
-            True: {"transcript": "转写稿", "minutes": "本纪要"}}
+_OUTPUTS = {
+    False: {"transcript": "the transcript", "minutes": "these minutes"},
+    True: {"transcript": "转写稿", "minutes": "本纪要"},
+}
 
 
 def _fallback_note(fallback: ProviderFallback, zh: bool) -> str:
@@ -39,11 +57,15 @@ def _fallback_note(fallback: ProviderFallback, zh: bool) -> str:
     skipped = [s.provider for s in fallback.skipped]
     if zh:
         causes = "；".join(f"{s.provider} 不可用（{s.reason}）" for s in fallback.skipped)
-        return (f"> **注意：**{what}由 {fallback.provider} 生成，而非 {'、'.join(skipped)}："
-                f"{_inline(causes)}。")
+        return (
+            f"> **注意：**{what}由 {fallback.provider} 生成，而非 {'、'.join(skipped)}："
+            f"{_inline(causes)}。"
+        )
     causes = "; ".join(f"{s.provider} unavailable ({s.reason})" for s in fallback.skipped)
-    return (f"> **Note:** {what} came from {fallback.provider}, not "
-            f"{', '.join(skipped)}: {_inline(causes)}.")
+    return (
+        f"> **Note:** {what} came from {fallback.provider}, not "
+        f"{', '.join(skipped)}: {_inline(causes)}."
+    )
 
 
 def _offset_text(seconds: float) -> str:
@@ -71,8 +93,14 @@ def _cell(text: Any) -> str:
     return _inline(text).replace("|", "\\|")
 
 
-def to_markdown(minutes: Mapping[str, Any], *, title: str, meeting_date: date | None,
-                language_code: str, fallbacks: Sequence[ProviderFallback] = ()) -> str:
+def to_markdown(
+    minutes: Mapping[str, Any],
+    *,
+    title: str,
+    meeting_date: date | None,
+    language_code: str,
+    fallbacks: Sequence[ProviderFallback] = (),
+) -> str:
     """The minutes as a Markdown document with localised headings.
 
     `fallbacks` (of the transcript and of these minutes) are noted under the title:
@@ -88,8 +116,12 @@ def to_markdown(minutes: Mapping[str, Any], *, title: str, meeting_date: date | 
     for fallback in fallbacks:
         out += [_fallback_note(fallback, zh), ""]
 
-    out += [f"## {labels['summary']}", "", str(minutes.get("summary", "")).strip()
-            or labels["none"], ""]
+    out += [
+        f"## {labels['summary']}",
+        "",
+        str(minutes.get("summary", "")).strip() or labels["none"],
+        "",
+    ]
 
     out += [f"## {labels['decisions']}", ""]
     decisions = minutes.get("decisions", [])
@@ -101,12 +133,17 @@ def to_markdown(minutes: Mapping[str, Any], *, title: str, meeting_date: date | 
     out += [f"## {labels['action_items']}", ""]
     actions = minutes.get("action_items", [])
     if actions:
-        out += [f"| {labels['owner']} | {labels['action']} | {labels['due']} | {labels['time']} |",
-                "| --- | --- | --- | --- |"]
+        out += [
+            f"| {labels['owner']} | {labels['action']} | {labels['due']} | {labels['time']} |",
+            "| --- | --- | --- | --- |",
+        ]
         for item in actions:
             due_date, due_text = item.get("due_date", ""), item.get("due_text", "")
-            due = (f"{due_date}{opening}{due_text}{closing}" if due_date and due_text
-                   else due_date or due_text or "—")
+            due = (
+                f"{due_date}{opening}{due_text}{closing}"
+                if due_date and due_text
+                else due_date or due_text or "—"
+            )
             owner = _cell(item.get("owner", "")) or "—"
             link = _time_link(item.get("source_offset_seconds"))
             out.append(f"| {owner} | {_cell(item.get('text', ''))} | {_cell(due)} | {link} |")
@@ -119,8 +156,12 @@ def to_markdown(minutes: Mapping[str, Any], *, title: str, meeting_date: date | 
     for topic in topics:
         start, end = topic.get("start_seconds", 0), topic.get("end_seconds", 0)
         span = f"{opening}{_time_link(start)}–{_offset_text(end)}{closing}"
-        out += [f"### {_inline(topic.get('title', ''))}{span}",
-                "", str(topic.get("summary", "")).strip(), ""]
+        out += [
+            f"### {_inline(topic.get('title', ''))}{span}",
+            "",
+            str(topic.get("summary", "")).strip(),
+            "",
+        ]
     if not topics:
         out += [labels["none"], ""]
     return "\n".join(out).rstrip("\n") + "\n"
@@ -141,5 +182,4 @@ def _ordered(value: Any, schema: Mapping[str, Any]) -> Any:
 
 def to_json(minutes: Mapping[str, Any]) -> str:
     """The minutes as JSON, keys in the schema's order, non-ASCII text kept as is."""
-    return json.dumps(_ordered(dict(minutes), MINUTES_SCHEMA), ensure_ascii=False,
-                      indent=2) + "\n"
+    return json.dumps(_ordered(dict(minutes), MINUTES_SCHEMA), ensure_ascii=False, indent=2) + "\n"

@@ -49,8 +49,9 @@ def _span(cue: Cue, separator: str) -> str:
 def to_srt(segments: Sequence[TranscriptSegment], speaker_names: Mapping[str, str]) -> str:
     """SubRip subtitles: cues numbered from 1, each first line prefixed "Name: "."""
     blocks: list[str] = []
-    for number, cue in enumerate(layout_cues(segments, speaker_names, prefix_speaker=True),
-                                 start=1):
+    for number, cue in enumerate(
+        layout_cues(segments, speaker_names, prefix_speaker=True), start=1
+    ):
         lines = list(cue.lines)
         if cue.speaker:
             lines[0] = f"{cue.speaker}: {lines[0]}"
@@ -109,8 +110,7 @@ def to_json(transcript: Transcript, speaker_names: Mapping[str, str]) -> str:
         "duration_seconds": transcript.duration_seconds,
         "asr_provider": transcript.asr_provider,
         "asr_model": transcript.asr_model,
-        "speakers": [{"label": label, "name": speaker_names.get(label, "")}
-                     for label in labels],
+        "speakers": [{"label": label, "name": speaker_names.get(label, "")} for label in labels],
         "segments": [
             {
                 "index": s.index,
@@ -119,8 +119,10 @@ def to_json(transcript: Transcript, speaker_names: Mapping[str, str]) -> str:
                 "start": s.start,
                 "end": s.end,
                 "text": s.text,
-                "words": [{"text": w.text, "start": w.start, "end": w.end,
-                           "confidence": w.confidence} for w in s.words],
+                "words": [
+                    {"text": w.text, "start": w.start, "end": w.end, "confidence": w.confidence}
+                    for w in s.words
+                ],
             }
             for s in segments
         ],

@@ -59,8 +59,11 @@ def is_question(sentence: str) -> bool:
 
 def is_decision(sentence: str) -> bool:
     """A statement that records something decided ("we agreed", "决定", "通过了")."""
-    return (not is_question(sentence) and bool(_DECISION.search(sentence))
-            and not _NOT_DECIDED.search(sentence))
+    return (
+        not is_question(sentence)
+        and bool(_DECISION.search(sentence))
+        and not _NOT_DECIDED.search(sentence)
+    )
 
 
 # ---------------------------------------------------------------- action items
@@ -81,9 +84,11 @@ class ActionCue:
 
 
 # When, said between "我" and the verb it promises: "我明天把…", "我周末整理…".
-_ZH_WHEN = (r"(?:今天|明天|后天|今晚|明早|下午|上午|晚上|下周[一二三四五六日]?"
-            r"|这周[一二三四五六日末内]?|周[一二三四五六日末]|月底前?|马上|尽快|先|稍后|回头|晚点|这两天|会后)(?:之前|前)?"
-            r"(?:就|再|先)?")
+_ZH_WHEN = (
+    r"(?:今天|明天|后天|今晚|明早|下午|上午|晚上|下周[一二三四五六日]?"
+    r"|这周[一二三四五六日末内]?|周[一二三四五六日末]|月底前?|马上|尽快|先|稍后|回头|晚点|这两天|会后)(?:之前|前)?"
+    r"(?:就|再|先)?"
+)
 _SELF = re.compile(
     r"\bI'll\b|\bI\s+will\b|\bI'm\s+(?:going\s+to|gonna)\b|\bI\s+am\s+going\s+to\b"
     r"|\bI\s+can\s+(?:take|do|handle|own|send|write|prepare|draft|follow|look|check)\b"
@@ -132,7 +137,8 @@ _GROUP = re.compile(
     _I,
 )
 _REQUEST_QUESTION = re.compile(
-    r"\b(?:can|could|would|will)\s+you\b|你(?:能不能|能否|可不可以|可以|能)|能否|麻烦", _I)
+    r"\b(?:can|could|would|will)\s+you\b|你(?:能不能|能否|可不可以|可以|能)|能否|麻烦", _I
+)
 
 
 def action_cue(sentence: str, names: NameBook, *, has_deadline: bool) -> ActionCue | None:
@@ -185,8 +191,10 @@ _SURNAMES = (
     "汤尹黎易常武乔贺赖龚文"
 )
 _COMPOUND_SURNAMES = "欧阳|司马|诸葛|上官|东方|慕容|令狐|司徒|皇甫"
-_ZH_NAME = (rf"(?:[小老][{_SURNAMES}]|(?:{_COMPOUND_SURNAMES})[\u4e00-\u9fff]{{1,2}}?"
-            rf"|[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}?)")
+_ZH_NAME = (
+    rf"(?:[小老][{_SURNAMES}]|(?:{_COMPOUND_SURNAMES})[\u4e00-\u9fff]{{1,2}}?"
+    rf"|[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}?)"
+)
 # Words that look like "surname + given name" but are ordinary vocabulary.
 _NOT_ZH_NAMES = re.compile(
     r"^(?:周[一二三四五六日天末报会期]|马上|高度|高效|高层|高兴|方便|方面|方案|方向|方式|方法|文档"
@@ -195,9 +203,11 @@ _NOT_ZH_NAMES = re.compile(
     r"|乔迁|贺卡|雷达|夏天|叶子|顾客|顾问|邵|孟|尹|谢谢|谢了|田地|姜|范围|姚|潘|汤|黎明|朱|蔡)$"
 )
 # Chinese ASR output often has spaces between words ("李强 你 来 跟进"), hence the \s*.
-_ZH_AFTER = (r"(?=\s*(?:负责|来|跟进|去|把|做|写|发|整理|准备|处理|确认|联系|看|查|更新|修|提交"
-             r"|完成|尽快|明天|今天|下周|周|在|，|,|。|同学|老师|总|帮|给|和|跟|再|先|也|会|要|需要|安排|牵头"
-             r"|对接|推进|评估|调研|测试|部署|你))")
+_ZH_AFTER = (
+    r"(?=\s*(?:负责|来|跟进|去|把|做|写|发|整理|准备|处理|确认|联系|看|查|更新|修|提交"
+    r"|完成|尽快|明天|今天|下周|周|在|，|,|。|同学|老师|总|帮|给|和|跟|再|先|也|会|要|需要|安排|牵头"
+    r"|对接|推进|评估|调研|测试|部署|你))"
+)
 _ZH_ASSIGN = re.compile(rf"(?:由|请|让|麻烦|交给|安排|拜托|叫)\s*(?P<name>{_ZH_NAME}){_ZH_AFTER}")
 _ZH_SUBJECT = re.compile(
     rf"(?:^|[，。！？；、\s：:,])(?P<name>{_ZH_NAME})"
@@ -205,15 +215,23 @@ _ZH_SUBJECT = re.compile(
 )
 
 _EN_NAME = r"[A-Z][a-z]+(?:\s[A-Z][a-z]+)?"
-_EN_VERBS = (r"follow|send|draft|prepare|write|update|check|review|schedule|share|book|set|fix"
-             r"|finish|own|take|look|reach|contact|talk|create|run|test|deploy|sign|handle|loop")
+_EN_VERBS = (
+    r"follow|send|draft|prepare|write|update|check|review|schedule|share|book|set|fix"
+    r"|finish|own|take|look|reach|contact|talk|create|run|test|deploy|sign|handle|loop"
+)
 _EN_ASSIGN = [
-    re.compile(rf"^(?:(?i:ok(?:ay)?|so|and|also|then|um|uh|alright)[,\s]+)?(?P<name>{_EN_NAME}),"
-               r"\s+(?i:can|could|would|will|please|you|make\s+sure|take|I\s+need\s+you)\b"),
-    re.compile(rf"(?i:action\s+items?\s+(?:for|on)|assign(?:ed)?\s+(?:it\s+|this\s+)?to"
-               rf"|owned\s+by|over\s+to)\s+(?P<name>{_EN_NAME})\b"),
-    re.compile(rf"\b(?P<name>{_EN_NAME})(?:'ll|\s+(?i:will|is\s+going\s+to|is\s+gonna|needs\s+to"
-               rf"|has\s+to|should|is\s+on|is\s+responsible|owns|takes|to\s+(?:{_EN_VERBS}))\b)"),
+    re.compile(
+        rf"^(?:(?i:ok(?:ay)?|so|and|also|then|um|uh|alright)[,\s]+)?(?P<name>{_EN_NAME}),"
+        r"\s+(?i:can|could|would|will|please|you|make\s+sure|take|I\s+need\s+you)\b"
+    ),
+    re.compile(
+        rf"(?i:action\s+items?\s+(?:for|on)|assign(?:ed)?\s+(?:it\s+|this\s+)?to"
+        rf"|owned\s+by|over\s+to)\s+(?P<name>{_EN_NAME})\b"
+    ),
+    re.compile(
+        rf"\b(?P<name>{_EN_NAME})(?:'ll|\s+(?i:will|is\s+going\s+to|is\s+gonna|needs\s+to"
+        rf"|has\s+to|should|is\s+on|is\s+responsible|owns|takes|to\s+(?:{_EN_VERBS}))\b)"
+    ),
 ]
 # Capitalised words that start sentences or name things, never a person.
 _NOT_EN_NAMES_TEXT = """
@@ -253,8 +271,7 @@ class NameBook:
                     aliases.setdefault(name[1:], name)
         self._aliases = aliases
         ordered = sorted(aliases, key=lambda a: (-len(a), a))
-        self._known = (re.compile("|".join(re.escape(a) for a in ordered)) if ordered
-                       else None)
+        self._known = re.compile("|".join(re.escape(a) for a in ordered)) if ordered else None
 
     def resolve(self, said: str) -> str:
         """The full name for a name as said, or the name as said when it is no speaker's."""

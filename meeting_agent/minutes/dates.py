@@ -36,15 +36,66 @@ class Due:
 
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december")
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 _MONTH_ABBR = {m[:3]: i + 1 for i, m in enumerate(_MONTHS)} | {"sept": 9}
-_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-                 "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "couple": 2}
-_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-              "七": 7, "八": 8, "九": 9}
-_CN_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
-               "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
+_NUMBER_WORDS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "couple": 2,
+}
+_CN_DIGITS = {
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN_WEEKDAY = {
+    "一": 0,
+    "二": 1,
+    "三": 2,
+    "四": 3,
+    "五": 4,
+    "六": 5,
+    "日": 6,
+    "天": 6,
+    "1": 0,
+    "2": 1,
+    "3": 2,
+    "4": 3,
+    "5": 4,
+    "6": 5,
+    "7": 6,
+}
 
 Resolver = Callable[[re.Match[str], date], date | None]
 
@@ -204,22 +255,37 @@ _EN_PREP = r"(?P<prep>\b(?:by|before|until|till|no\s+later\s+than|due(?:\s+(?:on
 _EN_PATTERNS: list[tuple[str, Resolver]] = [
     (r"(?:the\s+)?day\s+after\s+tomorrow", _offset(2)),
     (r"tomorrow(?:\s+(?:morning|afternoon|evening|night))?", _offset(1)),
-    (r"today|tonight|(?:the\s+)?end\s+of\s+(?:the\s+)?day|eod|cob|close\s+of\s+business",
-     _offset(0)),
-    (rf"(?:(?P<which>this|next|coming)\s+)?(?P<wd>{_WD})"
-     r"(?:\s+(?:morning|afternoon|evening|night|noon|eod))?", _weekday_en),
-    (r"(?:the\s+)?end\s+of\s+(?:the\s+|(?P<which>this|next)\s+)?"
-     r"(?P<unit>week|month|quarter|year)", _end_of_en),
-    (rf"(?P<month>{_MO})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<year>\d{{4}}))?",
-     _month_day_en),
-    (rf"(?:the\s+)?(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>{_MO})\.?"
-     r"(?:,?\s+(?P<year>\d{4}))?", _month_day_en),
-    (r"the\s+(?P<dom>\d{1,2})(?:st|nd|rd|th)",
-     lambda m, d: _day_of_month(d, int(m.group("dom")))),
+    (
+        r"today|tonight|(?:the\s+)?end\s+of\s+(?:the\s+)?day|eod|cob|close\s+of\s+business",
+        _offset(0),
+    ),
+    (
+        rf"(?:(?P<which>this|next|coming)\s+)?(?P<wd>{_WD})"
+        r"(?:\s+(?:morning|afternoon|evening|night|noon|eod))?",
+        _weekday_en,
+    ),
+    (
+        r"(?:the\s+)?end\s+of\s+(?:the\s+|(?P<which>this|next)\s+)?"
+        r"(?P<unit>week|month|quarter|year)",
+        _end_of_en,
+    ),
+    (
+        rf"(?P<month>{_MO})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<year>\d{{4}}))?",
+        _month_day_en,
+    ),
+    (
+        rf"(?:the\s+)?(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>{_MO})\.?"
+        r"(?:,?\s+(?P<year>\d{4}))?",
+        _month_day_en,
+    ),
+    (r"the\s+(?P<dom>\d{1,2})(?:st|nd|rd|th)", lambda m, d: _day_of_month(d, int(m.group("dom")))),
     (r"\d{4}-\d{2}-\d{2}", _iso),
-    (r"(?:in|within)\s+(?:the\s+next\s+)?(?P<n>\d+|an?|one|two|three|four|five|six|seven|"
-     r"eight|nine|ten|(?:a\s+)?couple\s+of)\s+"
-     r"(?P<unit>(?:business\s+|working\s+)?days?|weeks?|months?)", _relative_en),
+    (
+        r"(?:in|within)\s+(?:the\s+next\s+)?(?P<n>\d+|an?|one|two|three|four|five|six|seven|"
+        r"eight|nine|ten|(?:a\s+)?couple\s+of)\s+"
+        r"(?P<unit>(?:business\s+|working\s+)?days?|weeks?|months?)",
+        _relative_en,
+    ),
     (r"next\s+(?:week|month)|this\s+week|later\s+this\s+(?:week|month)", _none),
 ]
 
@@ -249,8 +315,7 @@ def _week_end_zh(m: re.Match[str], d: date) -> date | None:
 
 
 def _month_end_zh(m: re.Match[str], d: date) -> date | None:
-    return _end_of_month(d.year, d.month + (1 if (m.group("which") or "").startswith("下")
-                                            else 0))
+    return _end_of_month(d.year, d.month + (1 if (m.group("which") or "").startswith("下") else 0))
 
 
 def _month_day_zh(m: re.Match[str], d: date) -> date | None:
@@ -284,8 +349,10 @@ def _relative_zh(m: re.Match[str], d: date) -> date | None:
 
 
 _CN_NUM = r"[0-9]{1,2}|[零一二两三四五六七八九十]{1,3}"
-_ZH_EVENTS = ("上线|发布|发版|部署|提测|封版|评审|验收|交付|演示|开会|会议|放假|春节|国庆|年会"
-              "|迭代结束|版本发布|正式发布|客户演示|面试")
+_ZH_EVENTS = (
+    "上线|发布|发版|部署|提测|封版|评审|验收|交付|演示|开会|会议|放假|春节|国庆|年会"
+    "|迭代结束|版本发布|正式发布|客户演示|面试"
+)
 
 
 def _day_of_month_zh(m: re.Match[str], d: date) -> date | None:
@@ -297,23 +364,30 @@ def _day_of_month_zh(m: re.Match[str], d: date) -> date | None:
         return base.replace(day=day)
     except ValueError:
         return None
+
+
 _ZH_BEFORE = r"(?P<before>\s*(?:之前|以前|前|为止))?"
 _ZH_PATTERNS: list[tuple[str, Resolver]] = [
     (r"大后天", _offset(3)),
     (r"后天", _offset(2)),
     (r"明天(?:下班|上午|中午|下午|晚上|早上)?|明日|明早|明晚", _offset(1)),
     (r"(?:今天|今日|当天)(?:下班|上午|中午|下午|晚上|早上)?|今晚|下班", _offset(0)),
-    (r"(?P<which>下下个?|下个?|本|这个?)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7])",
-     _weekday_zh),
+    (
+        r"(?P<which>下下个?|下个?|本|这个?)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7])",
+        _weekday_zh,
+    ),
     (r"(?P<which>下个?|本|这个?)?(?:周|星期|礼拜)(?P<what>末|内|之内)", _week_end_zh),
     (r"(?P<which>下个?|本|这个?|当)?月(?:底|末)", _month_end_zh),
-    (r"(?P<which>今|明)?年(?:底|末)",
-     lambda m, d: date(d.year + (1 if m.group("which") == "明" else 0), 12, 31)),
-    (rf"(?:(?P<year>\d{{4}}|今|明)年)?(?P<month>{_CN_NUM})月(?P<day>{_CN_NUM})[日号]",
-     _month_day_zh),
+    (
+        r"(?P<which>今|明)?年(?:底|末)",
+        lambda m, d: date(d.year + (1 if m.group("which") == "明" else 0), 12, 31),
+    ),
+    (
+        rf"(?:(?P<year>\d{{4}}|今|明)年)?(?P<month>{_CN_NUM})月(?P<day>{_CN_NUM})[日号]",
+        _month_day_zh,
+    ),
     (rf"(?P<dom>{_CN_NUM})[日号]", _dom_zh),
-    (rf"(?P<n>{_CN_NUM}|几)个?(?P<unit>工作日|天|周|星期|礼拜|月)(?:之内|以内|内)",
-     _relative_zh),
+    (rf"(?P<n>{_CN_NUM}|几)个?(?P<unit>工作日|天|周|星期|礼拜|月)(?:之内|以内|内)", _relative_zh),
     (rf"(?P<which>下个?|这个?|本)月(?P<day>{_CN_NUM})[日号]", _day_of_month_zh),
     # Deadlines tied to an event, not to the calendar: kept as said, with no date.
     (rf"(?:{_ZH_EVENTS})(?=\s*(?:之前|以前|前(?![端台面天年期景])))", _none),
@@ -323,9 +397,7 @@ _ZH_PATTERNS: list[tuple[str, Resolver]] = [
 
 _COMPILED: list[tuple[re.Pattern[str], Resolver]] = [
     (re.compile(rf"{_EN_PREP}\b(?:{p})\b", re.IGNORECASE), r) for p, r in _EN_PATTERNS
-] + [
-    (re.compile(rf"(?:{p}){_ZH_BEFORE}"), r) for p, r in _ZH_PATTERNS
-]
+] + [(re.compile(rf"(?:{p}){_ZH_BEFORE}"), r) for p, r in _ZH_PATTERNS]
 
 
 _DIGIT_SPACES = re.compile(r"(?<=[0-9])\s+(?=[月日号点周天个年])|(?<=[月年周])\s+(?=[0-9])")
@@ -341,12 +413,14 @@ class _Candidate:
 
 
 _LOCALIZERS = frozenset({"前", "之前", "以前", "后", "之后", "以后"})
-_NOT_EVENTS = re.compile(r"^(?:上周|上个?月|去年|昨天|前天|以前|之前|很久|不久|几天|我们|你们"
-                         r"|他们|大家|这个|那个|这样|那样|会议室)$|[天周月年]$")
+_NOT_EVENTS = re.compile(
+    r"^(?:上周|上个?月|去年|昨天|前天|以前|之前|很久|不久|几天|我们|你们"
+    r"|他们|大家|这个|那个|这样|那样|会议室)$|[天周月年]$"
+)
 
 
 def _event_candidates(sentence: str, found: list[_Candidate]) -> list[_Candidate]:
-    """"过期前", "出差之后": a word and the localizer after it, for events the calendar
+    """ "过期前", "出差之后": a word and the localizer after it, for events the calendar
     does not know. Kept as text with no date, and not enough on their own to make a
     sentence an action item (unlike the usual events of `_ZH_EVENTS`)."""
     out: list[_Candidate] = []
@@ -355,8 +429,12 @@ def _event_candidates(sentence: str, found: list[_Candidate]) -> list[_Candidate
     for word, after in zip(cut, [*cut[1:], ""], strict=True):
         start, end = position, position + len(word) + len(after)
         position += len(word)
-        if (after not in _LOCALIZERS or len(word) < 2 or not CJK_CHAR.match(word)
-                or _NOT_EVENTS.search(word)):
+        if (
+            after not in _LOCALIZERS
+            or len(word) < 2
+            or not CJK_CHAR.match(word)
+            or _NOT_EVENTS.search(word)
+        ):
             continue
         if any(c.start < end and start < c.end for c in found):
             continue
@@ -378,14 +456,26 @@ def find_due(sentence: str, meeting_date: date) -> Due | None:
         for m in pattern.finditer(sentence):
             groups = m.groupdict()
             prep = (groups.get("prep") or "").strip().lower()
-            deadline = bool((prep and prep != "on") or groups.get("before")
-                            or m.group(0).endswith("内"))
-            found.append(_Candidate(m.start(), m.end(), m.group(0).strip(),
-                                    resolve(m, meeting_date), deadline))
+            deadline = bool(
+                (prep and prep != "on") or groups.get("before") or m.group(0).endswith("内")
+            )
+            found.append(
+                _Candidate(
+                    m.start(), m.end(), m.group(0).strip(), resolve(m, meeting_date), deadline
+                )
+            )
     found += _event_candidates(sentence, found)
-    outer = [c for c in found
-             if not any(o is not c and o.start <= c.start and c.end <= o.end
-                        and (o.end - o.start) > (c.end - c.start) for o in found)]
+    outer = [
+        c
+        for c in found
+        if not any(
+            o is not c
+            and o.start <= c.start
+            and c.end <= o.end
+            and (o.end - o.start) > (c.end - c.start)
+            for o in found
+        )
+    ]
     if not outer:
         return None
     best = min(outer, key=lambda c: (not c.deadline, c.start))

@@ -54,8 +54,9 @@ class ExtractiveMinutesGenerator:
             meeting_date=request.meeting_date,
             language_code=request.language_code or request.transcript.language_code,
         )
-        return MinutesResult(minutes=minutes, provider=NAME, model=MODEL, extractive=True,
-                             usage=LlmUsage())
+        return MinutesResult(
+            minutes=minutes, provider=NAME, model=MODEL, extractive=True, usage=LlmUsage()
+        )
 
 
 @dataclass(frozen=True)
@@ -80,17 +81,19 @@ def extract_minutes(
     if not sentences:
         return empty_minutes()
     sample = " ".join(s.text for s in sentences[:200])
-    zh = (language_code.lower().startswith("zh") if language_code else is_cjk_text(sample))
+    zh = language_code.lower().startswith("zh") if language_code else is_cjk_text(sample)
     cjk_text = is_cjk_text(sample)
 
     idf = ranking.idf_weights([s.terms for s in sentences])
     vectors = [ranking.tfidf(s.terms, idf) for s in sentences]
     center = ranking.centroid(vectors)
-    scores = [_quality(s) * ranking.cosine(v, center) for s, v in zip(sentences, vectors,
-                                                                         strict=True)]
+    scores = [
+        _quality(s) * ranking.cosine(v, center) for s, v in zip(sentences, vectors, strict=True)
+    ]
     duration = max(s.end for s in ordered) - ordered[0].start
-    starts = ranking.segment_topics([s.terms for s in sentences], [s.start for s in sentences],
-                                    duration)
+    starts = ranking.segment_topics(
+        [s.terms for s in sentences], [s.start for s in sentences], duration
+    )
     topics = _topics(sentences, vectors, starts, ordered, zh)
     items = _Items(ordered, speaker_names, meeting_date)
     for sentence in sentences:
@@ -139,8 +142,13 @@ def _quality(sentence: _Sentence) -> float:
 # ---------------------------------------------------------------- summary
 
 
-def _summary(sentences: Sequence[_Sentence], vectors: Sequence[ranking.Vector],
-             scores: Sequence[float], starts: Sequence[int], cjk: bool) -> str:
+def _summary(
+    sentences: Sequence[_Sentence],
+    vectors: Sequence[ranking.Vector],
+    scores: Sequence[float],
+    starts: Sequence[int],
+    cjk: bool,
+) -> str:
     n = len(sentences)
     target = 3 if n <= 30 else 4 if n <= 120 else 5
     target = min(6, max(target, len(starts)))
@@ -155,15 +163,21 @@ def _summary(sentences: Sequence[_Sentence], vectors: Sequence[ranking.Vector],
 
     # One sentence from each topic first, so a long meeting's summary covers it all.
     bounds = [*starts, n]
-    best_per_topic = [max(range(a, b), key=lambda i: (scores[i], -i))
-                      for a, b in itertools.pairwise(bounds) if b > a]
+    best_per_topic = [
+        max(range(a, b), key=lambda i: (scores[i], -i))
+        for a, b in itertools.pairwise(bounds)
+        if b > a
+    ]
     for i in sorted(best_per_topic, key=lambda i: (-scores[i], i)):
         if len(chosen) < target and scores[i] > 0 and redundant(i) < 0.6 and fits(i):
             chosen.append(i)
     # Then the best remaining sentences, penalised for repeating what is chosen (MMR).
     while len(chosen) < min(target, n):
-        pick = max((i for i in range(n) if i not in chosen and fits(i)),
-                   key=lambda i: (scores[i] - 0.7 * redundant(i), -i), default=None)
+        pick = max(
+            (i for i in range(n) if i not in chosen and fits(i)),
+            key=lambda i: (scores[i] - 0.7 * redundant(i), -i),
+            default=None,
+        )
         if pick is None or (scores[pick] <= 0 and chosen):
             break
         chosen.append(pick)
@@ -173,12 +187,15 @@ def _summary(sentences: Sequence[_Sentence], vectors: Sequence[ranking.Vector],
 # ---------------------------------------------------------------- topics
 
 
-def _topics(sentences: Sequence[_Sentence], vectors: Sequence[ranking.Vector],
-            starts: Sequence[int], segments: Sequence[TranscriptSegment],
-            zh: bool) -> list[dict[str, Any]]:
+def _topics(
+    sentences: Sequence[_Sentence],
+    vectors: Sequence[ranking.Vector],
+    starts: Sequence[int],
+    segments: Sequence[TranscriptSegment],
+    zh: bool,
+) -> list[dict[str, Any]]:
     bounds = [*starts, len(sentences)]
-    texts = [" ".join(s.text for s in sentences[a:b])
-             for a, b in itertools.pairwise(bounds)]
+    texts = [" ".join(s.text for s in sentences[a:b]) for a, b in itertools.pairwise(bounds)]
     phrase_counts = [ranking.phrase_counts(t) for t in texts]
     df: Counter[str] = Counter()
     for counts in phrase_counts:
@@ -187,19 +204,21 @@ def _topics(sentences: Sequence[_Sentence], vectors: Sequence[ranking.Vector],
     for number, (a, b) in enumerate(itertools.pairwise(bounds)):
         section = range(a, b)
         center = ranking.centroid([vectors[i] for i in section])
-        best = max(section, key=lambda i: (_quality(sentences[i])
-                                           * ranking.cosine(vectors[i], center), -i))
-        phrases = ranking.keyphrases(phrase_counts[number], df, len(texts), texts[number],
-                                     limit=3)
+        best = max(
+            section, key=lambda i: (_quality(sentences[i]) * ranking.cosine(vectors[i], center), -i)
+        )
+        phrases = ranking.keyphrases(phrase_counts[number], df, len(texts), texts[number], limit=3)
         title = _title(phrases, number, zh)
         start = segments[0].start if number == 0 else sentences[a].start
-        end = (max(s.end for s in segments) if b == len(sentences) else sentences[b].start)
-        topics.append({
-            "title": title,
-            "summary": ensure_terminated(sentences[best].text),
-            "start_seconds": round(max(start, 0.0), 3),
-            "end_seconds": round(max(end, start, 0.0), 3),
-        })
+        end = max(s.end for s in segments) if b == len(sentences) else sentences[b].start
+        topics.append(
+            {
+                "title": title,
+                "summary": ensure_terminated(sentences[best].text),
+                "start_seconds": round(max(start, 0.0), 3),
+                "end_seconds": round(max(end, start, 0.0), 3),
+            }
+        )
     return topics
 
 
@@ -218,15 +237,20 @@ def _title(phrases: Sequence[str], number: int, zh: bool) -> str:
 class _Items:
     """Decisions and action items, in meeting order, with near-duplicates folded."""
 
-    def __init__(self, segments: Sequence[TranscriptSegment], speaker_names: Mapping[str, str],
-                 meeting_date: date) -> None:
+    def __init__(
+        self,
+        segments: Sequence[TranscriptSegment],
+        speaker_names: Mapping[str, str],
+        meeting_date: date,
+    ) -> None:
         self._segments = segments
         self._speaker_names = speaker_names
         self._meeting_date = meeting_date
         labels = list(dict.fromkeys(s.speaker_label for s in segments if s.speaker_label))
         self._labels = labels
         self._names = cues.NameBook(
-            [*(_speaker(s, speaker_names) for s in segments), *speaker_names.values()])
+            [*(_speaker(s, speaker_names) for s in segments), *speaker_names.values()]
+        )
         self.decisions: list[dict[str, Any]] = []
         self.action_items: list[dict[str, Any]] = []
         self._decision_terms: list[frozenset[str]] = []
@@ -243,8 +267,9 @@ class _Items:
             self.decisions.append({"text": text, "source_offset_seconds": offset})
             self._decision_terms.append(bag)
         due = find_due(sentence.text, self._meeting_date)
-        cue = cues.action_cue(sentence.text, self._names,
-                              has_deadline=due is not None and due.deadline)
+        cue = cues.action_cue(
+            sentence.text, self._names, has_deadline=due is not None and due.deadline
+        )
         if cue is None:
             # "明白，我明天上午打电话。": no promise of its own, but it dates the request.
             if due is not None:
@@ -279,8 +304,14 @@ class _Items:
         if cue.kind is cues.OwnerKind.YOU:
             # "Can you…?" names nobody: the one who accepts it in the next turn owns it,
             # or the other person when only two are talking.
-            reply = next((s for s in self._segments[position + 1 : position + 3]
-                          if s.speaker_label != segment.speaker_label), None)
+            reply = next(
+                (
+                    s
+                    for s in self._segments[position + 1 : position + 3]
+                    if s.speaker_label != segment.speaker_label
+                ),
+                None,
+            )
             if reply is not None and cues.is_acknowledgement(reply.text):
                 return _speaker(reply, self._speaker_names)
             others = [lb for lb in self._labels if lb != segment.speaker_label]
@@ -317,8 +348,9 @@ class _Items:
         return True
 
 
-_ADDS_WORK = re.compile(r"\b(?:also|too|as\s+well|additionally|plus)\b|另外|还要|还会|也会|顺便",
-                        re.IGNORECASE)
+_ADDS_WORK = re.compile(
+    r"\b(?:also|too|as\s+well|additionally|plus)\b|另外|还要|还会|也会|顺便", re.IGNORECASE
+)
 
 
 def _near(bag: frozenset[str], earlier: Sequence[frozenset[str]]) -> bool:

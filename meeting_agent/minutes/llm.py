@@ -56,24 +56,24 @@ _MAX_REDUCE_LEVELS = 6
 _TEXTS = {
     False: {
         "part": "\n\nThis is part {k} of {n} of the transcript ({start} to {end}). Write the "
-                "minutes of this part only; they will be merged with those of the other "
-                "parts. Give every source_offset_seconds in seconds from the start of the "
-                "meeting.",
+        "minutes of this part only; they will be merged with those of the other "
+        "parts. Give every source_offset_seconds in seconds from the start of the "
+        "meeting.",
         "reduce": "The summaries below cover consecutive parts of one meeting (date: {date}), "
-                  "in order. Write a single summary of the whole meeting, a few sentences "
-                  "long, in the language of the meeting. Answer with JSON "
-                  '{{"summary": "..."}}.\n\n{parts}',
+        "in order. Write a single summary of the whole meeting, a few sentences "
+        "long, in the language of the meeting. Answer with JSON "
+        '{{"summary": "..."}}.\n\n{parts}',
         "part_label": "Part {label} ({start} to {end}):\n{text}",
         "retry": "\n\nYour previous answer was rejected ({errors}). Answer again with only a "
-                 "JSON object that matches the schema.",
+        "JSON object that matches the schema.",
         "speaker": "Speaker",
     },
     True: {
         "part": "\n\n以上是会议记录的第{k}/{n}部分（{start}至{end}）。请只为这一部分撰写纪要，"
-                "之后会与其他部分的纪要合并。source_offset_seconds 为距会议开始的秒数。",
+        "之后会与其他部分的纪要合并。source_offset_seconds 为距会议开始的秒数。",
         "reduce": "以下是同一场会议（日期：{date}）各个连续部分的摘要，按时间顺序排列。请据此写出"
-                  '整场会议的摘要，几句话即可，使用会议的语言。以 JSON {{"summary": "..."}} 回答。'
-                  "\n\n{parts}",
+        '整场会议的摘要，几句话即可，使用会议的语言。以 JSON {{"summary": "..."}} 回答。'
+        "\n\n{parts}",
         "part_label": "第{label}部分（{start}至{end}）：\n{text}",
         "retry": "\n\n上一次的回答不符合要求（{errors}）。请重新回答，只输出符合 schema 的 JSON。",
         "speaker": "发言人",
@@ -92,13 +92,21 @@ class _Item:
     text: str
 
     def as_variable(self) -> dict[str, Any]:
-        return {"speaker": self.speaker, "start": self.start, "end": self.end,
-                "start_text": clock_text(self.start), "text": self.text}
+        return {
+            "speaker": self.speaker,
+            "start": self.start,
+            "end": self.end,
+            "start_text": clock_text(self.start),
+            "text": self.text,
+        }
 
     @property
     def weight(self) -> int:
-        return (estimate_tokens(self.text) + estimate_tokens(self.speaker)
-                + estimate_tokens(clock_text(self.start)))
+        return (
+            estimate_tokens(self.text)
+            + estimate_tokens(self.speaker)
+            + estimate_tokens(clock_text(self.start))
+        )
 
 
 @dataclass(frozen=True)
@@ -132,8 +140,13 @@ class LlmMinutesGenerator:
         """
         run = _Run(self._llm, request)
         minutes = run.minutes()
-        return MinutesResult(minutes=minutes, provider=self._llm.name, model=self._llm.model,
-                             extractive=False, usage=run.usage)
+        return MinutesResult(
+            minutes=minutes,
+            provider=self._llm.name,
+            model=self._llm.model,
+            extractive=False,
+            usage=run.usage,
+        )
 
 
 class _Run:
@@ -149,12 +162,18 @@ class _Run:
         self._texts = _TEXTS[self._zh]
         names = request.speaker_names
         self._items = [
-            _Item(names.get(s.speaker_label, "") or s.speaker_label or self._texts["speaker"],
-                  s.start, s.end, s.text.strip())
-            for s in segments if s.text.strip()
+            _Item(
+                names.get(s.speaker_label, "") or s.speaker_label or self._texts["speaker"],
+                s.start,
+                s.end,
+                s.text.strip(),
+            )
+            for s in segments
+            if s.text.strip()
         ]
-        speakers = [names.get(s.speaker_label, "") or s.speaker_label
-                    for s in segments if s.speaker_label]
+        speakers = [
+            names.get(s.speaker_label, "") or s.speaker_label for s in segments if s.speaker_label
+        ]
         self._variables: dict[str, Any] = {
             "speakers": list(dict.fromkeys(speakers)),
             "date": request.meeting_date.isoformat(),
@@ -166,8 +185,11 @@ class _Run:
 
     @property
     def usage(self) -> LlmUsage:
-        return LlmUsage(input_tokens=self._input_tokens, output_tokens=self._output_tokens,
-                        thinking_tokens=self._thinking_tokens)
+        return LlmUsage(
+            input_tokens=self._input_tokens,
+            output_tokens=self._output_tokens,
+            thinking_tokens=self._thinking_tokens,
+        )
 
     # ------------------------------------------------------------ flow
 
@@ -178,8 +200,12 @@ class _Run:
         if self._fits(system, prompt, MINUTES_SCHEMA):
             return self._call(system, prompt, MINUTES_SCHEMA)
         chunks = self._chunks()
-        logger.info("transcript of %d segments split into %d chunks for %s",
-                    len(self._items), len(chunks), self._llm.model)
+        logger.info(
+            "transcript of %d segments split into %d chunks for %s",
+            len(self._items),
+            len(chunks),
+            self._llm.model,
+        )
         partials: list[dict[str, Any]] = []
         parts: list[_Part] = []
         for k, chunk in enumerate(chunks, start=1):
@@ -207,14 +233,18 @@ class _Run:
                 metadata={"template": f"promptTemplates/{self._template.id}"},
             ) from None
 
-    def _prompt(self, items: Sequence[_Item], part: tuple[int, int] | None = None
-                ) -> tuple[str, str]:
+    def _prompt(
+        self, items: Sequence[_Item], part: tuple[int, int] | None = None
+    ) -> tuple[str, str]:
         system = self._render(self._template.system_prompt, items)
         prompt = self._render(self._template.body, items)
         if part is not None:
             prompt += self._texts["part"].format(
-                k=part[0], n=part[1], start=clock_text(items[0].start),
-                end=clock_text(items[-1].end))
+                k=part[0],
+                n=part[1],
+                start=clock_text(items[0].start),
+                end=clock_text(items[-1].end),
+            )
         return system, prompt
 
     def _fits(self, system: str, prompt: str, schema: dict[str, Any]) -> bool:
@@ -222,8 +252,12 @@ class _Run:
 
     @staticmethod
     def _size(system: str, prompt: str, schema: dict[str, Any]) -> int:
-        return (estimate_tokens(system) + estimate_tokens(prompt)
-                + estimate_tokens(json.dumps(schema, ensure_ascii=False)) + _FRAMING_TOKENS)
+        return (
+            estimate_tokens(system)
+            + estimate_tokens(prompt)
+            + estimate_tokens(json.dumps(schema, ensure_ascii=False))
+            + _FRAMING_TOKENS
+        )
 
     # ------------------------------------------------------------ map
 
@@ -245,8 +279,9 @@ class _Run:
             raise self._too_long()
         items: list[_Item] = []
         for item in self._items:
-            items.extend(self._pieces(item, room - per_item) if
-                         item.weight + per_item > room else [item])
+            items.extend(
+                self._pieces(item, room - per_item) if item.weight + per_item > room else [item]
+            )
         chunks: list[list[_Item]] = []
         current: list[_Item] = []
         used = 0
@@ -271,8 +306,7 @@ class _Run:
         item = chunk[0]
         if len(item.text) < 2:
             raise self._too_long()
-        return [c for piece in self._pieces(item, len(item.text) // 2) for c in
-                self._fit([piece])]
+        return [c for piece in self._pieces(item, len(item.text) // 2) for c in self._fit([piece])]
 
     def _pieces(self, item: _Item, max_tokens: int) -> list[_Item]:
         """A segment too long for any prompt, cut at sentence ends into items that fit.
@@ -305,8 +339,7 @@ class _Run:
             f"prompt template {self._template.id!r} leaves no room for the transcript in the "
             f"{self._llm.max_input_tokens}-token context of {self._llm.model}",
             reason="PROMPT_TOO_LONG",
-            metadata={"template": f"promptTemplates/{self._template.id}",
-                      "model": self._llm.model},
+            metadata={"template": f"promptTemplates/{self._template.id}", "model": self._llm.model},
         )
 
     # ------------------------------------------------------------ reduce
@@ -321,24 +354,30 @@ class _Run:
             batches = self._batches(system, parts)
             if all(len(batch) == 1 for batch in batches):
                 break  # not even two summaries fit at once: keep them all
-            parts = [batch[0] if len(batch) == 1 else self._summarise(system, batch)
-                     for batch in batches]
-        logger.warning("partial summaries kept side by side: the context of %s is too small "
-                       "to reduce them", self._llm.model)
+            parts = [
+                batch[0] if len(batch) == 1 else self._summarise(system, batch) for batch in batches
+            ]
+        logger.warning(
+            "partial summaries kept side by side: the context of %s is too small to reduce them",
+            self._llm.model,
+        )
         return join_sentences([p.text for p in parts])
 
     def _reduce_prompt(self, parts: Sequence[_Part]) -> str:
         listed = "\n\n".join(
-            self._texts["part_label"].format(label=p.label, start=clock_text(p.start),
-                                             end=clock_text(p.end), text=p.text)
-            for p in parts)
+            self._texts["part_label"].format(
+                label=p.label, start=clock_text(p.start), end=clock_text(p.end), text=p.text
+            )
+            for p in parts
+        )
         return self._texts["reduce"].format(date=self._variables["date"], parts=listed)
 
     def _batches(self, system: str, parts: list[_Part]) -> list[list[_Part]]:
         batches: list[list[_Part]] = []
         for part in parts:
-            if batches and self._fits(system, self._reduce_prompt([*batches[-1], part]),
-                                      SUMMARY_SCHEMA):
+            if batches and self._fits(
+                system, self._reduce_prompt([*batches[-1], part]), SUMMARY_SCHEMA
+            ):
                 batches[-1].append(part)
             else:
                 batches.append([part])
@@ -361,8 +400,7 @@ class _Run:
                 # The hint is worth sending only when it still fits the context.
                 asked = retry if self._fits(system, retry, schema) else prompt
             try:
-                answer, usage = self._llm.complete_json(system=system, prompt=asked,
-                                                        schema=schema)
+                answer, usage = self._llm.complete_json(system=system, prompt=asked, schema=schema)
             except ValueError as exc:  # an adapter that could not parse the reply as JSON
                 problem = f"not JSON: {exc}"
                 continue
@@ -378,8 +416,12 @@ class _Run:
             if not errors:
                 return copy.deepcopy(answer)
             problem = "; ".join(errors[:3])
-            logger.info("%s answered with invalid minutes (attempt %d): %s", self._llm.model,
-                        attempt + 1, problem)
+            logger.info(
+                "%s answered with invalid minutes (attempt %d): %s",
+                self._llm.model,
+                attempt + 1,
+                problem,
+            )
         raise Unavailable(
             f"{self._llm.name} model {self._llm.model} returned invalid minutes twice: "
             f"{problem[:200]}",

@@ -81,8 +81,9 @@ def _counts_cosine(a: Counter[str], b: Counter[str]) -> float:
 # ---------------------------------------------------------------- topics
 
 
-def segment_topics(sentence_terms: Sequence[Sequence[str]], times: Sequence[float],
-                   duration: float) -> list[int]:
+def segment_topics(
+    sentence_terms: Sequence[Sequence[str]], times: Sequence[float], duration: float
+) -> list[int]:
     """Start indices of topic sections (always beginning with 0), for sentences in order.
 
     The number of sections grows with length: about one per 6 sentences and one per
@@ -171,7 +172,7 @@ _WORD_RUN = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*(?:\s+[A-Za-z][A-Za-z0-9'’\
 _CJK_RUN = re.compile(f"(?:{CJK_CHAR.pattern})+")
 # Function characters that never belong in a title phrase.
 _TITLE_STOP_CHARS = frozenset(
-    "的了吗呢吧啊呀嗯哦哈么着们" "我你他她它这那" "就都也是在和把被给个一不没很还说"
+    "的了吗呢吧啊呀嗯哦哈么着们我你他她它这那就都也是在和把被给个一不没很还说"
 )
 
 
@@ -201,8 +202,9 @@ def phrase_counts(text: str) -> Counter[str]:
     return counts
 
 
-def keyphrases(section: Counter[str], document_frequency: Counter[str], sections: int,
-               text: str, limit: int) -> list[str]:
+def keyphrases(
+    section: Counter[str], document_frequency: Counter[str], sections: int, text: str, limit: int
+) -> list[str]:
     """The `limit` most distinctive phrases of one section.
 
     English candidates are word n-grams; a shorter n-gram mostly seen inside a longer
@@ -224,8 +226,7 @@ def keyphrases(section: Counter[str], document_frequency: Counter[str], sections
             for k in range(len(words) - size + 1):
                 part = " ".join(words[k : k + size])
                 inside[part] = max(inside.get(part, 0), section[phrase])
-    candidates = [p for p in repeated
-                  if not (p.isascii() and inside.get(p, 0) >= 0.7 * section[p])]
+    candidates = [p for p in repeated if not (p.isascii() and inside.get(p, 0) >= 0.7 * section[p])]
     scored = sorted(candidates, key=lambda p: (-weight(p), p))
     chosen: list[str] = []
     for phrase in scored:
@@ -266,8 +267,10 @@ def _neighbours(text: str, phrase: str) -> list[str]:
     found: set[str] = set()
     start = text.find(phrase)
     while start >= 0:
-        for char, grown in ((text[start - 1] if start else "", "<"),
-                            (text[start + len(phrase): start + len(phrase) + 1], ">")):
+        for char, grown in (
+            (text[start - 1] if start else "", "<"),
+            (text[start + len(phrase) : start + len(phrase) + 1], ">"),
+        ):
             if char and CJK_CHAR.match(char) and char not in _TITLE_STOP_CHARS:
                 found.add(char + phrase if grown == "<" else phrase + char)
         start = text.find(phrase, start + 1)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-_OFFSET = {"type": ["number", "null"], "minimum": 0,
-           "description": "Seconds from the start of the meeting where it was said."}
+_OFFSET = {
+    "type": ["number", "null"],
+    "minimum": 0,
+    "description": "Seconds from the start of the meeting where it was said.",
+}
 
 MINUTES_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -35,8 +38,10 @@ MINUTES_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "owner": {"type": "string"},
                     "text": {"type": "string"},
-                    "due_date": {"type": "string",
-                                 "description": "ISO 8601 date, or empty when none was said."},
+                    "due_date": {
+                        "type": "string",
+                        "description": "ISO 8601 date, or empty when none was said.",
+                    },
                     "due_text": {"type": "string"},
                     "source_offset_seconds": _OFFSET,
                 },

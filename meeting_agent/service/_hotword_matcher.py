@@ -138,7 +138,7 @@ class HotwordMatcher:
                     units[last].cjk or not _joined(tokens, units[last - 1], units[last])
                 ):
                     break
-                window = units[first:last + 1]
+                window = units[first : last + 1]
                 if all(_is_common(u.text.lower()) for u in window):
                     continue
                 edit = self._best_spaced(tokens, window, first, last)
@@ -146,8 +146,9 @@ class HotwordMatcher:
                     edits.append(edit)
         return edits
 
-    def _best_spaced(self, tokens: Sequence[str], window: list[Unit], first: int,
-                     last: int) -> Edit | None:
+    def _best_spaced(
+        self, tokens: Sequence[str], window: list[Unit], first: int, last: int
+    ) -> Edit | None:
         key = "".join(u.text.lower() for u in window)
         letters = _letters(key)
         candidates = list(self.by_key.get(key, ()))
@@ -178,12 +179,13 @@ class HotwordMatcher:
         for length in self.cjk_lengths:
             for first in range(len(units) - length + 1):
                 last = first + length - 1
-                window = units[first:last + 1]
+                window = units[first : last + 1]
                 if not all(_joined(tokens, a, b) for a, b in itertools.pairwise(window)):
                     continue
-                for target in self.cjk.get(tuple(syllables[first:last + 1]), []):
-                    same = sum(u.text.lower() == t for u, t in zip(window, target.units,
-                                                                    strict=True))
+                for target in self.cjk.get(tuple(syllables[first : last + 1]), []):
+                    same = sum(
+                        u.text.lower() == t for u, t in zip(window, target.units, strict=True)
+                    )
                     if same == length:
                         if _surface(tokens, window) != target.phrase:
                             edits.append(Edit(first, last, 2.0, target.phrase))
@@ -216,8 +218,9 @@ def _spaced_score(window: Sequence[Unit], target: _Target) -> float:
     ):
         return 0.0
     # Edit distance is at least the difference in length: skip hopeless pairs cheaply.
-    if not (_may_reach(sound, target.sound, MIN_SOUND) and _may_reach(key, target.key,
-                                                                      MIN_SPELLING)):
+    if not (
+        _may_reach(sound, target.sound, MIN_SOUND) and _may_reach(key, target.key, MIN_SPELLING)
+    ):
         return 0.0
     heard = similarity(sound, target.sound)
     if heard < MIN_SOUND:
@@ -231,10 +234,27 @@ def _spaced_score(window: Sequence[Unit], target: _Target) -> float:
 
 # Inflections and derivations of a common word are common too ("firstly", "items").
 _SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("ies", "y"), ("ied", "y"), ("ily", "y"), ("ness", ""), ("ments", ""), ("ment", ""),
-    ("ally", ""), ("ly", ""), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"),
-    ("ers", ""), ("er", ""), ("est", ""), ("es", ""), ("s", ""), ("ful", ""), ("less", ""),
-    ("able", ""), ("al", ""),
+    ("ies", "y"),
+    ("ied", "y"),
+    ("ily", "y"),
+    ("ness", ""),
+    ("ments", ""),
+    ("ment", ""),
+    ("ally", ""),
+    ("ly", ""),
+    ("ing", ""),
+    ("ing", "e"),
+    ("ed", ""),
+    ("ed", "e"),
+    ("ers", ""),
+    ("er", ""),
+    ("est", ""),
+    ("es", ""),
+    ("s", ""),
+    ("ful", ""),
+    ("less", ""),
+    ("able", ""),
+    ("al", ""),
 )
 
 
@@ -242,7 +262,8 @@ def _is_common(word: str) -> bool:
     if word in COMMON_WORDS or word.isdigit():
         return True
     return any(
-        word.endswith(suffix) and len(word) - len(suffix) >= 3
+        word.endswith(suffix)
+        and len(word) - len(suffix) >= 3
         and word[: -len(suffix)] + restore in COMMON_WORDS
         for suffix, restore in _SUFFIXES
     )
@@ -251,7 +272,7 @@ def _is_common(word: str) -> bool:
 def _shorter_runs(window: Sequence[Unit]) -> Iterable[Sequence[Unit]]:
     for size in range(1, len(window)):
         for start in range(len(window) - size + 1):
-            yield window[start:start + size]
+            yield window[start : start + size]
 
 
 def _may_reach(a: str, b: str, minimum: float) -> bool:
@@ -293,9 +314,10 @@ def _unit_syllables(units: list[Unit]) -> list[str]:
 def _between(tokens: Sequence[str], a: Unit, b: Unit) -> str:
     """The text between two units: inside one token, or across the spaces of several."""
     if a.token == b.token:
-        return tokens[a.token][a.end:b.start]
-    return " ".join([tokens[a.token][a.end:], *tokens[a.token + 1:b.token],
-                     tokens[b.token][:b.start]])
+        return tokens[a.token][a.end : b.start]
+    return " ".join(
+        [tokens[a.token][a.end :], *tokens[a.token + 1 : b.token], tokens[b.token][: b.start]]
+    )
 
 
 def _joined(tokens: Sequence[str], a: Unit, b: Unit) -> bool:

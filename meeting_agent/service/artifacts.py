@@ -47,18 +47,24 @@ GeneratorFactory = Callable[[CallContext], MinutesGenerator]
 def error_of(exc: MeetingAgentError) -> TaskError:
     """What a task shows of an error: its code, reason and message, never a path on the
     server (a library's message may quote the scratch file it failed on)."""
-    return TaskError(code=int(canonical_code(exc)), reason=exc.reason,
-                     message=_without_server_paths(exc.message),
-                     metadata={k: _without_server_paths(v) for k, v in exc.metadata.items()})
+    return TaskError(
+        code=int(canonical_code(exc)),
+        reason=exc.reason,
+        message=_without_server_paths(exc.message),
+        metadata={k: _without_server_paths(v) for k, v in exc.metadata.items()},
+    )
 
 
 # Absolute paths under the directories jobs work in (the system's temporary directory,
 # where decoded audio goes unless configured otherwise) are replaced.
 _SERVER_PATH = re.compile(
-    r"(?<![\w.:/-])(?:" + "|".join(re.escape(root.rstrip("/")) for root in
-                                  sorted({tempfile.gettempdir(), "/tmp", "/var/tmp"},
-                                         reverse=True))
-    + r")(?![\w.-])(?:/[^\s'\":,;)]*)?")
+    r"(?<![\w.:/-])(?:"
+    + "|".join(
+        re.escape(root.rstrip("/"))
+        for root in sorted({tempfile.gettempdir(), "/tmp", "/var/tmp"}, reverse=True)
+    )
+    + r")(?![\w.-])(?:/[^\s'\":,;)]*)?"
+)
 
 
 def _without_server_paths(text: str) -> str:
@@ -100,42 +106,66 @@ class MinutesWriter:
         order = [c.provider for c in choices] or self._default_order
         return next((name for name in order if name in self._generators), "")
 
-    def generate(self, task: Task, artifact: Artifact, choices: Sequence[ProviderChoice]
-                 ) -> Artifact:
+    def generate(
+        self, task: Task, artifact: Artifact, choices: Sequence[ProviderChoice]
+    ) -> Artifact:
         """Fill in `artifact` (already stored as GENERATING); failures mark it FAILED."""
         try:
             result, fallback = self._run_generators(task, artifact, choices)
         except MeetingAgentError as exc:
-            failed = replace(artifact, state=ArtifactState.FAILED, error=error_of(exc),
-                             update_time=self._clock.now())
+            failed = replace(
+                artifact,
+                state=ArtifactState.FAILED,
+                error=error_of(exc),
+                update_time=self._clock.now(),
+            )
             self._save(failed)
             raise
         json_key = object_keys.artifact_key(task.tenant_id, task.id, artifact.id, "json")
         markdown_key = object_keys.artifact_key(task.tenant_id, task.id, artifact.id, "md")
         self._put(json_key, to_json(result.minutes))
         fallbacks = [f for f in task.fallbacks if f.output == "transcript"]
-        self._put(markdown_key, to_markdown(result.minutes, title=task.display_name,
-                                            meeting_date=task.create_time.date(),
-                                            language_code=task.options.language_code,
-                                            fallbacks=fallbacks + ([fallback] if fallback
-                                                                   else [])))
-        done = replace(artifact, state=ArtifactState.SUCCEEDED, minutes=result.minutes,
-                       llm_provider=result.provider, llm_model=result.model,
-                       extractive=result.extractive, fallback=fallback, json_object_key=json_key,
-                       markdown_object_key=markdown_key, error=None,
-                       update_time=self._clock.now())
+        self._put(
+            markdown_key,
+            to_markdown(
+                result.minutes,
+                title=task.display_name,
+                meeting_date=task.create_time.date(),
+                language_code=task.options.language_code,
+                fallbacks=fallbacks + ([fallback] if fallback else []),
+            ),
+        )
+        done = replace(
+            artifact,
+            state=ArtifactState.SUCCEEDED,
+            minutes=result.minutes,
+            llm_provider=result.provider,
+            llm_model=result.model,
+            extractive=result.extractive,
+            fallback=fallback,
+            json_object_key=json_key,
+            markdown_object_key=markdown_key,
+            error=None,
+            update_time=self._clock.now(),
+        )
         self._save(done)
         return done
 
-    def _run_generators(self, task: Task, artifact: Artifact, choices: Sequence[ProviderChoice]
-                        ) -> tuple[MinutesResult, ProviderFallback | None]:
+    def _run_generators(
+        self, task: Task, artifact: Artifact, choices: Sequence[ProviderChoice]
+    ) -> tuple[MinutesResult, ProviderFallback | None]:
         with self._uow_factory(read_only=True, snapshot=True) as uow:
             transcript = uow.transcripts.get(task.tenant_id, task.id, with_words=False)
             mappings = uow.speaker_mappings.get(task.tenant_id, task.id)
         if transcript is None:
             raise NotFound(f"tasks/{task.id}/transcript", reason="TRANSCRIPT_NOT_READY")
-        context = CallContext(tenant_id=task.tenant_id, user_id=task.creator_id,
-                              task_id=task.id, labels=dict(task.labels), scope=artifact.id)
+        context = CallContext(
+            tenant_id=task.tenant_id,
+            user_id=task.creator_id,
+            task_id=task.id,
+            labels=dict(task.labels),
+            scope=artifact.id,
+        )
         request = MinutesRequest(
             transcript=transcript,
             context=context,
@@ -144,8 +174,11 @@ class MinutesWriter:
             language_code=task.options.language_code or transcript.language_code,
             meeting_date=task.create_time.date(),
         )
-        order = failover_order([c.provider for c in choices] or self._default_order,
-                               self._generators, no_fallback=task.options.no_fallback)
+        order = failover_order(
+            [c.provider for c in choices] or self._default_order,
+            self._generators,
+            no_fallback=task.options.no_fallback,
+        )
         failures: list[ProviderFailure] = []
         for name in order:
             generator = self._generators[name](context)
@@ -159,8 +192,9 @@ class MinutesWriter:
             else:
                 return result, fallback_of("minutes", name, failures)
         if not failures:
-            raise Unavailable("no minutes generator is configured",
-                              reason="MINUTES_GENERATOR_UNAVAILABLE")
+            raise Unavailable(
+                "no minutes generator is configured", reason="MINUTES_GENERATOR_UNAVAILABLE"
+            )
         raise every_provider_failed("minutes", failures)
 
     def _put(self, key: str, text: str) -> None:

@@ -41,20 +41,28 @@ class Quantities:
 
 
 # The unit prices a row stores, by name: with its quantities, all `cost_of` needs.
-UNIT_PRICE_NAMES = ("per_audio_hour", "per_million_input_tokens",
-                    "per_million_audio_input_tokens", "per_million_output_tokens")
+UNIT_PRICE_NAMES = (
+    "per_audio_hour",
+    "per_million_input_tokens",
+    "per_million_audio_input_tokens",
+    "per_million_output_tokens",
+)
 
 
 def unit_prices(price: Price) -> dict[str, Decimal]:
     """The price's rates, one per price class (audio tokens at the text rate when the
     vendor does not price them apart)."""
-    audio = (price.per_million_audio_input_tokens
-             if price.per_million_audio_input_tokens is not None
-             else price.per_million_input_tokens)
-    return {"per_audio_hour": price.per_audio_hour,
-            "per_million_input_tokens": price.per_million_input_tokens,
-            "per_million_audio_input_tokens": audio,
-            "per_million_output_tokens": price.per_million_output_tokens}
+    audio = (
+        price.per_million_audio_input_tokens
+        if price.per_million_audio_input_tokens is not None
+        else price.per_million_input_tokens
+    )
+    return {
+        "per_audio_hour": price.per_audio_hour,
+        "per_million_input_tokens": price.per_million_input_tokens,
+        "per_million_audio_input_tokens": audio,
+        "per_million_output_tokens": price.per_million_output_tokens,
+    }
 
 
 def cost_of(q: Quantities, prices: Mapping[str, Decimal]) -> Decimal:
@@ -63,11 +71,12 @@ def cost_of(q: Quantities, prices: Mapping[str, Decimal]) -> Decimal:
     The one formula: calls are priced with it, and an audit row's cost is recomputed
     with it from the row's own quantities and unit prices.
     """
-    amount = (Decimal(str(q.audio_seconds)) / _HOUR * prices["per_audio_hour"]
-              + Decimal(q.text_input_tokens) / _MILLION * prices["per_million_input_tokens"]
-              + Decimal(q.audio_input_tokens) / _MILLION
-              * prices["per_million_audio_input_tokens"]
-              + Decimal(q.output_tokens) / _MILLION * prices["per_million_output_tokens"])
+    amount = (
+        Decimal(str(q.audio_seconds)) / _HOUR * prices["per_audio_hour"]
+        + Decimal(q.text_input_tokens) / _MILLION * prices["per_million_input_tokens"]
+        + Decimal(q.audio_input_tokens) / _MILLION * prices["per_million_audio_input_tokens"]
+        + Decimal(q.output_tokens) / _MILLION * prices["per_million_output_tokens"]
+    )
     return amount.quantize(_MICRO, rounding=ROUND_HALF_UP)
 
 
@@ -126,23 +135,40 @@ class UsageMeter:
         price = self._prices.find(provider, model)
         # A failed call costs nothing, unless the vendor answered and billed it anyway
         # (`billed`: an answer that came back unusable).
-        amount, currency = self._prices.cost(price, quantities) if succeeded or billed \
-            else (Decimal(0), "")
+        amount, currency = (
+            self._prices.cost(price, quantities) if succeeded or billed else (Decimal(0), "")
+        )
         attempt = attempt or AttemptOutcome(failure="" if succeeded else "error")
         record = UsageRecord(
-            tenant_id=context.tenant_id, user_id=context.user_id, task_id=context.task_id,
-            provider=provider, model=model, operation=operation, labels=dict(context.labels),
-            audio_seconds=quantities.audio_seconds, input_tokens=quantities.input_tokens,
-            output_tokens=quantities.output_tokens, cost_amount=amount,
-            currency=currency or (price.currency if price else ""), succeeded=succeeded,
-            create_time=self._clock.now(), audio_input_tokens=quantities.audio_input_tokens,
-            thinking_tokens=quantities.thinking_tokens, failure=attempt.failure,
-            http_status=attempt.http_status, vendor_code=attempt.vendor_code,
-            key_fingerprint=attempt.key_fingerprint, final=attempt.final)
+            tenant_id=context.tenant_id,
+            user_id=context.user_id,
+            task_id=context.task_id,
+            provider=provider,
+            model=model,
+            operation=operation,
+            labels=dict(context.labels),
+            audio_seconds=quantities.audio_seconds,
+            input_tokens=quantities.input_tokens,
+            output_tokens=quantities.output_tokens,
+            cost_amount=amount,
+            currency=currency or (price.currency if price else ""),
+            succeeded=succeeded,
+            create_time=self._clock.now(),
+            audio_input_tokens=quantities.audio_input_tokens,
+            thinking_tokens=quantities.thinking_tokens,
+            failure=attempt.failure,
+            http_status=attempt.http_status,
+            vendor_code=attempt.vendor_code,
+            key_fingerprint=attempt.key_fingerprint,
+            final=attempt.final,
+        )
         with self._uow_factory() as uow:
-            added = uow.audit_logs.add(record, call_key=call_key, latency_ms=latency_ms,
-                                       unit_prices=None if price is None
-                                       else unit_prices(price))
+            added = uow.audit_logs.add(
+                record,
+                call_key=call_key,
+                latency_ms=latency_ms,
+                unit_prices=None if price is None else unit_prices(price),
+            )
             if added and amount and context.task_id is not None:
                 task = uow.tasks.get(context.tenant_id, context.task_id, for_update=True)
                 # A task's cost is kept in one currency; others stay in the audit log.

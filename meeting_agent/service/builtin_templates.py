@@ -41,8 +41,9 @@ _ZH_BODY = """\
 {% endfor %}"""
 
 
-def _builtin(template_id: str, display_name: str, description: str, body: str,
-             language_code: str) -> PromptTemplate:
+def _builtin(
+    template_id: str, display_name: str, description: str, body: str, language_code: str
+) -> PromptTemplate:
     return PromptTemplate(
         id=template_id,
         tenant_id=None,
@@ -60,11 +61,20 @@ def _builtin(template_id: str, display_name: str, description: str, body: str,
 BUILTIN_TEMPLATES: dict[str, PromptTemplate] = {
     t.id: t
     for t in (
-        _builtin("default", "Standard minutes",
-                 "Summary, decisions, action items and topics, in the meeting's language.",
-                 _DEFAULT_BODY, ""),
-        _builtin("zh-standard", "标准会议纪要",
-                 "中文会议纪要：摘要、决定、待办事项与议题。", _ZH_BODY, "zh"),
+        _builtin(
+            "default",
+            "Standard minutes",
+            "Summary, decisions, action items and topics, in the meeting's language.",
+            _DEFAULT_BODY,
+            "",
+        ),
+        _builtin(
+            "zh-standard",
+            "标准会议纪要",
+            "中文会议纪要：摘要、决定、待办事项与议题。",
+            _ZH_BODY,
+            "zh",
+        ),
     )
 }
 

@@ -97,9 +97,12 @@ def _speaks(provider: AsrProvider, language_code: str) -> bool:
     return any(code.split("-")[0].lower() == primary for code in provider.language_codes)
 
 
-def embedded_catalog(*, local_model: str = "tiny.en",
-                     local_languages: tuple[str, ...] = ("en",),
-                     diarization: bool = False) -> ProviderCatalog:
+def embedded_catalog(
+    *,
+    local_model: str = "tiny.en",
+    local_languages: tuple[str, ...] = ("en",),
+    diarization: bool = False,
+) -> ProviderCatalog:
     """The embedded default: local Whisper and the extractive minutes generator.
 
     The bundled tiny.en speaks English only; a configured multilingual model directory
@@ -122,16 +125,25 @@ def embedded_catalog(*, local_model: str = "tiny.en",
     )
 
 
-def with_cloud(embedded: ProviderCatalog, asr: Sequence[AsrProvider], llm: Sequence[LlmProvider],
-               *, asr_order: Sequence[str], llm_order: Sequence[str]) -> ProviderCatalog:
+def with_cloud(
+    embedded: ProviderCatalog,
+    asr: Sequence[AsrProvider],
+    llm: Sequence[LlmProvider],
+    *,
+    asr_order: Sequence[str],
+    llm_order: Sequence[str],
+) -> ProviderCatalog:
     """The embedded engines plus the configured cloud ones, in the deployment's order.
 
     Providers named in the order come first, in that order; the others follow.
     """
+
     def ordered(items: Sequence[T], order: Sequence[str]) -> tuple[T, ...]:
         rank = {name: i for i, name in enumerate(order)}
         return tuple(sorted(items, key=lambda p: rank.get(p.name, len(rank))))
 
-    return ProviderCatalog(asr=ordered([*embedded.asr, *asr], asr_order),
-                           llm=ordered([*embedded.llm, *llm], llm_order),
-                           diarization=embedded.diarization)
+    return ProviderCatalog(
+        asr=ordered([*embedded.asr, *asr], asr_order),
+        llm=ordered([*embedded.llm, *llm], llm_order),
+        diarization=embedded.diarization,
+    )

@@ -37,9 +37,7 @@ def etag_of(*parts: Any) -> str:
 
 def fingerprint(payload: Any) -> str:
     """A stable digest of a request, to tell a retry from a reused request id."""
-    return hashlib.sha256(
-        json.dumps(payload, sort_keys=True, default=str).encode()
-    ).hexdigest()
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,8 @@ def page_request(page_size: int, page_token: str, *, scope: Any) -> PageRequest:
         ) from None
     if token_scope != fingerprint(scope)[:16] or not isinstance(cursor, str):
         raise InvalidArgument.field(
-            "page_token", "was issued for a request with other parameters",
+            "page_token",
+            "was issued for a request with other parameters",
             reason="INVALID_PAGE_TOKEN",
         )
     return PageRequest(size, cursor)

@@ -36,22 +36,28 @@ def _hint(speaker_count: SpeakerCount | None) -> list[int] | None:
 
 def encode_turns(turns: list[SpeakerTurn], speaker_count: SpeakerCount | None) -> bytes:
     """The checkpoint document of `turns`, computed for `speaker_count`."""
-    return json.dumps({
-        "version": _VERSION,
-        "speaker_count": _hint(speaker_count),
-        "turns": [[round(t.start, 3), round(t.end, 3), t.speaker] for t in turns],
-    }, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "version": _VERSION,
+            "speaker_count": _hint(speaker_count),
+            "turns": [[round(t.start, 3), round(t.end, 3), t.speaker] for t in turns],
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def decode_turns(data: bytes, speaker_count: SpeakerCount | None) -> list[SpeakerTurn] | None:
     """The turns of a checkpoint, or None when it is unreadable or for another hint."""
     try:
         document: Any = json.loads(data)
-        if document.get("version") != _VERSION or document.get(
-                "speaker_count") != _hint(speaker_count):
+        if document.get("version") != _VERSION or document.get("speaker_count") != _hint(
+            speaker_count
+        ):
             return None
-        turns = [SpeakerTurn(float(start), float(end), str(speaker))
-                 for start, end, speaker in document["turns"]]
+        turns = [
+            SpeakerTurn(float(start), float(end), str(speaker))
+            for start, end, speaker in document["turns"]
+        ]
     except (ValueError, TypeError, KeyError, AttributeError):
         _LOGGER.warning("ignoring an unreadable diarization checkpoint")
         return None
@@ -81,7 +87,8 @@ def diarize_once(
         if turns is not None:
             progress(1.0, "speakers already identified")
             return turns
-    turns = diarizer.diarize(audio, speaker_count=speaker_count, progress=progress,
-                             check_cancelled=check_cancelled)
+    turns = diarizer.diarize(
+        audio, speaker_count=speaker_count, progress=progress, check_cancelled=check_cancelled
+    )
     checkpoints.save(CHECKPOINT_NAME, encode_turns(turns, speaker_count))
     return turns

@@ -69,9 +69,10 @@ def _correct_segment(segment: TranscriptSegment, matcher: HotwordMatcher) -> Tra
     if not edits:
         return segment
     corrected = _apply_to_tokens(tokens, units, edits)
-    text = "".join(sep + token for (sep, _), token in zip(parts, corrected, strict=True)
-                   if token is not None)
-    text += segment.text[len(segment.text.rstrip()):]
+    text = "".join(
+        sep + token for (sep, _), token in zip(parts, corrected, strict=True) if token is not None
+    )
+    text += segment.text[len(segment.text.rstrip()) :]
     words = list(segment.words)
     if words:
         # The words are matched on their own: their boundaries and punctuation need
@@ -82,8 +83,9 @@ def _correct_segment(segment: TranscriptSegment, matcher: HotwordMatcher) -> Tra
     return replace(segment, text=text, words=words)
 
 
-def _apply_to_tokens(tokens: Sequence[str], units: list[Unit],
-                     edits: list[Edit]) -> list[str | None]:
+def _apply_to_tokens(
+    tokens: Sequence[str], units: list[Unit], edits: list[Edit]
+) -> list[str | None]:
     """The tokens after the edits; a token merged into the one before it is None."""
     result: list[str | None] = list(tokens)
     # Last edit first, so the offsets of earlier edits in the same token stay valid.
@@ -91,24 +93,23 @@ def _apply_to_tokens(tokens: Sequence[str], units: list[Unit],
         a, b = units[edit.first], units[edit.last]
         head, tail = result[a.token], result[b.token]
         assert head is not None and tail is not None  # edits never overlap
-        result[a.token] = head[:a.start] + edit.phrase + tail[b.end:]
+        result[a.token] = head[: a.start] + edit.phrase + tail[b.end :]
         for i in range(a.token + 1, b.token + 1):
             result[i] = None
     return result
 
 
-def _apply_to_words(words: Sequence[Word], units: list[Unit],
-                    edits: list[Edit]) -> list[Word]:
+def _apply_to_words(words: Sequence[Word], units: list[Unit], edits: list[Edit]) -> list[Word]:
     result: list[Word] = list(words)
     # Last edit first, as in `_apply_to_tokens`; the slice bounds of earlier edits are
     # word indices below any later edit's, so they stay valid as well.
     for edit in reversed(edits):
         a, b = units[edit.first], units[edit.last]
-        covered = result[a.token:b.token + 1]
+        covered = result[a.token : b.token + 1]
         pieces = edit.phrase.split(" ")
-        pieces[0] = covered[0].text[:a.start] + pieces[0]
-        pieces[-1] = pieces[-1] + covered[-1].text[b.end:]
-        result[a.token:b.token + 1] = _spread(pieces, covered)
+        pieces[0] = covered[0].text[: a.start] + pieces[0]
+        pieces[-1] = pieces[-1] + covered[-1].text[b.end :]
+        result[a.token : b.token + 1] = _spread(pieces, covered)
     return result
 
 

@@ -38,7 +38,6 @@ class LeftoverSweeper:
                 continue
             deleted[sweep.name] = count
             if count:
-                instruments.vendor_leftovers_deleted.add(count, {"meeting_agent.sweep":
-                                                                 sweep.name})
+                instruments.vendor_leftovers_deleted.add(count, {"meeting_agent.sweep": sweep.name})
                 _LOGGER.info("leftover sweep %s deleted %d object(s)", sweep.name, count)
         return deleted

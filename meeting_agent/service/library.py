@@ -31,13 +31,15 @@ def _check_etag(stored: str, given: str, name: str) -> None:
 
 
 def _template_etag(t: PromptTemplate) -> str:
-    return etag_of(t.display_name, t.description, t.system_prompt, t.body, t.language_code,
-                   t.update_time)
+    return etag_of(
+        t.display_name, t.description, t.system_prompt, t.body, t.language_code, t.update_time
+    )
 
 
 def _hotword_set_etag(s: HotwordSet) -> str:
-    return etag_of(s.display_name, [(h.phrase, h.weight) for h in s.hotwords],
-                   s.language_code, s.update_time)
+    return etag_of(
+        s.display_name, [(h.phrase, h.weight) for h in s.hotwords], s.language_code, s.update_time
+    )
 
 
 class PromptTemplateService:
@@ -45,8 +47,9 @@ class PromptTemplateService:
         self._uow_factory = uow_factory
         self._clock = clock
 
-    def create(self, principal: Principal, template: PromptTemplate, template_id: str
-               ) -> PromptTemplate:
+    def create(
+        self, principal: Principal, template: PromptTemplate, template_id: str
+    ) -> PromptTemplate:
         check_template_syntax(template.body, "prompt_template.body")
         template_id = template_id or new_id()
         if template_id in BUILTIN_TEMPLATES:
@@ -55,8 +58,13 @@ class PromptTemplateService:
                 reason="BUILT_IN_TEMPLATE",
             )
         now = self._clock.now()
-        created = replace(template, id=template_id, tenant_id=principal.tenant_id,
-                          create_time=now, update_time=now)
+        created = replace(
+            template,
+            id=template_id,
+            tenant_id=principal.tenant_id,
+            create_time=now,
+            update_time=now,
+        )
         created.etag = _template_etag(created)
         with self._uow_factory() as uow:
             uow.prompt_templates.add(created)
@@ -72,8 +80,7 @@ class PromptTemplateService:
             raise NotFound(f"promptTemplates/{template_id}")
         return template
 
-    def list(self, principal: Principal, *, limit: int, cursor: str | None
-             ) -> Page[PromptTemplate]:
+    def list(self, principal: Principal, *, limit: int, cursor: str | None) -> Page[PromptTemplate]:
         """Built-in templates first, then the tenant's, by id.
 
         The cursor says which of the two lists it points into, so pages never exceed
@@ -83,7 +90,7 @@ class PromptTemplateService:
         if cursor is not None and cursor.startswith(_STORED):
             return self._stored_page(principal, limit, cursor.removeprefix(_STORED) or None)
         start = _builtin_offset(cursor, len(builtins)) if cursor else 0
-        chunk = builtins[start:start + limit]
+        chunk = builtins[start : start + limit]
         if start + limit < len(builtins):
             return Page(chunk, f"{_BUILTIN}{start + limit}")
         stored = self._stored_page(principal, max(limit - len(chunk), 1), None)
@@ -92,14 +99,16 @@ class PromptTemplateService:
             return Page(chunk, _STORED if stored.items else None)
         return Page(chunk + stored.items, stored.next_cursor)
 
-    def _stored_page(self, principal: Principal, limit: int, cursor: str | None
-                     ) -> Page[PromptTemplate]:
+    def _stored_page(
+        self, principal: Principal, limit: int, cursor: str | None
+    ) -> Page[PromptTemplate]:
         with self._uow_factory(read_only=True) as uow:
             page = uow.prompt_templates.list(principal.tenant_id, limit=limit, cursor=cursor)
         return Page(page.items, None if page.next_cursor is None else _STORED + page.next_cursor)
 
-    def update(self, principal: Principal, template: PromptTemplate,
-               fields: Collection[str]) -> PromptTemplate:
+    def update(
+        self, principal: Principal, template: PromptTemplate, fields: Collection[str]
+    ) -> PromptTemplate:
         self._refuse_builtin(template.id)
         if "body" in fields:
             check_template_syntax(template.body, "prompt_template.body")
@@ -140,8 +149,9 @@ def _builtin_offset(cursor: str, count: int) -> int:
     offset = cursor.removeprefix(_BUILTIN)
     if cursor.startswith(_BUILTIN) and offset.isdigit() and 0 < int(offset) < count:
         return int(offset)
-    raise InvalidArgument.field("page_token", "is not a token returned by this method",
-                                reason="INVALID_PAGE_TOKEN")
+    raise InvalidArgument.field(
+        "page_token", "is not a token returned by this method", reason="INVALID_PAGE_TOKEN"
+    )
 
 
 class HotwordSetService:
@@ -151,8 +161,13 @@ class HotwordSetService:
 
     def create(self, principal: Principal, hotword_set: HotwordSet, set_id: str) -> HotwordSet:
         now = self._clock.now()
-        created = replace(hotword_set, id=set_id or new_id(), tenant_id=principal.tenant_id,
-                          create_time=now, update_time=now)
+        created = replace(
+            hotword_set,
+            id=set_id or new_id(),
+            tenant_id=principal.tenant_id,
+            create_time=now,
+            update_time=now,
+        )
         created.etag = _hotword_set_etag(created)
         with self._uow_factory() as uow:
             uow.hotword_sets.add(created)
@@ -170,8 +185,9 @@ class HotwordSetService:
         with self._uow_factory(read_only=True) as uow:
             return uow.hotword_sets.list(principal.tenant_id, limit=limit, cursor=cursor)
 
-    def update(self, principal: Principal, hotword_set: HotwordSet,
-               fields: Collection[str]) -> HotwordSet:
+    def update(
+        self, principal: Principal, hotword_set: HotwordSet, fields: Collection[str]
+    ) -> HotwordSet:
         with self._uow_factory() as uow:
             stored = uow.hotword_sets.get(principal.tenant_id, hotword_set.id)
             if stored is None:

@@ -47,8 +47,11 @@ class _Turns:
         """The speaker overlapping [start, end] most; the nearest one if none overlaps."""
         overlap: dict[str, float] = {}
         # Every turn starting before `end` (or at a zero-length word's instant) ...
-        last = bisect.bisect_right(self._starts, end) if end == start else bisect.bisect_left(
-            self._starts, end)
+        last = (
+            bisect.bisect_right(self._starts, end)
+            if end == start
+            else bisect.bisect_left(self._starts, end)
+        )
         i = last - 1
         # ... that still reaches past `start`.
         while i >= 0 and self._reach[i] >= start:
@@ -60,7 +63,7 @@ class _Turns:
         if overlap:
             # Most overlap wins; a tie goes to the speaker heard first.
             return max(overlap, key=lambda s: (overlap[s], -self._first[s]))
-        nearby = self._turns[max(0, last - 2):last + 2] or self._turns
+        nearby = self._turns[max(0, last - 2) : last + 2] or self._turns
         return min(nearby, key=lambda t: _gap(t, start, end)).speaker
 
 
@@ -90,19 +93,22 @@ def _split(segment: TranscriptSegment, speakers: list[str]) -> list[TranscriptSe
     pieces = []
     for n, (a, b) in enumerate(runs):
         words = segment.words[a:b]
-        pieces.append(replace(
-            segment,
-            speaker_label=speakers[a],
-            start=segment.start if n == 0 else words[0].start,
-            end=segment.end if n == len(runs) - 1 else words[-1].end,
-            text=_join(words),
-            words=list(words),
-        ))
+        pieces.append(
+            replace(
+                segment,
+                speaker_label=speakers[a],
+                start=segment.start if n == 0 else words[0].start,
+                end=segment.end if n == len(runs) - 1 else words[-1].end,
+                text=_join(words),
+                words=list(words),
+            )
+        )
     return pieces
 
 
-def assign_speakers(segments: Sequence[TranscriptSegment],
-                    turns: Sequence[SpeakerTurn]) -> list[TranscriptSegment]:
+def assign_speakers(
+    segments: Sequence[TranscriptSegment], turns: Sequence[SpeakerTurn]
+) -> list[TranscriptSegment]:
     """New segments labelled from `turns`; the input segments are not modified.
 
     Args:
@@ -123,10 +129,12 @@ def assign_speakers(segments: Sequence[TranscriptSegment],
             speakers = [index.speaker(w.start, w.end) for w in segment.words]
             labelled.extend(_split(segment, speakers))
         else:
-            labelled.append(replace(segment, speaker_label=index.speaker(segment.start,
-                                                                         segment.end)))
+            labelled.append(
+                replace(segment, speaker_label=index.speaker(segment.start, segment.end))
+            )
     names: dict[str, str] = {}
     for segment in labelled:
-        segment.speaker_label = names.setdefault(segment.speaker_label,
-                                                 speaker_label(len(names) + 1))
+        segment.speaker_label = names.setdefault(
+            segment.speaker_label, speaker_label(len(names) + 1)
+        )
     return labelled

@@ -115,8 +115,11 @@ class TaskService:
         if self._asr_preflight is not None:
             choices = new.options.asr_providers
             self._asr_preflight(choices[0].provider if choices else self._catalog.asr[0].name)
-        uri_sources = {i: self._resolve_uri(principal, s.uri) for i, s in enumerate(new.sources)
-                       if s.uri is not None}
+        uri_sources = {
+            i: self._resolve_uri(principal, s.uri)
+            for i, s in enumerate(new.sources)
+            if s.uri is not None
+        }
         now = self._clock.now()
         task = Task(
             id=new_id(),
@@ -138,9 +141,15 @@ class TaskService:
                 # Recording the key first makes a concurrent retry lose here, before it
                 # could trip over the uploads the winner is claiming.
                 try:
-                    uow.idempotency.add(principal.tenant_id, principal.user_id,
-                                        CREATE_TASK_METHOD, request_id, task.id, request_print,
-                                        now)
+                    uow.idempotency.add(
+                        principal.tenant_id,
+                        principal.user_id,
+                        CREATE_TASK_METHOD,
+                        request_id,
+                        task.id,
+                        request_print,
+                        now,
+                    )
                 except AlreadyExists:
                     uow.rollback()
                     existing = self._find_by_request_id(principal, request_id, request_print)
@@ -150,8 +159,9 @@ class TaskService:
             self._check_references(uow, principal, new.options)
             for i, spec in enumerate(new.sources):
                 if spec.upload_id is not None:
-                    task.audio_sources.append(self._claim_upload(uow, principal, spec.upload_id,
-                                                                 task.id))
+                    task.audio_sources.append(
+                        self._claim_upload(uow, principal, spec.upload_id, task.id)
+                    )
                 else:
                     task.audio_sources.append(uri_sources[i])
             uow.tasks.add(task)
@@ -162,11 +172,13 @@ class TaskService:
             self._on_queued(task.id)
         return task
 
-    def _find_by_request_id(self, principal: Principal, request_id: str, request_print: str
-                            ) -> Task | None:
+    def _find_by_request_id(
+        self, principal: Principal, request_id: str, request_print: str
+    ) -> Task | None:
         with self._uow_factory(read_only=True) as uow:
-            found = uow.idempotency.get(principal.tenant_id, principal.user_id,
-                                        CREATE_TASK_METHOD, request_id)
+            found = uow.idempotency.get(
+                principal.tenant_id, principal.user_id, CREATE_TASK_METHOD, request_id
+            )
             if found is None:
                 return None
             task_id, stored_print = found
@@ -193,8 +205,9 @@ class TaskService:
             raise NotFound(uri, reason="OBJECT_NOT_FOUND")
         return AudioSource(uri=uri, object_key=key)
 
-    def _claim_upload(self, uow: UnitOfWork, principal: Principal, upload_id: str,
-                      task_id: str) -> AudioSource:
+    def _claim_upload(
+        self, uow: UnitOfWork, principal: Principal, upload_id: str, task_id: str
+    ) -> AudioSource:
         # The row lock makes two tasks racing for one upload take turns.
         upload = uow.uploads.get(principal.tenant_id, upload_id, for_update=True)
         if upload is None:
@@ -218,14 +231,20 @@ class TaskService:
         uow.uploads.save(upload)
         return AudioSource(upload_id=upload_id, object_key=upload.object_key)
 
-    def _check_references(self, uow: UnitOfWork, principal: Principal,
-                          options: TaskOptions) -> None:
-        if options.hotword_set_id and uow.hotword_sets.get(
-                principal.tenant_id, options.hotword_set_id) is None:
+    def _check_references(
+        self, uow: UnitOfWork, principal: Principal, options: TaskOptions
+    ) -> None:
+        if (
+            options.hotword_set_id
+            and uow.hotword_sets.get(principal.tenant_id, options.hotword_set_id) is None
+        ):
             raise NotFound(f"hotwordSets/{options.hotword_set_id}")
         template_id = options.prompt_template_id
-        if template_id and template_id not in BUILTIN_TEMPLATES and uow.prompt_templates.get(
-                principal.tenant_id, template_id) is None:
+        if (
+            template_id
+            and template_id not in BUILTIN_TEMPLATES
+            and uow.prompt_templates.get(principal.tenant_id, template_id) is None
+        ):
             raise NotFound(f"promptTemplates/{template_id}")
 
     def get(self, principal: Principal, task_id: str) -> Task:
@@ -235,8 +254,9 @@ class TaskService:
             raise NotFound(f"tasks/{task_id}")
         return task
 
-    def list(self, principal: Principal, flt: TaskFilter, *, limit: int, cursor: str | None
-             ) -> Page[Task]:
+    def list(
+        self, principal: Principal, flt: TaskFilter, *, limit: int, cursor: str | None
+    ) -> Page[Task]:
         with self._uow_factory(read_only=True) as uow:
             return uow.tasks.list(principal.tenant_id, flt, limit=limit, cursor=cursor)
 
@@ -292,8 +312,9 @@ class TaskService:
         if not task.state.is_terminal:
             self.cancel(principal, task_id)
 
-    def events_after(self, principal: Principal, task_id: str, after_sequence: int,
-                     *, limit: int = 500) -> tuple[Task, builtins.list[TaskEvent]]:
+    def events_after(
+        self, principal: Principal, task_id: str, after_sequence: int, *, limit: int = 500
+    ) -> tuple[Task, builtins.list[TaskEvent]]:
         with self._uow_factory(read_only=True) as uow:
             task = uow.tasks.get(principal.tenant_id, task_id)
             if task is None:

@@ -20,7 +20,8 @@ def check_template_syntax(body: str, field: str) -> None:
         _environment.parse(body)
     except TemplateSyntaxError as exc:
         raise InvalidArgument.field(
-            field, f"template syntax error on line {exc.lineno}: {exc.message}",
+            field,
+            f"template syntax error on line {exc.lineno}: {exc.message}",
             reason="INVALID_TEMPLATE",
         ) from None
 

@@ -29,8 +29,9 @@ class TranscriptService:
         self._uow_factory = uow_factory
         self._clock = clock
 
-    def get(self, principal: Principal, task_id: str, *, with_words: bool
-            ) -> tuple[Transcript, SpeakerMappings]:
+    def get(
+        self, principal: Principal, task_id: str, *, with_words: bool
+    ) -> tuple[Transcript, SpeakerMappings]:
         with self._uow_factory(read_only=True, snapshot=True) as uow:
             self._require_task(uow, principal, task_id)
             transcript = uow.transcripts.get(principal.tenant_id, task_id, with_words=with_words)
@@ -91,14 +92,19 @@ class TranscriptService:
                     updated[label] = given[label]
                 else:
                     updated.pop(label, None)
-            result = SpeakerMappings(task_id=task_id, mappings=updated,
-                                     etag=mappings_etag(updated), update_time=self._clock.now())
+            result = SpeakerMappings(
+                task_id=task_id,
+                mappings=updated,
+                etag=mappings_etag(updated),
+                update_time=self._clock.now(),
+            )
             uow.speaker_mappings.replace(principal.tenant_id, result)
             uow.commit()
         return result
 
     @staticmethod
-    def _require_task(uow: UnitOfWork, principal: Principal, task_id: str,
-                      *, for_update: bool = False) -> None:
+    def _require_task(
+        uow: UnitOfWork, principal: Principal, task_id: str, *, for_update: bool = False
+    ) -> None:
         if uow.tasks.get(principal.tenant_id, task_id, for_update=for_update) is None:
             raise NotFound(f"tasks/{task_id}")

@@ -28,8 +28,9 @@ class UsageService:
     def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self._uow_factory = uow_factory
 
-    def get_usage(self, principal: Principal, query: UsageQuery
-                  ) -> tuple[list[UsageGroup], UsageGroup]:
+    def get_usage(
+        self, principal: Principal, query: UsageQuery
+    ) -> tuple[list[UsageGroup], UsageGroup]:
         if query.end <= query.start:
             raise InvalidArgument.field("end_time", "must be after start_time")
         if query.end - query.start > MAX_RANGE:
@@ -38,9 +39,13 @@ class UsageService:
             raise InvalidArgument.field("label_key", "is required when grouping by label")
         with self._uow_factory(read_only=True) as uow:
             rows = uow.audit_logs.aggregate(
-                principal.tenant_id, start=query.start, end=query.end,
-                group_by=list(query.group_by), label_key=query.label_key,
-                provider=query.provider, user_id=query.user_id,
+                principal.tenant_id,
+                start=query.start,
+                end=query.end,
+                group_by=list(query.group_by),
+                label_key=query.label_key,
+                provider=query.provider,
+                user_id=query.user_id,
             )
         return rows, _total(rows)
 

@@ -88,14 +88,18 @@ class _Followed:
 
     @property
     def ended(self) -> bool:
-        return (self.task is not None and self.task.state.is_terminal
-                and self.last_sequence >= self.task.last_event_sequence)
+        return (
+            self.task is not None
+            and self.task.state.is_terminal
+            and self.last_sequence >= self.task.last_event_sequence
+        )
 
 
 def ends(event: TaskEvent, task: Task | None) -> bool:
     """Whether `event` is the last one of `task` (read in the same snapshot)."""
-    return (task is not None and event.state.is_terminal
-            and event.sequence == task.last_event_sequence)
+    return (
+        task is not None and event.state.is_terminal and event.sequence == task.last_event_sequence
+    )
 
 
 class TaskWatchHub:
@@ -131,8 +135,10 @@ class TaskWatchHub:
     async def start(self) -> None:
         self._stream = self._events.listen()
         loop = asyncio.get_running_loop()
-        self._background = [loop.create_task(self._listen(), name="watch hub: bus"),
-                            loop.create_task(self._poll(), name="watch hub: poll")]
+        self._background = [
+            loop.create_task(self._listen(), name="watch hub: bus"),
+            loop.create_task(self._poll(), name="watch hub: poll"),
+        ]
 
     async def close(self) -> None:
         for task in self._background:
@@ -154,8 +160,9 @@ class TaskWatchHub:
 
     # ---------------------------------------------------------------- streams
 
-    async def watch(self, principal: Principal, task_id: str, after_sequence: int
-                    ) -> AsyncIterator[WatchItem]:
+    async def watch(
+        self, principal: Principal, task_id: str, after_sequence: int
+    ) -> AsyncIterator[WatchItem]:
         """Events of the task after `after_sequence`, then live ones until it ends.
 
         Raises `NotFound` when the task does not exist for the caller's tenant, or is
@@ -173,8 +180,9 @@ class TaskWatchHub:
                 events = followed.after(last)
                 task = followed.task
                 if events is None:
-                    snapshot = await self._offload.read(self._read, principal.tenant_id,
-                                                        task_id, last, recent=False)
+                    snapshot = await self._offload.read(
+                        self._read, principal.tenant_id, task_id, last, recent=False
+                    )
                     if snapshot is None:
                         raise NotFound(f"tasks/{task_id}")
                     events, task = snapshot.events, snapshot.task
@@ -184,8 +192,11 @@ class TaskWatchHub:
                 if events:
                     idle_since = loop.time()
                     continue
-                if followed.ended and followed.task is not None \
-                        and last >= followed.task.last_event_sequence:
+                if (
+                    followed.ended
+                    and followed.task is not None
+                    and last >= followed.task.last_event_sequence
+                ):
                     return
                 remaining = self._heartbeat_seconds - (loop.time() - idle_since)
                 if remaining <= 0:
@@ -202,10 +213,19 @@ class TaskWatchHub:
             self._detach(followed)
 
     def _heartbeat(self, task: Task, sequence: int) -> WatchItem:
-        return WatchItem(TaskEvent(
-            task_id=task.id, sequence=sequence, type=TaskEventType.HEARTBEAT, state=task.state,
-            stage=task.stage, progress_percent=task.progress_percent, message="",
-            event_time=datetime.now(UTC)), heartbeat=True)
+        return WatchItem(
+            TaskEvent(
+                task_id=task.id,
+                sequence=sequence,
+                type=TaskEventType.HEARTBEAT,
+                state=task.state,
+                stage=task.stage,
+                progress_percent=task.progress_percent,
+                message="",
+                event_time=datetime.now(UTC),
+            ),
+            heartbeat=True,
+        )
 
     async def _attach(self, tenant_id: str, task_id: str) -> _Followed:
         tenants = self._followed.setdefault(task_id, {})
@@ -245,7 +265,8 @@ class TaskWatchHub:
         followed.stale = True
         if followed.reading is None or followed.reading.done():
             followed.reading = asyncio.get_running_loop().create_task(
-                self._read_followed(followed), name=f"watch hub: read {followed.task_id}")
+                self._read_followed(followed), name=f"watch hub: read {followed.task_id}"
+            )
 
     async def _read_followed(self, followed: _Followed) -> None:
         while followed.stale:
@@ -253,8 +274,12 @@ class TaskWatchHub:
             first = followed.task is None
             try:
                 snapshot = await self._offload.read(
-                    self._read, followed.tenant_id, followed.task_id, followed.last_sequence,
-                    recent=first)
+                    self._read,
+                    followed.tenant_id,
+                    followed.task_id,
+                    followed.last_sequence,
+                    recent=first,
+                )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -262,8 +287,7 @@ class TaskWatchHub:
                     followed.error = exc  # the streams waiting for it fail with it
                 else:
                     # Streams keep what they have; the next poll or event tries again.
-                    _LOGGER.warning("watch hub could not read tasks/%s: %r", followed.task_id,
-                                    exc)
+                    _LOGGER.warning("watch hub could not read tasks/%s: %r", followed.task_id, exc)
                 followed.ready.set()
                 return
             if snapshot is None:
@@ -285,16 +309,14 @@ class TaskWatchHub:
         while len(followed.recent) > self._recent_events:
             followed.recent.popleft()
 
-    def _read(self, tenant_id: str, task_id: str, after: int, *, recent: bool
-              ) -> _Snapshot | None:
+    def _read(self, tenant_id: str, task_id: str, after: int, *, recent: bool) -> _Snapshot | None:
         """The task and its events after `after`, in one snapshot. With `recent`, only
         the last few events (what a hub starts following with)."""
         with self._uow_factory(read_only=True, snapshot=True) as uow:
             task = uow.tasks.get(tenant_id, task_id)
             if task is None:
                 return None
-            start = max(after, task.last_event_sequence - self._recent_events) if recent \
-                else after
+            start = max(after, task.last_event_sequence - self._recent_events) if recent else after
             events = uow.task_events.list_after(task_id, start, limit=REPLAY_PAGE)
         return _Snapshot(task, events)
 
@@ -325,8 +347,12 @@ class TaskWatchHub:
                 continue
             next_in_line = event.sequence == followed.last_sequence + 1
             reading = followed.reading is not None and not followed.reading.done()
-            if (next_in_line and not reading and followed.task is not None
-                    and not event.state.is_terminal):
+            if (
+                next_in_line
+                and not reading
+                and followed.task is not None
+                and not event.state.is_terminal
+            ):
                 # The bus carried exactly the next stored event: no store read needed.
                 self._hold(followed, [event])
                 followed.task = _with_event(followed.task, event)
@@ -350,6 +376,10 @@ class TaskWatchHub:
 
 def _with_event(task: Task, event: TaskEvent) -> Task:
     """The task as the event says it now is (state, stage, percent), for heartbeats."""
-    return replace(task, state=event.state, stage=event.stage,
-                   progress_percent=event.progress_percent,
-                   last_event_sequence=max(task.last_event_sequence, event.sequence))
+    return replace(
+        task,
+        state=event.state,
+        stage=event.stage,
+        progress_percent=event.progress_percent,
+        last_event_sequence=max(task.last_event_sequence, event.sequence),
+    )

@@ -26,8 +26,9 @@ class _MeasurableQueue(Protocol):
     def oldest_queued_age_seconds(self) -> float: ...
 
 
-def _guarded(read: Callable[[], Iterable[Observation]]
-             ) -> Callable[[CallbackOptions], Iterable[Observation]]:
+def _guarded(
+    read: Callable[[], Iterable[Observation]],
+) -> Callable[[CallbackOptions], Iterable[Observation]]:
     # A database or Redis outage must cost one missing sample, not the exporter thread.
     def callback(_options: CallbackOptions) -> Iterable[Observation]:
         try:
@@ -35,6 +36,7 @@ def _guarded(read: Callable[[], Iterable[Observation]]
         except Exception as exc:
             _LOGGER.debug("metric callback failed: %s", exc.__class__.__name__)
             return []
+
     return callback
 
 
@@ -44,21 +46,28 @@ def register_gauges(engine: Engine, queue: object | None) -> None:
     def tasks_by_state() -> Iterable[Observation]:
         with engine.connect() as connection:
             rows = connection.execute(
-                select(TaskRow.state, func.count()).group_by(TaskRow.state)).all()
-        return [Observation(count, {"meeting_agent.task.state": state})
-                for state, count in rows]
+                select(TaskRow.state, func.count()).group_by(TaskRow.state)
+            ).all()
+        return [Observation(count, {"meeting_agent.task.state": state}) for state, count in rows]
 
     METER.create_observable_gauge(
-        "meeting_agent.tasks", callbacks=[_guarded(tasks_by_state)], unit="{task}",
-        description="Tasks stored in each state.")
+        "meeting_agent.tasks",
+        callbacks=[_guarded(tasks_by_state)],
+        unit="{task}",
+        description="Tasks stored in each state.",
+    )
     if not (hasattr(queue, "queue_depth") and hasattr(queue, "oldest_queued_age_seconds")):
         return
     measurable: _MeasurableQueue = queue
     METER.create_observable_gauge(
         "meeting_agent.queue.depth",
         callbacks=[_guarded(lambda: [Observation(measurable.queue_depth())])],
-        unit="{job}", description="Jobs waiting in the queue.")
+        unit="{job}",
+        description="Jobs waiting in the queue.",
+    )
     METER.create_observable_gauge(
         "meeting_agent.queue.oldest_age",
         callbacks=[_guarded(lambda: [Observation(measurable.oldest_queued_age_seconds())])],
-        unit="s", description="How long the job at the head of the queue has waited.")
+        unit="s",
+        description="How long the job at the head of the queue has waited.",
+    )

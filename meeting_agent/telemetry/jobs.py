@@ -25,7 +25,8 @@ _TRACER = trace.get_tracer("meeting_agent.jobs")
 def job_span(task_id: str, *, traceparent: str, attempt: int) -> Iterator[trace.Span]:
     """The current span for the duration of one job run of a task."""
     with _TRACER.start_as_current_span(
-        "job process_task", context=context_from_traceparent(traceparent),
+        "job process_task",
+        context=context_from_traceparent(traceparent),
         kind=trace.SpanKind.CONSUMER,
         attributes={"meeting_agent.task_id": task_id, "meeting_agent.job.attempt": attempt},
     ) as span:
@@ -61,8 +62,7 @@ class StageTimeline:
         name = stage.lower()
         self._transcribed = self._transcribed or name == "transcribe"
         self._stage, self._stage_started = name, time.monotonic()
-        self._span = _TRACER.start_span(f"stage {name}",
-                                        attributes={"meeting_agent.stage": name})
+        self._span = _TRACER.start_span(f"stage {name}", attributes={"meeting_agent.stage": name})
         self._token = otel_context.attach(trace.set_span_in_context(self._span))
 
     def close(self, outcome: str = "") -> None:
@@ -84,5 +84,4 @@ class StageTimeline:
         (a resumed job that found the transcript stored would understate it)."""
         self.close(state)
         if state.lower() == "succeeded" and self._transcribed and audio_seconds:
-            instruments.real_time_factor.record(
-                (time.monotonic() - self._started) / audio_seconds)
+            instruments.real_time_factor.record((time.monotonic() - self._started) / audio_seconds)

@@ -21,8 +21,9 @@ REDACTED = "[REDACTED]"
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 # `extra=` fields whose value is transcript or minutes text: dropped whole, whatever it says.
-TEXT_FIELDS = frozenset({"transcript", "text", "segment_text", "minutes", "prompt",
-                         "completion", "summary"})
+TEXT_FIELDS = frozenset(
+    {"transcript", "text", "segment_text", "minutes", "prompt", "completion", "summary"}
+)
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Authorization headers and bearer tokens (JWTs included).
@@ -33,12 +34,22 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), REDACTED),
     (re.compile(r"\bAIza[0-9A-Za-z_-]{20,}"), REDACTED),
     # key=value pairs naming a secret, in URLs, headers or prose.
-    (re.compile(r"(?i)\b((?:api[_-]?key|access[_-]?key(?:[_-]?id)?|secret(?:[_-]?key)?|"
-                r"token|password|signature|x-api-key)[\"']?\s*[=:]\s*[\"']?)"
-                r"[^\s&\"',;]+"), rf"\1{REDACTED}"),
+    (
+        re.compile(
+            r"(?i)\b((?:api[_-]?key|access[_-]?key(?:[_-]?id)?|secret(?:[_-]?key)?|"
+            r"token|password|signature|x-api-key)[\"']?\s*[=:]\s*[\"']?)"
+            r"[^\s&\"',;]+"
+        ),
+        rf"\1{REDACTED}",
+    ),
     # Presigned URLs: the query string is the credential, so all of it goes.
-    (re.compile(r"(?i)(https?://[^\s?\"']+)\?[^\s\"']*(?:signature|x-amz-|x-tos-|"
-                r"sig=|token|expires)[^\s\"']*"), rf"\1?{REDACTED}"),
+    (
+        re.compile(
+            r"(?i)(https?://[^\s?\"']+)\?[^\s\"']*(?:signature|x-amz-|x-tos-|"
+            r"sig=|token|expires)[^\s\"']*"
+        ),
+        rf"\1?{REDACTED}",
+    ),
 )
 
 
@@ -64,8 +75,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(
-                timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": redact(record.getMessage()),

@@ -23,7 +23,8 @@ def provider_call(provider: str, operation: str, model: str) -> Iterator[None]:
     started = time.monotonic()
     outcome = "ok"
     with _TRACER.start_as_current_span(
-        f"{operation} {provider}", kind=trace.SpanKind.CLIENT,
+        f"{operation} {provider}",
+        kind=trace.SpanKind.CLIENT,
         attributes={**attributes, "meeting_agent.model": model},
     ):
         try:
@@ -34,11 +35,13 @@ def provider_call(provider: str, operation: str, model: str) -> Iterator[None]:
             instruments.provider_errors.add(1, {**attributes, "error.type": reason})
             raise
         finally:
-            instruments.provider_duration.record(time.monotonic() - started,
-                                                 {**attributes, "outcome": outcome})
+            instruments.provider_duration.record(
+                time.monotonic() - started, {**attributes, "outcome": outcome}
+            )
 
 
 def record_provider_cost(provider: str, model: str, amount: Decimal) -> None:
     if amount:
-        instruments.provider_cost.add(float(amount), {"meeting_agent.provider": provider,
-                                                      "meeting_agent.model": model})
+        instruments.provider_cost.add(
+            float(amount), {"meeting_agent.provider": provider, "meeting_agent.model": model}
+        )

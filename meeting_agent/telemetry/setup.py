@@ -60,21 +60,25 @@ def _wanted(environ: Mapping[str, str], signal: str) -> bool:
         return False
     if exporter and exporter != "otlp":
         raise TelemetryConfigurationError(
-            f"OTEL_{signal}_EXPORTER={exporter} is not supported; use otlp or none")
+            f"OTEL_{signal}_EXPORTER={exporter} is not supported; use otlp or none"
+        )
     return exporter == "otlp" or any(environ.get(name) for name in _ENDPOINT_VARIABLES)
 
 
 def _check_protocol(environ: Mapping[str, str]) -> None:
-    for name in ("OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-                 "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"):
+    for name in (
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+    ):
         protocol = environ.get(name, "").strip()
         if protocol and protocol not in _SUPPORTED_PROTOCOLS:
             raise TelemetryConfigurationError(
-                f"{name}={protocol} is not supported; this build exports OTLP over grpc")
+                f"{name}={protocol} is not supported; this build exports OTLP over grpc"
+            )
 
 
-def configure_telemetry(role: str, environ: Mapping[str, str] | None = None
-                        ) -> Telemetry | None:
+def configure_telemetry(role: str, environ: Mapping[str, str] | None = None) -> Telemetry | None:
     """Install the SDK when an OTLP exporter is configured, else leave the API a no-op.
 
     Call once per process, before any span is started (the API's proxies then hand

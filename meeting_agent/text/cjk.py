@@ -9,8 +9,15 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["CJK_CHAR", "CJK_RANGES", "clock_text", "display_columns", "estimate_tokens",
-           "is_cjk", "is_cjk_text"]
+__all__ = [
+    "CJK_CHAR",
+    "CJK_RANGES",
+    "clock_text",
+    "display_columns",
+    "estimate_tokens",
+    "is_cjk",
+    "is_cjk_text",
+]
 
 # CJK ideographs (basic, extension A, compatibility), kana, Hangul syllables.
 CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
@@ -50,8 +57,6 @@ def clock_text(seconds: float) -> str:
     """Seconds as "HH:MM:SS", rounded down (hours keep counting past 99)."""
     whole = max(int(seconds), 0)
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
 
 
 def display_columns(text: str) -> int:

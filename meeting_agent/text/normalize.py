@@ -20,8 +20,9 @@ from meeting_agent.text.cjk import CJK_RANGES
 __all__ = ["join_tokens", "speaking_seconds", "tidy_spacing", "to_halfwidth"]
 
 # Full-width forms of ASCII letters and digits, and the ideographic space.
-_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B)
-              if chr(code - 0xFEE0).isalnum()} | {0x3000: 0x20}
+_HALFWIDTH = {
+    code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B) if chr(code - 0xFEE0).isalnum()
+} | {0x3000: 0x20}
 
 _HAN = f"[{CJK_RANGES}]"
 _CJK_PUNCT = "，。、！？；：（）「」『』《》【】“”‘’…—"

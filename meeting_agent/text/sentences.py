@@ -13,11 +13,38 @@ _CJK_TERMINATORS = "。？！；…"
 _LATIN_TERMINATORS = ".?!"
 _CLOSERS = "\"'”’)]}）」』】》"
 # Abbreviations after which a period never ends a sentence.
-_NEVER_FINAL = frozenset({
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "approx", "dept", "fig", "cf", "al",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "e.g", "i.e",
-})
+_NEVER_FINAL = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "vs",
+        "approx",
+        "dept",
+        "fig",
+        "cf",
+        "al",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "e.g",
+        "i.e",
+    }
+)
 # Abbreviations that end a sentence only when a capital letter follows.
 _MAYBE_FINAL = frozenset({"etc", "a.m", "p.m", "inc", "ltd", "co", "corp", "u.s", "u.k"})
 
@@ -129,5 +156,3 @@ def ensure_terminated(sentence: str) -> str:
     if not sentence or sentence[-1] in _CJK_TERMINATORS + _LATIN_TERMINATORS + _CLOSERS + "！？":
         return sentence
     return sentence + ("。" if is_cjk(sentence[-1]) else ".")
-
-

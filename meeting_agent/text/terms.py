@@ -35,8 +35,10 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # Characters that are function words on their own; a bigram made only of them carries
 # no topic ("我们", "这个", "就是").
 STOP_CHARS = frozenset(
-    "的了是在我你他她它们这那就都也和与及或" "吗呢吧啊呀哦嗯哈么嘛啦个一不有没要会能"
-    "把被给让对从到为而但所以如果因还很太更" "最又再才已经着过地得说看下上里中些"
+    "的了是在我你他她它们这那就都也和与及或"
+    "吗呢吧啊呀哦嗯哈么嘛啦个一不有没要会能"
+    "把被给让对从到为而但所以如果因还很太更"
+    "最又再才已经着过地得说看下上里中些"
 )
 
 

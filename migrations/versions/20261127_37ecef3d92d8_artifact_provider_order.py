@@ -27,8 +27,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("generated_artifacts", schema=None) as batch_op:
         batch_op.drop_column("requested_providers")
-

@@ -25,23 +25,36 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("audit_logs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("audio_input_tokens", sa.BigInteger(),
-                                      server_default="0", nullable=False))
-        batch_op.add_column(sa.Column("thinking_tokens", sa.BigInteger(),
-                                      server_default="0", nullable=False))
-        batch_op.add_column(sa.Column("failure", sa.String(length=32), server_default="",
-                                      nullable=False))
+        batch_op.add_column(
+            sa.Column("audio_input_tokens", sa.BigInteger(), server_default="0", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("thinking_tokens", sa.BigInteger(), server_default="0", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("failure", sa.String(length=32), server_default="", nullable=False)
+        )
         batch_op.add_column(sa.Column("http_status", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("vendor_code", sa.String(length=64), server_default="",
-                                      nullable=False))
-        batch_op.add_column(sa.Column("key_fingerprint", sa.String(length=32),
-                                      server_default="", nullable=False))
-        batch_op.add_column(sa.Column("final", sa.Boolean(), server_default=sa.text("true"),
-                                      nullable=False))
+        batch_op.add_column(
+            sa.Column("vendor_code", sa.String(length=64), server_default="", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("key_fingerprint", sa.String(length=32), server_default="", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("final", sa.Boolean(), server_default=sa.text("true"), nullable=False)
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("audit_logs", schema=None) as batch_op:
-        for column in ("final", "key_fingerprint", "vendor_code", "http_status", "failure",
-                       "thinking_tokens", "audio_input_tokens"):
+        for column in (
+            "final",
+            "key_fingerprint",
+            "vendor_code",
+            "http_status",
+            "failure",
+            "thinking_tokens",
+            "audio_input_tokens",
+        ):
             batch_op.drop_column(column)

@@ -40,10 +40,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
     Its queue has a name of its own: its reconciler requeues its never-run tasks for the
     whole session, and in the shared queue other tests' workers would be kept busy with
     them (tasks of a database they do not have), ahead of their own work."""
-    settings = settings_for_tests(tmp_path_factory.mktemp("server"),
-                                  storage={"max_upload_bytes": MAX_UPLOAD_BYTES},
-                                  jobs={"backend": "rq", "redis_url": redis_url,
-                                        "queue_name": "meeting-agent-api-tests"})
+    settings = settings_for_tests(
+        tmp_path_factory.mktemp("server"),
+        storage={"max_upload_bytes": MAX_UPLOAD_BYTES},
+        jobs={"backend": "rq", "redis_url": redis_url, "queue_name": "meeting-agent-api-tests"},
+    )
     running = ServerThread(settings).start()
     yield running
     running.stop()
@@ -92,27 +93,39 @@ class Client:
     def capabilities(self) -> capabilities_service_pb2_grpc.CapabilitiesServiceStub:
         return capabilities_service_pb2_grpc.CapabilitiesServiceStub(self.channel)
 
-    def upload(self, content: bytes, *, filename: str = "meeting.flac",
-               chunk: int = 64 * 1024, sha256: str | None = None,
-               size: int | None = None, content_type: str = "audio/flac") -> audio_pb2.Upload:
+    def upload(
+        self,
+        content: bytes,
+        *,
+        filename: str = "meeting.flac",
+        chunk: int = 64 * 1024,
+        sha256: str | None = None,
+        size: int | None = None,
+        content_type: str = "audio/flac",
+    ) -> audio_pb2.Upload:
         meta = audio_pb2.UploadMetadata(
-            filename=filename, content_type=content_type,
+            filename=filename,
+            content_type=content_type,
             size_bytes=len(content) if size is None else size,
-            sha256=sha256 or hashlib.sha256(content).hexdigest())
+            sha256=sha256 or hashlib.sha256(content).hexdigest(),
+        )
         requests = [audio_service_pb2.UploadAudioRequest(metadata=meta)] + [
-            audio_service_pb2.UploadAudioRequest(chunk=content[i:i + chunk])
-            for i in range(0, len(content), chunk)]
+            audio_service_pb2.UploadAudioRequest(chunk=content[i : i + chunk])
+            for i in range(0, len(content), chunk)
+        ]
         response = self.audio.UploadAudio(iter(requests), metadata=self.metadata)
         return response.upload
 
-    def create_task(self, *uploads: audio_pb2.Upload, request_id: str = "",
-                    **task_fields: object) -> task_pb2.Task:
+    def create_task(
+        self, *uploads: audio_pb2.Upload, request_id: str = "", **task_fields: object
+    ) -> task_pb2.Task:
         task = task_pb2.Task(
-            audio_sources=[task_pb2.AudioSource(upload=u.name) for u in uploads],
-            **task_fields)  # type: ignore[arg-type]
+            audio_sources=[task_pb2.AudioSource(upload=u.name) for u in uploads], **task_fields
+        )  # type: ignore[arg-type]
         return self.tasks.CreateTask(
             task_service_pb2.CreateTaskRequest(task=task, request_id=request_id),
-            metadata=self.metadata).task
+            metadata=self.metadata,
+        ).task
 
 
 @pytest.fixture(scope="session")
@@ -150,8 +163,11 @@ def failure(error: grpc.RpcError) -> RpcFailure:
     status = rpc_status.from_call(error)
     reason, fields, retry = "", set(), False
     for detail in status.details if status else ():
-        info, bad, retry_info = (error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest(),
-                                 error_details_pb2.RetryInfo())
+        info, bad, retry_info = (
+            error_details_pb2.ErrorInfo(),
+            error_details_pb2.BadRequest(),
+            error_details_pb2.RetryInfo(),
+        )
         if detail.Unpack(info):
             reason = info.reason
             assert info.domain == "meeting-agent"

@@ -25,19 +25,31 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     running.stop()
 
 
-def _cli(server: ServerThread, *args: str, env: dict[str, str] | None = None,
-         timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "MEETING_AGENT_ADDRESS": server.address,
-                   "MEETING_AGENT_TOKEN": server.token(), **(env or {})}
-    return subprocess.run([str(CLI), *args],
-                          capture_output=True, text=True, env=environment, timeout=timeout,
-                          check=False)
+def _cli(
+    server: ServerThread, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "MEETING_AGENT_ADDRESS": server.address,
+        "MEETING_AGENT_TOKEN": server.token(),
+        **(env or {}),
+    }
+    return subprocess.run(
+        [str(CLI), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_watch_prints_progress_and_exits_zero_for_a_task_that_succeeds(
-        server: ServerThread) -> None:
-    done = _cli(server, "client", "create-task", str(DATA / "jfk.flac"), "--title", "JFK",
-                "--watch")
+    server: ServerThread,
+) -> None:
+    done = _cli(
+        server, "client", "create-task", str(DATA / "jfk.flac"), "--title", "JFK", "--watch"
+    )
 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["state"] == "TASK_STATE_SUCCEEDED"
@@ -48,7 +60,8 @@ def test_watch_prints_progress_and_exits_zero_for_a_task_that_succeeds(
 
 
 def test_watch_exits_non_zero_with_the_reason_for_a_task_that_fails(
-        server: ServerThread, tmp_path: Path) -> None:
+    server: ServerThread, tmp_path: Path
+) -> None:
     notes = tmp_path / "notes.wav"
     notes.write_bytes(b"this is not audio at all" * 100)
 
@@ -66,9 +79,14 @@ def test_process_keeps_its_data_in_the_configured_directory(tmp_path: Path) -> N
     data_dir = tmp_path / "kept"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEETING_AGENT_")}
     env["MEETING_AGENT_DATA_DIR"] = str(data_dir)
-    done = subprocess.run([str(CLI), "process",
-                           str(DATA / "jfk.flac"), "--json", "--no-diarization"],
-                          capture_output=True, text=True, env=env, timeout=600, check=False)
+    done = subprocess.run(
+        [str(CLI), "process", str(DATA / "jfk.flac"), "--json", "--no-diarization"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["transcript"]

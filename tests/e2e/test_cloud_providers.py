@@ -57,8 +57,7 @@ def vendors() -> Iterator[Vendors]:
         yield Vendors(
             azure=stack.enter_context(FakeAzureSpeech(keys=AZURE_KEYS)),
             gemini=stack.enter_context(FakeGemini(keys=GEMINI_KEYS)),
-            llm=stack.enter_context(FakeOpenAiCompatible(models=("qwen2.5:14b",),
-                                                         flavor="ollama")),
+            llm=stack.enter_context(FakeOpenAiCompatible(models=("qwen2.5:14b",), flavor="ollama")),
             volcengine=stack.enter_context(VolcengineFake(pending_polls=1)),
             iflytek=stack.enter_context(IflytekFake(pending_polls=1, estimate_ms=50)),
         )
@@ -69,23 +68,52 @@ def server(tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> Iterat
     providers = {
         "asr_order": ["azure", "gemini", "local"],
         "llm_order": ["extractive"],
-        "azure": {"enabled": True, "keys": list(AZURE_KEYS), "endpoint": vendors.azure.base_url,
-                  "max_attempts": 2},
-        "gemini": {"enabled": True, "keys": list(GEMINI_KEYS),
-                   "base_url": vendors.gemini.base_url, "llm": False, "max_attempts": 2},
-        "openai": {"enabled": True, "name": "ollama", "base_url": vendors.llm.base_url,
-                   "model": "qwen2.5:14b", "max_attempts": 1},
+        "azure": {
+            "enabled": True,
+            "keys": list(AZURE_KEYS),
+            "endpoint": vendors.azure.base_url,
+            "max_attempts": 2,
+        },
+        "gemini": {
+            "enabled": True,
+            "keys": list(GEMINI_KEYS),
+            "base_url": vendors.gemini.base_url,
+            "llm": False,
+            "max_attempts": 2,
+        },
+        "openai": {
+            "enabled": True,
+            "name": "ollama",
+            "base_url": vendors.llm.base_url,
+            "model": "qwen2.5:14b",
+            "max_attempts": 1,
+        },
         # The local store cannot presign, so Volcano Engine takes the flash variant.
-        "volcengine": {"enabled": True, "keys": ["app-1:access-1"], "mode": "auto",
-                       "base_url": vendors.volcengine.base_url, "poll_interval_seconds": 0.05},
-        "iflytek": {"enabled": True, "keys": ["595f23df:d9f4aa7ea6d94faca62cd88a28fd5234"],
-                    "base_url": vendors.iflytek.base_url, "poll_interval_seconds": 0.05},
+        "volcengine": {
+            "enabled": True,
+            "keys": ["app-1:access-1"],
+            "mode": "auto",
+            "base_url": vendors.volcengine.base_url,
+            "poll_interval_seconds": 0.05,
+        },
+        "iflytek": {
+            "enabled": True,
+            "keys": ["595f23df:d9f4aa7ea6d94faca62cd88a28fd5234"],
+            "base_url": vendors.iflytek.base_url,
+            "poll_interval_seconds": 0.05,
+        },
     }
     settings = settings_for_tests(
-        tmp_path_factory.mktemp("cloud"), providers=providers,
-        jobs={"inline_workers": 1, "reconcile_interval_seconds": 0.5,
-              "heartbeat_seconds": 0.5, "heartbeat_timeout_seconds": 5},
-        processing={"max_attempts": 3})
+        tmp_path_factory.mktemp("cloud"),
+        providers=providers,
+        jobs={
+            "inline_workers": 1,
+            "reconcile_interval_seconds": 0.5,
+            "heartbeat_seconds": 0.5,
+            "heartbeat_timeout_seconds": 5,
+        },
+        processing={"max_attempts": 3},
+    )
     running = ServerThread(settings).start()
     yield running
     running.stop()
@@ -98,15 +126,19 @@ def client(server: ServerThread) -> Iterator[Client]:
 
 
 def run_task(client: Client, **options: object) -> task_pb2.Task:
-    task = client.create_task(client.upload((DATA / "jfk.flac").read_bytes(), filename="jfk.flac"),
-                              options=task_pb2.TaskOptions(**options),  # type: ignore[arg-type]
-                              labels={"team": "research"})
+    task = client.create_task(
+        client.upload((DATA / "jfk.flac").read_bytes(), filename="jfk.flac"),
+        options=task_pb2.TaskOptions(**options),  # type: ignore[arg-type]
+        labels={"team": "research"},
+    )
     return watch(client, task.name)[-1].task
 
 
 def transcript(client: Client, name: str):
-    return client.transcripts.GetTranscript(transcript_service_pb2.GetTranscriptRequest(
-        name=f"{name}/transcript"), metadata=client.metadata).transcript
+    return client.transcripts.GetTranscript(
+        transcript_service_pb2.GetTranscriptRequest(name=f"{name}/transcript"),
+        metadata=client.metadata,
+    ).transcript
 
 
 @pytest.mark.parametrize("provider", ["azure", "gemini", "volcengine", "iflytek"])
@@ -116,13 +148,13 @@ def test_each_recogniser_returns_speaker_labelled_segments(client: Client, provi
     result = transcript(client, final.name)
     assert final.state == task_pb2.TASK_STATE_SUCCEEDED, final.error
     assert result.asr_provider == provider
-    assert result.segments and all(s.speaker_label.startswith("SPEAKER_")
-                                   for s in result.segments)
+    assert result.segments and all(s.speaker_label.startswith("SPEAKER_") for s in result.segments)
     assert len({s.speaker_label for s in result.segments}) >= 2
 
 
 def test_a_provider_out_of_quota_on_every_key_fails_over_to_the_next(
-        client: Client, vendors: Vendors) -> None:
+    client: Client, vendors: Vendors
+) -> None:
     calls_before = len(vendors.azure.requests)
     for key in AZURE_KEYS:
         vendors.azure.throttle(retry_after=600, key=key, times=None)
@@ -134,25 +166,29 @@ def test_a_provider_out_of_quota_on_every_key_fails_over_to_the_next(
     assert final.state == task_pb2.TASK_STATE_SUCCEEDED, final.error
     assert transcript(client, final.name).asr_provider == "gemini"
     # The keys rest until their quota resets; azure is not asked again meanwhile.
-    assert not [r for r in vendors.azure.requests[calls_before:]
-                if r.key not in AZURE_KEYS]
+    assert not [r for r in vendors.azure.requests[calls_before:] if r.key not in AZURE_KEYS]
 
 
 def test_minutes_come_from_the_chosen_llm(client: Client) -> None:
     final = run_task(client, llm_providers=[common_pb2.ProviderChoice(provider="ollama")])
 
-    artifacts = client.minutes.ListArtifacts(minutes_service_pb2.ListArtifactsRequest(
-        parent=final.name), metadata=client.metadata).artifacts
+    artifacts = client.minutes.ListArtifacts(
+        minutes_service_pb2.ListArtifactsRequest(parent=final.name), metadata=client.metadata
+    ).artifacts
     assert final.state == task_pb2.TASK_STATE_SUCCEEDED, final.error
     assert [(a.llm_provider, a.extractive) for a in artifacts] == [("ollama", False)]
 
 
 def test_a_job_resumed_after_transcription_does_not_bill_it_again(
-        server: ServerThread, client: Client, vendors: Vendors) -> None:
+    server: ServerThread, client: Client, vendors: Vendors
+) -> None:
     # The first attempt fails writing the minutes, after the transcript is stored.
     vendors.llm.server_error(status=503, times=1)
-    final = run_task(client, asr_providers=[common_pb2.ProviderChoice(provider="gemini")],
-                     llm_providers=[common_pb2.ProviderChoice(provider="ollama")])
+    final = run_task(
+        client,
+        asr_providers=[common_pb2.ProviderChoice(provider="gemini")],
+        llm_providers=[common_pb2.ProviderChoice(provider="ollama")],
+    )
 
     rows = _audit(server, task=final.name.split("/")[1])
     assert final.state == task_pb2.TASK_STATE_SUCCEEDED, final.error
@@ -169,18 +205,26 @@ def test_get_usage_adds_up_to_the_audit_log(server: ServerThread, client: Client
     start.FromDatetime(datetime.now(UTC) - timedelta(days=1))
     end.FromDatetime(datetime.now(UTC) + timedelta(minutes=1))
 
-    usage = client.usage.GetUsage(usage_service_pb2.GetUsageRequest(
-        start_time=start, end_time=end,
-        group_by=[usage_service_pb2.USAGE_DIMENSION_PROVIDER,
-                  usage_service_pb2.USAGE_DIMENSION_LABEL], label_key="team"),
-        metadata=client.metadata)
+    usage = client.usage.GetUsage(
+        usage_service_pb2.GetUsageRequest(
+            start_time=start,
+            end_time=end,
+            group_by=[
+                usage_service_pb2.USAGE_DIMENSION_PROVIDER,
+                usage_service_pb2.USAGE_DIMENSION_LABEL,
+            ],
+            label_key="team",
+        ),
+        metadata=client.metadata,
+    )
     rows = _audit(server)
 
     by_provider: dict[str, Decimal] = {}
     for row in rows:
         by_provider[row.provider] = by_provider.get(row.provider, Decimal(0)) + row.cost_amount
-    reported = {r.provider: sum((Decimal(c.amount) for c in r.costs), Decimal(0))
-                for r in usage.rows}
+    reported = {
+        r.provider: sum((Decimal(c.amount) for c in r.costs), Decimal(0)) for r in usage.rows
+    }
     assert usage.total.attempt_count == len(rows)
     assert usage.total.call_count == sum(1 for r in rows if r.final)
     assert usage.total.failed_attempt_count == sum(1 for r in rows if r.outcome == "failed")
@@ -190,8 +234,9 @@ def test_get_usage_adds_up_to_the_audit_log(server: ServerThread, client: Client
     assert by_provider["azure"] > 0
 
 
-def _audit(server: ServerThread, *, tenant: str = "cloud-tenant",
-           task: str | None = None) -> list[AuditLogRow]:
+def _audit(
+    server: ServerThread, *, tenant: str = "cloud-tenant", task: str | None = None
+) -> list[AuditLogRow]:
     """The audit rows as stored, read through the ORM so money keeps its Decimal type."""
     assert server.container is not None
     stmt = select(AuditLogRow).where(AuditLogRow.tenant_id == tenant)
@@ -204,8 +249,11 @@ def _audit(server: ServerThread, *, tenant: str = "cloud-tenant",
 def _attempts(server: ServerThread, name: str) -> int:
     assert server.container is not None
     with server.container.database.engine.connect() as conn:
-        return int(conn.execute(text("SELECT attempts FROM tasks WHERE id = :id"),
-                                {"id": name.split("/")[1]}).scalar_one())
+        return int(
+            conn.execute(
+                text("SELECT attempts FROM tasks WHERE id = :id"), {"id": name.split("/")[1]}
+            ).scalar_one()
+        )
 
 
 def test_keys_never_reach_the_logs(caplog: pytest.LogCaptureFixture, client: Client) -> None:
@@ -214,14 +262,21 @@ def test_keys_never_reach_the_logs(caplog: pytest.LogCaptureFixture, client: Cli
     assert not any(key in caplog.text for key in (*AZURE_KEYS, *GEMINI_KEYS))
 
 
-
-
 def test_a_url_only_recogniser_on_a_store_that_cannot_presign_fails_at_creation(
-        tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> None:
-    settings = settings_for_tests(tmp_path_factory.mktemp("presign"), providers={
-        "asr_order": ["volcengine"],
-        "volcengine": {"enabled": True, "keys": ["app-1:access-1"], "mode": "standard",
-                       "base_url": vendors.volcengine.base_url}})
+    tmp_path_factory: pytest.TempPathFactory, vendors: Vendors
+) -> None:
+    settings = settings_for_tests(
+        tmp_path_factory.mktemp("presign"),
+        providers={
+            "asr_order": ["volcengine"],
+            "volcengine": {
+                "enabled": True,
+                "keys": ["app-1:access-1"],
+                "mode": "standard",
+                "base_url": vendors.volcengine.base_url,
+            },
+        },
+    )
     running = ServerThread(settings).start()
     try:
         with running.channel() as channel:
@@ -241,17 +296,24 @@ def _task_error_info(task: task_pb2.Task) -> tuple[int, str, dict[str, str]]:
     return task.error.code, info.reason, dict(info.metadata)
 
 
-@pytest.mark.parametrize(("case", "reason"), [
-    ("unreachable", "PROVIDER_UNREACHABLE"),
-    ("key-rejected", "PROVIDER_KEY_REJECTED"),
-    ("quota", "PROVIDER_QUOTA_EXHAUSTED"),
-])
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("unreachable", "PROVIDER_UNREACHABLE"),
+        ("key-rejected", "PROVIDER_KEY_REJECTED"),
+        ("quota", "PROVIDER_QUOTA_EXHAUSTED"),
+    ],
+)
 def test_a_chain_of_failed_providers_tells_the_first_real_cause(
-        tmp_path_factory: pytest.TempPathFactory, vendors: Vendors, case: str,
-        reason: str) -> None:
+    tmp_path_factory: pytest.TempPathFactory, vendors: Vendors, case: str, reason: str
+) -> None:
     volcengine: dict[str, object] = {
-        "enabled": True, "keys": ["app-1:access-1"], "mode": "flash",
-        "base_url": vendors.volcengine.base_url, "max_attempts": 2}
+        "enabled": True,
+        "keys": ["app-1:access-1"],
+        "mode": "flash",
+        "base_url": vendors.volcengine.base_url,
+        "max_attempts": 2,
+    }
     if case == "unreachable":
         volcengine["base_url"] = "http://127.0.0.1:9"  # discard: nothing listens
     elif case == "key-rejected":
@@ -263,18 +325,26 @@ def test_a_chain_of_failed_providers_tells_the_first_real_cause(
         # The embedded engine is configured, but no order names it: it must not run.
         "asr_order": ["volcengine", "iflytek"],
         "volcengine": volcengine,
-        "iflytek": {"enabled": True, "keys": ["595f23df:wrong-secret"],
-                    "base_url": vendors.iflytek.base_url, "max_attempts": 1},
+        "iflytek": {
+            "enabled": True,
+            "keys": ["595f23df:wrong-secret"],
+            "base_url": vendors.iflytek.base_url,
+            "max_attempts": 1,
+        },
     }
-    settings = settings_for_tests(tmp_path_factory.mktemp(f"chain-{case}"), providers=providers,
-                                  processing={"max_attempts": 1})
+    settings = settings_for_tests(
+        tmp_path_factory.mktemp(f"chain-{case}"),
+        providers=providers,
+        processing={"max_attempts": 1},
+    )
     running = ServerThread(settings).start()
     try:
         with running.channel() as channel:
             client = Client(channel, running.token())
             final = run_task(client, language_code="zh-CN")
-            fetched = client.tasks.GetTask(task_service_pb2.GetTaskRequest(name=final.name),
-                                           metadata=client.metadata).task
+            fetched = client.tasks.GetTask(
+                task_service_pb2.GetTaskRequest(name=final.name), metadata=client.metadata
+            ).task
     finally:
         running.stop()
         vendors.volcengine.exhausted.discard("app-2")

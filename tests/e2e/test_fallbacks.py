@@ -53,34 +53,59 @@ def vendors() -> Iterator[Vendors]:
         yield Vendors(
             azure=stack.enter_context(FakeAzureSpeech(keys=AZURE_KEYS)),
             gemini=stack.enter_context(FakeGemini(keys=GEMINI_KEYS)),
-            llm=stack.enter_context(FakeOpenAiCompatible(models=("qwen2.5:14b",),
-                                                         flavor="ollama")),
+            llm=stack.enter_context(FakeOpenAiCompatible(models=("qwen2.5:14b",), flavor="ollama")),
         )
 
 
-def _server(tmp_path_factory: pytest.TempPathFactory, vendors: Vendors, *, name: str,
-            llm_url: str, llm_order: list[str]) -> ServerThread:
+def _server(
+    tmp_path_factory: pytest.TempPathFactory,
+    vendors: Vendors,
+    *,
+    name: str,
+    llm_url: str,
+    llm_order: list[str],
+) -> ServerThread:
     providers = {
         "asr_order": ["azure", "gemini"],
         "llm_order": llm_order,
         # The default api-version (2024-11-15), which takes no phrase lists.
-        "azure": {"enabled": True, "keys": list(AZURE_KEYS), "endpoint": vendors.azure.base_url,
-                  "max_attempts": 1},
-        "gemini": {"enabled": True, "keys": list(GEMINI_KEYS),
-                   "base_url": vendors.gemini.base_url, "llm": False, "max_attempts": 1},
-        "openai": {"enabled": True, "name": "ollama", "base_url": llm_url,
-                   "model": "qwen2.5:14b", "max_attempts": 1},
+        "azure": {
+            "enabled": True,
+            "keys": list(AZURE_KEYS),
+            "endpoint": vendors.azure.base_url,
+            "max_attempts": 1,
+        },
+        "gemini": {
+            "enabled": True,
+            "keys": list(GEMINI_KEYS),
+            "base_url": vendors.gemini.base_url,
+            "llm": False,
+            "max_attempts": 1,
+        },
+        "openai": {
+            "enabled": True,
+            "name": "ollama",
+            "base_url": llm_url,
+            "model": "qwen2.5:14b",
+            "max_attempts": 1,
+        },
     }
-    settings = settings_for_tests(tmp_path_factory.mktemp(name), providers=providers,
-                                  processing={"max_attempts": 1})
+    settings = settings_for_tests(
+        tmp_path_factory.mktemp(name), providers=providers, processing={"max_attempts": 1}
+    )
     return ServerThread(settings).start()
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> Iterator[Client]:
     """A deployment whose LLM server is down, with extractive minutes after it."""
-    running = _server(tmp_path_factory, vendors, name="llm-down", llm_url=NOTHING_LISTENS,
-                      llm_order=["ollama", "extractive"])
+    running = _server(
+        tmp_path_factory,
+        vendors,
+        name="llm-down",
+        llm_url=NOTHING_LISTENS,
+        llm_order=["ollama", "extractive"],
+    )
     try:
         with running.channel() as channel:
             yield Client(channel, running.token("olu", "fallback-tenant"))
@@ -88,14 +113,17 @@ def client(tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> Iterat
         running.stop()
 
 
-def _run(client: Client, *, hotword_set: str = "", **options: object
-         ) -> tuple[task_pb2.Task, list[task_pb2.TaskEvent]]:
+def _run(
+    client: Client, *, hotword_set: str = "", **options: object
+) -> tuple[task_pb2.Task, list[task_pb2.TaskEvent]]:
     upload = client.upload((DATA / "jfk.flac").read_bytes(), filename="jfk.flac")
-    task = client.create_task(upload, display_name="JFK", options=task_pb2.TaskOptions(
-        hotword_set=hotword_set, **options))  # type: ignore[arg-type]
+    task = client.create_task(
+        upload, display_name="JFK", options=task_pb2.TaskOptions(hotword_set=hotword_set, **options)
+    )  # type: ignore[arg-type]
     events = [m.event for m in watch(client, task.name)]
-    fetched = client.tasks.GetTask(task_service_pb2.GetTaskRequest(name=task.name),
-                                   metadata=client.metadata).task
+    fetched = client.tasks.GetTask(
+        task_service_pb2.GetTaskRequest(name=task.name), metadata=client.metadata
+    ).task
     return fetched, events
 
 
@@ -104,20 +132,25 @@ def _warnings(events: list[task_pb2.TaskEvent]) -> list[task_pb2.TaskEvent]:
 
 
 def _artifact(client: Client, task: task_pb2.Task) -> artifact_pb2.Artifact:
-    artifacts = client.minutes.ListArtifacts(minutes_service_pb2.ListArtifactsRequest(
-        parent=task.name), metadata=client.metadata).artifacts
+    artifacts = client.minutes.ListArtifacts(
+        minutes_service_pb2.ListArtifactsRequest(parent=task.name), metadata=client.metadata
+    ).artifacts
     assert len(artifacts) == 1
     return artifacts[0]
 
 
 def _markdown(client: Client, artifact: artifact_pb2.Artifact) -> str:
-    return client.minutes.ExportArtifact(minutes_service_pb2.ExportArtifactRequest(
-        name=artifact.name, format=artifact_pb2.MINUTES_FORMAT_MARKDOWN),
-        metadata=client.metadata).content.decode()
+    return client.minutes.ExportArtifact(
+        minutes_service_pb2.ExportArtifactRequest(
+            name=artifact.name, format=artifact_pb2.MINUTES_FORMAT_MARKDOWN
+        ),
+        metadata=client.metadata,
+    ).content.decode()
 
 
 def test_minutes_from_a_fallback_say_so_on_the_artifact_the_task_and_the_markdown(
-        client: Client) -> None:
+    client: Client,
+) -> None:
     task, events = _run(client)
 
     assert task.state == task_pb2.TASK_STATE_SUCCEEDED, task.error
@@ -126,15 +159,18 @@ def test_minutes_from_a_fallback_say_so_on_the_artifact_the_task_and_the_markdow
     assert artifact.fallback.output == "minutes"
     assert artifact.fallback.provider == "extractive"
     assert [(s.provider, s.reason) for s in artifact.fallback.skipped] == [
-        ("ollama", "PROVIDER_UNREACHABLE")]
+        ("ollama", "PROVIDER_UNREACHABLE")
+    ]
     assert [f.output for f in task.fallbacks] == ["minutes"]
     assert task.fallbacks[0] == artifact.fallback
     warnings = [e for e in _warnings(events) if e.reason == "PROVIDER_FALLBACK"]
     assert [e.message.split(":")[0] for e in warnings] == ["minutes from extractive"]
     assert "ollama unavailable (PROVIDER_UNREACHABLE" in warnings[0].message
     markdown = _markdown(client, artifact)
-    assert "> **Note:** these minutes came from extractive, not ollama: ollama unavailable " \
-           "(PROVIDER_UNREACHABLE)." in markdown
+    assert (
+        "> **Note:** these minutes came from extractive, not ollama: ollama unavailable "
+        "(PROVIDER_UNREACHABLE)." in markdown
+    )
     # The note sits under the title, before the minutes themselves.
     assert markdown.index("**Note:**") < markdown.index("## Summary")
 
@@ -147,15 +183,20 @@ def test_a_transcript_from_a_fallback_says_so(client: Client, vendors: Vendors) 
         vendors.azure.clear_faults()
 
     assert task.state == task_pb2.TASK_STATE_SUCCEEDED, task.error
-    transcript = client.transcripts.GetTranscript(transcript_service_pb2.GetTranscriptRequest(
-        name=f"{task.name}/transcript"), metadata=client.metadata).transcript
+    transcript = client.transcripts.GetTranscript(
+        transcript_service_pb2.GetTranscriptRequest(name=f"{task.name}/transcript"),
+        metadata=client.metadata,
+    ).transcript
     assert transcript.asr_provider == "gemini"
     by_output = {f.output: f for f in task.fallbacks}
     assert by_output["transcript"].provider == "gemini"
     assert [(s.provider, s.reason) for s in by_output["transcript"].skipped] == [
-        ("azure", "PROVIDER_UNAVAILABLE")]
-    assert any(e.reason == "PROVIDER_FALLBACK" and e.message.startswith("transcript from gemini")
-               for e in _warnings(events))
+        ("azure", "PROVIDER_UNAVAILABLE")
+    ]
+    assert any(
+        e.reason == "PROVIDER_FALLBACK" and e.message.startswith("transcript from gemini")
+        for e in _warnings(events)
+    )
     markdown = _markdown(client, _artifact(client, task))
     assert "> **Note:** the transcript came from gemini, not azure" in markdown
 
@@ -187,9 +228,11 @@ def test_minutes_that_may_not_fall_back_fail_with_the_llms_reason(client: Client
 
 
 def test_an_order_without_extractive_never_falls_back_to_it(
-        tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> None:
-    running = _server(tmp_path_factory, vendors, name="llm-only", llm_url=NOTHING_LISTENS,
-                      llm_order=["ollama"])
+    tmp_path_factory: pytest.TempPathFactory, vendors: Vendors
+) -> None:
+    running = _server(
+        tmp_path_factory, vendors, name="llm-only", llm_url=NOTHING_LISTENS, llm_order=["ollama"]
+    )
     try:
         with running.channel() as channel:
             client = Client(channel, running.token())
@@ -205,9 +248,15 @@ def test_an_order_without_extractive_never_falls_back_to_it(
 
 
 def test_minutes_from_the_first_provider_carry_no_fallback(
-        tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> None:
-    running = _server(tmp_path_factory, vendors, name="llm-up", llm_url=vendors.llm.base_url,
-                      llm_order=["ollama", "extractive"])
+    tmp_path_factory: pytest.TempPathFactory, vendors: Vendors
+) -> None:
+    running = _server(
+        tmp_path_factory,
+        vendors,
+        name="llm-up",
+        llm_url=vendors.llm.base_url,
+        llm_order=["ollama", "extractive"],
+    )
     try:
         with running.channel() as channel:
             client = Client(channel, running.token())
@@ -224,32 +273,40 @@ def test_minutes_from_the_first_provider_carry_no_fallback(
 
 
 def _hotword_set(client: Client, *phrases: str) -> str:
-    return client.hotwords.CreateHotwordSet(hotword_set_service_pb2.CreateHotwordSetRequest(
-        hotword_set=hotword_set_pb2.HotwordSet(
-            display_name="names", hotwords=[hotword_set_pb2.Hotword(phrase=p) for p in phrases])),
-        metadata=client.metadata).hotword_set.name
+    return client.hotwords.CreateHotwordSet(
+        hotword_set_service_pb2.CreateHotwordSetRequest(
+            hotword_set=hotword_set_pb2.HotwordSet(
+                display_name="names", hotwords=[hotword_set_pb2.Hotword(phrase=p) for p in phrases]
+            )
+        ),
+        metadata=client.metadata,
+    ).hotword_set.name
 
 
 def test_hotwords_a_recogniser_cannot_take_are_warned_about(
-        client: Client, vendors: Vendors) -> None:
+    client: Client, vendors: Vendors
+) -> None:
     hotwords = _hotword_set(client, "Kennedy", "肯尼迪", "ask not")
-    task, events = _run(client, hotword_set=hotwords,
-                        asr_providers=[common_pb2.ProviderChoice(provider="azure")])
+    task, events = _run(
+        client, hotword_set=hotwords, asr_providers=[common_pb2.ProviderChoice(provider="azure")]
+    )
 
     assert task.state == task_pb2.TASK_STATE_SUCCEEDED, task.error
     sent = vendors.azure.requests[-1]
     assert "phraseList" not in str(sent.body)
     warnings = [e for e in _warnings(events) if e.reason == "HOTWORDS_NOT_SENT"]
     assert len(warnings) == 1
-    assert warnings[0].message.startswith("azure was sent 0 of 3 hotwords (api-version "
-                                          "2024-11-15 has no phrase lists")
+    assert warnings[0].message.startswith(
+        "azure was sent 0 of 3 hotwords (api-version 2024-11-15 has no phrase lists"
+    )
     assert "post-correction" in warnings[0].message
 
 
 def test_hotwords_a_recogniser_takes_raise_no_warning(client: Client) -> None:
     hotwords = _hotword_set(client, "Kennedy", "肯尼迪")
-    task, events = _run(client, hotword_set=hotwords,
-                        asr_providers=[common_pb2.ProviderChoice(provider="gemini")])
+    task, events = _run(
+        client, hotword_set=hotwords, asr_providers=[common_pb2.ProviderChoice(provider="gemini")]
+    )
 
     assert task.state == task_pb2.TASK_STATE_SUCCEEDED, task.error
     assert not [e for e in _warnings(events) if e.reason == "HOTWORDS_NOT_SENT"]
@@ -257,7 +314,8 @@ def test_hotwords_a_recogniser_takes_raise_no_warning(client: Client) -> None:
 
 def test_capabilities_say_which_recognisers_take_hotwords_natively(client: Client) -> None:
     response = client.capabilities.GetCapabilities(
-        capabilities_service_pb2.GetCapabilitiesRequest(), metadata=client.metadata)
+        capabilities_service_pb2.GetCapabilitiesRequest(), metadata=client.metadata
+    )
 
     native = {p.name: p.native_hotwords for p in response.asr_providers}
     assert native == {"azure": False, "gemini": True, "local": False}
@@ -268,22 +326,38 @@ def test_capabilities_say_which_recognisers_take_hotwords_natively(client: Clien
 
 
 def test_a_provider_that_never_answers_is_failed_over_within_the_tasks_budget(
-        tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> None:
+    tmp_path_factory: pytest.TempPathFactory, vendors: Vendors
+) -> None:
     # Unbounded, 20 attempts at a 3 s first-byte deadline would take a minute per
     # provider; the task gives each 4 s in all.
     hanging = {"timeout_seconds": 3, "max_attempts": 20, "task_budget_seconds": 4}
     with SilentServer() as silent:
         providers = {
-            "asr_order": ["azure", "gemini"], "llm_order": ["ollama", "extractive"],
-            "azure": {"enabled": True, "keys": list(AZURE_KEYS), "endpoint": silent.base_url,
-                      **hanging},
-            "gemini": {"enabled": True, "keys": list(GEMINI_KEYS),
-                       "base_url": vendors.gemini.base_url, "llm": False},
-            "openai": {"enabled": True, "name": "ollama", "base_url": silent.base_url,
-                       "model": "qwen2.5:14b", **hanging},
+            "asr_order": ["azure", "gemini"],
+            "llm_order": ["ollama", "extractive"],
+            "azure": {
+                "enabled": True,
+                "keys": list(AZURE_KEYS),
+                "endpoint": silent.base_url,
+                **hanging,
+            },
+            "gemini": {
+                "enabled": True,
+                "keys": list(GEMINI_KEYS),
+                "base_url": vendors.gemini.base_url,
+                "llm": False,
+            },
+            "openai": {
+                "enabled": True,
+                "name": "ollama",
+                "base_url": silent.base_url,
+                "model": "qwen2.5:14b",
+                **hanging,
+            },
         }
-        settings = settings_for_tests(tmp_path_factory.mktemp("hanging"), providers=providers,
-                                      processing={"max_attempts": 3})
+        settings = settings_for_tests(
+            tmp_path_factory.mktemp("hanging"), providers=providers, processing={"max_attempts": 3}
+        )
         running = ServerThread(settings).start()
         try:
             with running.channel() as channel:
@@ -297,24 +371,34 @@ def test_a_provider_that_never_answers_is_failed_over_within_the_tasks_budget(
     by_output = {f.output: f for f in task.fallbacks}
     assert by_output["transcript"].provider == "gemini"
     assert [(s.provider, s.reason) for s in by_output["transcript"].skipped] == [
-        ("azure", "PROVIDER_TIMEOUT")]
+        ("azure", "PROVIDER_TIMEOUT")
+    ]
     assert [(s.provider, s.reason) for s in artifact.fallback.skipped] == [
-        ("ollama", "PROVIDER_TIMEOUT")]
+        ("ollama", "PROVIDER_TIMEOUT")
+    ]
     # Two budgets of 4 s, and the rest of the pipeline; a minute if they did not hold.
     elapsed = task.end_time.ToDatetime() - task.start_time.ToDatetime()
     assert elapsed.total_seconds() < 40
 
 
 def test_a_spent_budget_fails_the_task_with_provider_timeout_and_no_retry(
-        tmp_path_factory: pytest.TempPathFactory) -> None:
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     with SilentServer() as silent:
         providers = {
             "asr_order": ["azure"],
-            "azure": {"enabled": True, "keys": list(AZURE_KEYS), "endpoint": silent.base_url,
-                      "timeout_seconds": 2, "max_attempts": 10, "task_budget_seconds": 3},
+            "azure": {
+                "enabled": True,
+                "keys": list(AZURE_KEYS),
+                "endpoint": silent.base_url,
+                "timeout_seconds": 2,
+                "max_attempts": 10,
+                "task_budget_seconds": 3,
+            },
         }
-        settings = settings_for_tests(tmp_path_factory.mktemp("spent"), providers=providers,
-                                      processing={"max_attempts": 3})
+        settings = settings_for_tests(
+            tmp_path_factory.mktemp("spent"), providers=providers, processing={"max_attempts": 3}
+        )
         running = ServerThread(settings).start()
         try:
             with running.channel() as channel:

@@ -48,16 +48,21 @@ def redis() -> Iterator[LocalRedis]:
 @pytest.fixture
 def profile(tmp_path: Path, redis: LocalRedis, postgres_url: str) -> Iterator[dict[str, object]]:
     with temporary_database(postgres_url) as url:
-        yield {"data_dir": str(tmp_path), "database_url": url.render_as_string(False),
-               "auto_migrate": True, **PROFILE,
-               "jobs": {**PROFILE["jobs"], "redis_url": redis.url},  # type: ignore[dict-item]
-               "asr": {"chunk_seconds": 20}}
+        yield {
+            "data_dir": str(tmp_path),
+            "database_url": url.render_as_string(False),
+            "auto_migrate": True,
+            **PROFILE,
+            "jobs": {**PROFILE["jobs"], "redis_url": redis.url},  # type: ignore[dict-item]
+            "asr": {"chunk_seconds": 20},
+        }
 
 
 @pytest.fixture
 def server(profile: dict[str, object]) -> Iterator[ServerThread]:
-    settings = settings_for_tests(Path(str(profile["data_dir"])),
-                                  **{k: v for k, v in profile.items() if k != "data_dir"})
+    settings = settings_for_tests(
+        Path(str(profile["data_dir"])), **{k: v for k, v in profile.items() if k != "data_dir"}
+    )
     running = ServerThread(settings).start()
     yield running
     running.stop()
@@ -74,15 +79,20 @@ def workers(profile: dict[str, object], log_dir: Path, count: int) -> Iterator[l
 
 
 def _log(directory: Path) -> str:
-    return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
-                     for p in sorted(directory.glob("*.log")))
+    return "\n".join(
+        f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
+        for p in sorted(directory.glob("*.log"))
+    )
 
 
 def _wait_transcribing(client: Client, name: str, percent: int = 12) -> None:
-    for message in client.tasks.WatchTask(task_service_pb2.WatchTaskRequest(name=name),
-                                          metadata=client.metadata, timeout=300):
-        if (message.event.stage == task_pb2.TASK_STAGE_TRANSCRIBE
-                and message.event.progress_percent >= percent):
+    for message in client.tasks.WatchTask(
+        task_service_pb2.WatchTaskRequest(name=name), metadata=client.metadata, timeout=300
+    ):
+        if (
+            message.event.stage == task_pb2.TASK_STAGE_TRANSCRIBE
+            and message.event.progress_percent >= percent
+        ):
             return
         assert not message.HasField("task"), "the task ended first"
     raise AssertionError("the stream ended")
@@ -99,8 +109,9 @@ def _rows(profile: dict[str, object], sql: str, **params: object) -> list[tuple[
 # ---------------------------------------------------------------- Redis restarts
 
 
-def test_watchers_ride_out_a_redis_restart(server: ServerThread, profile, redis: LocalRedis,
-                                           tmp_path: Path) -> None:
+def test_watchers_ride_out_a_redis_restart(
+    server: ServerThread, profile, redis: LocalRedis, tmp_path: Path
+) -> None:
     recording = _recording(tmp_path / "long.wav", 240)
     results: list[list[task_service_pb2.WatchTaskResponse] | BaseException] = []
     lock = threading.Lock()
@@ -139,7 +150,8 @@ def test_watchers_ride_out_a_redis_restart(server: ServerThread, profile, redis:
 
 
 def test_workers_and_the_scheduler_outlive_a_long_redis_outage(
-        server: ServerThread, profile, redis: LocalRedis, tmp_path: Path) -> None:
+    server: ServerThread, profile, redis: LocalRedis, tmp_path: Path
+) -> None:
     outage = float(os.environ.get("MEETING_AGENT_TEST_REDIS_OUTAGE_SECONDS", "90"))
     with workers(profile, tmp_path, 2) as running, server.channel() as channel:
         pids = [w.process.pid for w in running]
@@ -181,7 +193,8 @@ def _wait_for(condition: Callable[[], object], timeout: float, what: str) -> Non
 
 
 def test_an_orphan_runs_before_tasks_created_after_it(
-        server: ServerThread, profile, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    server: ServerThread, profile, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     recording = _recording(tmp_path / "long.wav", 150)
     caplog.set_level(logging.INFO, logger="meeting_agent.service.pipeline.reconciler")
     with server.channel() as channel:
@@ -196,8 +209,11 @@ def test_an_orphan_runs_before_tasks_created_after_it(
         orphan_id = orphan.name.split("/")[1]
         # The orphan is found (its lease stale, its worker gone) and requeued, once,
         # however many reconciler rounds pass before a worker takes it.
-        _wait_for(lambda: any(orphan_id in r.getMessage() for r in caplog.records), 60,
-                  "a requeue of the orphan")
+        _wait_for(
+            lambda: any(orphan_id in r.getMessage() for r in caplog.records),
+            60,
+            "a requeue of the orphan",
+        )
         time.sleep(3)  # several more reconciler rounds
         with workers(profile, tmp_path, 1):
             finals = [watch(client, t.name)[-1].task for t in (orphan, *later)]
@@ -223,14 +239,17 @@ def _runs(profile: dict[str, Any], task_id: str) -> int:
     return int(name.decode().split(".")[-2])  # type: ignore[union-attr]
 
 
-def test_sigterm_to_a_worker_and_its_job_together(server: ServerThread, profile,
-                                                  tmp_path: Path) -> None:
+def test_sigterm_to_a_worker_and_its_job_together(
+    server: ServerThread, profile, tmp_path: Path
+) -> None:
     recording = _recording(tmp_path / "long.wav", 150)
     (tmp_path / "first").mkdir()
     with server.channel() as channel:
         client = Client(channel, server.token())
-        with workers(profile, tmp_path / "first", 1) as (one,), \
-                workers(profile, tmp_path, 1) as (other,):
+        with (
+            workers(profile, tmp_path / "first", 1) as (one,),
+            workers(profile, tmp_path, 1) as (other,),
+        ):
             task = client.create_task(client.upload(recording, filename="long.wav"))
             _wait_transcribing(client, task.name)
             task_id = task.name.split("/")[1]
@@ -246,25 +265,39 @@ def test_sigterm_to_a_worker_and_its_job_together(server: ServerThread, profile,
             assert first.process.wait(timeout=30) == 0
             resumed = None
             said = []
-            for message in client.tasks.WatchTask(task_service_pb2.WatchTaskRequest(
-                    name=task.name), metadata=client.metadata, timeout=300):
+            for message in client.tasks.WatchTask(
+                task_service_pb2.WatchTaskRequest(name=task.name),
+                metadata=client.metadata,
+                timeout=300,
+            ):
                 said.append((message.event.sequence, message.event.message))
-                if (resumed is None and message.event.state == task_pb2.TASK_STATE_RUNNING
-                        and "processing resumed" in message.event.message):
+                if (
+                    resumed is None
+                    and message.event.state == task_pb2.TASK_STATE_RUNNING
+                    and "processing resumed" in message.event.message
+                ):
                     resumed = time.monotonic() - signalled
                 if message.HasField("task"):
                     final = message.task
             transcript = client.transcripts.GetTranscript(
                 transcript_service_pb2.GetTranscriptRequest(name=f"{task.name}/transcript"),
-                metadata=client.metadata).transcript
+                metadata=client.metadata,
+            ).transcript
 
     assert running_on == [(1,)]
     assert final.state == task_pb2.TASK_STATE_SUCCEEDED, _log(tmp_path)
-    assert resumed is not None and resumed < 10, (f"resumed after {resumed} s", said,
-                                                  _log(tmp_path))
-    assert _rows(profile, "SELECT count(*) FROM transcripts WHERE task_id = :id",
-                 id=task_id) == [(1,)]
+    assert resumed is not None and resumed < 10, (
+        f"resumed after {resumed} s",
+        said,
+        _log(tmp_path),
+    )
+    assert _rows(profile, "SELECT count(*) FROM transcripts WHERE task_id = :id", id=task_id) == [
+        (1,)
+    ]
     assert transcript.segments
     # The liveness keys of stopped workers go with them.
-    assert not [k for k in Redis.from_url(str(profile["jobs"]["redis_url"]))
-                .scan_iter(f"{LIVENESS_PREFIX}*") if str(first.process.pid).encode() in k]
+    assert not [
+        k
+        for k in Redis.from_url(str(profile["jobs"]["redis_url"])).scan_iter(f"{LIVENESS_PREFIX}*")
+        if str(first.process.pid).encode() in k
+    ]

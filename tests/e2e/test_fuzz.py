@@ -31,9 +31,16 @@ from meeting_agent.v1 import (
 )
 from tests.e2e.conftest import Client, failure
 
-SERVICE_MODULES = (task_service_pb2, audio_service_pb2, transcript_service_pb2,
-                   minutes_service_pb2, prompt_template_service_pb2, hotword_set_service_pb2,
-                   usage_service_pb2, capabilities_service_pb2)
+SERVICE_MODULES = (
+    task_service_pb2,
+    audio_service_pb2,
+    transcript_service_pb2,
+    minutes_service_pb2,
+    prompt_template_service_pb2,
+    hotword_set_service_pb2,
+    usage_service_pb2,
+    capabilities_service_pb2,
+)
 CALLS_PER_METHOD = int(os.environ.get("MEETING_AGENT_FUZZ_CALLS", "120"))
 SEED = int(os.environ.get("MEETING_AGENT_FUZZ_SEED", random.SystemRandom().randrange(2**32)))
 # What a server may answer to nonsense; INTERNAL and UNKNOWN mean it broke.
@@ -69,17 +76,24 @@ class RandomRequests:
         if choice == 9:
             return rng.choice(["speaker_count", "display_name", "hotwords", "a.b", "*", ""])
         # Any code point a string may hold: surrogates have no UTF-8 and cannot be sent.
-        return "".join(chr(c) for c in (rng.randrange(32, 0x30000) for _ in range(
-            rng.randrange(1, 12))) if not 0xD800 <= c <= 0xDFFF)
+        return "".join(
+            chr(c)
+            for c in (rng.randrange(32, 0x30000) for _ in range(rng.randrange(1, 12)))
+            if not 0xD800 <= c <= 0xDFFF
+        )
 
     def integer(self, field: descriptor.FieldDescriptor) -> int:
         rng = self.rng
-        unsigned = field.type in (FD.TYPE_UINT32, FD.TYPE_UINT64, FD.TYPE_FIXED32,
-                                  FD.TYPE_FIXED64)
-        wide = field.type in (FD.TYPE_INT64, FD.TYPE_UINT64, FD.TYPE_SINT64,
-                              FD.TYPE_FIXED64, FD.TYPE_SFIXED64)
+        unsigned = field.type in (FD.TYPE_UINT32, FD.TYPE_UINT64, FD.TYPE_FIXED32, FD.TYPE_FIXED64)
+        wide = field.type in (
+            FD.TYPE_INT64,
+            FD.TYPE_UINT64,
+            FD.TYPE_SINT64,
+            FD.TYPE_FIXED64,
+            FD.TYPE_SFIXED64,
+        )
         bits = 64 if wide else 32
-        low, high = (0, 2**bits - 1) if unsigned else (-(2**(bits - 1)), 2**(bits - 1) - 1)
+        low, high = (0, 2**bits - 1) if unsigned else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
         value = rng.choice([0, 1, -1, 2, 50, 1001, low, high, rng.randrange(low, high)])
         return min(max(value, low), high)
 
@@ -89,8 +103,7 @@ class RandomRequests:
             if rng.random() < 0.4:
                 continue
             if field.is_repeated:
-                if field.message_type is not None and \
-                        field.message_type.GetOptions().map_entry:
+                if field.message_type is not None and field.message_type.GetOptions().map_entry:
                     self._fill_map(message, field, depth)
                     continue
                 for _ in range(rng.choice([1, 1, 2, 3, 40])):
@@ -101,8 +114,10 @@ class RandomRequests:
 
     def _fill_map(self, message: Message, field: descriptor.FieldDescriptor, depth: int) -> None:
         target = getattr(message, field.name)
-        key_field, value_field = field.message_type.fields_by_name["key"], \
-            field.message_type.fields_by_name["value"]
+        key_field, value_field = (
+            field.message_type.fields_by_name["key"],
+            field.message_type.fields_by_name["value"],
+        )
         for _ in range(self.rng.choice([1, 2, 20])):
             key = self._scalar(key_field)
             if value_field.message_type is not None:
@@ -129,8 +144,9 @@ class RandomRequests:
         name = kind.full_name
         rng = self.rng
         if name == "google.protobuf.Timestamp":
-            target.seconds = rng.choice([0, -1, 1_700_000_000, 253_402_300_800,
-                                         -62_135_596_801, 2**62, -(2**62)])
+            target.seconds = rng.choice(
+                [0, -1, 1_700_000_000, 253_402_300_800, -62_135_596_801, 2**62, -(2**62)]
+            )
             target.nanos = rng.choice([0, 999_999_999, 1_000_000_000, -1, 2**31 - 1])
         elif name == "google.protobuf.Duration":
             target.seconds = rng.choice([0, -5, 1, 315_576_000_001, 2**62])
@@ -149,8 +165,16 @@ class RandomRequests:
         if kind == FD.TYPE_BOOL:
             return self.rng.random() < 0.5
         if kind in (FD.TYPE_FLOAT, FD.TYPE_DOUBLE):
-            return self.rng.choice([0.0, -1.0, 1e308 if kind == FD.TYPE_DOUBLE else 3e38,
-                                    float("nan"), float("inf"), 0.5])
+            return self.rng.choice(
+                [
+                    0.0,
+                    -1.0,
+                    1e308 if kind == FD.TYPE_DOUBLE else 3e38,
+                    float("nan"),
+                    float("inf"),
+                    0.5,
+                ]
+            )
         if kind == FD.TYPE_ENUM:
             numbers = [v.number for v in field.enum_type.values]
             return self.rng.choice([*numbers, max(numbers) + 1, 99, -1])
@@ -175,16 +199,28 @@ def names(alice: Client, jfk: bytes) -> list[str]:
     """Names that exist for the caller, so some random calls reach real resources."""
     upload = alice.upload(jfk[:20_000])
     task = alice.create_task(alice.upload(jfk[:20_000]))
-    return [upload.name, task.name, f"{task.name}/transcript", f"{task.name}/speakerMappings",
-            f"{task.name}/artifacts/00000000-0000-0000-0000-000000000000",
-            "tasks/00000000-0000-0000-0000-000000000000", "uploads/nope", "promptTemplates/default",
-            "promptTemplates/zh-standard", "hotwordSets/missing", "users/alice", "tasks/",
-            "TASKS/X", "tasks/a/b/c"]
+    return [
+        upload.name,
+        task.name,
+        f"{task.name}/transcript",
+        f"{task.name}/speakerMappings",
+        f"{task.name}/artifacts/00000000-0000-0000-0000-000000000000",
+        "tasks/00000000-0000-0000-0000-000000000000",
+        "uploads/nope",
+        "promptTemplates/default",
+        "promptTemplates/zh-standard",
+        "hotwordSets/missing",
+        "users/alice",
+        "tasks/",
+        "TASKS/X",
+        "tasks/a/b/c",
+    ]
 
 
 @pytest.mark.parametrize("method", [name for name, _ in _methods()])
-def test_random_requests_never_break_the_server(method: str, channel: grpc.Channel,
-                                                alice: Client, names: list[str]) -> None:
+def test_random_requests_never_break_the_server(
+    method: str, channel: grpc.Channel, alice: Client, names: list[str]
+) -> None:
     descriptor_ = dict(_methods())[method]
     rng = random.Random(f"{SEED}:{method}")
     requests = RandomRequests(rng, names)
@@ -192,17 +228,26 @@ def test_random_requests_never_break_the_server(method: str, channel: grpc.Chann
     response_class = _message_class(descriptor_.output_type)
     path = f"/{descriptor_.containing_service.full_name}/{descriptor_.name}"
     kind = (descriptor_.client_streaming, descriptor_.server_streaming)
-    factory = {(False, False): channel.unary_unary, (True, False): channel.stream_unary,
-               (False, True): channel.unary_stream, (True, True): channel.stream_stream}[kind]
-    call = factory(path, request_serializer=request_class.SerializeToString,
-                   response_deserializer=response_class.FromString)
+    factory = {
+        (False, False): channel.unary_unary,
+        (True, False): channel.stream_unary,
+        (False, True): channel.unary_stream,
+        (True, True): channel.stream_stream,
+    }[kind]
+    call = factory(
+        path,
+        request_serializer=request_class.SerializeToString,
+        response_deserializer=response_class.FromString,
+    )
     broken = []
     for attempt in range(CALLS_PER_METHOD):
         request = requests.fill(request_class())
         try:
             if descriptor_.client_streaming:
-                stream = [request, *(requests.fill(request_class())
-                                     for _ in range(rng.randrange(0, 4)))]
+                stream = [
+                    request,
+                    *(requests.fill(request_class()) for _ in range(rng.randrange(0, 4))),
+                ]
                 call(iter(stream), metadata=alice.metadata, timeout=20)
             elif descriptor_.server_streaming:
                 # A real watch follows for ever: its first messages are enough.
@@ -216,5 +261,7 @@ def test_random_requests_never_break_the_server(method: str, channel: grpc.Chann
             code = error.code()
             if code in FAULTS:
                 broken.append((attempt, code.name, failure(error).reason, request))
-    assert not broken, (f"{len(broken)} of {CALLS_PER_METHOD} calls broke the server "
-                        f"(MEETING_AGENT_FUZZ_SEED={SEED}); first: {broken[0]}")
+    assert not broken, (
+        f"{len(broken)} of {CALLS_PER_METHOD} calls broke the server "
+        f"(MEETING_AGENT_FUZZ_SEED={SEED}); first: {broken[0]}"
+    )

@@ -23,8 +23,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
 
 
 def _probe(address: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(PROBE), "--address", address, "--timeout", "2"],
-                          capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, str(PROBE), "--address", address, "--timeout", "2"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def test_a_serving_server_passes(server: ServerThread) -> None:

@@ -21,8 +21,10 @@ def _create_template(client: Client, template_id: str = "", body: str = "{{ date
     return client.templates.CreatePromptTemplate(
         prompt_template_service_pb2.CreatePromptTemplateRequest(
             prompt_template=prompt_template_pb2.PromptTemplate(display_name="Sales", body=body),
-            prompt_template_id=template_id),
-        metadata=client.metadata).prompt_template
+            prompt_template_id=template_id,
+        ),
+        metadata=client.metadata,
+    ).prompt_template
 
 
 def test_template_lifecycle_with_etags(alice: Client) -> None:
@@ -33,28 +35,35 @@ def test_template_lifecycle_with_etags(alice: Client) -> None:
     updated = alice.templates.UpdatePromptTemplate(
         prompt_template_service_pb2.UpdatePromptTemplateRequest(
             prompt_template=prompt_template_pb2.PromptTemplate(
-                name=name, description="for sales calls", etag=created.etag),
-            update_mask=field_mask_pb2.FieldMask(paths=["description"])),
-        metadata=alice.metadata).prompt_template
+                name=name, description="for sales calls", etag=created.etag
+            ),
+            update_mask=field_mask_pb2.FieldMask(paths=["description"]),
+        ),
+        metadata=alice.metadata,
+    ).prompt_template
     with pytest.raises(grpc.RpcError) as stale:
         alice.templates.DeletePromptTemplate(
             prompt_template_service_pb2.DeletePromptTemplateRequest(name=name, etag=created.etag),
-            metadata=alice.metadata)
+            metadata=alice.metadata,
+        )
     alice.templates.DeletePromptTemplate(
         prompt_template_service_pb2.DeletePromptTemplateRequest(name=name, etag=updated.etag),
-        metadata=alice.metadata)
+        metadata=alice.metadata,
+    )
 
     assert created.name == name and not created.built_in
     assert updated.description == "for sales calls"
     assert updated.display_name == "Sales"
     assert updated.etag != created.etag
     assert (failure(stale.value).code, failure(stale.value).reason) == (
-        grpc.StatusCode.ABORTED, "ETAG_MISMATCH")
+        grpc.StatusCode.ABORTED,
+        "ETAG_MISMATCH",
+    )
     assert failure(stale.value).retry
     with pytest.raises(grpc.RpcError) as gone:
         alice.templates.GetPromptTemplate(
-            prompt_template_service_pb2.GetPromptTemplateRequest(name=name),
-            metadata=alice.metadata)
+            prompt_template_service_pb2.GetPromptTemplateRequest(name=name), metadata=alice.metadata
+        )
     assert failure(gone.value).code == grpc.StatusCode.NOT_FOUND
 
 
@@ -80,13 +89,15 @@ def test_template_syntax_errors_are_refused(alice: Client) -> None:
 
 def test_built_in_templates_are_listed_and_read_only(alice: Client) -> None:
     listed = alice.templates.ListPromptTemplates(
-        prompt_template_service_pb2.ListPromptTemplatesRequest(), metadata=alice.metadata)
+        prompt_template_service_pb2.ListPromptTemplatesRequest(), metadata=alice.metadata
+    )
     default = next(t for t in listed.prompt_templates if t.name == "promptTemplates/default")
 
     with pytest.raises(grpc.RpcError) as caught:
         alice.templates.DeletePromptTemplate(
             prompt_template_service_pb2.DeletePromptTemplateRequest(name=default.name),
-            metadata=alice.metadata)
+            metadata=alice.metadata,
+        )
 
     assert default.built_in
     assert failure(caught.value).reason == "BUILT_IN_TEMPLATE"
@@ -99,18 +110,24 @@ def test_update_mask_must_name_mutable_fields(alice: Client) -> None:
         alice.templates.UpdatePromptTemplate(
             prompt_template_service_pb2.UpdatePromptTemplateRequest(
                 prompt_template=prompt_template_pb2.PromptTemplate(name=created.name),
-                update_mask=field_mask_pb2.FieldMask(paths=["built_in"])),
-            metadata=alice.metadata)
+                update_mask=field_mask_pb2.FieldMask(paths=["built_in"]),
+            ),
+            metadata=alice.metadata,
+        )
 
     assert failure(caught.value).fields == {"update_mask"}
 
 
 def _create_hotwords(client: Client, *phrases: str):
     return client.hotwords.CreateHotwordSet(
-        hotword_set_service_pb2.CreateHotwordSetRequest(hotword_set=hotword_set_pb2.HotwordSet(
-            display_name="Products",
-            hotwords=[hotword_set_pb2.Hotword(phrase=p, weight=5) for p in phrases])),
-        metadata=client.metadata).hotword_set
+        hotword_set_service_pb2.CreateHotwordSetRequest(
+            hotword_set=hotword_set_pb2.HotwordSet(
+                display_name="Products",
+                hotwords=[hotword_set_pb2.Hotword(phrase=p, weight=5) for p in phrases],
+            )
+        ),
+        metadata=client.metadata,
+    ).hotword_set
 
 
 def test_hotword_set_lifecycle(alice: Client) -> None:
@@ -119,12 +136,17 @@ def test_hotword_set_lifecycle(alice: Client) -> None:
     updated = alice.hotwords.UpdateHotwordSet(
         hotword_set_service_pb2.UpdateHotwordSetRequest(
             hotword_set=hotword_set_pb2.HotwordSet(
-                name=created.name, etag=created.etag,
-                hotwords=[hotword_set_pb2.Hotword(phrase="gRPC")]),
-            update_mask=field_mask_pb2.FieldMask(paths=["hotwords"])),
-        metadata=alice.metadata).hotword_set
-    listed = alice.hotwords.ListHotwordSets(hotword_set_service_pb2.ListHotwordSetsRequest(),
-                                           metadata=alice.metadata).hotword_sets
+                name=created.name,
+                etag=created.etag,
+                hotwords=[hotword_set_pb2.Hotword(phrase="gRPC")],
+            ),
+            update_mask=field_mask_pb2.FieldMask(paths=["hotwords"]),
+        ),
+        metadata=alice.metadata,
+    ).hotword_set
+    listed = alice.hotwords.ListHotwordSets(
+        hotword_set_service_pb2.ListHotwordSetsRequest(), metadata=alice.metadata
+    ).hotword_sets
 
     assert [h.phrase for h in created.hotwords] == ["Kubernetes", "字节跳动"]
     assert [h.phrase for h in updated.hotwords] == ["gRPC"]
@@ -134,12 +156,14 @@ def test_hotword_set_lifecycle(alice: Client) -> None:
 
 @pytest.mark.parametrize(
     ("phrases", "field"),
-    [((), "hotword_set.hotwords"), (("a", "A"), "hotword_set.hotwords[1].phrase"),
-     (("x" * 101,), "hotword_set.hotwords[0].phrase")],
+    [
+        ((), "hotword_set.hotwords"),
+        (("a", "A"), "hotword_set.hotwords[1].phrase"),
+        (("x" * 101,), "hotword_set.hotwords[0].phrase"),
+    ],
     ids=["empty", "duplicate", "too-long"],
 )
-def test_bad_hotword_sets_are_refused(alice: Client, phrases: tuple[str, ...],
-                                      field: str) -> None:
+def test_bad_hotword_sets_are_refused(alice: Client, phrases: tuple[str, ...], field: str) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         _create_hotwords(alice, *phrases)
 

@@ -40,8 +40,11 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 def _check(channel: grpc.Channel, service: str) -> int:
-    return health_pb2_grpc.HealthStub(channel).Check(
-        health_pb2.HealthCheckRequest(service=service), timeout=5).status
+    return (
+        health_pb2_grpc.HealthStub(channel)
+        .Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+        .status
+    )
 
 
 class HealthWatch:
@@ -49,7 +52,8 @@ class HealthWatch:
 
     def __init__(self, channel: grpc.Channel, service: str) -> None:
         self._call = health_pb2_grpc.HealthStub(channel).Watch(
-            health_pb2.HealthCheckRequest(service=service), timeout=120)
+            health_pb2.HealthCheckRequest(service=service), timeout=120
+        )
         self.statuses: queue.Queue[int | None] = queue.Queue()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -87,8 +91,9 @@ def test_health_watch_streams_changes_until_shutdown(tmp_path: Path) -> None:
             liveness = HealthWatch(channel, "liveness")
             liveness.until(SERVING)
             unknown = HealthWatch(channel, "no.such.Service")
-            assert unknown.statuses.get(timeout=30) == \
-                health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+            assert (
+                unknown.statuses.get(timeout=30) == health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+            )
             unknown.cancel()
 
             running.stop()
@@ -142,7 +147,8 @@ def private_postgres() -> Iterator[LocalPostgres]:
 
 
 def test_a_database_outage_makes_the_server_unready_not_dead(
-        tmp_path: Path, private_postgres: LocalPostgres) -> None:
+    tmp_path: Path, private_postgres: LocalPostgres
+) -> None:
     url = private_postgres.url.render_as_string(hide_password=False)
     running = ServerThread(settings_for_tests(tmp_path, database_url=url)).start()
     try:
@@ -181,9 +187,12 @@ class ServerProcess:
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "server.py")], cwd=ROOT, text=True,
+            [sys.executable, str(ROOT / "server.py")],
+            cwd=ROOT,
+            text=True,
             env={**os.environ, **env, "MEETING_AGENT_SERVER__LISTEN_ADDRESS": "127.0.0.1:0"},
-            stderr=subprocess.PIPE)
+            stderr=subprocess.PIPE,
+        )
         assert self.process.stderr is not None
         self._log = log.open("a")
         for line in self.process.stderr:
@@ -228,10 +237,13 @@ class ServerProcess:
 
 
 def _wait_transcribing(client: Client, name: str, percent: int) -> None:
-    for message in client.tasks.WatchTask(task_service_pb2.WatchTaskRequest(name=name),
-                                          metadata=client.metadata, timeout=300):
-        if (message.event.stage == task_pb2.TASK_STAGE_TRANSCRIBE
-                and message.event.progress_percent >= percent):
+    for message in client.tasks.WatchTask(
+        task_service_pb2.WatchTaskRequest(name=name), metadata=client.metadata, timeout=300
+    ):
+        if (
+            message.event.stage == task_pb2.TASK_STAGE_TRANSCRIBE
+            and message.event.progress_percent >= percent
+        ):
             return
         assert not message.HasField("task"), "the task ended before it could be interrupted"
     raise AssertionError("the stream ended")
@@ -241,17 +253,19 @@ def _task_row(database_url: str, task_id: str) -> tuple[str, int]:
     engine = create_engine(database_url)
     with engine.connect() as connection:
         state, attempts = connection.execute(
-            text("SELECT state, attempts FROM tasks WHERE id = :id"), {"id": task_id}).one()
+            text("SELECT state, attempts FROM tasks WHERE id = :id"), {"id": task_id}
+        ).one()
     engine.dispose()
     return state, attempts
 
 
-def test_sigterm_hands_an_inline_job_back_and_the_next_start_resumes_it(tmp_path: Path
-                                                                        ) -> None:
+def test_sigterm_hands_an_inline_job_back_and_the_next_start_resumes_it(tmp_path: Path) -> None:
     grace = 5.0
-    env = {"MEETING_AGENT_DATA_DIR": str(tmp_path),
-           "MEETING_AGENT_SERVER__SHUTDOWN_GRACE_SECONDS": str(grace),
-           "MEETING_AGENT_ASR__CHUNK_SECONDS": "20"}
+    env = {
+        "MEETING_AGENT_DATA_DIR": str(tmp_path),
+        "MEETING_AGENT_SERVER__SHUTDOWN_GRACE_SECONDS": str(grace),
+        "MEETING_AGENT_ASR__CHUNK_SECONDS": "20",
+    }
     token = mint_dev_token(settings_for_tests(tmp_path))
     recording = _long_recording(tmp_path / "long.wav", 240).read_bytes()
     first = ServerProcess(env, tmp_path / "server-1.log")
@@ -279,27 +293,35 @@ def test_sigterm_hands_an_inline_job_back_and_the_next_start_resumes_it(tmp_path
 
     final = messages[-1]
     assert final.task.state == task_pb2.TASK_STATE_SUCCEEDED
-    handed_back = [m.event for m in messages if m.event.state == task_pb2.TASK_STATE_QUEUED
-                   and "shutting down" in m.event.message]
+    handed_back = [
+        m.event
+        for m in messages
+        if m.event.state == task_pb2.TASK_STATE_QUEUED and "shutting down" in m.event.message
+    ]
     assert len(handed_back) == 1
     assert _task_row(database, task_id) == ("succeeded", 2)
 
 
 @pytest.fixture
-def rq_profile(tmp_path: Path, redis_url: str, postgres_url: str
-               ) -> Iterator[dict[str, object]]:
+def rq_profile(tmp_path: Path, redis_url: str, postgres_url: str) -> Iterator[dict[str, object]]:
     from tests.harness.postgres import temporary_database
 
     with temporary_database(postgres_url) as url:
-        yield {"data_dir": str(tmp_path), "database_url": url.render_as_string(False),
-               "auto_migrate": True, **PROFILE,
-               "jobs": {**PROFILE["jobs"], "redis_url": redis_url},  # type: ignore[dict-item]
-               "asr": {"chunk_seconds": 20}}
+        yield {
+            "data_dir": str(tmp_path),
+            "database_url": url.render_as_string(False),
+            "auto_migrate": True,
+            **PROFILE,
+            "jobs": {**PROFILE["jobs"], "redis_url": redis_url},  # type: ignore[dict-item]
+            "asr": {"chunk_seconds": 20},
+        }
 
 
 def test_sigterm_to_a_worker_hands_its_job_back(tmp_path: Path, rq_profile) -> None:
-    settings = settings_for_tests(Path(str(rq_profile["data_dir"])),
-                                  **{k: v for k, v in rq_profile.items() if k != "data_dir"})
+    settings = settings_for_tests(
+        Path(str(rq_profile["data_dir"])),
+        **{k: v for k, v in rq_profile.items() if k != "data_dir"},
+    )
     running = ServerThread(settings).start()
     recording = _long_recording(tmp_path / "long.wav", 240).read_bytes()
     first = Worker(rq_profile, tmp_path / "worker-1.log")
@@ -317,8 +339,9 @@ def test_sigterm_to_a_worker_hands_its_job_back(tmp_path: Path, rq_profile) -> N
             except subprocess.TimeoutExpired:
                 raise AssertionError((tmp_path / "worker-1.log").read_text()[-6000:]) from None
             took = time.monotonic() - started
-            assert _task_row(str(rq_profile["database_url"]), task.name.split("/")[1])[0] \
-                == "queued"
+            assert (
+                _task_row(str(rq_profile["database_url"]), task.name.split("/")[1])[0] == "queued"
+            )
 
             second = Worker(rq_profile, tmp_path / "worker-2.log")
             messages = watch(client, task.name)
@@ -331,5 +354,4 @@ def test_sigterm_to_a_worker_hands_its_job_back(tmp_path: Path, rq_profile) -> N
     assert took < 20, f"the worker took {took:.1f} s to stop"
     assert messages[-1].task.state == task_pb2.TASK_STATE_SUCCEEDED
     assert any("shutting down" in m.event.message for m in messages)
-    assert _task_row(str(rq_profile["database_url"]), task.name.split("/")[1]) == \
-        ("succeeded", 2)
+    assert _task_row(str(rq_profile["database_url"]), task.name.split("/")[1]) == ("succeeded", 2)

@@ -38,19 +38,29 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "meeting-agent.test")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("meeting-agent.test")]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("meeting-agent.test")]), critical=False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
@@ -76,27 +86,32 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> No
 
 @pytest.fixture(scope="module")
 def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    settings = settings_for_tests(tmp_path_factory.mktemp("nginx-upstream"),
-                                  jobs={"inline_workers": 1})
+    settings = settings_for_tests(
+        tmp_path_factory.mktemp("nginx-upstream"), jobs={"inline_workers": 1}
+    )
     running = ServerThread(settings).start()
     yield running
     running.stop()
 
 
 @pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory,
-          upstream: ServerThread) -> Iterator[tuple[str, bytes]]:
+def proxy(
+    tmp_path_factory: pytest.TempPathFactory, upstream: ServerThread
+) -> Iterator[tuple[str, bytes]]:
     """nginx on a free port; yields its address and the root certificate to trust."""
     directory = tmp_path_factory.mktemp("nginx")
     cert, key = _certificate(directory)
     port = _free_port()
-    conf = render(directory / "prefix", upstream=upstream.address, port=port, cert=cert,
-                  key=key)
+    conf = render(directory / "prefix", upstream=upstream.address, port=port, cert=cert, key=key)
     assert NGINX is not None
-    subprocess.run([NGINX, "-p", str(conf.parent), "-c", str(conf), "-t"], check=True,
-                   capture_output=True)
-    process = subprocess.Popen([NGINX, "-p", str(conf.parent), "-c", str(conf)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [NGINX, "-p", str(conf.parent), "-c", str(conf), "-t"], check=True, capture_output=True
+    )
+    process = subprocess.Popen(
+        [NGINX, "-p", str(conf.parent), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_for_port(port, process, conf.parent / "error.log")
         yield f"127.0.0.1:{port}", cert.read_bytes()
@@ -109,9 +124,11 @@ def proxy(tmp_path_factory: pytest.TempPathFactory,
 def client(proxy: tuple[str, bytes], upstream: ServerThread) -> Iterator[Client]:
     address, root = proxy
     # The certificate names meeting-agent.test; the channel dials 127.0.0.1.
-    channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root),
-                                  options=[("grpc.ssl_target_name_override",
-                                            "meeting-agent.test")])
+    channel = grpc.secure_channel(
+        address,
+        grpc.ssl_channel_credentials(root),
+        options=[("grpc.ssl_target_name_override", "meeting-agent.test")],
+    )
     with channel:
         yield Client(channel, upstream.token("nina", "nginx-tenant"))
 
@@ -143,6 +160,9 @@ def test_upload_create_and_watch_to_succeeded_through_nginx(client: Client) -> N
 
 def test_errors_keep_their_grpc_status_through_the_proxy(client: Client) -> None:
     with pytest.raises(grpc.RpcError) as caught:
-        client.tasks.GetTask(task_service_pb2.GetTaskRequest(name="tasks/does-not-exist"),
-                             metadata=client.metadata, timeout=10)
+        client.tasks.GetTask(
+            task_service_pb2.GetTaskRequest(name="tasks/does-not-exist"),
+            metadata=client.metadata,
+            timeout=10,
+        )
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND

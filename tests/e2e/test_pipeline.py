@@ -21,8 +21,10 @@ from meeting_agent.v1 import (
 from tests.e2e.conftest import DATA, Client, failure
 from tests.harness.server import ServerThread, settings_for_tests
 
-JFK = ("And so my fellow Americans, ask not what your country can do for you, "
-       "ask what you can do for your country.")
+JFK = (
+    "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country."
+)
 
 
 def normalized(text: str) -> str:
@@ -30,16 +32,19 @@ def normalized(text: str) -> str:
 
 
 def transcript_text(client: Client, name: str) -> str:
-    transcript = client.transcripts.GetTranscript(transcript_service_pb2.GetTranscriptRequest(
-        name=f"{name}/transcript"), metadata=client.metadata).transcript
+    transcript = client.transcripts.GetTranscript(
+        transcript_service_pb2.GetTranscriptRequest(name=f"{name}/transcript"),
+        metadata=client.metadata,
+    ).transcript
     return " ".join(s.text for s in transcript.segments)
 
 
 @pytest.fixture(scope="module")
 def inline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    settings = settings_for_tests(tmp_path_factory.mktemp("pipeline"),
-                                  jobs={"inline_workers": 1, "heartbeat_seconds": 0.5,
-                                        "heartbeat_timeout_seconds": 5})
+    settings = settings_for_tests(
+        tmp_path_factory.mktemp("pipeline"),
+        jobs={"inline_workers": 1, "heartbeat_seconds": 0.5, "heartbeat_timeout_seconds": 5},
+    )
     running = ServerThread(settings).start()
     yield running
     running.stop()
@@ -52,16 +57,22 @@ def client(inline_server: ServerThread) -> Iterator[Client]:
 
 
 def watch(client: Client, name: str, after: int = 0) -> list[task_service_pb2.WatchTaskResponse]:
-    return [m for m in client.tasks.WatchTask(
-        task_service_pb2.WatchTaskRequest(name=name, after_sequence=after),
-        metadata=client.metadata, timeout=300)
-        if m.event.type != task_pb2.TASK_EVENT_TYPE_HEARTBEAT]
+    return [
+        m
+        for m in client.tasks.WatchTask(
+            task_service_pb2.WatchTaskRequest(name=name, after_sequence=after),
+            metadata=client.metadata,
+            timeout=300,
+        )
+        if m.event.type != task_pb2.TASK_EVENT_TYPE_HEARTBEAT
+    ]
 
 
 @pytest.fixture(scope="module")
 def jfk_task(client: Client) -> tuple[task_pb2.Task, list[task_service_pb2.WatchTaskResponse]]:
-    task = client.create_task(client.upload((DATA / "jfk.flac").read_bytes(),
-                                            filename="jfk.flac"), display_name="JFK")
+    task = client.create_task(
+        client.upload((DATA / "jfk.flac").read_bytes(), filename="jfk.flac"), display_name="JFK"
+    )
     return task, watch(client, task.name)
 
 
@@ -73,10 +84,14 @@ def test_watch_follows_the_task_from_queued_to_succeeded(jfk_task) -> None:
     assert events[0].state == task_pb2.TASK_STATE_QUEUED
     assert events[1].state == task_pb2.TASK_STATE_RUNNING
     stages = [e.stage for e in events if e.type == task_pb2.TASK_EVENT_TYPE_STAGE_CHANGED]
-    assert stages == [task_pb2.TASK_STAGE_FETCH_AUDIO, task_pb2.TASK_STAGE_DECODE,
-                      task_pb2.TASK_STAGE_TRANSCRIBE, task_pb2.TASK_STAGE_DIARIZE,
-                      task_pb2.TASK_STAGE_APPLY_SPEAKER_MAPPINGS,
-                      task_pb2.TASK_STAGE_GENERATE_MINUTES]
+    assert stages == [
+        task_pb2.TASK_STAGE_FETCH_AUDIO,
+        task_pb2.TASK_STAGE_DECODE,
+        task_pb2.TASK_STAGE_TRANSCRIBE,
+        task_pb2.TASK_STAGE_DIARIZE,
+        task_pb2.TASK_STAGE_APPLY_SPEAKER_MAPPINGS,
+        task_pb2.TASK_STAGE_GENERATE_MINUTES,
+    ]
     percents = [e.progress_percent for e in events]
     assert percents == sorted(percents) and percents[-1] == 100
     assert events[-1].state == task_pb2.TASK_STATE_SUCCEEDED
@@ -86,8 +101,7 @@ def test_watch_follows_the_task_from_queued_to_succeeded(jfk_task) -> None:
     assert final.audio_duration.seconds == 11
 
 
-def test_watching_again_from_the_middle_returns_exactly_the_rest(client: Client,
-                                                                 jfk_task) -> None:
+def test_watching_again_from_the_middle_returns_exactly_the_rest(client: Client, jfk_task) -> None:
     task, messages = jfk_task
     middle = messages[len(messages) // 2].event.sequence
 
@@ -99,9 +113,12 @@ def test_watching_again_from_the_middle_returns_exactly_the_rest(client: Client,
 def test_transcript_matches_the_reference(client: Client, jfk_task) -> None:
     task, _ = jfk_task
 
-    transcript = client.transcripts.GetTranscript(transcript_service_pb2.GetTranscriptRequest(
-        name=f"{task.name}/transcript", view=transcript_pb2.TRANSCRIPT_VIEW_FULL),
-        metadata=client.metadata).transcript
+    transcript = client.transcripts.GetTranscript(
+        transcript_service_pb2.GetTranscriptRequest(
+            name=f"{task.name}/transcript", view=transcript_pb2.TRANSCRIPT_VIEW_FULL
+        ),
+        metadata=client.metadata,
+    ).transcript
 
     assert normalized(" ".join(s.text for s in transcript.segments)) == normalized(JFK)
     assert {s.speaker_label for s in transcript.segments} == {"SPEAKER_1"}
@@ -112,20 +129,26 @@ def test_transcript_matches_the_reference(client: Client, jfk_task) -> None:
 
 
 def _export(client: Client, name: str, fmt: int) -> str:
-    return client.transcripts.ExportTranscript(transcript_service_pb2.ExportTranscriptRequest(
-        name=f"{name}/transcript", format=fmt), metadata=client.metadata).content.decode()
+    return client.transcripts.ExportTranscript(
+        transcript_service_pb2.ExportTranscriptRequest(name=f"{name}/transcript", format=fmt),
+        metadata=client.metadata,
+    ).content.decode()
 
 
 def test_exports_use_mapped_speaker_names(client: Client, jfk_task) -> None:
     task, _ = jfk_task
     from google.protobuf import field_mask_pb2
 
-    client.transcripts.UpdateSpeakerMappings(transcript_service_pb2.UpdateSpeakerMappingsRequest(
-        speaker_mappings=transcript_pb2.SpeakerMappings(
-            name=f"{task.name}/speakerMappings",
-            mappings={"SPEAKER_1": transcript_pb2.SpeakerIdentity(display_name="JFK")}),
-        update_mask=field_mask_pb2.FieldMask(paths=["mappings.SPEAKER_1"])),
-        metadata=client.metadata)
+    client.transcripts.UpdateSpeakerMappings(
+        transcript_service_pb2.UpdateSpeakerMappingsRequest(
+            speaker_mappings=transcript_pb2.SpeakerMappings(
+                name=f"{task.name}/speakerMappings",
+                mappings={"SPEAKER_1": transcript_pb2.SpeakerIdentity(display_name="JFK")},
+            ),
+            update_mask=field_mask_pb2.FieldMask(paths=["mappings.SPEAKER_1"]),
+        ),
+        metadata=client.metadata,
+    )
 
     srt = _export(client, task.name, transcript_pb2.TRANSCRIPT_FORMAT_SRT)
     vtt = _export(client, task.name, transcript_pb2.TRANSCRIPT_FORMAT_WEBVTT)
@@ -140,11 +163,15 @@ def test_exports_use_mapped_speaker_names(client: Client, jfk_task) -> None:
 def test_minutes_artifact_is_stored_and_exported(client: Client, jfk_task) -> None:
     task, _ = jfk_task
 
-    artifacts = client.minutes.ListArtifacts(minutes_service_pb2.ListArtifactsRequest(
-        parent=task.name), metadata=client.metadata).artifacts
-    markdown = client.minutes.ExportArtifact(minutes_service_pb2.ExportArtifactRequest(
-        name=artifacts[0].name, format=artifact_pb2.MINUTES_FORMAT_MARKDOWN),
-        metadata=client.metadata).content.decode()
+    artifacts = client.minutes.ListArtifacts(
+        minutes_service_pb2.ListArtifactsRequest(parent=task.name), metadata=client.metadata
+    ).artifacts
+    markdown = client.minutes.ExportArtifact(
+        minutes_service_pb2.ExportArtifactRequest(
+            name=artifacts[0].name, format=artifact_pb2.MINUTES_FORMAT_MARKDOWN
+        ),
+        metadata=client.metadata,
+    ).content.decode()
 
     assert len(artifacts) == 1
     assert artifacts[0].state == artifact_pb2.ARTIFACT_STATE_SUCCEEDED
@@ -153,22 +180,28 @@ def test_minutes_artifact_is_stored_and_exported(client: Client, jfk_task) -> No
     assert markdown.startswith("# JFK")
 
 
-def test_regenerating_minutes_does_not_transcribe_again(inline_server: ServerThread,
-                                                        client: Client, jfk_task) -> None:
+def test_regenerating_minutes_does_not_transcribe_again(
+    inline_server: ServerThread, client: Client, jfk_task
+) -> None:
     task, _ = jfk_task
     asr = inline_server.container.asr["local"]
     chunks_before = asr.chunks_transcribed
     transcript_before = client.transcripts.GetTranscript(
         transcript_service_pb2.GetTranscriptRequest(name=f"{task.name}/transcript"),
-        metadata=client.metadata).transcript
+        metadata=client.metadata,
+    ).transcript
 
-    created = client.minutes.GenerateArtifact(minutes_service_pb2.GenerateArtifactRequest(
-        parent=task.name, prompt_template="promptTemplates/zh-standard"),
-        metadata=client.metadata).artifact
+    created = client.minutes.GenerateArtifact(
+        minutes_service_pb2.GenerateArtifactRequest(
+            parent=task.name, prompt_template="promptTemplates/zh-standard"
+        ),
+        metadata=client.metadata,
+    ).artifact
     done = _wait_artifact(client, created.name)
     transcript_after = client.transcripts.GetTranscript(
         transcript_service_pb2.GetTranscriptRequest(name=f"{task.name}/transcript"),
-        metadata=client.metadata).transcript
+        metadata=client.metadata,
+    ).transcript
 
     assert created.state == artifact_pb2.ARTIFACT_STATE_GENERATING
     assert done.state == artifact_pb2.ARTIFACT_STATE_SUCCEEDED
@@ -182,8 +215,9 @@ def _wait_artifact(client: Client, name: str) -> artifact_pb2.Artifact:
 
     deadline = time.monotonic() + 60
     while True:
-        artifact = client.minutes.GetArtifact(minutes_service_pb2.GetArtifactRequest(name=name),
-                                              metadata=client.metadata).artifact
+        artifact = client.minutes.GetArtifact(
+            minutes_service_pb2.GetArtifactRequest(name=name), metadata=client.metadata
+        ).artifact
         if artifact.state != artifact_pb2.ARTIFACT_STATE_GENERATING:
             return artifact
         assert time.monotonic() < deadline, "artifact never finished"
@@ -195,8 +229,9 @@ def _wait_artifact(client: Client, name: str) -> artifact_pb2.Artifact:
     [(b"this is not audio at all" * 100, "AUDIO_UNDECODABLE")],
     ids=["undecodable"],
 )
-def test_bad_audio_fails_the_task_with_a_clear_reason(client: Client, content: bytes,
-                                                      reason: str) -> None:
+def test_bad_audio_fails_the_task_with_a_clear_reason(
+    client: Client, content: bytes, reason: str
+) -> None:
     task = client.create_task(client.upload(content, filename="notes.txt"))
 
     final = watch(client, task.name)[-1].task
@@ -240,13 +275,15 @@ def _reason(task: task_pb2.Task) -> str:
 def test_cancel_stops_a_running_task_at_the_next_safe_point(client: Client) -> None:
     sample = (DATA / "sample.wav").read_bytes()
     task = client.create_task(*[client.upload(sample) for _ in range(4)])
-    stream = client.tasks.WatchTask(task_service_pb2.WatchTaskRequest(name=task.name),
-                                    metadata=client.metadata, timeout=120)
+    stream = client.tasks.WatchTask(
+        task_service_pb2.WatchTaskRequest(name=task.name), metadata=client.metadata, timeout=120
+    )
     for message in stream:
         if message.event.stage == task_pb2.TASK_STAGE_TRANSCRIBE:
             break
-    cancelling = client.tasks.CancelTask(task_service_pb2.CancelTaskRequest(name=task.name),
-                                         metadata=client.metadata).task
+    cancelling = client.tasks.CancelTask(
+        task_service_pb2.CancelTaskRequest(name=task.name), metadata=client.metadata
+    ).task
     final = [m for m in stream if m.HasField("task")][-1].task
 
     assert cancelling.cancel_requested
@@ -254,23 +291,27 @@ def test_cancel_stops_a_running_task_at_the_next_safe_point(client: Client) -> N
     assert not final.transcript
 
 
-def test_deleting_a_running_task_cancels_it_first(inline_server: ServerThread,
-                                                  client: Client) -> None:
+def test_deleting_a_running_task_cancels_it_first(
+    inline_server: ServerThread, client: Client
+) -> None:
     sample = (DATA / "sample.wav").read_bytes()
     task = client.create_task(*[client.upload(sample) for _ in range(4)])
-    stream = client.tasks.WatchTask(task_service_pb2.WatchTaskRequest(name=task.name),
-                                    metadata=client.metadata, timeout=120)
+    stream = client.tasks.WatchTask(
+        task_service_pb2.WatchTaskRequest(name=task.name), metadata=client.metadata, timeout=120
+    )
     for message in stream:
         if message.event.stage == task_pb2.TASK_STAGE_TRANSCRIBE:
             break
     stream.cancel()
 
-    client.tasks.DeleteTask(task_service_pb2.DeleteTaskRequest(name=task.name),
-                            metadata=client.metadata)
+    client.tasks.DeleteTask(
+        task_service_pb2.DeleteTaskRequest(name=task.name), metadata=client.metadata
+    )
 
     with pytest.raises(grpc.RpcError) as caught:
-        client.tasks.GetTask(task_service_pb2.GetTaskRequest(name=task.name),
-                             metadata=client.metadata)
+        client.tasks.GetTask(
+            task_service_pb2.GetTaskRequest(name=task.name), metadata=client.metadata
+        )
     assert failure(caught.value).code == grpc.StatusCode.NOT_FOUND
     root = inline_server.settings.resolved_storage_root
     import time

@@ -35,8 +35,13 @@ class Supervisor:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "server.py")], cwd=ROOT, text=True,
-            env={**os.environ, **env}, stderr=subprocess.PIPE, start_new_session=True)
+            [sys.executable, str(ROOT / "server.py")],
+            cwd=ROOT,
+            text=True,
+            env={**os.environ, **env},
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -76,15 +81,26 @@ class Supervisor:
 @pytest.fixture
 def environment(tmp_path: Path, redis_url: str, postgres_url: str) -> Iterator[dict[str, str]]:
     with temporary_database(postgres_url) as url:
-        yield _env("MEETING_AGENT_", {
-            "data_dir": str(tmp_path), "database_url": url.render_as_string(False),
-            "auto_migrate": True, "jobs": {"backend": "rq", "redis_url": redis_url},
-            "server": {"listen_address": "127.0.0.1:0", "processes": 2,
-                       "shutdown_grace_seconds": 2, "health_check_interval_seconds": 0.2}})
+        yield _env(
+            "MEETING_AGENT_",
+            {
+                "data_dir": str(tmp_path),
+                "database_url": url.render_as_string(False),
+                "auto_migrate": True,
+                "jobs": {"backend": "rq", "redis_url": redis_url},
+                "server": {
+                    "listen_address": "127.0.0.1:0",
+                    "processes": 2,
+                    "shutdown_grace_seconds": 2,
+                    "health_check_interval_seconds": 0.2,
+                },
+            },
+        )
 
 
-def test_two_processes_serve_one_port_and_stop_together(environment: dict[str, str],
-                                                        tmp_path: Path) -> None:
+def test_two_processes_serve_one_port_and_stop_together(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
     supervisor = Supervisor(environment)
     try:
         started = supervisor.wait_for("listening on port", count=2)
@@ -95,15 +111,23 @@ def test_two_processes_serve_one_port_and_stop_together(environment: dict[str, s
 
         # Separate channels are separate connections, spread over both processes; each
         # sees the same database.
-        channels = [grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool",
-                                                             1)]) for _ in range(8)]
+        channels = [
+            grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
+            for _ in range(8)
+        ]
         try:
             first = Client(channels[0], token)
             task = first.create_task(first.upload((DATA / "jfk.flac").read_bytes()))
             for channel in channels:
-                got = Client(channel, token).tasks.GetTask(
-                    task_service_pb2.GetTaskRequest(name=task.name),
-                    metadata=first.metadata, timeout=30).task
+                got = (
+                    Client(channel, token)
+                    .tasks.GetTask(
+                        task_service_pb2.GetTaskRequest(name=task.name),
+                        metadata=first.metadata,
+                        timeout=30,
+                    )
+                    .task
+                )
                 assert got.state == task_pb2.TASK_STATE_QUEUED
         finally:
             for channel in channels:
@@ -124,8 +148,7 @@ def test_two_processes_serve_one_port_and_stop_together(environment: dict[str, s
         supervisor.close()
 
 
-def test_server_processes_do_not_outlive_a_killed_supervisor(environment: dict[str, str]
-                                                              ) -> None:
+def test_server_processes_do_not_outlive_a_killed_supervisor(environment: dict[str, str]) -> None:
     supervisor = Supervisor(environment)
     try:
         supervisor.wait_for("listening on port", count=2)

@@ -35,11 +35,19 @@ class ServerProcess:
     """`python server.py` on a free port, sharing the deployment's database and Redis."""
 
     def __init__(self, profile: dict[str, object], log: Path) -> None:
-        env = {**os.environ, **_env("MEETING_AGENT_", profile),
-               "MEETING_AGENT_SERVER__LISTEN_ADDRESS": "127.0.0.1:0"}
+        env = {
+            **os.environ,
+            **_env("MEETING_AGENT_", profile),
+            "MEETING_AGENT_SERVER__LISTEN_ADDRESS": "127.0.0.1:0",
+        }
         self._log = log
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "server.py")], env=env,
-                                        cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "server.py")],
+            env=env,
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert self.process.stderr is not None
         for line in self.process.stderr:
             if "listening on port" in line:
@@ -63,8 +71,11 @@ class ServerProcess:
         with grpc.insecure_channel(self.address) as channel:
             while True:
                 try:
-                    status = health_pb2_grpc.HealthStub(channel).Check(
-                        health_pb2.HealthCheckRequest(), timeout=1).status
+                    status = (
+                        health_pb2_grpc.HealthStub(channel)
+                        .Check(health_pb2.HealthCheckRequest(), timeout=1)
+                        .status
+                    )
                     if status == health_pb2.HealthCheckResponse.SERVING:
                         return
                 except grpc.RpcError:
@@ -99,24 +110,35 @@ class ServerProcess:
 @pytest.fixture
 def deployment(tmp_path: Path, redis_url: str, postgres_url: str) -> Iterator[dict[str, object]]:
     with temporary_database(postgres_url) as url:
-        yield {"data_dir": str(tmp_path), "database_url": url.render_as_string(False),
-               "auto_migrate": True, **PROFILE, "jobs": {**PROFILE["jobs"],  # type: ignore[dict-item]
-                                                         "redis_url": redis_url}}
+        yield {
+            "data_dir": str(tmp_path),
+            "database_url": url.render_as_string(False),
+            "auto_migrate": True,
+            **PROFILE,
+            "jobs": {
+                **PROFILE["jobs"],  # type: ignore[dict-item]
+                "redis_url": redis_url,
+            },
+        }
 
 
-def test_two_servers_and_two_workers_share_the_work(deployment: dict[str, object],
-                                                     tmp_path: Path) -> None:
+def test_two_servers_and_two_workers_share_the_work(
+    deployment: dict[str, object], tmp_path: Path
+) -> None:
     token = mint_dev_token(settings_for_tests(tmp_path))
     server_a = ServerProcess(deployment, tmp_path / "server-a.log")
     server_b = ServerProcess(deployment, tmp_path / "server-b.log")
     workers = [Worker(deployment, tmp_path / f"worker-{i}.log") for i in (1, 2)]
     try:
-        with grpc.insecure_channel(server_a.address) as channel_a, \
-                grpc.insecure_channel(server_b.address) as channel_b:
+        with (
+            grpc.insecure_channel(server_a.address) as channel_a,
+            grpc.insecure_channel(server_b.address) as channel_b,
+        ):
             on_a, on_b = Client(channel_a, token), Client(channel_b, token)
             sample = (DATA / "sample.wav").read_bytes()
-            tasks = [on_a.create_task(on_a.upload(sample), display_name=f"call {i}")
-                     for i in range(4)]
+            tasks = [
+                on_a.create_task(on_a.upload(sample), display_name=f"call {i}") for i in range(4)
+            ]
 
             # Kill one worker once work has started, and server A (where the tasks
             # were created) too: the others must finish everything.
@@ -141,8 +163,9 @@ def test_two_servers_and_two_workers_share_the_work(deployment: dict[str, object
 
 
 def _wait_until_running(client: Client, name: str) -> None:
-    for message in client.tasks.WatchTask(task_service_pb2.WatchTaskRequest(name=name),
-                                          metadata=client.metadata, timeout=60):
+    for message in client.tasks.WatchTask(
+        task_service_pb2.WatchTaskRequest(name=name), metadata=client.metadata, timeout=60
+    ):
         if message.event.state == task_pb2.TASK_STATE_RUNNING:
             return
     raise AssertionError("the task never started")
@@ -153,8 +176,9 @@ def _dump(deployment: dict[str, object]) -> str:
 
     engine = create_engine(str(deployment["database_url"]))
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT id, state, stage, attempts, heartbeat_time, "
-                                 "progress_percent FROM tasks")).all()
+        rows = conn.execute(
+            text("SELECT id, state, stage, attempts, heartbeat_time, progress_percent FROM tasks")
+        ).all()
     engine.dispose()
     return "\n".join(str(r) for r in rows)
 
@@ -166,20 +190,36 @@ def tos() -> Iterator[FakeTos]:
 
 
 def test_pods_that_share_only_the_database_redis_and_the_bucket(
-        tmp_path: Path, redis_url: str, postgres_url: str, tos: FakeTos) -> None:
+    tmp_path: Path, redis_url: str, postgres_url: str, tos: FakeTos
+) -> None:
     """What Kubernetes gives each pod: its own scratch directory, nothing else in common."""
     # One signing key for every pod, as the identity service's would be.
     token = mint_dev_token(settings_for_tests(tmp_path / "identity"))
-    storage = {"backend": "tos", "tos": {
-        "bucket": "meetings", "region": tos.region, "endpoint": tos.endpoint,
-        "access_key": tos.access_key, "secret_key": tos.secret_key,
-        "proxy_host": "127.0.0.1", "proxy_port": tos.port, "max_retry_count": 0}}
+    storage = {
+        "backend": "tos",
+        "tos": {
+            "bucket": "meetings",
+            "region": tos.region,
+            "endpoint": tos.endpoint,
+            "access_key": tos.access_key,
+            "secret_key": tos.secret_key,
+            "proxy_host": "127.0.0.1",
+            "proxy_port": tos.port,
+            "max_retry_count": 0,
+        },
+    }
     with temporary_database(postgres_url) as url:
-        base = {"database_url": url.render_as_string(False), "auto_migrate": True, **PROFILE,
-                "jobs": {**PROFILE["jobs"], "redis_url": redis_url},  # type: ignore[dict-item]
-                "storage": storage,
-                "auth": {"dev_key": False, "public_key_files":
-                         [str(tmp_path / "identity" / "dev-keys" / "dev.pem")]}}
+        base = {
+            "database_url": url.render_as_string(False),
+            "auto_migrate": True,
+            **PROFILE,
+            "jobs": {**PROFILE["jobs"], "redis_url": redis_url},  # type: ignore[dict-item]
+            "storage": storage,
+            "auth": {
+                "dev_key": False,
+                "public_key_files": [str(tmp_path / "identity" / "dev-keys" / "dev.pem")],
+            },
+        }
 
         def pod(name: str) -> dict[str, object]:
             return {**base, "data_dir": str(tmp_path / name)}
@@ -188,12 +228,15 @@ def test_pods_that_share_only_the_database_redis_and_the_bucket(
         server_b = ServerProcess(pod("server-b"), tmp_path / "server-b.log")
         workers = [Worker(pod(f"worker-{i}"), tmp_path / f"worker-{i}.log") for i in (1, 2)]
         try:
-            with grpc.insecure_channel(server_a.address) as channel_a, \
-                    grpc.insecure_channel(server_b.address) as channel_b:
+            with (
+                grpc.insecure_channel(server_a.address) as channel_a,
+                grpc.insecure_channel(server_b.address) as channel_b,
+            ):
                 on_a, on_b = Client(channel_a, token), Client(channel_b, token)
                 jfk = (DATA / "jfk.flac").read_bytes()
-                tasks = [on_a.create_task(on_a.upload(jfk), display_name=f"call {i}")
-                         for i in range(3)]
+                tasks = [
+                    on_a.create_task(on_a.upload(jfk), display_name=f"call {i}") for i in range(3)
+                ]
                 finals = [watch(on_b, t.name)[-1] for t in tasks]
                 texts = [transcript_text(on_b, t.name) for t in tasks]
         finally:

@@ -29,8 +29,13 @@ from tests.harness.server import ServerThread, settings_for_tests
 ROOT = Path(__file__).resolve().parents[2]
 
 PROFILE = {
-    "jobs": {"backend": "rq", "heartbeat_seconds": 0.5, "heartbeat_timeout_seconds": 3,
-             "reconcile_interval_seconds": 1, "retry_intervals_seconds": [1]},
+    "jobs": {
+        "backend": "rq",
+        "heartbeat_seconds": 0.5,
+        "heartbeat_timeout_seconds": 3,
+        "reconcile_interval_seconds": 1,
+        "retry_intervals_seconds": [1],
+    },
     "asr": {"chunk_seconds": 10},
 }
 
@@ -52,8 +57,11 @@ def _env(prefix: str, values: dict[str, object]) -> dict[str, str]:
 def production(tmp_path: Path, redis_url: str, postgres_url: str) -> Iterator[dict[str, object]]:
     with temporary_database(postgres_url) as url:
         profile: dict[str, object] = {
-            "data_dir": str(tmp_path), "database_url": url.render_as_string(False),
-            "auto_migrate": True, **PROFILE}
+            "data_dir": str(tmp_path),
+            "database_url": url.render_as_string(False),
+            "auto_migrate": True,
+            **PROFILE,
+        }
         profile["jobs"] = {**PROFILE["jobs"], "redis_url": redis_url}  # type: ignore[dict-item]
         yield profile
 
@@ -81,9 +89,13 @@ class Worker:
     def __init__(self, profile: dict[str, object], log: Path) -> None:
         env = {**os.environ, **_env("MEETING_AGENT_", profile)}
         self._log = log.open("ab")
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env,
-                                        cwd=ROOT, stdout=self._log, stderr=self._log,
-                                        )
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "worker.py")],
+            env=env,
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=self._log,
+        )
 
     def kill(self) -> None:
         for pid in [self.process.pid, *_descendants(self.process.pid)]:
@@ -103,15 +115,16 @@ class Worker:
 
 @pytest.fixture
 def server(production: dict[str, object]) -> Iterator[ServerThread]:
-    settings = settings_for_tests(Path(str(production["data_dir"])),
-                                  **{k: v for k, v in production.items() if k != "data_dir"})
+    settings = settings_for_tests(
+        Path(str(production["data_dir"])),
+        **{k: v for k, v in production.items() if k != "data_dir"},
+    )
     running = ServerThread(settings).start()
     yield running
     running.stop()
 
 
-def test_a_worker_process_runs_the_task(server: ServerThread, production, tmp_path: Path
-                                        ) -> None:
+def test_a_worker_process_runs_the_task(server: ServerThread, production, tmp_path: Path) -> None:
     worker = Worker(production, tmp_path / "worker.log")
     try:
         with server.channel() as channel:
@@ -119,7 +132,8 @@ def test_a_worker_process_runs_the_task(server: ServerThread, production, tmp_pa
             task = client.create_task(client.upload((DATA / "jfk.flac").read_bytes()))
             messages = watch(client, task.name)
             transcript = client.transcripts.GetTranscript(
-                _transcript_request(task.name), metadata=client.metadata).transcript
+                _transcript_request(task.name), metadata=client.metadata
+            ).transcript
     finally:
         worker.stop()
 
@@ -127,8 +141,9 @@ def test_a_worker_process_runs_the_task(server: ServerThread, production, tmp_pa
     assert normalized(" ".join(s.text for s in transcript.segments)) == normalized(JFK)
 
 
-def test_killing_the_worker_mid_transcription_loses_nothing(server: ServerThread, production,
-                                                           tmp_path: Path) -> None:
+def test_killing_the_worker_mid_transcription_loses_nothing(
+    server: ServerThread, production, tmp_path: Path
+) -> None:
     sample = (DATA / "sample.wav").read_bytes()
     first = Worker(production, tmp_path / "worker-1.log")
     second = None
@@ -145,10 +160,11 @@ def test_killing_the_worker_mid_transcription_loses_nothing(server: ServerThread
             second = Worker(production, tmp_path / "worker-2.log")
             final = watch(client, task.name)[-1].task
             artifacts = client.minutes.ListArtifacts(
-                minutes_service_pb2.ListArtifactsRequest(parent=task.name),
-                metadata=client.metadata).artifacts
+                minutes_service_pb2.ListArtifactsRequest(parent=task.name), metadata=client.metadata
+            ).artifacts
             transcript = client.transcripts.GetTranscript(
-                _transcript_request(task.name), metadata=client.metadata).transcript
+                _transcript_request(task.name), metadata=client.metadata
+            ).transcript
     finally:
         first.stop()
         if second is not None:
@@ -170,12 +186,15 @@ def _transcript_request(task_name: str):
 
 
 def _wait_for_transcription(client: Client, name: str, *, at_least_percent: int) -> None:
-    stream = client.tasks.WatchTask(task_service_pb2.WatchTaskRequest(name=name),
-                                    metadata=client.metadata, timeout=300)
+    stream = client.tasks.WatchTask(
+        task_service_pb2.WatchTaskRequest(name=name), metadata=client.metadata, timeout=300
+    )
     for message in stream:
         event = message.event
-        if (event.stage == task_pb2.TASK_STAGE_TRANSCRIBE
-                and event.progress_percent >= at_least_percent):
+        if (
+            event.stage == task_pb2.TASK_STAGE_TRANSCRIBE
+            and event.progress_percent >= at_least_percent
+        ):
             stream.cancel()
             return
         assert event.state != task_pb2.TASK_STATE_SUCCEEDED, "finished before the kill"
@@ -188,8 +207,12 @@ def _checkpoints(server: ServerThread, task_name: str) -> dict[str, tuple[int, i
     found = {}
     for path in root.rglob("*"):
         # ".~*.tmp" is a write in progress (the kill may catch one): not a checkpoint.
-        if (path.is_file() and task_name.split("/")[1] in path.parts and "asr" in path.parts
-                and not path.name.startswith(".~")):
+        if (
+            path.is_file()
+            and task_name.split("/")[1] in path.parts
+            and "asr" in path.parts
+            and not path.name.startswith(".~")
+        ):
             stat = path.stat()
             found[path.name] = (stat.st_mtime_ns, stat.st_size)
     return found
@@ -198,25 +221,29 @@ def _checkpoints(server: ServerThread, task_name: str) -> dict[str, tuple[int, i
 def _attempts(server: ServerThread, task_name: str) -> int:
     assert server.container is not None
     with server.container.database.engine.connect() as conn:
-        return int(conn.execute(text("SELECT attempts FROM tasks WHERE id = :id"),
-                                {"id": task_name.split("/")[1]}).scalar_one())
+        return int(
+            conn.execute(
+                text("SELECT attempts FROM tasks WHERE id = :id"), {"id": task_name.split("/")[1]}
+            ).scalar_one()
+        )
 
 
 def _log(tmp_path: Path) -> str:
     return "\n".join(p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("*.log"))
 
 
-
-
-def test_a_task_accepted_while_redis_is_down_is_not_lost(tmp_path: Path,
-                                                         postgres_url: str) -> None:
+def test_a_task_accepted_while_redis_is_down_is_not_lost(tmp_path: Path, postgres_url: str) -> None:
     with local_redis() as redis, temporary_database(postgres_url) as url:
         profile: dict[str, object] = {
-            "data_dir": str(tmp_path), "database_url": url.render_as_string(False),
-            "auto_migrate": True, **PROFILE,
-            "jobs": {**PROFILE["jobs"], "redis_url": redis.url}}  # type: ignore[dict-item]
-        running = ServerThread(settings_for_tests(
-            tmp_path, **{k: v for k, v in profile.items() if k != "data_dir"})).start()
+            "data_dir": str(tmp_path),
+            "database_url": url.render_as_string(False),
+            "auto_migrate": True,
+            **PROFILE,
+            "jobs": {**PROFILE["jobs"], "redis_url": redis.url},
+        }  # type: ignore[dict-item]
+        running = ServerThread(
+            settings_for_tests(tmp_path, **{k: v for k, v in profile.items() if k != "data_dir"})
+        ).start()
         worker = None
         try:
             with running.channel() as channel:

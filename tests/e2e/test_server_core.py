@@ -28,8 +28,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _health(channel: grpc.Channel, service: str = "") -> int:
-    return health_pb2_grpc.HealthStub(channel).Check(
-        health_pb2.HealthCheckRequest(service=service), timeout=5).status
+    return (
+        health_pb2_grpc.HealthStub(channel)
+        .Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+        .status
+    )
 
 
 def test_health_is_serving_for_every_service_without_a_token(channel: grpc.Channel) -> None:
@@ -54,18 +57,22 @@ def test_reflection_describes_every_service_without_a_token(channel: grpc.Channe
 
 @pytest.mark.parametrize(
     ("metadata", "reason"),
-    [((), "MISSING_CREDENTIALS"),
-     ((("authorization", "Bearer not-a-jwt"),), "MALFORMED_TOKEN"),
-     ((("x-user-id", "u"), ("x-tenant-id", "t")), "MISSING_CREDENTIALS")],
+    [
+        ((), "MISSING_CREDENTIALS"),
+        ((("authorization", "Bearer not-a-jwt"),), "MALFORMED_TOKEN"),
+        ((("x-user-id", "u"), ("x-tenant-id", "t")), "MISSING_CREDENTIALS"),
+    ],
     ids=["no-token", "garbage-token", "gateway-headers-when-gateway-mode-is-off"],
 )
 def test_calls_without_valid_credentials_are_unauthenticated(
-        channel: grpc.Channel, metadata: tuple[tuple[str, str], ...], reason: str) -> None:
+    channel: grpc.Channel, metadata: tuple[tuple[str, str], ...], reason: str
+) -> None:
     client = Client(channel, None)
 
     with pytest.raises(grpc.RpcError) as caught:
-        client.capabilities.GetCapabilities(capabilities_service_pb2.GetCapabilitiesRequest(),
-                                            metadata=metadata)
+        client.capabilities.GetCapabilities(
+            capabilities_service_pb2.GetCapabilitiesRequest(), metadata=metadata
+        )
 
     got = failure(caught.value)
     assert (got.code, got.reason) == (grpc.StatusCode.UNAUTHENTICATED, reason)
@@ -73,7 +80,8 @@ def test_calls_without_valid_credentials_are_unauthenticated(
 
 def test_streaming_rpcs_are_authenticated_too(channel: grpc.Channel) -> None:
     stream = Client(channel, None).tasks.WatchTask(
-        task_service_pb2.WatchTaskRequest(name="tasks/x"), timeout=5)
+        task_service_pb2.WatchTaskRequest(name="tasks/x"), timeout=5
+    )
 
     with pytest.raises(grpc.RpcError) as caught:
         next(stream)
@@ -83,12 +91,14 @@ def test_streaming_rpcs_are_authenticated_too(channel: grpc.Channel) -> None:
 
 def test_first_call_creates_the_user_row(server: ServerThread, channel: grpc.Channel) -> None:
     client = Client(channel, server.token("newcomer", "fresh-tenant"))
-    client.capabilities.GetCapabilities(capabilities_service_pb2.GetCapabilitiesRequest(),
-                                        metadata=client.metadata)
+    client.capabilities.GetCapabilities(
+        capabilities_service_pb2.GetCapabilitiesRequest(), metadata=client.metadata
+    )
 
     with server.container.database.engine.connect() as conn:
         rows = conn.exec_driver_sql(
-            "SELECT tenant_id, user_id FROM users WHERE user_id = 'newcomer'").all()
+            "SELECT tenant_id, user_id FROM users WHERE user_id = 'newcomer'"
+        ).all()
 
     assert [tuple(r) for r in rows] == [("fresh-tenant", "newcomer")]
 
@@ -99,13 +109,15 @@ class _BrokenStore:
     def __getattr__(self, name: str):
         def fail(*args: object, **kwargs: object) -> None:
             raise RuntimeError("disk /secret/path exploded")
+
         return fail
 
 
 def test_unexpected_errors_become_internal_without_details(tmp_path: Path, jfk: bytes) -> None:
     def break_uploads(container) -> None:
-        container.uploads = UploadService(container.database.unit_of_work, _BrokenStore(),
-                                          container.clock, max_upload_bytes=10**9)
+        container.uploads = UploadService(
+            container.database.unit_of_work, _BrokenStore(), container.clock, max_upload_bytes=10**9
+        )
 
     running = ServerThread(settings_for_tests(tmp_path), customize=break_uploads).start()
     try:
@@ -114,24 +126,34 @@ def test_unexpected_errors_become_internal_without_details(tmp_path: Path, jfk: 
     finally:
         running.stop()
 
-    assert failure(caught.value) .code == grpc.StatusCode.INTERNAL
+    assert failure(caught.value).code == grpc.StatusCode.INTERNAL
     assert failure(caught.value).reason == "INTERNAL"
     assert "secret" not in (caught.value.details() or "")
     assert "Traceback" not in (caught.value.details() or "")
 
 
-def test_sigterm_goes_not_serving_then_drains_and_exits_cleanly(tmp_path: Path,
-                                                               redis_url: str) -> None:
+def test_sigterm_goes_not_serving_then_drains_and_exits_cleanly(
+    tmp_path: Path, redis_url: str
+) -> None:
     settings = settings_for_tests(tmp_path)
     # No worker consumes the queue, so the watched task stays open through the drain.
-    env = {**os.environ, "MEETING_AGENT_DATA_DIR": str(tmp_path),
-           "MEETING_AGENT_JOBS__BACKEND": "rq", "MEETING_AGENT_JOBS__REDIS_URL": redis_url,
-           "MEETING_AGENT_SERVER__LISTEN_ADDRESS": "127.0.0.1:0",
-           "MEETING_AGENT_SERVER__SHUTDOWN_DELAY_SECONDS": "1.5",
-           "MEETING_AGENT_SERVER__SHUTDOWN_GRACE_SECONDS": "2",
-           "MEETING_AGENT_SERVER__WATCH_HEARTBEAT_SECONDS": "0.2"}
-    with subprocess.Popen([sys.executable, str(ROOT / "server.py")], env=env, cwd=tmp_path,
-                          stderr=subprocess.PIPE, text=True) as process:
+    env = {
+        **os.environ,
+        "MEETING_AGENT_DATA_DIR": str(tmp_path),
+        "MEETING_AGENT_JOBS__BACKEND": "rq",
+        "MEETING_AGENT_JOBS__REDIS_URL": redis_url,
+        "MEETING_AGENT_SERVER__LISTEN_ADDRESS": "127.0.0.1:0",
+        "MEETING_AGENT_SERVER__SHUTDOWN_DELAY_SECONDS": "1.5",
+        "MEETING_AGENT_SERVER__SHUTDOWN_GRACE_SECONDS": "2",
+        "MEETING_AGENT_SERVER__WATCH_HEARTBEAT_SECONDS": "0.2",
+    }
+    with subprocess.Popen(
+        [sys.executable, str(ROOT / "server.py")],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
         try:
             during_drain, heartbeat_after_signal = _drain_while_watching(process, settings)
         finally:
@@ -148,9 +170,13 @@ def _drain_while_watching(process: subprocess.Popen[str], settings) -> tuple[int
     with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
         _wait_serving(ch)
         client = Client(ch, mint_dev_token(settings))
-        stream = client.tasks.WatchTask(task_service_pb2.WatchTaskRequest(
-            name=client.create_task(client.upload(b"fLaC" + b"\0" * 100)).name),
-            metadata=client.metadata, timeout=30)
+        stream = client.tasks.WatchTask(
+            task_service_pb2.WatchTaskRequest(
+                name=client.create_task(client.upload(b"fLaC" + b"\0" * 100)).name
+            ),
+            metadata=client.metadata,
+            timeout=30,
+        )
         next(stream)
 
         process.send_signal(signal.SIGTERM)

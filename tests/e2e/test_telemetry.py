@@ -28,10 +28,19 @@ from tests.harness.otlp import OtlpReceiver
 from tests.harness.server import settings_for_tests
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGES = ["fetch_audio", "decode", "transcribe", "diarize", "apply_speaker_mappings",
-          "generate_minutes"]
-TERMINAL = (task_pb2.TASK_STATE_SUCCEEDED, task_pb2.TASK_STATE_FAILED,
-            task_pb2.TASK_STATE_CANCELLED)
+STAGES = [
+    "fetch_audio",
+    "decode",
+    "transcribe",
+    "diarize",
+    "apply_speaker_mappings",
+    "generate_minutes",
+]
+TERMINAL = (
+    task_pb2.TASK_STATE_SUCCEEDED,
+    task_pb2.TASK_STATE_FAILED,
+    task_pb2.TASK_STATE_CANCELLED,
+)
 
 
 class ServerProcess:
@@ -53,8 +62,13 @@ class ServerProcess:
             "OTEL_METRIC_EXPORT_INTERVAL": "500",
         }
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "server.py")], cwd=ROOT,
-                                        env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "server.py")],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         self.port = self._wait_for_port()
 
     def _wait_for_port(self, timeout: float = 90.0) -> int:
@@ -92,21 +106,24 @@ def receiver() -> Iterator[OtlpReceiver]:
 
 
 @pytest.fixture(scope="module")
-def traced_run(tmp_path_factory: pytest.TempPathFactory, receiver: OtlpReceiver
-               ) -> tuple[ServerProcess, task_pb2.Task, int]:
+def traced_run(
+    tmp_path_factory: pytest.TempPathFactory, receiver: OtlpReceiver
+) -> tuple[ServerProcess, task_pb2.Task, int]:
     data_dir = tmp_path_factory.mktemp("telemetry")
     server = ServerProcess(data_dir, receiver)
     try:
         token = mint_dev_token(settings_for_tests(data_dir), user_id="ada", tenant_id="otel")
         with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             client = Client(channel, token)
-            task = client.create_task(client.upload((DATA / "jfk.flac").read_bytes(),
-                                                    filename="jfk.flac"))
+            task = client.create_task(
+                client.upload((DATA / "jfk.flac").read_bytes(), filename="jfk.flac")
+            )
             deadline = time.monotonic() + 240
             while task.state not in TERMINAL and time.monotonic() < deadline:
                 time.sleep(0.25)
-                task = client.tasks.GetTask(task_service_pb2.GetTaskRequest(name=task.name),
-                                            metadata=client.metadata).task
+                task = client.tasks.GetTask(
+                    task_service_pb2.GetTaskRequest(name=task.name), metadata=client.metadata
+                ).task
             # Let at least one periodic export see the finished task's metrics.
             time.sleep(1.0)
     finally:
@@ -142,25 +159,35 @@ def test_one_task_is_one_trace_from_rpc_to_stages(traced_run, receiver) -> None:
     assert len(provider) == 1
     assert provider[0].parent_span_id == stages["transcribe"].span_id
     # The upload is another RPC, so another trace: one task, one trace.
-    assert all(s.trace_id != rpc.trace_id for s in spans
-               if s.name == "meeting_agent.v1.AudioService/UploadAudio")
+    assert all(
+        s.trace_id != rpc.trace_id
+        for s in spans
+        if s.name == "meeting_agent.v1.AudioService/UploadAudio"
+    )
 
 
 def test_metrics_arrive_for_rpcs_tasks_stages_and_providers(traced_run, receiver) -> None:
     names = receiver.metric_names
-    for expected in ("rpc.server.call.duration", "meeting_agent.tasks",
-                     "meeting_agent.task.state_changes", "meeting_agent.stage.duration",
-                     "meeting_agent.pipeline.real_time_factor",
-                     "meeting_agent.provider.call.duration", "meeting_agent.job.queue_wait"):
+    for expected in (
+        "rpc.server.call.duration",
+        "meeting_agent.tasks",
+        "meeting_agent.task.state_changes",
+        "meeting_agent.stage.duration",
+        "meeting_agent.pipeline.real_time_factor",
+        "meeting_agent.provider.call.duration",
+        "meeting_agent.job.queue_wait",
+    ):
         assert expected in names, sorted(names)
 
 
 def test_logs_are_json_with_the_rpc_trace_id_and_no_token(traced_run, receiver) -> None:
     server, _task, _code = traced_run
-    create = next(s for s in receiver.spans
-                  if s.name == "meeting_agent.v1.TaskService/CreateTask")
+    create = next(s for s in receiver.spans if s.name == "meeting_agent.v1.TaskService/CreateTask")
     entries = server.log_entries()
-    finished = [e for e in entries if e.get("message") == "rpc finished"
-                and e.get("rpc_method", "").endswith("/CreateTask")]
+    finished = [
+        e
+        for e in entries
+        if e.get("message") == "rpc finished" and e.get("rpc_method", "").endswith("/CreateTask")
+    ]
     assert finished and finished[0]["trace_id"] == _hex(create.trace_id)
     assert "eyJ" not in server.log_path.read_text()

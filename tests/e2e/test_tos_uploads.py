@@ -26,13 +26,23 @@ def tos() -> Iterator[FakeTos]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, tos: FakeTos) -> Iterator[ServerThread]:
-    storage = {"backend": "tos", "tos": {
-        "bucket": BUCKET, "region": tos.region, "endpoint": tos.endpoint,
-        "access_key": tos.access_key, "secret_key": tos.secret_key,
-        # The harness is the proxy for its own virtual hosts (see tests/harness/tos.py).
-        "proxy_host": "127.0.0.1", "proxy_port": tos.port, "max_retry_count": 0}}
-    running = ServerThread(settings_for_tests(tmp_path_factory.mktemp("tos"),
-                                              storage=storage)).start()
+    storage = {
+        "backend": "tos",
+        "tos": {
+            "bucket": BUCKET,
+            "region": tos.region,
+            "endpoint": tos.endpoint,
+            "access_key": tos.access_key,
+            "secret_key": tos.secret_key,
+            # The harness is the proxy for its own virtual hosts (see tests/harness/tos.py).
+            "proxy_host": "127.0.0.1",
+            "proxy_port": tos.port,
+            "max_retry_count": 0,
+        },
+    }
+    running = ServerThread(
+        settings_for_tests(tmp_path_factory.mktemp("tos"), storage=storage)
+    ).start()
     yield running
     running.stop()
 
@@ -41,13 +51,21 @@ def test_a_presigned_upload_feeds_a_task(server: ServerThread, tos: FakeTos) -> 
     audio = (DATA / "jfk.flac").read_bytes()
     with server.channel() as channel:
         client = Client(channel, server.token())
-        granted = client.audio.CreateUploadUrl(audio_service_pb2.CreateUploadUrlRequest(
-            metadata=audio_pb2.UploadMetadata(
-                filename="jfk.flac", content_type="audio/flac", size_bytes=len(audio),
-                sha256=hashlib.sha256(audio).hexdigest())), metadata=client.metadata)
+        granted = client.audio.CreateUploadUrl(
+            audio_service_pb2.CreateUploadUrlRequest(
+                metadata=audio_pb2.UploadMetadata(
+                    filename="jfk.flac",
+                    content_type="audio/flac",
+                    size_bytes=len(audio),
+                    sha256=hashlib.sha256(audio).hexdigest(),
+                )
+            ),
+            metadata=client.metadata,
+        )
         with httpx.Client(proxy=tos.proxy_url) as http:
-            put = http.request(granted.method, granted.url, content=audio,
-                               headers=dict(granted.headers))
+            put = http.request(
+                granted.method, granted.url, content=audio, headers=dict(granted.headers)
+            )
         final = watch(client, client.create_task(granted.upload).name)[-1].task
         text = transcript_text(client, final.name)
 

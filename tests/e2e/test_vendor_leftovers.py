@@ -32,13 +32,22 @@ def gemini() -> Iterator[FakeGemini]:
 @contextlib.contextmanager
 def serving(data_dir: Path, gemini: FakeGemini) -> Iterator[Client]:
     settings = settings_for_tests(
-        data_dir, providers={
-            "asr_order": ["gemini"], "llm_order": ["extractive"],
-            "gemini": {"enabled": True, "keys": [KEY1, KEY2], "base_url": gemini.base_url,
-                       "llm": False, "max_attempts": 2, "inline_limit_bytes": 1024}},
-        jobs={"inline_workers": 1, "heartbeat_seconds": 0.2,
-              "heartbeat_timeout_seconds": 5},
-        processing={"max_attempts": 1})
+        data_dir,
+        providers={
+            "asr_order": ["gemini"],
+            "llm_order": ["extractive"],
+            "gemini": {
+                "enabled": True,
+                "keys": [KEY1, KEY2],
+                "base_url": gemini.base_url,
+                "llm": False,
+                "max_attempts": 2,
+                "inline_limit_bytes": 1024,
+            },
+        },
+        jobs={"inline_workers": 1, "heartbeat_seconds": 0.2, "heartbeat_timeout_seconds": 5},
+        processing={"max_attempts": 1},
+    )
     running = ServerThread(settings).start()
     try:
         with running.channel() as channel:
@@ -50,12 +59,11 @@ def serving(data_dir: Path, gemini: FakeGemini) -> Iterator[Client]:
 def start_task(client: Client) -> task_pb2.Task:
     return client.create_task(
         client.upload((DATA / "jfk.flac").read_bytes(), filename="jfk.flac"),
-        options=task_pb2.TaskOptions(asr_providers=[common_pb2.ProviderChoice(
-            provider="gemini")]))
+        options=task_pb2.TaskOptions(asr_providers=[common_pb2.ProviderChoice(provider="gemini")]),
+    )
 
 
-def test_a_rotation_leaves_no_file_in_either_project(
-        tmp_path: Path, gemini: FakeGemini) -> None:
+def test_a_rotation_leaves_no_file_in_either_project(tmp_path: Path, gemini: FakeGemini) -> None:
     # Key 1 uploads, then its daily quota runs out; key 2 uploads again and succeeds.
     gemini.quota("day", key=KEY1, times=1)
     with serving(tmp_path, gemini) as client:
@@ -68,7 +76,8 @@ def test_a_rotation_leaves_no_file_in_either_project(
     # Each file deleted with the key of its own project (others would get 403).
     deletes = {r.path.split("/v1beta/", 1)[1]: r.key for r in gemini.calls("DELETE")}
     assert {name: deletes.get(name) for name in (f.name for f in uploads)} == {
-        f.name: f.key for f in uploads}
+        f.name: f.key for f in uploads
+    }
 
 
 def test_a_failed_task_leaves_no_file(tmp_path: Path, gemini: FakeGemini) -> None:
@@ -82,13 +91,15 @@ def test_a_failed_task_leaves_no_file(tmp_path: Path, gemini: FakeGemini) -> Non
 
 
 def test_a_task_cancelled_while_gemini_processes_the_file_leaves_none(
-        tmp_path: Path, gemini: FakeGemini) -> None:
+    tmp_path: Path, gemini: FakeGemini
+) -> None:
     gemini.processing_polls = 1_000_000  # the file never becomes ACTIVE
     with serving(tmp_path, gemini) as client:
         task = start_task(client)
         assert gemini.polled_processing.wait(60)
-        client.tasks.CancelTask(task_service_pb2.CancelTaskRequest(name=task.name),
-                                metadata=client.metadata)
+        client.tasks.CancelTask(
+            task_service_pb2.CancelTaskRequest(name=task.name), metadata=client.metadata
+        )
         final = watch(client, task.name)[-1].task
 
     assert final.state == task_pb2.TASK_STATE_CANCELLED

@@ -32,8 +32,10 @@ def release_key(task_id: str) -> str:
 
 def calls(connection: Redis) -> list[str]:
     """The task ids of the jobs that completed, in order."""
-    return [raw.decode() if isinstance(raw, bytes) else raw
-            for raw in connection.lrange(CALLS_KEY, 0, -1)]
+    return [
+        raw.decode() if isinstance(raw, bytes) else raw
+        for raw in connection.lrange(CALLS_KEY, 0, -1)
+    ]
 
 
 def record(task_id: str) -> None:

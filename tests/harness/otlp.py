@@ -17,8 +17,9 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 
-class OtlpReceiver(trace_service_pb2_grpc.TraceServiceServicer,
-                   metrics_service_pb2_grpc.MetricsServiceServicer):
+class OtlpReceiver(
+    trace_service_pb2_grpc.TraceServiceServicer, metrics_service_pb2_grpc.MetricsServiceServicer
+):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._spans: list[trace_pb2.Span] = []

@@ -71,7 +71,10 @@ class LocalPostgres:
     @property
     def url(self) -> URL:
         return URL.create(
-            "postgresql+psycopg", username=SUPERUSER, host="127.0.0.1", port=self._port,
+            "postgresql+psycopg",
+            username=SUPERUSER,
+            host="127.0.0.1",
+            port=self._port,
             database="postgres",
         )
 
@@ -93,12 +96,22 @@ class LocalPostgres:
             try:
                 account = pwd.getpwnam(SYSTEM_USER)
             except KeyError as exc:
-                raise PostgresUnavailable(f"no {SYSTEM_USER!r} system user to run "
-                                          "PostgreSQL as (we are root)") from exc
+                raise PostgresUnavailable(
+                    f"no {SYSTEM_USER!r} system user to run PostgreSQL as (we are root)"
+                ) from exc
             os.chown(root, account.pw_uid, account.pw_gid)
         root.chmod(0o700)
-        self._run("initdb", "-D", str(root / "data"), "-U", SUPERUSER, "--auth=trust",
-                  "--encoding=UTF8", "--no-locale", "--no-sync")
+        self._run(
+            "initdb",
+            "-D",
+            str(root / "data"),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
         last_error: subprocess.CalledProcessError | None = None
         for _ in range(3):  # the free port may be taken before the server binds it
             try:
@@ -113,17 +126,30 @@ class LocalPostgres:
     def _pg_ctl_start(self, port: int) -> None:
         assert self._root is not None
         # Durability is pointless for a throwaway cluster and costs seconds per test run.
-        options = " ".join([
-            "-c listen_addresses=127.0.0.1",
-            f"-c unix_socket_directories={self._root}",
-            "-c fsync=off",
-            "-c synchronous_commit=off",
-            "-c full_page_writes=off",
-            "-c max_connections=200",
-        ])
+        options = " ".join(
+            [
+                "-c listen_addresses=127.0.0.1",
+                f"-c unix_socket_directories={self._root}",
+                "-c fsync=off",
+                "-c synchronous_commit=off",
+                "-c full_page_writes=off",
+                "-c max_connections=200",
+            ]
+        )
         self._port = port
-        self._run("pg_ctl", "-D", str(self._root / "data"), "-l", str(self._root / "server.log"),
-                  "-w", "-t", "60", "-o", f"-p {port} {options}", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self._root / "data"),
+            "-l",
+            str(self._root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {port} {options}",
+            "start",
+        )
 
     def stop(self, *, cleanup: bool = True) -> None:
         """Stop the server at once (clients see their connections drop); with

@@ -36,8 +36,11 @@ class RedisUnavailable(Exception):
 
 def find_server_binary() -> Path | None:
     configured = os.environ.get(SERVER_VARIABLE)
-    candidates = [Path(configured)] if configured else [
-        DEFAULT_SERVER, *([Path(found)] if (found := shutil.which("redis-server")) else [])]
+    candidates = (
+        [Path(configured)]
+        if configured
+        else [DEFAULT_SERVER, *([Path(found)] if (found := shutil.which("redis-server")) else [])]
+    )
     for path in candidates:
         if path.is_file() and os.access(path, os.X_OK):
             return path
@@ -51,8 +54,9 @@ def _free_port() -> int:
         return port
 
 
-def wait_until_ready(url: str, *, timeout_seconds: float = 10.0,
-                     process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_until_ready(
+    url: str, *, timeout_seconds: float = 10.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     """Block until the server at `url` answers PING."""
     deadline = time.monotonic() + timeout_seconds
     client = Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
@@ -101,11 +105,27 @@ class LocalRedis:
             port = self.port or _free_port()
             log = self._root / "redis.log"
             self._process = subprocess.Popen(
-                [str(self._binary), "--port", str(port), "--bind", "127.0.0.1",
-                 "--dir", str(self._root), "--logfile", str(log),
-                 # Nothing to keep: no RDB snapshots, no append-only file.
-                 "--save", "", "--appendonly", "no", "--daemonize", "no"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    str(self._binary),
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    str(self._root),
+                    "--logfile",
+                    str(log),
+                    # Nothing to keep: no RDB snapshots, no append-only file.
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "no",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             self.port = port
             try:
@@ -114,8 +134,11 @@ class LocalRedis:
             except RuntimeError as exc:
                 last_error = exc
                 self._kill()
-                if self.port == port and log.exists() and "Address already in use" in \
-                        log.read_text(errors="replace"):
+                if (
+                    self.port == port
+                    and log.exists()
+                    and "Address already in use" in log.read_text(errors="replace")
+                ):
                     self.port = 0
         raise RuntimeError(f"redis-server did not start: {last_error}")
 
@@ -170,8 +193,9 @@ def find_empty_database(url: str) -> str:
                 return candidate
         finally:
             probe.close()
-    raise RedisUnavailable(f"no empty logical database on {parts.hostname}:{parts.port}; "
-                           "tests flush the one they use")
+    raise RedisUnavailable(
+        f"no empty logical database on {parts.hostname}:{parts.port}; tests flush the one they use"
+    )
 
 
 @contextlib.contextmanager

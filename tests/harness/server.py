@@ -18,8 +18,12 @@ from meeting_agent.config import Settings, load_settings
 
 def settings_for_tests(data_dir: Path, **overrides: Any) -> Settings:
     """Embedded-default settings in a private data directory, listening on port 0."""
-    server = {"listen_address": "127.0.0.1:0", "watch_poll_seconds": 0.05,
-              "watch_heartbeat_seconds": 0.5, "health_check_interval_seconds": 0.2}
+    server = {
+        "listen_address": "127.0.0.1:0",
+        "watch_poll_seconds": 0.05,
+        "watch_heartbeat_seconds": 0.5,
+        "health_check_interval_seconds": 0.2,
+    }
     server.update(overrides.pop("server", {}))
     return load_settings(data_dir=data_dir, server=server, **overrides)
 
@@ -27,8 +31,9 @@ def settings_for_tests(data_dir: Path, **overrides: Any) -> Settings:
 class ServerThread:
     """Runs `start_server` on its own event loop so tests can use blocking stubs."""
 
-    def __init__(self, settings: Settings,
-                 customize: Callable[[Container], None] | None = None) -> None:
+    def __init__(
+        self, settings: Settings, customize: Callable[[Container], None] | None = None
+    ) -> None:
         self.settings = settings
         self._customize = customize
         self.port = 0
@@ -37,8 +42,7 @@ class ServerThread:
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="meeting-agent-server",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="meeting-agent-server", daemon=True)
 
     @property
     def address(self) -> str:
@@ -64,8 +68,7 @@ class ServerThread:
         if self._customize is not None:
             self._customize(container)
         self.container = container
-        running: RunningServer = await start_server(container,
-                                                    build_authenticator(self.settings))
+        running: RunningServer = await start_server(container, build_authenticator(self.settings))
         self.port = running.port
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()

@@ -73,7 +73,9 @@ class MultipartUpload:
 def _canonical_query(params: dict[str, str]) -> str:
     return "&".join(
         f"{quote(name, safe='-_.~')}={quote(params[name], safe='-_.~')}"
-        for name in sorted(params) if name.lower() != "x-tos-signature")
+        for name in sorted(params)
+        if name.lower() != "x-tos-signature"
+    )
 
 
 def _signing_key(secret: str, day: str, region: str) -> bytes:
@@ -83,19 +85,37 @@ def _signing_key(secret: str, day: str, region: str) -> bytes:
     return key
 
 
-def signature(*, secret: str, region: str, date: str, method: str, path: str,
-              params: dict[str, str], headers: dict[str, str], signed: list[str],
-              payload_hash: str) -> str:
+def signature(
+    *,
+    secret: str,
+    region: str,
+    date: str,
+    method: str,
+    path: str,
+    params: dict[str, str],
+    headers: dict[str, str],
+    signed: list[str],
+    payload_hash: str,
+) -> str:
     """The TOS4-HMAC-SHA256 signature of a request, computed independently of the SDK."""
     canonical_headers = "".join(f"{name}:{headers.get(name, '')}\n" for name in signed)
-    canonical_request = "\n".join([
-        method.upper(), quote(path, safe="/~"), _canonical_query(params), canonical_headers,
-        ";".join(signed), payload_hash])
+    canonical_request = "\n".join(
+        [
+            method.upper(),
+            quote(path, safe="/~"),
+            _canonical_query(params),
+            canonical_headers,
+            ";".join(signed),
+            payload_hash,
+        ]
+    )
     scope = f"{date[:8]}/{region}/tos/request"
-    string_to_sign = "\n".join([
-        _ALGORITHM, date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()])
-    return hmac.new(_signing_key(secret, date[:8], region), string_to_sign.encode(),
-                    hashlib.sha256).hexdigest()
+    string_to_sign = "\n".join(
+        [_ALGORITHM, date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()]
+    )
+    return hmac.new(
+        _signing_key(secret, date[:8], region), string_to_sign.encode(), hashlib.sha256
+    ).hexdigest()
 
 
 # ---------------------------------------------------------------- server
@@ -108,8 +128,13 @@ class FakeTos:
     `fail_after_puts` answers 503 once that many objects (single or multipart) exist.
     """
 
-    def __init__(self, *, access_key: str = "AKTEST", secret_key: str = "test-secret",
-                 region: str = "cn-test") -> None:
+    def __init__(
+        self,
+        *,
+        access_key: str = "AKTEST",
+        secret_key: str = "test-secret",
+        region: str = "cn-test",
+    ) -> None:
         self.access_key, self.secret_key, self.region = access_key, secret_key, region
         self.buckets: dict[str, dict[str, StoredObject]] = {}
         self.uploads: dict[str, MultipartUpload] = {}
@@ -205,12 +230,23 @@ class _Handler(BaseHTTPRequestHandler):
             key = path[1:]
             self.server_state.requests.append((method, self.path))
             status, headers, payload = _Operations(self.server_state, bucket).run(
-                method, key, params, body, self.headers.get("Content-Type", ""))
+                method, key, params, body, self.headers.get("Content-Type", "")
+            )
         except TosError as exc:
             status, headers = exc.status, {"Content-Type": "application/json"}
-            payload = b"" if method == "HEAD" else json.dumps({
-                "Code": exc.code, "Message": exc.message, "RequestId": request_id,
-                "HostId": "fake", "Resource": self.path}).encode()
+            payload = (
+                b""
+                if method == "HEAD"
+                else json.dumps(
+                    {
+                        "Code": exc.code,
+                        "Message": exc.message,
+                        "RequestId": request_id,
+                        "HostId": "fake",
+                        "Resource": self.path,
+                    }
+                ).encode()
+            )
         self.send_response(status)
         headers = {"x-tos-request-id": request_id, **headers}
         for name, value in headers.items():
@@ -239,8 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise TosError(400, "InvalidBucketName", f"host {host!r} names no bucket")
         return host[: -len(suffix)]
 
-    def _authenticate(self, method: str, path: str, params: dict[str, str],
-                      body: bytes) -> None:
+    def _authenticate(self, method: str, path: str, params: dict[str, str], body: bytes) -> None:
         state = self.server_state
         headers = {name.lower(): value for name, value in self.headers.items()}
         if "X-Tos-Signature" in params:
@@ -259,14 +294,17 @@ class _Handler(BaseHTTPRequestHandler):
             authorization = headers.get("authorization", "")
             if not authorization.startswith(_ALGORITHM + " "):
                 raise TosError(403, "AccessDenied", "missing Authorization")
-            fields = dict(part.strip().split("=", 1)
-                          for part in authorization[len(_ALGORITHM) + 1:].split(","))
+            fields = dict(
+                part.strip().split("=", 1)
+                for part in authorization[len(_ALGORITHM) + 1 :].split(",")
+            )
             credential, given = fields.get("Credential", ""), fields.get("Signature", "")
             signed = fields.get("SignedHeaders", "").split(";")
             date = headers.get("x-tos-date", "")
             payload_hash = headers.get("x-tos-content-sha256", UNSIGNED_PAYLOAD)
             if payload_hash != UNSIGNED_PAYLOAD and (
-                    payload_hash != hashlib.sha256(body).hexdigest()):
+                payload_hash != hashlib.sha256(body).hexdigest()
+            ):
                 raise TosError(400, "BadDigest", "x-tos-content-sha256 does not match the body")
             issued = dt.datetime.strptime(date, _DATE_FORMAT).replace(tzinfo=dt.UTC)
             if abs(dt.datetime.now(dt.UTC) - issued) > _MAX_SKEW:
@@ -277,12 +315,19 @@ class _Handler(BaseHTTPRequestHandler):
         access_key, day, region, service, terminal = (credential.split("/") + [""] * 5)[:5]
         if access_key != state.access_key:
             raise TosError(403, "InvalidAccessKeyId", "unknown access key")
-        if day != date[:8] or region != state.region or (service, terminal) != ("tos",
-                                                                                "request"):
+        if day != date[:8] or region != state.region or (service, terminal) != ("tos", "request"):
             raise TosError(403, "SignatureDoesNotMatch", "credential scope is wrong")
-        expected = signature(secret=state.secret_key, region=region, date=date, method=method,
-                             path=path, params=params, headers=headers, signed=signed,
-                             payload_hash=payload_hash)
+        expected = signature(
+            secret=state.secret_key,
+            region=region,
+            date=date,
+            method=method,
+            path=path,
+            params=params,
+            headers=headers,
+            signed=signed,
+            payload_hash=payload_hash,
+        )
         if not hmac.compare_digest(expected, given):
             raise TosError(403, "SignatureDoesNotMatch", "signature does not match")
 
@@ -293,8 +338,9 @@ class _Operations:
     def __init__(self, state: FakeTos, bucket: str) -> None:
         self.state, self.bucket = state, bucket
 
-    def run(self, method: str, key: str, params: dict[str, str], body: bytes,
-            content_type: str) -> tuple[int, dict[str, str], bytes]:
+    def run(
+        self, method: str, key: str, params: dict[str, str], body: bytes, content_type: str
+    ) -> tuple[int, dict[str, str], bytes]:
         if not key:
             if method == "GET" and params.get("list-type") == "2":
                 return self._list(params)
@@ -327,8 +373,11 @@ class _Operations:
         limit = self.state.fail_after_puts
         with self.state.lock:
             objects = self.state.buckets.setdefault(self.bucket, {})
-            if limit is not None and key not in objects and (
-                    sum(len(o) for o in self.state.buckets.values()) >= limit):
+            if (
+                limit is not None
+                and key not in objects
+                and (sum(len(o) for o in self.state.buckets.values()) >= limit)
+            ):
                 raise TosError(503, "ServiceUnavailable", "injected failure")
             objects[key] = stored
         return 200, {"ETag": stored.etag, **self._crc_header(stored.crc)}, b""
@@ -338,28 +387,50 @@ class _Operations:
             stored = self.state.buckets.get(self.bucket, {}).get(key)
         if stored is None:
             raise TosError(404, "NoSuchKey", "The specified key does not exist.")
-        return 200, {
-            "Content-Type": stored.content_type, "Content-Length": str(len(stored.data)),
-            "ETag": stored.etag, "Last-Modified": formatdate(usegmt=True),
-            **self._crc_header(stored.crc)}, stored.data
+        return (
+            200,
+            {
+                "Content-Type": stored.content_type,
+                "Content-Length": str(len(stored.data)),
+                "ETag": stored.etag,
+                "Last-Modified": formatdate(usegmt=True),
+                **self._crc_header(stored.crc),
+            },
+            stored.data,
+        )
 
     def _list(self, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         prefix = params.get("prefix", "")
         limit = int(params.get("max-keys", "1000"))
         after = params.get("continuation-token") or params.get("start-after") or ""
         with self.state.lock:
-            keys = sorted(k for k in self.state.buckets.get(self.bucket, {})
-                          if k.startswith(prefix) and k > after)
+            keys = sorted(
+                k
+                for k in self.state.buckets.get(self.bucket, {})
+                if k.startswith(prefix) and k > after
+            )
             objects = self.state.buckets.get(self.bucket, {})
             page = [(k, objects[k]) for k in keys[:limit]]
         truncated = len(keys) > limit
         document: dict[str, Any] = {
-            "Name": self.bucket, "Prefix": prefix, "MaxKeys": limit, "KeyCount": len(page),
-            "IsTruncated": truncated, "EncodingType": "",
-            "Contents": [{"Key": k, "Size": len(o.data), "ETag": o.etag,
-                          "LastModified": o.modified.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                          "HashCrc64ecma": str(o.crc), "StorageClass": "STANDARD"}
-                         for k, o in page]}
+            "Name": self.bucket,
+            "Prefix": prefix,
+            "MaxKeys": limit,
+            "KeyCount": len(page),
+            "IsTruncated": truncated,
+            "EncodingType": "",
+            "Contents": [
+                {
+                    "Key": k,
+                    "Size": len(o.data),
+                    "ETag": o.etag,
+                    "LastModified": o.modified.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                    "HashCrc64ecma": str(o.crc),
+                    "StorageClass": "STANDARD",
+                }
+                for k, o in page
+            ],
+        }
         if truncated:
             document["NextContinuationToken"] = page[-1][0]
         return 200, {"Content-Type": "application/json"}, json.dumps(document).encode()
@@ -368,9 +439,13 @@ class _Operations:
         upload_id = secrets.token_hex(12)
         with self.state.lock:
             self.state.uploads[upload_id] = MultipartUpload(
-                self.bucket, key, content_type or "application/octet-stream")
-        return 200, {"Content-Type": "application/json"}, json.dumps(
-            {"Bucket": self.bucket, "Key": key, "UploadId": upload_id}).encode()
+                self.bucket, key, content_type or "application/octet-stream"
+            )
+        return (
+            200,
+            {"Content-Type": "application/json"},
+            json.dumps({"Bucket": self.bucket, "Key": key, "UploadId": upload_id}).encode(),
+        )
 
     def _upload(self, params: dict[str, str]) -> MultipartUpload:
         with self.state.lock:
@@ -379,28 +454,38 @@ class _Operations:
             raise TosError(404, "NoSuchUpload", "The specified upload does not exist.")
         return upload
 
-    def _upload_part(self, params: dict[str, str], body: bytes
-                     ) -> tuple[int, dict[str, str], bytes]:
+    def _upload_part(
+        self, params: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         upload = self._upload(params)
         part = StoredObject(body, "")
         upload.parts[int(params["partNumber"])] = part
         return 200, {"ETag": part.etag, **self._crc_header(part.crc)}, b""
 
-    def _complete(self, key: str, params: dict[str, str], body: bytes
-                  ) -> tuple[int, dict[str, str], bytes]:
+    def _complete(
+        self, key: str, params: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         upload = self._upload(params)
         listed = json.loads(body or b"{}").get("Parts", [])
         numbers = [int(p["PartNumber"]) for p in listed]
-        if not listed or numbers != sorted(numbers) or any(
+        if (
+            not listed
+            or numbers != sorted(numbers)
+            or any(
                 # The SDK strips the quotes from ETags; TOS accepts either form.
                 n not in upload.parts or upload.parts[n].etag.strip('"') != p["ETag"].strip('"')
-                for n, p in zip(numbers, listed, strict=True)):
+                for n, p in zip(numbers, listed, strict=True)
+            )
+        ):
             raise TosError(400, "InvalidPart", "parts do not match the uploaded parts")
-        stored = StoredObject(b"".join(upload.parts[n].data for n in numbers),
-                              upload.content_type)
+        stored = StoredObject(b"".join(upload.parts[n].data for n in numbers), upload.content_type)
         status, headers, _ = self._store(key, stored)
         with self.state.lock:
             self.state.uploads.pop(params["uploadId"], None)
-        return status, {**headers, "Content-Type": "application/json"}, json.dumps({
-            "Bucket": self.bucket, "Key": key, "ETag": stored.etag,
-            "Location": f"/{key}"}).encode()
+        return (
+            status,
+            {**headers, "Content-Type": "application/json"},
+            json.dumps(
+                {"Bucket": self.bucket, "Key": key, "ETag": stored.etag, "Location": f"/{key}"}
+            ).encode(),
+        )

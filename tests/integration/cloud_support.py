@@ -16,8 +16,13 @@ from tests.unit.meeting_fixtures import MEETING_DATE, ZH_NAMES, ZH_ROWS, transcr
 JFK = Path(__file__).resolve().parent.parent / "data" / "jfk.flac"
 
 # Backoff in tens of milliseconds; quota waits up to 5 s are waited, longer ones fail over.
-POLICY = RetryPolicy(max_attempts=4, initial_backoff_seconds=0.01, max_backoff_seconds=0.05,
-                     max_total_seconds=20, max_quota_wait_seconds=5)
+POLICY = RetryPolicy(
+    max_attempts=4,
+    initial_backoff_seconds=0.01,
+    max_backoff_seconds=0.05,
+    max_total_seconds=20,
+    max_quota_wait_seconds=5,
+)
 
 
 def normalized_jfk(directory: Path) -> NormalizedAudio:
@@ -51,22 +56,38 @@ class Sleeps:
         time.sleep(seconds)
 
 
-def asr_request(*, language_code: str = "en-US", model: str = "",
-                hotwords: tuple[Hotword, ...] = (), speaker_count: SpeakerCount | None = None,
-                diarization: bool = True) -> AsrRequest:
-    return AsrRequest(language_code=language_code, model=model, hotwords=hotwords,
-                      speaker_count=speaker_count, diarization=diarization)
+def asr_request(
+    *,
+    language_code: str = "en-US",
+    model: str = "",
+    hotwords: tuple[Hotword, ...] = (),
+    speaker_count: SpeakerCount | None = None,
+    diarization: bool = True,
+) -> AsrRequest:
+    return AsrRequest(
+        language_code=language_code,
+        model=model,
+        hotwords=hotwords,
+        speaker_count=speaker_count,
+        diarization=diarization,
+    )
 
 
-def transcribe(asr: AsrProvider, audio: NormalizedAudio, request: AsrRequest | None = None,
-               checkpoints: MemoryCheckpoints | None = None,
-               progress: list[float] | None = None) -> AsrResult:
+def transcribe(
+    asr: AsrProvider,
+    audio: NormalizedAudio,
+    request: AsrRequest | None = None,
+    checkpoints: MemoryCheckpoints | None = None,
+    progress: list[float] | None = None,
+) -> AsrResult:
     fractions = progress if progress is not None else []
-    return asr.transcribe(audio, request or asr_request(),
-                          checkpoints=checkpoints if checkpoints is not None
-                          else MemoryCheckpoints(),
-                          progress=lambda fraction, message="": fractions.append(fraction),
-                          check_cancelled=lambda: None)
+    return asr.transcribe(
+        audio,
+        request or asr_request(),
+        checkpoints=checkpoints if checkpoints is not None else MemoryCheckpoints(),
+        progress=lambda fraction, message="": fractions.append(fraction),
+        check_cancelled=lambda: None,
+    )
 
 
 def chain_texts(error: BaseException) -> list[str]:
@@ -87,13 +108,29 @@ ZH_MINUTES = {
         {"text": "新版本上线时间确定为3月20日。", "source_offset_seconds": 110.0},
     ],
     "action_items": [
-        {"owner": "李强", "text": "完成订单表和日志表的迁移。", "due_date": "2026-03-11",
-         "due_text": "下周三之前", "source_offset_seconds": 44.0},
-        {"owner": "张伟", "text": "把支付模块的测试报告发给大家。", "due_date": "2026-03-06",
-         "due_text": "周五前", "source_offset_seconds": 80.0},
+        {
+            "owner": "李强",
+            "text": "完成订单表和日志表的迁移。",
+            "due_date": "2026-03-11",
+            "due_text": "下周三之前",
+            "source_offset_seconds": 44.0,
+        },
+        {
+            "owner": "张伟",
+            "text": "把支付模块的测试报告发给大家。",
+            "due_date": "2026-03-06",
+            "due_text": "周五前",
+            "source_offset_seconds": 80.0,
+        },
     ],
-    "topics": [{"title": "数据库迁移", "summary": "迁移完成百分之七十。", "start_seconds": 0.0,
-                "end_seconds": 56.0}],
+    "topics": [
+        {
+            "title": "数据库迁移",
+            "summary": "迁移完成百分之七十。",
+            "start_seconds": 0.0,
+            "end_seconds": 56.0,
+        }
+    ],
 }
 
 
@@ -106,6 +143,10 @@ def cjk_token_floor(text: str) -> int:
 
 def zh_minutes_request() -> MinutesRequest:
     """Minutes of the Chinese fixture meeting with the `zh-standard` template."""
-    return MinutesRequest(transcript=transcript(ZH_ROWS, "zh"), speaker_names=ZH_NAMES,
-                          template=BUILTIN_TEMPLATES["zh-standard"], language_code="zh",
-                          meeting_date=MEETING_DATE)
+    return MinutesRequest(
+        transcript=transcript(ZH_ROWS, "zh"),
+        speaker_names=ZH_NAMES,
+        template=BUILTIN_TEMPLATES["zh-standard"],
+        language_code="zh",
+        meeting_date=MEETING_DATE,
+    )

@@ -54,32 +54,57 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
-def adapter(fake: FakeAzureSpeech, http: httpx.Client, *, keys: tuple[str, ...] = (KEY1,),
-            sleeps: Sleeps | None = None, **kwargs: Any) -> AzureFastTranscription:
-    return AzureFastTranscription(endpoint=fake.base_url + "/", pool=KeyPool("azure", keys),
-                                  policy=kwargs.pop("policy", POLICY), http=http,
-                                  sleep=sleeps or Sleeps(), **kwargs)
+def adapter(
+    fake: FakeAzureSpeech,
+    http: httpx.Client,
+    *,
+    keys: tuple[str, ...] = (KEY1,),
+    sleeps: Sleeps | None = None,
+    **kwargs: Any,
+) -> AzureFastTranscription:
+    return AzureFastTranscription(
+        endpoint=fake.base_url + "/",
+        pool=KeyPool("azure", keys),
+        policy=kwargs.pop("policy", POLICY),
+        http=http,
+        sleep=sleeps or Sleeps(),
+        **kwargs,
+    )
 
 
 def test_transcribes_with_speakers_words_and_the_billed_duration(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     checkpoints = MemoryCheckpoints()
     progress: list[float] = []
 
-    result = transcribe(adapter(fake, http), jfk,
-                        asr_request(speaker_count=SpeakerCount(2, 3)), checkpoints, progress)
+    result = transcribe(
+        adapter(fake, http),
+        jfk,
+        asr_request(speaker_count=SpeakerCount(2, 3)),
+        checkpoints,
+        progress,
+    )
 
     assert [(s.speaker_label, s.start, s.end, s.text) for s in result.segments] == [
         ("SPEAKER_1", 0.32, 3.44, "And so, my fellow Americans,"),
         ("SPEAKER_2", 3.9, 8.0, "ask not what your country can do for you,"),
         ("SPEAKER_1", 8.3, 10.8, "ask what you can do for your country."),
     ]
-    assert [w.text for w in result.segments[0].words] == ["And", "so,", "my", "fellow",
-                                                          "Americans,"]
+    assert [w.text for w in result.segments[0].words] == [
+        "And",
+        "so,",
+        "my",
+        "fellow",
+        "Americans,",
+    ]
     assert result.segments[0].words[1].start == pytest.approx(0.32 + 0.624)
     assert [s.index for s in result.segments] == [0, 1, 2]
     assert (result.provider, result.model, result.language_code) == (
-        "azure", "fast-transcription", "en-US")
+        "azure",
+        "fast-transcription",
+        "en-US",
+    )
     assert result.billed_audio_seconds == pytest.approx(11.0)
     assert result.vendor_request_id
     assert progress[-1] == 1.0
@@ -87,23 +112,26 @@ def test_transcribes_with_speakers_words_and_the_billed_duration(
     [sent] = fake.transcriptions
     assert sent.key == KEY1 and sent.api_version == "2024-11-15"
     assert sent.audio_content_type == "audio/flac"
-    assert sent.definition == {"profanityFilterMode": "None", "locales": ["en-US"],
-                               "diarization": {"enabled": True, "maxSpeakers": 3}}
+    assert sent.definition == {
+        "profanityFilterMode": "None",
+        "locales": ["en-US"],
+        "diarization": {"enabled": True, "maxSpeakers": 3},
+    }
 
 
 def test_phrase_list_is_sent_from_api_version_2025_10_15(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio) -> None:
-    hotwords = (Hotword("Americans"), Hotword("JFK", weight=5), Hotword("Americans"),
-                Hotword("  "))
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
+    hotwords = (Hotword("Americans"), Hotword("JFK", weight=5), Hotword("Americans"), Hotword("  "))
 
-    transcribe(adapter(fake, http, api_version="2025-10-15"), jfk,
-               asr_request(hotwords=hotwords))
+    transcribe(adapter(fake, http, api_version="2025-10-15"), jfk, asr_request(hotwords=hotwords))
 
     assert fake.transcriptions[0].definition["phraseList"] == {"phrases": ["JFK", "Americans"]}
 
 
 def test_phrase_list_is_left_out_before_2025_10_15(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     # The fake refuses fields an api-version does not define, as a strict service would.
     result = transcribe(adapter(fake, http), jfk, asr_request(hotwords=(Hotword("JFK"),)))
 
@@ -111,11 +139,12 @@ def test_phrase_list_is_left_out_before_2025_10_15(
     assert "phraseList" not in fake.transcriptions[0].definition
 
 
-@pytest.mark.parametrize("request_kwargs", [
-    {"diarization": False}, {"speaker_count": SpeakerCount(1, 1)}])
+@pytest.mark.parametrize(
+    "request_kwargs", [{"diarization": False}, {"speaker_count": SpeakerCount(1, 1)}]
+)
 def test_no_diarization_means_no_speaker_labels(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio,
-        request_kwargs: dict[str, Any]) -> None:
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio, request_kwargs: dict[str, Any]
+) -> None:
     result = transcribe(adapter(fake, http), jfk, asr_request(**request_kwargs))
 
     assert "diarization" not in fake.transcriptions[0].definition
@@ -123,7 +152,8 @@ def test_no_diarization_means_no_speaker_labels(
 
 
 def test_throttling_waits_for_retry_after(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.throttle(retry_after=0.3)
     sleeps = Sleeps()
 
@@ -135,7 +165,8 @@ def test_throttling_waits_for_retry_after(
 
 
 def test_a_throttled_key_hands_over_to_the_next(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.throttle(retry_after=30, key=KEY1, times=None)
     sleeps = Sleeps()
 
@@ -146,7 +177,8 @@ def test_a_throttled_key_hands_over_to_the_next(
 
 
 def test_every_key_throttled_for_long_is_unavailable_for_failover(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.throttle(retry_after=600, times=None)
 
     with pytest.raises(Unavailable) as caught:
@@ -157,7 +189,8 @@ def test_every_key_throttled_for_long_is_unavailable_for_failover(
 
 
 def test_server_errors_back_off_then_succeed(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.server_error(status=503, times=1)
     fake.server_error(status=500, times=1)
     sleeps = Sleeps()
@@ -170,10 +203,12 @@ def test_server_errors_back_off_then_succeed(
 
 
 def test_a_silent_server_times_out_within_the_bound(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.delay(5, times=None)
-    policy = RetryPolicy(max_attempts=2, initial_backoff_seconds=0.01,
-                         max_backoff_seconds=0.02, max_total_seconds=10)
+    policy = RetryPolicy(
+        max_attempts=2, initial_backoff_seconds=0.01, max_backoff_seconds=0.02, max_total_seconds=10
+    )
     started = time.monotonic()
 
     with pytest.raises(Unavailable) as caught:
@@ -185,7 +220,8 @@ def test_a_silent_server_times_out_within_the_bound(
 
 
 def test_a_malformed_answer_is_retried_and_never_checkpointed(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.malformed(times=1)
     checkpoints = MemoryCheckpoints()
 
@@ -198,7 +234,8 @@ def test_a_malformed_answer_is_retried_and_never_checkpointed(
 
 @pytest.mark.parametrize("code", ["InvalidArgument", "UnsupportedMediaType"])
 def test_refused_audio_fails_the_task_without_retrying(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio, code: str) -> None:
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio, code: str
+) -> None:
     fake.refuse_audio(code=code, times=None)
 
     with pytest.raises(InvalidArgument) as caught:
@@ -209,7 +246,8 @@ def test_refused_audio_fails_the_task_without_retrying(
 
 
 def test_a_refused_locale_is_a_failed_precondition(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.fail(400, {"code": "InvalidArgument", "message": "The locale xx-XX is not supported."})
 
     with pytest.raises(FailedPrecondition) as caught:
@@ -219,7 +257,8 @@ def test_a_refused_locale_is_a_failed_precondition(
 
 
 def test_a_request_azure_will_never_take_fails_over_at_once(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     with pytest.raises(Unavailable) as caught:
         transcribe(adapter(fake, http, api_version="2099-01-01"), jfk)
 
@@ -228,12 +267,14 @@ def test_a_request_azure_will_never_take_fails_over_at_once(
 
 
 def test_rejected_keys_are_dropped_and_never_revealed(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio,
-        caplog: pytest.LogCaptureFixture) -> None:
+    fake: FakeAzureSpeech,
+    http: httpx.Client,
+    jfk: NormalizedAudio,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     bad1, bad2 = "azure-revoked-key-AAAAAAAAAAAA", "azure-revoked-key-BBBBBBBBBBBB"
     # A gateway that echoes the key, in the wrapped shape Cognitive Services gateways use.
-    fake.fail(403, {"error": {"code": "Forbidden", "message": f"key {bad2} is disabled"}},
-              key=bad2)
+    fake.fail(403, {"error": {"code": "Forbidden", "message": f"key {bad2} is disabled"}}, key=bad2)
     caplog.set_level(logging.DEBUG)
 
     with pytest.raises(Unavailable) as caught:
@@ -247,7 +288,8 @@ def test_rejected_keys_are_dropped_and_never_revealed(
 
 
 def test_a_checkpointed_answer_is_reused_without_calling_azure(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     checkpoints = MemoryCheckpoints()
     first = transcribe(adapter(fake, http), jfk, checkpoints=checkpoints)
     saved = json.loads(checkpoints.data[CHECKPOINT])
@@ -263,8 +305,8 @@ def test_a_checkpointed_answer_is_reused_without_calling_azure(
 
 @pytest.mark.parametrize("limits", [{"max_audio_seconds": 10.0}, {"max_upload_bytes": 1000}])
 def test_audio_over_the_limits_fails_over_without_a_call(
-        fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio,
-        limits: dict[str, Any]) -> None:
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio, limits: dict[str, Any]
+) -> None:
     with pytest.raises(Unavailable) as caught:
         transcribe(adapter(fake, http, **limits), jfk)
 
@@ -272,24 +314,35 @@ def test_audio_over_the_limits_fails_over_without_a_call(
     assert fake.calls() == []
 
 
-def test_an_unknown_model_is_refused(fake: FakeAzureSpeech, http: httpx.Client,
-                                     jfk: NormalizedAudio) -> None:
+def test_an_unknown_model_is_refused(
+    fake: FakeAzureSpeech, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     with pytest.raises(InvalidArgument) as caught:
         transcribe(adapter(fake, http), jfk, asr_request(model="whisper"))
 
     assert caught.value.reason == "UNKNOWN_MODEL"
 
 
-@pytest.mark.parametrize(("code", "locale"), [
-    ("zh", "zh-CN"), ("zh-Hant", "zh-TW"), ("zh-Hans-CN", "zh-CN"), ("en-gb", "en-GB"),
-    ("en", "en-US"), ("", ""), ("xx", ""), ("pt_BR", "pt-BR")])
+@pytest.mark.parametrize(
+    ("code", "locale"),
+    [
+        ("zh", "zh-CN"),
+        ("zh-Hant", "zh-TW"),
+        ("zh-Hans-CN", "zh-CN"),
+        ("en-gb", "en-GB"),
+        ("en", "en-US"),
+        ("", ""),
+        ("xx", ""),
+        ("pt_BR", "pt-BR"),
+    ],
+)
 def test_language_codes_become_azure_locales(code: str, locale: str) -> None:
     assert azure_locale(code) == locale
 
 
-
-def test_mixed_chinese_and_english_text_is_spaced_one_way(http: httpx.Client,
-                                                          jfk: NormalizedAudio) -> None:
+def test_mixed_chinese_and_english_text_is_spaced_one_way(
+    http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     script = (Phrase(0, 300, 5700, "我们用PostgreSQL和API，5G的Q3目标。", locale="zh-CN"),)
     with FakeAzureSpeech(keys=[KEY1], script=script) as fake:
         result = transcribe(adapter(fake, http), jfk, asr_request(), MemoryCheckpoints(), [])

@@ -31,17 +31,26 @@ def db(migrated_database_url: str) -> Iterator[SqlDatabase]:
 
 def make_task(task_id: str, *, created: datetime = T0) -> Task:
     return Task(
-        id=task_id, tenant_id="acme", creator_id="alice", display_name=task_id,
-        audio_sources=[], options=TaskOptions(), labels={}, state=TaskState.QUEUED,
-        stage=TaskStage.UNSPECIFIED, progress_percent=0, create_time=created,
+        id=task_id,
+        tenant_id="acme",
+        creator_id="alice",
+        display_name=task_id,
+        audio_sources=[],
+        options=TaskOptions(),
+        labels={},
+        state=TaskState.QUEUED,
+        stage=TaskStage.UNSPECIFIED,
+        progress_percent=0,
+        create_time=created,
         update_time=created,
     )
 
 
 def task_ids(db: SqlDatabase) -> list[str]:
     with db.unit_of_work() as uow:
-        return sorted(t.id for t in uow.tasks.list("acme", TaskFilter(), limit=100,
-                                                   cursor=None).items)
+        return sorted(
+            t.id for t in uow.tasks.list("acme", TaskFilter(), limit=100, cursor=None).items
+        )
 
 
 def test_the_unit_of_work_satisfies_the_port(db: SqlDatabase) -> None:

@@ -21,8 +21,15 @@ JFK_SECONDS = 11.0
 CODEC_SLACK_SECONDS = 0.1
 
 
-def transcode(src: Path, dst: Path, codec: str, *, rate: int = 16_000,
-              layout: str = "mono", with_video: bool = False) -> Path:
+def transcode(
+    src: Path,
+    dst: Path,
+    codec: str,
+    *,
+    rate: int = 16_000,
+    layout: str = "mono",
+    with_video: bool = False,
+) -> Path:
     """Re-encode `src`'s audio with `codec` into `dst` (container from the suffix)."""
     with av.open(str(src)) as source, av.open(str(dst), "w") as out:
         audio = out.add_stream(codec, rate=rate, layout=layout)
@@ -38,7 +45,8 @@ def transcode(src: Path, dst: Path, codec: str, *, rate: int = 16_000,
         if video is not None:
             for i in range(int(JFK_SECONDS * 5)):
                 picture = av.VideoFrame.from_ndarray(
-                    np.full((48, 64, 3), i * 4 % 256, dtype=np.uint8), format="rgb24")
+                    np.full((48, 64, 3), i * 4 % 256, dtype=np.uint8), format="rgb24"
+                )
                 out.mux(video.encode(picture))
             out.mux(video.encode(None))
     return dst
@@ -99,7 +107,9 @@ def test_concatenates_files_and_records_their_offsets(out: Path) -> None:
     audio = normalize_audio([JFK, SAMPLE], out, max_seconds=60)
 
     assert [(s.index, s.offset_seconds, s.duration_seconds) for s in audio.sources] == [
-        (0, 0.0, 11.0), (1, 11.0, 30.0)]
+        (0, 0.0, 11.0),
+        (1, 11.0, 30.0),
+    ]
     assert audio.duration_seconds == 41.0
     alone = normalize_audio([SAMPLE], out.with_name("sample.f32"), max_seconds=60)
     np.testing.assert_array_equal(read_window(audio, 11.0, 13.0), read_window(alone, 0.0, 2.0))
@@ -119,7 +129,8 @@ def test_stereo_44k_becomes_16k_mono_of_the_same_length(tmp_path: Path, out: Pat
     assert float(np.sqrt(np.mean(window**2))) == pytest.approx(0.5, rel=0.02)
     spectrum = np.abs(np.fft.rfft(window))
     assert np.fft.rfftfreq(len(window), 1 / 16_000)[np.argmax(spectrum)] == pytest.approx(
-        440, abs=2)
+        440, abs=2
+    )
 
 
 def test_undecodable_bytes_name_the_file(tmp_path: Path, out: Path) -> None:
@@ -215,8 +226,12 @@ def test_cancellation_within_a_long_file(tmp_path: Path, out: Path) -> None:
 def test_progress_rises_to_one(out: Path) -> None:
     fractions: list[float] = []
 
-    normalize_audio([JFK, SAMPLE], out, max_seconds=60,
-                    progress=lambda fraction, message="": fractions.append(fraction))
+    normalize_audio(
+        [JFK, SAMPLE],
+        out,
+        max_seconds=60,
+        progress=lambda fraction, message="": fractions.append(fraction),
+    )
 
     assert fractions == sorted(fractions)
     assert fractions[0] == 0.0

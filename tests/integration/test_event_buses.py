@@ -67,8 +67,12 @@ def test_codec_round_trips_every_field() -> None:
         progress_percent=91,
         message="生成纪要失败: quota exhausted",
         event_time=datetime(2026, 3, 2, 17, 30, 5, 123456, tzinfo=timezone(timedelta(hours=8))),
-        error=TaskError(code=8, reason="LLM_QUOTA_EXHAUSTED", message="配额用尽",
-                        metadata={"provider": "gemini", "retry_after": "30s"}),
+        error=TaskError(
+            code=8,
+            reason="LLM_QUOTA_EXHAUSTED",
+            message="配额用尽",
+            metadata={"provider": "gemini", "retry_after": "30s"},
+        ),
     )
 
     encoded = encode_event(event)
@@ -87,15 +91,18 @@ def test_codec_ignores_unknown_keys() -> None:
     assert decode_event(newer) == make_event()
 
 
-@pytest.mark.parametrize("data", [
-    b"not json",
-    b"[]",
-    b'{"task_id": "t1"}',
-    encode_event(make_event()).replace('"progress"', '"exploded"'),
-    encode_event(make_event()).replace('"sequence":1', '"sequence":"1"'),
-    encode_event(make_event()).replace('"sequence":1', '"sequence":true'),
-    encode_event(make_event()).replace("+00:00", ""),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"not json",
+        b"[]",
+        b'{"task_id": "t1"}',
+        encode_event(make_event()).replace('"progress"', '"exploded"'),
+        encode_event(make_event()).replace('"sequence":1', '"sequence":"1"'),
+        encode_event(make_event()).replace('"sequence":1', '"sequence":true'),
+        encode_event(make_event()).replace("+00:00", ""),
+    ],
+)
 def test_codec_rejects_malformed_messages(data: str | bytes) -> None:
     with pytest.raises(EventDecodeError):
         decode_event(data)
@@ -108,11 +115,13 @@ async def test_in_process_publish_from_another_thread_reaches_the_listener() -> 
     bus = InProcessEventBus()
     stream = bus.listen()
 
-    publish_from_thread(bus.publish, make_event("t1", 1), make_event("t2", 1),
-                        make_event("t1", 2))
+    publish_from_thread(bus.publish, make_event("t1", 1), make_event("t2", 1), make_event("t1", 2))
 
     assert [await stream.next(5) for _ in range(3)] == [
-        make_event("t1", 1), make_event("t2", 1), make_event("t1", 2)]
+        make_event("t1", 1),
+        make_event("t2", 1),
+        make_event("t1", 2),
+    ]
     assert await stream.next(0.05) is None
     await stream.close()
 
@@ -241,9 +250,15 @@ async def _ready(bus: RedisEventBus) -> RedisEventStream:
 async def test_redis_an_event_published_on_one_replica_reaches_the_other(replicas) -> None:
     worker_bus, server_bus = replicas
     stream = await _ready(server_bus)
-    event = make_event(error=TaskError(code=14, reason="ASR_UNAVAILABLE", message="retrying",
-                                       metadata={"provider": "volcengine"}),
-                       message="转写中 transcribing")
+    event = make_event(
+        error=TaskError(
+            code=14,
+            reason="ASR_UNAVAILABLE",
+            message="retrying",
+            metadata={"provider": "volcengine"},
+        ),
+        message="转写中 transcribing",
+    )
 
     publish_from_thread(worker_bus.publish, event, make_event("t2", 1), make_event(sequence=2))
 
@@ -367,8 +382,9 @@ async def test_redis_a_stream_survives_redis_restarts() -> None:
         server.stop()
 
 
-async def test_redis_a_stream_reconnects_when_its_connection_is_killed(redis_url: str,
-                                                                       redis: Redis) -> None:
+async def test_redis_a_stream_reconnects_when_its_connection_is_killed(
+    redis_url: str, redis: Redis
+) -> None:
     bus = RedisEventBus(redis_url)
     stream = await _ready(bus)
     try:

@@ -58,11 +58,23 @@ KEY2 = "AIzaSy-fake-gemini-key-two-111111111"
 MINUTES = {
     "summary": "The team kept the launch date and chose Stripe.",
     "decisions": [{"text": "Keep the mobile launch on March 20.", "source_offset_seconds": 40.0}],
-    "action_items": [{"owner": "Bob Martinez", "text": "Fix the token refresh bug.",
-                      "due_date": "2026-03-06", "due_text": "by Friday",
-                      "source_offset_seconds": 17.0}],
-    "topics": [{"title": "Mobile launch", "summary": "Launch stays on March 20.",
-                "start_seconds": 6.5, "end_seconds": 76.0}],
+    "action_items": [
+        {
+            "owner": "Bob Martinez",
+            "text": "Fix the token refresh bug.",
+            "due_date": "2026-03-06",
+            "due_text": "by Friday",
+            "source_offset_seconds": 17.0,
+        }
+    ],
+    "topics": [
+        {
+            "title": "Mobile launch",
+            "summary": "Launch stays on March 20.",
+            "start_seconds": 6.5,
+            "end_seconds": 76.0,
+        }
+    ],
 }
 
 
@@ -83,17 +95,35 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
-def client(fake: FakeGemini, http: httpx.Client, *, keys: tuple[str, ...] = (KEY1,),
-           sleeps: Sleeps | None = None, **kwargs: Any) -> GeminiClient:
-    return GeminiClient(pool=KeyPool("gemini", keys), base_url=fake.base_url,
-                        policy=kwargs.pop("policy", POLICY), http=http,
-                        sleep=sleeps or Sleeps(), **kwargs)
+def client(
+    fake: FakeGemini,
+    http: httpx.Client,
+    *,
+    keys: tuple[str, ...] = (KEY1,),
+    sleeps: Sleeps | None = None,
+    **kwargs: Any,
+) -> GeminiClient:
+    return GeminiClient(
+        pool=KeyPool("gemini", keys),
+        base_url=fake.base_url,
+        policy=kwargs.pop("policy", POLICY),
+        http=http,
+        sleep=sleeps or Sleeps(),
+        **kwargs,
+    )
 
 
-def asr(fake: FakeGemini, http: httpx.Client, *, keys: tuple[str, ...] = (KEY1,),
-        sleeps: Sleeps | None = None, **kwargs: Any) -> GeminiAsr:
-    return GeminiAsr(client=client(fake, http, keys=keys, sleeps=sleeps), file_poll_seconds=0.01,
-                     **kwargs)
+def asr(
+    fake: FakeGemini,
+    http: httpx.Client,
+    *,
+    keys: tuple[str, ...] = (KEY1,),
+    sleeps: Sleeps | None = None,
+    **kwargs: Any,
+) -> GeminiAsr:
+    return GeminiAsr(
+        client=client(fake, http, keys=keys, sleeps=sleeps), file_poll_seconds=0.01, **kwargs
+    )
 
 
 def generations(fake: FakeGemini) -> list[str]:
@@ -104,10 +134,12 @@ def generations(fake: FakeGemini) -> list[str]:
 
 
 def test_inline_audio_is_transcribed_with_speakers_and_audio_usage(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     checkpoints = MemoryCheckpoints()
-    request = asr_request(hotwords=(Hotword("JFK"), Hotword("Americans", weight=3)),
-                          speaker_count=SpeakerCount(2, 2))
+    request = asr_request(
+        hotwords=(Hotword("JFK"), Hotword("Americans", weight=3)), speaker_count=SpeakerCount(2, 2)
+    )
 
     result = transcribe(asr(fake, http), jfk, request, checkpoints)
 
@@ -133,30 +165,37 @@ def test_inline_audio_is_transcribed_with_speakers_and_audio_usage(
     assert "en-US" in text["text"] and "There are 2 speakers." in text["text"]
     schema = body["generationConfig"]["responseSchema"]
     assert schema["properties"]["segments"]["items"]["propertyOrdering"] == [
-        "speaker", "start", "end", "text"]
+        "speaker",
+        "start",
+        "end",
+        "text",
+    ]
     assert body["generationConfig"]["responseMimeType"] == "application/json"
 
 
 def test_large_audio_goes_through_the_files_api_and_is_deleted(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.processing_polls = 2
     checkpoints = MemoryCheckpoints()
 
-    result = transcribe(asr(fake, http, inline_limit_bytes=1000), jfk,
-                        checkpoints=checkpoints)
+    result = transcribe(asr(fake, http, inline_limit_bytes=1000), jfk, checkpoints=checkpoints)
 
     assert len(result.segments) == 3
     assert result.billed_audio_seconds == pytest.approx(11.0)
-    steps = [(r.method, r.path.rsplit("/", 1)[-1], r.headers.get("x-goog-upload-command"))
-             for r in fake.calls()]
+    steps = [
+        (r.method, r.path.rsplit("/", 1)[-1], r.headers.get("x-goog-upload-command"))
+        for r in fake.calls()
+    ]
     assert steps[:2] == [("POST", "files", "start"), ("POST", "files", "upload, finalize")]
     assert [s[0] for s in steps[2:5]] == ["GET", "GET", "GET"]
     assert steps[5][1].endswith(":generateContent") and steps[6][0] == "DELETE"
     [stored] = fake.files.values()
     assert stored.deleted and stored.state == "ACTIVE"
     part = fake.generations[0].body["contents"][0]["parts"][1]
-    assert part == {"fileData": {"mimeType": "audio/flac",
-                                 "fileUri": f"{fake.base_url}/v1beta/{stored.name}"}}
+    assert part == {
+        "fileData": {"mimeType": "audio/flac", "fileUri": f"{fake.base_url}/v1beta/{stored.name}"}
+    }
     # The file checkpoint is emptied once the file is deleted.
     assert checkpoints.saved == [FILE_CHECKPOINT, RESULT_CHECKPOINT, FILE_CHECKPOINT]
     assert json.loads(checkpoints.data[FILE_CHECKPOINT]) == {}
@@ -164,15 +203,15 @@ def test_large_audio_goes_through_the_files_api_and_is_deleted(
 
 
 def test_an_uploaded_file_is_reused_by_the_next_attempt(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     checkpoints = MemoryCheckpoints()
     fake.quota("day", key=KEY1, times=1)
     with pytest.raises(Unavailable):  # the worker gives up after the upload
         transcribe(asr(fake, http, inline_limit_bytes=1000), jfk, checkpoints=checkpoints)
 
     # A new worker: fresh key state, same checkpoints.
-    result = transcribe(asr(fake, http, inline_limit_bytes=1000), jfk,
-                        checkpoints=checkpoints)
+    result = transcribe(asr(fake, http, inline_limit_bytes=1000), jfk, checkpoints=checkpoints)
 
     assert len(result.segments) == 3
     assert len(fake.calls("POST", "/upload/")) == 2  # one start, one upload: once
@@ -180,22 +219,23 @@ def test_an_uploaded_file_is_reused_by_the_next_attempt(
 
 
 def test_an_expired_file_is_uploaded_again_and_the_key_kept(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     checkpoints = MemoryCheckpoints()
     fake.quota("day", key=KEY1, times=1)
     with pytest.raises(Unavailable):
         transcribe(asr(fake, http, inline_limit_bytes=1000), jfk, checkpoints=checkpoints)
     fake.expire(next(iter(fake.files)))
 
-    result = transcribe(asr(fake, http, inline_limit_bytes=1000), jfk,
-                        checkpoints=checkpoints)
+    result = transcribe(asr(fake, http, inline_limit_bytes=1000), jfk, checkpoints=checkpoints)
 
     assert len(result.segments) == 3
     assert len(fake.files) == 2
 
 
 def test_a_checkpointed_answer_is_reused_without_calling_gemini(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     checkpoints = MemoryCheckpoints()
     first = transcribe(asr(fake, http), jfk, checkpoints=checkpoints)
     saved = json.loads(checkpoints.data[RESULT_CHECKPOINT])
@@ -204,14 +244,17 @@ def test_a_checkpointed_answer_is_reused_without_calling_gemini(
 
     assert len(fake.calls()) == 1
     assert saved["response"]["usageMetadata"]["promptTokensDetails"][1] == {
-        "modality": "AUDIO", "tokenCount": 352}
+        "modality": "AUDIO",
+        "tokenCount": 352,
+    }
     assert again.segments == first.segments
     assert isinstance(again, GeminiAsrResult) and isinstance(first, GeminiAsrResult)
     assert again.usage == first.usage
 
 
 def test_per_minute_quota_waits_for_retry_info(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.quota("minute", retry_delay="0.3s")
     sleeps = Sleeps()
 
@@ -223,7 +266,8 @@ def test_per_minute_quota_waits_for_retry_info(
 
 
 def test_per_day_quota_rotates_to_the_next_key_at_once(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.quota("day", key=KEY1, times=None)
     sleeps = Sleeps()
 
@@ -234,16 +278,23 @@ def test_per_day_quota_rotates_to_the_next_key_at_once(
 
 
 def test_a_daily_quota_of_a_project_rests_its_keys_until_midnight_pacific(
-        jfk: NormalizedAudio) -> None:
+    jfk: NormalizedAudio,
+) -> None:
     key3 = "AIzaSy-fake-gemini-key-three-22222222"
     now = [datetime(2026, 12, 2, 6, 0, tzinfo=UTC).timestamp()]  # 22:00 in Los Angeles
-    window = QuotaWindow(daily_reset_timezone="America/Los_Angeles", scope="project",
-                         projects={KEY1: "project-a", KEY2: "project-a", key3: "project-b"})
+    window = QuotaWindow(
+        daily_reset_timezone="America/Los_Angeles",
+        scope="project",
+        projects={KEY1: "project-a", KEY2: "project-a", key3: "project-b"},
+    )
     pool = KeyPool("gemini", [KEY1, KEY2, key3], now=lambda: now[0], window=window)
     with FakeGemini(keys=[KEY1, KEY2, key3]) as fake, httpx.Client() as http:
         fake.quota("day", key=KEY1, times=None)
-        adapter = GeminiAsr(client=GeminiClient(pool=pool, base_url=fake.base_url,
-                                                policy=POLICY, http=http, sleep=Sleeps()))
+        adapter = GeminiAsr(
+            client=GeminiClient(
+                pool=pool, base_url=fake.base_url, policy=POLICY, http=http, sleep=Sleeps()
+            )
+        )
         transcribe(adapter, jfk)
         used = generations(fake)
 
@@ -254,7 +305,8 @@ def test_a_daily_quota_of_a_project_rests_its_keys_until_midnight_pacific(
 
 
 def test_spent_prepaid_credits_rotate_like_a_daily_quota(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.credits_exhausted(key=KEY1)
 
     transcribe(asr(fake, http, keys=(KEY1, KEY2)), jfk)
@@ -263,7 +315,8 @@ def test_spent_prepaid_credits_rotate_like_a_daily_quota(
 
 
 def test_every_key_out_for_the_day_is_unavailable_for_failover(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.quota("day", times=None)
     started = time.monotonic()
 
@@ -276,7 +329,8 @@ def test_every_key_out_for_the_day_is_unavailable_for_failover(
 
 
 def test_server_errors_back_off_then_succeed(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.server_error(status=503)
     fake.server_error(status=500)
     sleeps = Sleeps()
@@ -289,10 +343,12 @@ def test_server_errors_back_off_then_succeed(
 
 
 def test_a_silent_server_times_out_within_the_bound(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.delay(5, times=None)
-    policy = RetryPolicy(max_attempts=2, initial_backoff_seconds=0.01,
-                         max_backoff_seconds=0.02, max_total_seconds=10)
+    policy = RetryPolicy(
+        max_attempts=2, initial_backoff_seconds=0.01, max_backoff_seconds=0.02, max_total_seconds=10
+    )
     gemini = GeminiAsr(client=client(fake, http, policy=policy, timeout_seconds=0.3))
     started = time.monotonic()
 
@@ -304,7 +360,8 @@ def test_a_silent_server_times_out_within_the_bound(
 
 
 def test_a_malformed_answer_is_retried(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.malformed()
 
     result = transcribe(asr(fake, http), jfk)
@@ -314,8 +371,8 @@ def test_a_malformed_answer_is_retried(
 
 
 def test_an_invalid_key_is_dropped_and_never_revealed(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio,
-        caplog: pytest.LogCaptureFixture) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio, caplog: pytest.LogCaptureFixture
+) -> None:
     bad = "AIzaSy-revoked-key-ZZZZZZZZZZZZZZZZ"
     caplog.set_level(logging.DEBUG)
 
@@ -333,7 +390,8 @@ def test_an_invalid_key_is_dropped_and_never_revealed(
 
 @pytest.mark.parametrize("refusal", ["block_prompt", "finish_safety"])
 def test_blocked_content_fails_the_task_without_retrying(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio, refusal: str) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio, refusal: str
+) -> None:
     if refusal == "block_prompt":
         fake.block_prompt(times=None)
     else:
@@ -347,7 +405,8 @@ def test_blocked_content_fails_the_task_without_retrying(
 
 
 def test_a_cut_transcript_is_asked_for_again_then_fails_over(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.finish("MAX_TOKENS", times=1)
     checkpoints = MemoryCheckpoints()
     assert len(transcribe(asr(fake, http), jfk, checkpoints=checkpoints).segments) == 3
@@ -362,7 +421,8 @@ def test_a_cut_transcript_is_asked_for_again_then_fails_over(
 
 
 def test_without_diarization_no_speaker_is_labelled(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     result = transcribe(asr(fake, http), jfk, asr_request(diarization=False))
 
     assert {s.speaker_label for s in result.segments} == {""}
@@ -374,13 +434,15 @@ def test_without_diarization_no_speaker_is_labelled(
 
 
 def test_llm_answers_json_with_usage_from_usage_metadata(
-        fake: FakeGemini, http: httpx.Client) -> None:
+    fake: FakeGemini, http: httpx.Client
+) -> None:
     fake.answers = [MINUTES]
     fake.thoughts_tokens = 40
     llm = GeminiLlm(client=client(fake, http), max_input_tokens=50_000)
 
-    answer, usage = llm.complete_json(system="You write minutes.", prompt="Transcript: hi",
-                                      schema=MINUTES_SCHEMA)
+    answer, usage = llm.complete_json(
+        system="You write minutes.", prompt="Transcript: hi", schema=MINUTES_SCHEMA
+    )
 
     assert answer == MINUTES
     [generation] = fake.generations
@@ -404,8 +466,7 @@ def test_llm_may_send_the_json_schema_as_is(fake: FakeGemini, http: httpx.Client
     assert set(answer) == {"summary", "decisions", "action_items", "topics"}
 
 
-def test_llm_answer_cut_at_max_tokens_is_bad_output(fake: FakeGemini,
-                                                    http: httpx.Client) -> None:
+def test_llm_answer_cut_at_max_tokens_is_bad_output(fake: FakeGemini, http: httpx.Client) -> None:
     fake.finish("MAX_TOKENS", text='{"summary": "The team')
     llm = GeminiLlm(client=client(fake, http))
 
@@ -421,19 +482,29 @@ def test_llm_writes_minutes_through_the_generator(fake: FakeGemini, http: httpx.
     fake.answers = ["this is not JSON", MINUTES]  # the generator asks again once
     generator = LlmMinutesGenerator(GeminiLlm(client=client(fake, http)))
 
-    result = generator.generate(MinutesRequest(
-        transcript=transcript(EN_ROWS), speaker_names=EN_NAMES,
-        template=BUILTIN_TEMPLATES["default"], language_code="en", meeting_date=MEETING_DATE))
+    result = generator.generate(
+        MinutesRequest(
+            transcript=transcript(EN_ROWS),
+            speaker_names=EN_NAMES,
+            template=BUILTIN_TEMPLATES["default"],
+            language_code="en",
+            meeting_date=MEETING_DATE,
+        )
+    )
 
     assert result.minutes == MINUTES
     assert (result.provider, result.model, result.extractive) == (
-        "gemini", "gemini-2.5-flash", False)
+        "gemini",
+        "gemini-2.5-flash",
+        False,
+    )
     second = fake.generations[1]
     assert "Bob Martinez" in second.body["contents"][0]["parts"][0]["text"]
     meta_input = json.loads(json.dumps(second.body))  # what was billed for the good call
     assert result.usage.input_tokens == sum(
-        (len(p["text"]) + 3) // 4 for p in meta_input["contents"][0]["parts"]
-        + meta_input["systemInstruction"]["parts"])
+        (len(p["text"]) + 3) // 4
+        for p in meta_input["contents"][0]["parts"] + meta_input["systemInstruction"]["parts"]
+    )
     assert result.usage.output_tokens == (len(second.answer) + 3) // 4
 
 
@@ -448,25 +519,32 @@ def test_json_schema_becomes_the_openapi_subset() -> None:
     assert converted["propertyOrdering"] == ["summary", "decisions", "action_items", "topics"]
     decision = converted["properties"]["decisions"]["items"]
     assert decision["properties"]["source_offset_seconds"] == {
-        "type": "NUMBER", "nullable": True,
-        "description": "Seconds from the start of the meeting where it was said."}
+        "type": "NUMBER",
+        "nullable": True,
+        "description": "Seconds from the start of the meeting where it was said.",
+    }
     assert "additionalProperties" not in decision
-    assert "minimum" not in converted["properties"]["topics"]["items"]["properties"][
-        "start_seconds"]
+    assert (
+        "minimum" not in converted["properties"]["topics"]["items"]["properties"]["start_seconds"]
+    )
 
 
-@pytest.mark.parametrize("schema", [
-    {"anyOf": [{"type": "string"}, {"type": "number"}]},
-    {"type": ["string", "number"]},
-    {"$ref": "#/definitions/x"},
-])
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"anyOf": [{"type": "string"}, {"type": "number"}]},
+        {"type": ["string", "number"]},
+        {"$ref": "#/definitions/x"},
+    ],
+)
 def test_schemas_outside_the_subset_are_refused(schema: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="no responseSchema equivalent"):
         to_gemini_schema(schema)
 
 
 def test_llm_writes_chinese_minutes_with_the_zh_standard_template(
-        fake: FakeGemini, http: httpx.Client) -> None:
+    fake: FakeGemini, http: httpx.Client
+) -> None:
     fake.answers = [ZH_MINUTES]
     generator = LlmMinutesGenerator(GeminiLlm(client=client(fake, http)))
 
@@ -477,16 +555,23 @@ def test_llm_writes_chinese_minutes_with_the_zh_standard_template(
     (generation,) = fake.generations
     prompt = generation.body["contents"][0]["parts"][0]["text"]
     assert "数据库迁移目前完成了百分之七十" in prompt and "李强" in prompt
-    assert generation.body["generationConfig"]["responseSchema"] == to_gemini_schema(
-        MINUTES_SCHEMA)
+    assert generation.body["generationConfig"]["responseSchema"] == to_gemini_schema(MINUTES_SCHEMA)
 
 
 def test_mixed_chinese_and_english_text_is_spaced_one_way(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
-    fake.segments = [{"speaker": "Speaker 1", "start": 0.3, "end": 6.0,
-                      "text": "我们用PostgreSQL和API，5G的Q3目标。"}]
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
+    fake.segments = [
+        {
+            "speaker": "Speaker 1",
+            "start": 0.3,
+            "end": 6.0,
+            "text": "我们用PostgreSQL和API，5G的Q3目标。",
+        }
+    ]
 
-    result = transcribe(asr(fake, http), jfk, asr_request(language_code="zh-CN"),
-                        MemoryCheckpoints())
+    result = transcribe(
+        asr(fake, http), jfk, asr_request(language_code="zh-CN"), MemoryCheckpoints()
+    )
 
     assert [s.text for s in result.segments] == [MIXED_TIDY]

@@ -31,8 +31,13 @@ from tests.harness.vendors.iflytek import GET_RESULT, UPLOAD, IflytekFake
 from tests.harness.vendors.script import MIXED, MIXED_TIDY
 
 JFK = Path(__file__).resolve().parent.parent / "data" / "jfk.flac"
-POLICY = RetryPolicy(max_attempts=4, initial_backoff_seconds=0.01, max_backoff_seconds=0.05,
-                     max_total_seconds=20, max_quota_wait_seconds=5)
+POLICY = RetryPolicy(
+    max_attempts=4,
+    initial_backoff_seconds=0.01,
+    max_backoff_seconds=0.05,
+    max_total_seconds=20,
+    max_quota_wait_seconds=5,
+)
 APP_1, SECRET_1 = "595f23df", "d9f4aa7ea6d94faca62cd88a28fd5234"
 APP_2, SECRET_2 = "3e79d91c", "0123456789abcdef0123456789abcdef"
 KEY_1 = f"{APP_1}:{SECRET_1}"
@@ -68,20 +73,38 @@ class Progress:
         self.events.append((fraction, message))
 
 
-def asr_request(*, language_code: str = "", hotwords: tuple[Hotword, ...] = (),
-                diarization: bool = True, speakers: SpeakerCount | None = None) -> AsrRequest:
-    return AsrRequest(language_code=language_code, model="", hotwords=hotwords,
-                      speaker_count=speakers, diarization=diarization)
+def asr_request(
+    *,
+    language_code: str = "",
+    hotwords: tuple[Hotword, ...] = (),
+    diarization: bool = True,
+    speakers: SpeakerCount | None = None,
+) -> AsrRequest:
+    return AsrRequest(
+        language_code=language_code,
+        model="",
+        hotwords=hotwords,
+        speaker_count=speakers,
+        diarization=diarization,
+    )
 
 
-def transcribe(asr: IflytekAsr, audio: NormalizedAudio, request: AsrRequest | None = None, *,
-               checkpoints: MemoryCheckpoints | None = None, progress: Progress | None = None,
-               check_cancelled: Any = None) -> AsrResult:
-    return asr.transcribe(audio, request or asr_request(),
-                          checkpoints=checkpoints if checkpoints is not None
-                          else MemoryCheckpoints(),
-                          progress=progress or Progress(),
-                          check_cancelled=check_cancelled or (lambda: None))
+def transcribe(
+    asr: IflytekAsr,
+    audio: NormalizedAudio,
+    request: AsrRequest | None = None,
+    *,
+    checkpoints: MemoryCheckpoints | None = None,
+    progress: Progress | None = None,
+    check_cancelled: Any = None,
+) -> AsrResult:
+    return asr.transcribe(
+        audio,
+        request or asr_request(),
+        checkpoints=checkpoints if checkpoints is not None else MemoryCheckpoints(),
+        progress=progress or Progress(),
+        check_cancelled=check_cancelled or (lambda: None),
+    )
 
 
 def summary(result: AsrResult) -> list[tuple[str, float, float, str]]:
@@ -120,21 +143,30 @@ def test_roles_words_and_parameters(make_asr, meeting) -> None:
     hotwords = (Hotword("火山引擎"), Hotword("a"), Hotword("Kubernetes"), Hotword("x" * 20))
     checkpoints = MemoryCheckpoints()
     with IflytekFake(pending_polls=2) as fake:
-        result = transcribe(make_asr(fake), meeting,
-                            asr_request(language_code="en-US", hotwords=hotwords,
-                                        speakers=SpeakerCount(2, 2)),
-                            checkpoints=checkpoints)
+        result = transcribe(
+            make_asr(fake),
+            meeting,
+            asr_request(language_code="en-US", hotwords=hotwords, speakers=SpeakerCount(2, 2)),
+            checkpoints=checkpoints,
+        )
 
         (upload,) = fake.requests_to(UPLOAD)
         polls = fake.requests_to(GET_RESULT)
         (order_id,) = fake.orders
     assert summary(result) == EXPECTED
     assert result.segments[0].words == [
-        Word("And", 0.32, 0.56), Word("so", 0.6, 0.9), Word("my", 1.2, 1.4),
-        Word("fellow", 1.45, 1.9), Word("Americans", 1.95, 4.1)]
+        Word("And", 0.32, 0.56),
+        Word("so", 0.6, 0.9),
+        Word("my", 1.2, 1.4),
+        Word("fellow", 1.45, 1.9),
+        Word("Americans", 1.95, 4.1),
+    ]
     assert [w.text for w in result.segments[2].words] == ["这", "是", "一", "条", "测试", "音频"]
     assert (result.provider, result.model, result.vendor_request_id) == (
-        "iflytek", "raasr-v2", order_id)
+        "iflytek",
+        "raasr-v2",
+        order_id,
+    )
     assert result.billed_audio_seconds == pytest.approx(meeting.duration_seconds, abs=0.01)
     query = upload.query
     assert upload.body[:4] == b"fLaC" and query["fileName"] == "meeting.flac"
@@ -269,8 +301,9 @@ def test_timeouts_are_bounded_and_retried(make_asr, meeting) -> None:
         fake.inject("upload", Fault.delay(3))
         fake.inject("getResult", Fault.delay(3))
         started = time.monotonic()
-        result = transcribe(make_asr(fake, upload_timeout_seconds=0.4,
-                                     request_timeout_seconds=0.4), meeting)
+        result = transcribe(
+            make_asr(fake, upload_timeout_seconds=0.4, request_timeout_seconds=0.4), meeting
+        )
         elapsed = time.monotonic() - started
 
         assert len(fake.requests_to(UPLOAD)) == 2
@@ -298,12 +331,16 @@ def test_malformed_answers_end_unavailable(make_asr, meeting) -> None:
     assert caught.value.reason == "PROVIDER_UNAVAILABLE"
 
 
-@pytest.mark.parametrize(("outcome", "reason"), [
-    ("undecodable", "AUDIO_UNDECODABLE"),
-    ("too_long", "AUDIO_TOO_LONG"),
-])
-def test_a_failed_order_fails_with_the_vendors_reason(make_asr, meeting, outcome: str,
-                                                     reason: str) -> None:
+@pytest.mark.parametrize(
+    ("outcome", "reason"),
+    [
+        ("undecodable", "AUDIO_UNDECODABLE"),
+        ("too_long", "AUDIO_TOO_LONG"),
+    ],
+)
+def test_a_failed_order_fails_with_the_vendors_reason(
+    make_asr, meeting, outcome: str, reason: str
+) -> None:
     with IflytekFake(outcome=outcome) as fake:  # type: ignore[arg-type]
         with pytest.raises(InvalidArgument) as caught:
             transcribe(make_asr(fake), meeting)
@@ -342,8 +379,7 @@ def test_empty_audio_is_refused_at_upload_without_retrying(make_asr, meeting) ->
 
 
 def test_a_clock_out_of_skew_is_refused(make_asr, meeting) -> None:
-    with IflytekFake(now=lambda: time.time() + 3600) as fake, \
-            pytest.raises(Unavailable) as caught:
+    with IflytekFake(now=lambda: time.time() + 3600) as fake, pytest.raises(Unavailable) as caught:
         transcribe(make_asr(fake), meeting)
     assert caught.value.reason == "PROVIDER_KEY_REJECTED"  # the only key was rejected
 
@@ -351,8 +387,7 @@ def test_a_clock_out_of_skew_is_refused(make_asr, meeting) -> None:
 # ---------------------------------------------------------------------- resume
 
 
-def test_a_retried_job_polls_the_saved_order_and_then_reuses_the_result(make_asr,
-                                                                        meeting) -> None:
+def test_a_retried_job_polls_the_saved_order_and_then_reuses_the_result(make_asr, meeting) -> None:
     checkpoints = MemoryCheckpoints()
     with IflytekFake(pending_polls=3) as fake:
         calls = 0
@@ -364,13 +399,20 @@ def test_a_retried_job_polls_the_saved_order_and_then_reuses_the_result(make_asr
                 raise TaskCancelled()
 
         with pytest.raises(TaskCancelled):
-            transcribe(make_asr(fake), meeting, checkpoints=checkpoints,
-                       check_cancelled=cancel_before_the_second_poll)
+            transcribe(
+                make_asr(fake),
+                meeting,
+                checkpoints=checkpoints,
+                check_cancelled=cancel_before_the_second_poll,
+            )
         assert len(fake.requests_to(UPLOAD)) == 1 and len(fake.requests_to(GET_RESULT)) == 1
         (order_id,) = fake.orders
         assert json.loads(checkpoints.data[ORDER_CHECKPOINT]) == {
-            "order_id": order_id, "key": json.loads(checkpoints.data[ORDER_CHECKPOINT])["key"],
-            "polls": 1, "gone": False}
+            "order_id": order_id,
+            "key": json.loads(checkpoints.data[ORDER_CHECKPOINT])["key"],
+            "polls": 1,
+            "gone": False,
+        }
 
         resumed = transcribe(make_asr(fake), meeting, checkpoints=checkpoints)
         assert len(fake.requests_to(UPLOAD)) == 1
@@ -385,8 +427,7 @@ def test_a_retried_job_polls_the_saved_order_and_then_reuses_the_result(make_asr
     assert isinstance(saved["content"]["orderResult"], str)  # kept verbatim
 
 
-def test_polls_are_counted_across_attempts_and_a_spent_order_is_replaced(make_asr,
-                                                                        meeting) -> None:
+def test_polls_are_counted_across_attempts_and_a_spent_order_is_replaced(make_asr, meeting) -> None:
     checkpoints = MemoryCheckpoints()
     with IflytekFake(pending_polls=5) as fake:
         with pytest.raises(Unavailable) as caught:
@@ -403,14 +444,14 @@ def test_polls_are_counted_across_attempts_and_a_spent_order_is_replaced(make_as
     assert summary(result) == EXPECTED
 
 
-def test_a_saved_order_the_vendor_no_longer_knows_is_uploaded_again(make_asr,
-                                                                   meeting) -> None:
+def test_a_saved_order_the_vendor_no_longer_knows_is_uploaded_again(make_asr, meeting) -> None:
     checkpoints = MemoryCheckpoints()
     with IflytekFake() as fake:
         transcribe(make_asr(fake), meeting, checkpoints=checkpoints)
         stale = json.loads(checkpoints.data[ORDER_CHECKPOINT])
-        checkpoints.data = {ORDER_CHECKPOINT: json.dumps(
-            {**stale, "order_id": "DKHJQ-PURGED"}).encode()}
+        checkpoints.data = {
+            ORDER_CHECKPOINT: json.dumps({**stale, "order_id": "DKHJQ-PURGED"}).encode()
+        }
 
         result = transcribe(make_asr(fake), meeting, checkpoints=checkpoints)
 
@@ -421,8 +462,9 @@ def test_a_saved_order_the_vendor_no_longer_knows_is_uploaded_again(make_asr,
 def test_waiting_is_bounded_and_keeps_the_order(make_asr, meeting) -> None:
     checkpoints = MemoryCheckpoints()
     with IflytekFake(pending_polls=10_000) as fake:
-        asr = make_asr(fake, poll_interval_seconds=0.05, max_poll_interval_seconds=0.05,
-                       max_wait_seconds=0.3)
+        asr = make_asr(
+            fake, poll_interval_seconds=0.05, max_poll_interval_seconds=0.05, max_wait_seconds=0.3
+        )
         with pytest.raises(Unavailable) as caught:
             transcribe(asr, meeting, checkpoints=checkpoints)
 
@@ -460,4 +502,5 @@ def test_mixed_chinese_and_english_letter_tokens_are_joined(make_asr, meeting) -
     (segment,) = result.segments
     assert segment.text == MIXED_TIDY
     assert "".join(w.text for w in segment.words) == MIXED_TIDY.replace(" ", "")[:-1].replace(
-        "，", "")
+        "，", ""
+    )

@@ -30,8 +30,9 @@ def diarizer() -> LocalDiarizer:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> NormalizedAudio:
-    return normalize_audio([DATA / "sample.wav"], tmp_path_factory.mktemp("d") / "s.f32",
-                           max_seconds=600)
+    return normalize_audio(
+        [DATA / "sample.wav"], tmp_path_factory.mktemp("d") / "s.f32", max_seconds=600
+    )
 
 
 def reference() -> Annotation:
@@ -51,13 +52,15 @@ def der(turns: list[SpeakerTurn], duration: float) -> float:
     return float(metric(reference(), hypothesis, uem=Timeline([Segment(0, duration)])))
 
 
-def test_two_speakers_with_a_hint_of_two(diarizer: LocalDiarizer,
-                                         sample: NormalizedAudio) -> None:
+def test_two_speakers_with_a_hint_of_two(diarizer: LocalDiarizer, sample: NormalizedAudio) -> None:
     progress: list[float] = []
 
-    turns = diarizer.diarize(sample, speaker_count=SpeakerCount(2, 2),
-                             progress=lambda f, message="": progress.append(f),
-                             check_cancelled=nothing)
+    turns = diarizer.diarize(
+        sample,
+        speaker_count=SpeakerCount(2, 2),
+        progress=lambda f, message="": progress.append(f),
+        check_cancelled=nothing,
+    )
 
     assert {t.speaker for t in turns} == {"SPEAKER_1", "SPEAKER_2"}
     assert turns[0].speaker == "SPEAKER_1"
@@ -66,20 +69,20 @@ def test_two_speakers_with_a_hint_of_two(diarizer: LocalDiarizer,
     assert progress == sorted(progress) and progress[-1] == 1.0
 
 
-def test_the_count_is_estimated_without_a_hint(diarizer: LocalDiarizer,
-                                               sample: NormalizedAudio) -> None:
-    turns = diarizer.diarize(sample, speaker_count=None, progress=nothing,
-                             check_cancelled=nothing)
+def test_the_count_is_estimated_without_a_hint(
+    diarizer: LocalDiarizer, sample: NormalizedAudio
+) -> None:
+    turns = diarizer.diarize(sample, speaker_count=None, progress=nothing, check_cancelled=nothing)
 
     assert len({t.speaker for t in turns}) == 2
     assert der(turns, sample.duration_seconds) <= 0.12
 
 
 def test_same_speaker_windows_embed_closer_than_different_speakers(
-        diarizer: LocalDiarizer, sample: NormalizedAudio) -> None:
+    diarizer: LocalDiarizer, sample: NormalizedAudio
+) -> None:
     # Windows inside single-speaker stretches of the reference.
-    spans = {"speaker90": [(10.6, 14.4), (18.6, 21.4)], "speaker91": [(14.5, 17.9),
-                                                                     (21.8, 27.8)]}
+    spans = {"speaker90": [(10.6, 14.4), (18.6, 21.4)], "speaker91": [(14.5, 17.9), (21.8, 27.8)]}
     starts, labels = [], []
     for speaker, ranges in spans.items():
         for begin, end in ranges:
@@ -98,7 +101,8 @@ def test_same_speaker_windows_embed_closer_than_different_speakers(
 
 
 def test_windows_sharing_a_spectrogram_get_their_own_mel_frames(
-        diarizer: LocalDiarizer, sample: NormalizedAudio) -> None:
+    diarizer: LocalDiarizer, sample: NormalizedAudio
+) -> None:
     # Overlapping windows on one 10 ms grid, one off the grid, one before the audio.
     starts = np.array([-0.3, 7.5, 8.0, 8.5, 9.0, 9.37, 12.0, 12.5])
 
@@ -111,8 +115,7 @@ def test_windows_sharing_a_spectrogram_get_their_own_mel_frames(
 def test_one_voice_is_one_speaker(diarizer: LocalDiarizer, tmp_path: Path) -> None:
     audio = normalize_audio([DATA / "jfk.flac"], tmp_path / "jfk.f32", max_seconds=600)
 
-    turns = diarizer.diarize(audio, speaker_count=None, progress=nothing,
-                             check_cancelled=nothing)
+    turns = diarizer.diarize(audio, speaker_count=None, progress=nothing, check_cancelled=nothing)
 
     assert turns and {t.speaker for t in turns} == {"SPEAKER_1"}
 
@@ -128,8 +131,9 @@ def test_silence_has_no_turns(diarizer: LocalDiarizer, tmp_path: Path) -> None:
         out.writeframes((rng.normal(0, 40, 16_000 * 3)).astype("<i2").tobytes())
     audio = normalize_audio([path], tmp_path / "quiet.f32", max_seconds=60)
 
-    assert diarizer.diarize(audio, speaker_count=None, progress=nothing,
-                            check_cancelled=nothing) == []
+    assert (
+        diarizer.diarize(audio, speaker_count=None, progress=nothing, check_cancelled=nothing) == []
+    )
 
 
 def test_cancellation_stops_the_work(diarizer: LocalDiarizer, sample: NormalizedAudio) -> None:

@@ -16,8 +16,10 @@ from meeting_agent.ports import AsrRequest, AsrResult, NormalizedAudio, TaskCanc
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 JFK = DATA / "jfk.flac"
-REFERENCE = ("And so my fellow Americans, ask not what your country can do for you, "
-             "ask what you can do for your country.")
+REFERENCE = (
+    "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country."
+)
 # Small enough to cut jfk.flac into three chunks.
 TINY_CHUNK_SECONDS = 4.0
 
@@ -42,18 +44,27 @@ def normalized(text: str) -> str:
 
 
 def request(language_code: str = "en", model: str = "") -> AsrRequest:
-    return AsrRequest(language_code=language_code, model=model, hotwords=(),
-                      speaker_count=None, diarization=False)
+    return AsrRequest(
+        language_code=language_code, model=model, hotwords=(), speaker_count=None, diarization=False
+    )
 
 
-def transcribe(asr: LocalWhisperAsr, audio: NormalizedAudio, *,
-               checkpoints: MemoryCheckpoints | None = None,
-               progress: list[float] | None = None, language_code: str = "en") -> AsrResult:
+def transcribe(
+    asr: LocalWhisperAsr,
+    audio: NormalizedAudio,
+    *,
+    checkpoints: MemoryCheckpoints | None = None,
+    progress: list[float] | None = None,
+    language_code: str = "en",
+) -> AsrResult:
     fractions = progress if progress is not None else []
-    return asr.transcribe(audio, request(language_code),
-                          checkpoints=checkpoints or MemoryCheckpoints(),
-                          progress=lambda fraction, message="": fractions.append(fraction),
-                          check_cancelled=lambda: None)
+    return asr.transcribe(
+        audio,
+        request(language_code),
+        checkpoints=checkpoints or MemoryCheckpoints(),
+        progress=lambda fraction, message="": fractions.append(fraction),
+        check_cancelled=lambda: None,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -182,18 +193,26 @@ def test_cancellation_stops_before_any_work(jfk: NormalizedAudio) -> None:
         raise TaskCancelled()
 
     with pytest.raises(TaskCancelled):
-        asr.transcribe(jfk, request(), checkpoints=checkpoints,
-                       progress=lambda fraction, message="": None, check_cancelled=cancelled)
+        asr.transcribe(
+            jfk,
+            request(),
+            checkpoints=checkpoints,
+            progress=lambda fraction, message="": None,
+            check_cancelled=cancelled,
+        )
     assert asr.chunks_transcribed == 0
     assert checkpoints.saved == []
 
 
 def test_another_model_name_is_refused(jfk: NormalizedAudio) -> None:
     with pytest.raises(InvalidArgument) as excinfo:
-        LocalWhisperAsr().transcribe(jfk, request(model="large-v3"),
-                                     checkpoints=MemoryCheckpoints(),
-                                     progress=lambda fraction, message="": None,
-                                     check_cancelled=lambda: None)
+        LocalWhisperAsr().transcribe(
+            jfk,
+            request(model="large-v3"),
+            checkpoints=MemoryCheckpoints(),
+            progress=lambda fraction, message="": None,
+            check_cancelled=lambda: None,
+        )
 
     assert excinfo.value.reason == "UNKNOWN_MODEL"
 

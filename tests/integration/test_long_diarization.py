@@ -13,8 +13,9 @@ from meeting_agent.adapters.audio import normalize_audio
 from meeting_agent.adapters.diarization import LocalDiarizer
 from meeting_agent.ports import NormalizedAudio, SpeakerTurn
 
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                                reason="needs Debian's espeak-ng")
+pytestmark = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="needs Debian's espeak-ng"
+)
 
 
 def nothing(*args: object, **kwargs: object) -> None:
@@ -50,8 +51,9 @@ def assert_kept_apart(made: LongMeeting, turns: list[SpeakerTurn], *, spare: int
         assert found[labels[speaker]] >= 0.65 * sum(found.values()), (speaker, dict(found))
 
 
-def assert_same_label_either_side(made: LongMeeting, turns: list[SpeakerTurn], group: str,
-                                  at: float) -> None:
+def assert_same_label_either_side(
+    made: LongMeeting, turns: list[SpeakerTurn], group: str, at: float
+) -> None:
     """Each voice of `group` speaks before and after `at`, under one label."""
     spans = [s for s in made.spans if s.speaker.startswith(f"{group}:")]
     for speaker in {s.speaker for s in spans}:
@@ -62,8 +64,9 @@ def assert_same_label_either_side(made: LongMeeting, turns: list[SpeakerTurn], g
 
 
 def diarize(audio: NormalizedAudio) -> list[SpeakerTurn]:
-    return LocalDiarizer().diarize(audio, speaker_count=None, progress=nothing,
-                                   check_cancelled=nothing)
+    return LocalDiarizer().diarize(
+        audio, speaker_count=None, progress=nothing, check_cancelled=nothing
+    )
 
 
 def meeting(directory: Path, **how: object) -> tuple[LongMeeting, NormalizedAudio]:
@@ -81,8 +84,7 @@ def test_voices_back_after_three_others_keep_their_labels(tmp_path: Path) -> Non
     assert_same_label_either_side(made, turns, "en-a", at=back)
 
 
-def test_voices_back_in_another_chunk_of_clustering_keep_their_labels(
-        tmp_path: Path) -> None:
+def test_voices_back_in_another_chunk_of_clustering_keep_their_labels(tmp_path: Path) -> None:
     # Twenty minutes are clustered as two chunks of ten (English, Mandarin and a
     # telephone call, eleven voices); every group speaks in both.
     chunk = LocalDiarizer().settings.cluster_chunk_seconds

@@ -44,8 +44,10 @@ def _fill(db: SqlDatabase) -> None:
     """Rows in every table, with the values that differ between backends: money,
     non-UTC timestamps, JSON, non-ASCII text and keys that sort differently per collation."""
     task_ids = [f"t{i}" for i in range(TASKS)] + ["T-upper", "任务"]
-    add_tasks(db, *(make_task(task_id, at=T0 + timedelta(minutes=n))
-                    for n, task_id in enumerate(task_ids)))
+    add_tasks(
+        db,
+        *(make_task(task_id, at=T0 + timedelta(minutes=n)) for n, task_id in enumerate(task_ids)),
+    )
     with db.unit_of_work() as uow:
         for n, task_id in enumerate(task_ids):
             for sequence in range(1, 4):
@@ -53,17 +55,28 @@ def _fill(db: SqlDatabase) -> None:
             uow.uploads.add(make_upload(f"u-{task_id}"))
             uow.transcripts.put(make_transcript(task_id, segments=n % 4 + 1))
             uow.artifacts.add(make_artifact(f"a{n}", task_id))
-            uow.speaker_mappings.replace("acme", SpeakerMappings(
-                task_id, {"SPEAKER_1": SpeakerIdentity("张伟", "u-zhang"),
-                          "SPEAKER_2": SpeakerIdentity("Bob")}, f"etag-{n}", T0))
+            uow.speaker_mappings.replace(
+                "acme",
+                SpeakerMappings(
+                    task_id,
+                    {
+                        "SPEAKER_1": SpeakerIdentity("张伟", "u-zhang"),
+                        "SPEAKER_2": SpeakerIdentity("Bob"),
+                    },
+                    f"etag-{n}",
+                    T0,
+                ),
+            )
         for n in range(5):
             uow.users.upsert(Principal("acme", f"user-{n}", f"u{n}@acme.test", f"用户 {n}"), T0)
             uow.hotword_sets.add(make_hotword_set(f"h{n}"))
             uow.prompt_templates.add(make_template(f"p{n}"))
             uow.idempotency.add("acme", f"user-{n}", "CreateTask", f"r{n}", f"t{n}", "fp", T0)
         for n in range(8):
-            uow.audit_logs.add(make_usage(cost_amount=Decimal("0.000123") * (n + 1),
-                                          audio_seconds=12.345 * n), call_key=f"call-{n}")
+            uow.audit_logs.add(
+                make_usage(cost_amount=Decimal("0.000123") * (n + 1), audio_seconds=12.345 * n),
+                call_key=f"call-{n}",
+            )
         uow.commit()
 
 
@@ -94,21 +107,26 @@ def _rows_by_table(url: str) -> dict[str, list[bytes]]:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return {table.name: sorted(canonical_row(table, row)
-                                       for row in connection.execute(select(table)))
-                    for table in tables_in_dependency_order()}
+            return {
+                table.name: sorted(
+                    canonical_row(table, row) for row in connection.execute(select(table))
+                )
+                for table in tables_in_dependency_order()
+            }
     finally:
         engine.dispose()
 
 
 def test_every_row_arrives_with_identical_counts_and_checksums(
-        source_url: str, target_url: str) -> None:
+    source_url: str, target_url: str
+) -> None:
     result = run_migration(source_url, target_url, batch_size=BATCH)
 
     assert result.verified
     assert all(item.source.rows > 0 for item in result.verification)
     assert {copy.table: copy.skipped for copy in result.copies} == {
-        item.table: 0 for item in result.verification}
+        item.table: 0 for item in result.verification
+    }
     # Independently of the checksums: the values the application reads are the same.
     assert _rows_by_table(target_url) == _rows_by_table(source_url)
     # Money went from integer micros to numeric and still reads as the same Decimal.
@@ -116,9 +134,12 @@ def test_every_row_arrives_with_identical_counts_and_checksums(
     with engine.connect() as connection:
         costs = connection.execute(select(AuditLogRow.cost_amount).order_by(AuditLogRow.id))
         assert [c for (c,) in costs][:2] == [Decimal("0.000123"), Decimal("0.000246")]
-        kind = connection.execute(text(
-            "SELECT data_type FROM information_schema.columns "
-            "WHERE table_name = 'audit_logs' AND column_name = 'cost_amount'")).scalar_one()
+        kind = connection.execute(
+            text(
+                "SELECT data_type FROM information_schema.columns "
+                "WHERE table_name = 'audit_logs' AND column_name = 'cost_amount'"
+            )
+        ).scalar_one()
         assert kind == "numeric"
     engine.dispose()
 
@@ -154,8 +175,9 @@ def test_an_interrupted_run_resumes_to_completion(source_url: str, target_url: s
             raise KeyboardInterrupt  # the operator's Ctrl-C, between two batches
 
     with pytest.raises(KeyboardInterrupt):
-        run_migration(source_url, target_url, batch_size=BATCH,
-                      on_batch=crash_after_first_transcript_batch)
+        run_migration(
+            source_url, target_url, batch_size=BATCH, on_batch=crash_after_first_transcript_batch
+        )
     engine = create_engine(target_url)
     with engine.connect() as connection:
         segments = connection.execute(text("SELECT count(*) FROM transcript_segments"))
@@ -175,8 +197,7 @@ def test_a_difference_fails_the_verification(source_url: str, target_url: str) -
     run_migration(source_url, target_url, batch_size=BATCH)
     engine = create_engine(target_url)
     with engine.begin() as connection:
-        connection.execute(text("UPDATE hotword_sets SET display_name = 'changed' "
-                                "WHERE id = 'h2'"))
+        connection.execute(text("UPDATE hotword_sets SET display_name = 'changed' WHERE id = 'h2'"))
     engine.dispose()
 
     result = run_migration(source_url, target_url, batch_size=BATCH)
@@ -197,29 +218,34 @@ def test_a_source_behind_head_is_refused(tmp_path: Path, target_url: str) -> Non
 
 
 def test_the_command_dry_run_writes_nothing_then_the_real_run_reports(
-        source_url: str, target_url: str) -> None:
+    source_url: str, target_url: str
+) -> None:
     runner = CliRunner()
-    dry = runner.invoke(app, ["migrate-data", "--from", source_url, "--to", target_url,
-                              "--dry-run"])
+    dry = runner.invoke(
+        app, ["migrate-data", "--from", source_url, "--to", target_url, "--dry-run"]
+    )
     assert dry.exit_code == 0, dry.output
     assert "nothing was written" in dry.output
     assert "transcript_segments" in dry.output
     engine = create_engine(target_url)
     with engine.connect() as connection:
-        tables = connection.execute(text(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"))
+        tables = connection.execute(
+            text("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+        )
         assert tables.scalar_one() == 0
     engine.dispose()
 
-    real = runner.invoke(app, ["migrate-data", "--from", source_url, "--to", target_url,
-                               "--batch-size", "2"])
+    real = runner.invoke(
+        app, ["migrate-data", "--from", source_url, "--to", target_url, "--batch-size", "2"]
+    )
     assert real.exit_code == 0, real.output
     assert "every table matches" in real.output
     assert " NO " not in real.output
 
 
 def test_sqlite_and_postgresql_read_the_same_row_the_same_way(
-        source_url: str, target_url: str) -> None:
+    source_url: str, target_url: str
+) -> None:
     # A guard for the checksum itself: one row rendered from each side is byte-identical.
     run_migration(source_url, target_url, batch_size=BATCH)
     table = AuditLogRow.__table__
@@ -233,4 +259,3 @@ def test_sqlite_and_postgresql_read_the_same_row_the_same_way(
         engine.dispose()
     assert rendered[0] == rendered[1]
     assert b'"0.000246"' in rendered[0]
-

@@ -33,16 +33,20 @@ def fake() -> Iterator[FakeTos]:
 @pytest.fixture
 def settings(tmp_path: Path, fake: FakeTos, _migrated_sqlite_template: Path) -> Settings:
     shutil.copyfile(_migrated_sqlite_template, tmp_path / "meeting-agent.db")
-    return Settings.model_validate({
-        "data_dir": tmp_path, "auto_migrate": False,
-        "storage": {"backend": "local", "tos": tos_settings(fake).model_dump()},
-    })
+    return Settings.model_validate(
+        {
+            "data_dir": tmp_path,
+            "auto_migrate": False,
+            "storage": {"backend": "local", "tos": tos_settings(fake).model_dump()},
+        }
+    )
 
 
 def fill_local(settings: Settings, count: int) -> dict[str, bytes]:
     store = LocalObjectStore(settings.resolved_storage_root, max_object_bytes=10 * PART)
-    objects = {f"tenants/acme/uploads/u{index}": os.urandom(index * 9_000 + 1)
-               for index in range(count)}
+    objects = {
+        f"tenants/acme/uploads/u{index}": os.urandom(index * 9_000 + 1) for index in range(count)
+    }
     # One object big enough for the multipart path.
     objects["tenants/acme/tasks/t1/artifacts/a1.md"] = os.urandom(3 * PART + 5)
     for key, data in objects.items():
@@ -57,18 +61,29 @@ def fill_database(settings: Settings) -> SqlDatabase:
     with database.unit_of_work() as uow:
         uow.uploads.add(make_upload("u1"))
         uow.tasks.add(make_task("t1"))
-        uow.tasks.add(make_task("t2", audio_sources=[
-            AudioSource(uri="local://objects/tenants/acme/uploads/u2",
-                        object_key="tenants/acme/uploads/u2"),
-            AudioSource(uri="https://example.com/a.wav", object_key="tenants/acme/uploads/u3")]))
+        uow.tasks.add(
+            make_task(
+                "t2",
+                audio_sources=[
+                    AudioSource(
+                        uri="local://objects/tenants/acme/uploads/u2",
+                        object_key="tenants/acme/uploads/u2",
+                    ),
+                    AudioSource(
+                        uri="https://example.com/a.wav", object_key="tenants/acme/uploads/u3"
+                    ),
+                ],
+            )
+        )
         uow.commit()
     return database
 
 
 def run(settings: Settings, **options: object) -> int:
     output = io.StringIO()
-    code = migrate_files.run(settings, console=Console(file=output, width=120), concurrency=3,
-                             **options)  # type: ignore[arg-type]
+    code = migrate_files.run(
+        settings, console=Console(file=output, width=120), concurrency=3, **options
+    )  # type: ignore[arg-type]
     print(output.getvalue())  # shown by pytest when a test fails
     return code
 
@@ -141,6 +156,3 @@ def test_missing_referenced_object_blocks_the_rewrite(settings: Settings, fake: 
         task = uow.tasks.get("acme", "t2")
         assert task is not None and str(task.audio_sources[0].uri).startswith("local://")
     database.dispose()
-
-
-

@@ -67,8 +67,9 @@ def db(migrated_database_url: str) -> Iterator[SqlDatabase]:
     database.dispose()
 
 
-def make_task(task_id: str = "t1", tenant_id: str = "acme", *, at: datetime = T0,
-              **changes: object) -> Task:
+def make_task(
+    task_id: str = "t1", tenant_id: str = "acme", *, at: datetime = T0, **changes: object
+) -> Task:
     task = Task(
         id=task_id,
         tenant_id=tenant_id,
@@ -234,8 +235,11 @@ def test_task_list_filters_by_state_and_creation_time(db: SqlDatabase) -> None:
             return [t.id for t in uow.tasks.list("acme", flt, limit=10, cursor=None).items]
 
     assert ids(TaskFilter(states=[TaskState.SUCCEEDED, TaskState.FAILED])) == ["c", "b", "a"]
-    assert ids(TaskFilter(create_time_start=T0 + timedelta(hours=1),
-                          create_time_end=T0 + timedelta(hours=3))) == ["c", "b"]
+    assert ids(
+        TaskFilter(
+            create_time_start=T0 + timedelta(hours=1), create_time_end=T0 + timedelta(hours=3)
+        )
+    ) == ["c", "b"]
 
 
 @pytest.mark.parametrize("cursor", ["not base64!", "bm90IGpzb24", "WyJ4Il0", "WzEsMl0"])
@@ -278,8 +282,9 @@ def test_deleting_a_task_removes_what_belongs_to_it_but_keeps_the_audit_log(
     for task_id in ("t1", "t2"):
         with db.unit_of_work() as uow:
             uow.task_events.append(make_event(task_id, 1), "acme")
-            uow.speaker_mappings.replace("acme", SpeakerMappings(
-                task_id, {"SPEAKER_1": SpeakerIdentity("Alice")}, "e1", T0))
+            uow.speaker_mappings.replace(
+                "acme", SpeakerMappings(task_id, {"SPEAKER_1": SpeakerIdentity("Alice")}, "e1", T0)
+            )
             uow.transcripts.put(make_transcript(task_id))
             uow.artifacts.add(make_artifact("a1", task_id))
             uow.audit_logs.add(make_usage(task_id=task_id), call_key=f"{task_id}-asr")
@@ -289,8 +294,14 @@ def test_deleting_a_task_removes_what_belongs_to_it_but_keeps_the_audit_log(
         uow.tasks.delete("acme", "t1")
         uow.commit()
 
-    for row in (TaskEventRow, SpeakerMappingSetRow, SpeakerMappingRow, TranscriptRow,
-                TranscriptSegmentRow, ArtifactRow):
+    for row in (
+        TaskEventRow,
+        SpeakerMappingSetRow,
+        SpeakerMappingRow,
+        TranscriptRow,
+        TranscriptSegmentRow,
+        ArtifactRow,
+    ):
         assert _count(db, row, "t1") == 0, row.__tablename__
         assert _count(db, row, "t2") > 0, row.__tablename__
     assert _count(db, AuditLogRow, "t1") == 1
@@ -318,8 +329,13 @@ def make_event(task_id: str, sequence: int, **changes: object) -> TaskEvent:
 
 def test_events_append_and_replay_after_a_sequence(db: SqlDatabase) -> None:
     add_tasks(db, make_task())
-    failed = make_event("t1", 3, type=TaskEventType.STATE_CHANGED, state=TaskState.FAILED,
-                        error=TaskError(13, "INTERNAL", "boom"))
+    failed = make_event(
+        "t1",
+        3,
+        type=TaskEventType.STATE_CHANGED,
+        state=TaskState.FAILED,
+        error=TaskError(13, "INTERNAL", "boom"),
+    )
     with db.unit_of_work() as uow:
         uow.task_events.append(make_event("t1", 1), "acme")
         uow.task_events.append(make_event("t1", 2), "acme")
@@ -328,7 +344,10 @@ def test_events_append_and_replay_after_a_sequence(db: SqlDatabase) -> None:
 
     with db.unit_of_work() as uow:
         assert uow.task_events.list_after("t1", 0, limit=10) == [
-            make_event("t1", 1), make_event("t1", 2), failed]
+            make_event("t1", 1),
+            make_event("t1", 2),
+            failed,
+        ]
         assert [e.sequence for e in uow.task_events.list_after("t1", 1, limit=1)] == [2]
         assert uow.task_events.list_after("t1", 3, limit=10) == []
 
@@ -355,9 +374,15 @@ def test_an_event_needs_a_free_sequence_and_the_tenants_task(db: SqlDatabase) ->
 
 def make_upload(upload_id: str = "u1", tenant_id: str = "acme") -> Upload:
     return Upload(
-        id=upload_id, tenant_id=tenant_id, creator_id="alice", filename="会议.m4a",
-        content_type="audio/mp4", size_bytes=3 * 1024**3, sha256="ab" * 32,
-        object_key=f"tenants/{tenant_id}/uploads/{upload_id}", state=UploadState.PENDING,
+        id=upload_id,
+        tenant_id=tenant_id,
+        creator_id="alice",
+        filename="会议.m4a",
+        content_type="audio/mp4",
+        size_bytes=3 * 1024**3,
+        sha256="ab" * 32,
+        object_key=f"tenants/{tenant_id}/uploads/{upload_id}",
+        state=UploadState.PENDING,
         create_time=T0,
     )
 
@@ -430,17 +455,29 @@ def test_idempotency_keys_record_once_per_tenant_user_and_method(db: SqlDatabase
 
 def make_hotword_set(set_id: str, tenant_id: str = "acme") -> HotwordSet:
     return HotwordSet(
-        id=set_id, tenant_id=tenant_id, display_name=f"Set {set_id}",
-        hotwords=[Hotword("火山引擎", 5), Hotword("Kubernetes")], language_code="zh-CN",
-        etag="e1", create_time=T0, update_time=T0,
+        id=set_id,
+        tenant_id=tenant_id,
+        display_name=f"Set {set_id}",
+        hotwords=[Hotword("火山引擎", 5), Hotword("Kubernetes")],
+        language_code="zh-CN",
+        etag="e1",
+        create_time=T0,
+        update_time=T0,
     )
 
 
 def make_template(template_id: str, tenant_id: str | None = "acme") -> PromptTemplate:
     return PromptTemplate(
-        id=template_id, tenant_id=tenant_id, display_name=f"Template {template_id}",
-        description="销售周会", system_prompt="You write minutes.", body="{{ transcript }}",
-        language_code="zh-CN", etag="e1", create_time=T0, update_time=T0,
+        id=template_id,
+        tenant_id=tenant_id,
+        display_name=f"Template {template_id}",
+        description="销售周会",
+        system_prompt="You write minutes.",
+        body="{{ transcript }}",
+        language_code="zh-CN",
+        etag="e1",
+        create_time=T0,
+        update_time=T0,
     )
 
 
@@ -463,8 +500,12 @@ def test_hotword_sets_round_trip_page_by_id_and_stay_in_their_tenant(db: SqlData
     assert [s.id for s in first.items + second.items + third.items] == sorted(ids)
     assert third.next_cursor is None
 
-    updated = replace(make_hotword_set("a"), hotwords=[Hotword("new")], etag="e2",
-                      update_time=T0 + timedelta(days=1))
+    updated = replace(
+        make_hotword_set("a"),
+        hotwords=[Hotword("new")],
+        etag="e2",
+        update_time=T0 + timedelta(days=1),
+    )
     with db.unit_of_work() as uow:
         uow.hotword_sets.save(updated)
         with pytest.raises(NotFound):
@@ -554,8 +595,7 @@ def test_speaker_mappings_need_the_tenants_task(db: SqlDatabase) -> None:
 # ---------------------------------------------------------------- transcripts
 
 
-def make_transcript(task_id: str = "t1", tenant_id: str = "acme", segments: int = 3
-                    ) -> Transcript:
+def make_transcript(task_id: str = "t1", tenant_id: str = "acme", segments: int = 3) -> Transcript:
     return Transcript(
         task_id=task_id,
         tenant_id=tenant_id,
@@ -567,8 +607,10 @@ def make_transcript(task_id: str = "t1", tenant_id: str = "acme", segments: int 
                 start=i * 2.5,
                 end=i * 2.5 + 2.0,
                 text=f"我们决定 item {i}",
-                words=[Word("我们", i * 2.5, i * 2.5 + 0.4, 0.98), Word("决定", i * 2.5 + 0.4,
-                                                                      i * 2.5 + 0.9)],
+                words=[
+                    Word("我们", i * 2.5, i * 2.5 + 0.4, 0.98),
+                    Word("决定", i * 2.5 + 0.4, i * 2.5 + 0.9),
+                ],
                 source_index=i // 2,
             )
             for i in range(segments)
@@ -602,8 +644,9 @@ def test_putting_a_transcript_replaces_the_earlier_one(db: SqlDatabase) -> None:
     with db.unit_of_work() as uow:
         uow.transcripts.put(make_transcript(segments=5))
         uow.commit()
-    shorter = replace(make_transcript(segments=2), asr_provider="azure",
-                      update_time=T0 + timedelta(hours=1))
+    shorter = replace(
+        make_transcript(segments=2), asr_provider="azure", update_time=T0 + timedelta(hours=1)
+    )
     with db.unit_of_work() as uow:
         assert uow.transcripts.get("acme", "t1", with_words=False) is not None  # identity map
         uow.transcripts.put(shorter)
@@ -622,12 +665,20 @@ def test_a_transcript_needs_the_tenants_task(db: SqlDatabase) -> None:
 # ---------------------------------------------------------------- artifacts
 
 
-def make_artifact(artifact_id: str, task_id: str = "t1", tenant_id: str = "acme", *,
-                  at: datetime = T0) -> Artifact:
+def make_artifact(
+    artifact_id: str, task_id: str = "t1", tenant_id: str = "acme", *, at: datetime = T0
+) -> Artifact:
     return Artifact(
-        id=artifact_id, task_id=task_id, tenant_id=tenant_id, prompt_template_id="standard",
-        state=ArtifactState.SUCCEEDED, llm_provider="extractive", llm_model="", extractive=True,
-        create_time=at, update_time=at,
+        id=artifact_id,
+        task_id=task_id,
+        tenant_id=tenant_id,
+        prompt_template_id="standard",
+        state=ArtifactState.SUCCEEDED,
+        llm_provider="extractive",
+        llm_model="",
+        extractive=True,
+        create_time=at,
+        update_time=at,
         minutes={"summary": "决定上线", "action_items": [{"owner": "张伟", "due": "2026-03-08"}]},
         json_object_key=f"tenants/{tenant_id}/tasks/{task_id}/{artifact_id}.json",
         markdown_object_key=f"tenants/{tenant_id}/tasks/{task_id}/{artifact_id}.md",
@@ -663,8 +714,9 @@ def test_artifact_save_records_failure(db: SqlDatabase) -> None:
     with db.unit_of_work() as uow:
         uow.artifacts.add(generating)
         uow.commit()
-    failed = replace(generating, state=ArtifactState.FAILED,
-                     error=TaskError(8, "LLM_QUOTA", "quota exhausted"))
+    failed = replace(
+        generating, state=ArtifactState.FAILED, error=TaskError(8, "LLM_QUOTA", "quota exhausted")
+    )
     with db.unit_of_work() as uow:
         uow.artifacts.save(failed)
         with pytest.raises(NotFound):
@@ -679,10 +731,20 @@ def test_artifact_save_records_failure(db: SqlDatabase) -> None:
 
 def make_usage(**changes: object) -> UsageRecord:
     record = UsageRecord(
-        tenant_id="acme", user_id="alice", task_id="t1", provider="volcengine",
-        model="bigmodel", operation="transcribe", labels={"team": "search"},
-        audio_seconds=60.0, input_tokens=0, output_tokens=0, cost_amount=Decimal("0.1"),
-        currency="CNY", succeeded=True, create_time=T0,
+        tenant_id="acme",
+        user_id="alice",
+        task_id="t1",
+        provider="volcengine",
+        model="bigmodel",
+        operation="transcribe",
+        labels={"team": "search"},
+        audio_seconds=60.0,
+        input_tokens=0,
+        output_tokens=0,
+        cost_amount=Decimal("0.1"),
+        currency="CNY",
+        succeeded=True,
+        create_time=T0,
     )
     return replace(record, **changes)  # type: ignore[arg-type]
 
@@ -690,14 +752,14 @@ def make_usage(**changes: object) -> UsageRecord:
 def test_audit_add_is_idempotent_per_tenant_and_call_key(db: SqlDatabase) -> None:
     with db.unit_of_work() as uow:
         assert uow.audit_logs.add(make_usage(), call_key="job-1/asr/0") is True
-        assert uow.audit_logs.add(make_usage(cost_amount=Decimal(9)),
-                                  call_key="job-1/asr/0") is False
+        assert (
+            uow.audit_logs.add(make_usage(cost_amount=Decimal(9)), call_key="job-1/asr/0") is False
+        )
         assert uow.audit_logs.add(make_usage(tenant_id="globex"), call_key="job-1/asr/0") is True
         uow.commit()
     with db.unit_of_work() as uow:
         assert uow.audit_logs.add(make_usage(), call_key="job-1/asr/0") is False
-        totals = uow.audit_logs.aggregate("acme", start=T0, end=T0 + timedelta(days=1),
-                                          group_by=[])
+        totals = uow.audit_logs.aggregate("acme", start=T0, end=T0 + timedelta(days=1), group_by=[])
     assert len(totals) == 1
     assert (totals[0].call_count, totals[0].costs) == (1, {"CNY": Decimal("0.1")})
 
@@ -708,11 +770,24 @@ def usage(db: SqlDatabase) -> SqlDatabase:
     records = [
         make_usage(),
         make_usage(cost_amount=Decimal("0.2"), audio_seconds=30.5),
-        make_usage(user_id="bob", labels={"team": "ads"}, succeeded=False,
-                   cost_amount=Decimal(0), audio_seconds=0.0),
-        make_usage(provider="gemini", model="flash", operation="minutes", audio_seconds=0.0,
-                   input_tokens=1000, output_tokens=200, cost_amount=Decimal("0.000123"),
-                   currency="USD", labels={}),
+        make_usage(
+            user_id="bob",
+            labels={"team": "ads"},
+            succeeded=False,
+            cost_amount=Decimal(0),
+            audio_seconds=0.0,
+        ),
+        make_usage(
+            provider="gemini",
+            model="flash",
+            operation="minutes",
+            audio_seconds=0.0,
+            input_tokens=1000,
+            output_tokens=200,
+            cost_amount=Decimal("0.000123"),
+            currency="USD",
+            labels={},
+        ),
         # 23:30 UTC on day 2, though 07:30 on day 3 in Beijing: the day is the UTC one.
         make_usage(create_time=(day2.replace(hour=23, minute=30)).astimezone(BEIJING)),
         make_usage(tenant_id="globex", cost_amount=Decimal(100)),
@@ -722,8 +797,12 @@ def usage(db: SqlDatabase) -> SqlDatabase:
         # The adapter also takes the call's latency and unit prices, which the port omits.
         audit_logs = SqlAuditLogRepository(uow.session)
         for i, record in enumerate(records):
-            assert audit_logs.add(record, call_key=f"call-{i}", latency_ms=1200,
-                                  unit_prices={"per_hour": Decimal("1.2")})
+            assert audit_logs.add(
+                record,
+                call_key=f"call-{i}",
+                latency_ms=1200,
+                unit_prices={"per_hour": Decimal("1.2")},
+            )
         uow.commit()
     return db
 
@@ -731,11 +810,25 @@ def usage(db: SqlDatabase) -> SqlDatabase:
 def _aggregate(db: SqlDatabase, *group_by: str, **filters: str) -> list[tuple[object, ...]]:
     with db.unit_of_work() as uow:
         groups = uow.audit_logs.aggregate(
-            "acme", start=T0.replace(hour=0), end=T0 + timedelta(days=3),
-            group_by=list(group_by), **filters)
+            "acme",
+            start=T0.replace(hour=0),
+            end=T0 + timedelta(days=3),
+            group_by=list(group_by),
+            **filters,
+        )
     return [
-        (g.provider, g.user_id, g.label_value, g.day, g.call_count, g.failed_call_count,
-         g.audio_seconds, g.input_tokens, g.output_tokens, g.costs)
+        (
+            g.provider,
+            g.user_id,
+            g.label_value,
+            g.day,
+            g.call_count,
+            g.failed_call_count,
+            g.audio_seconds,
+            g.input_tokens,
+            g.output_tokens,
+            g.costs,
+        )
         for g in groups
     ]
 
@@ -749,8 +842,18 @@ def test_audit_aggregates_by_provider_with_exact_costs_per_currency(usage: SqlDa
 
 def test_audit_aggregates_by_user_and_day(usage: SqlDatabase) -> None:
     assert _aggregate(usage, "user", "day") == [
-        ("", "alice", "", "2026-03-01", 3, 0, 90.5, 1000, 200,
-         {"CNY": Decimal("0.3"), "USD": Decimal("0.000123")}),
+        (
+            "",
+            "alice",
+            "",
+            "2026-03-01",
+            3,
+            0,
+            90.5,
+            1000,
+            200,
+            {"CNY": Decimal("0.3"), "USD": Decimal("0.000123")},
+        ),
         ("", "alice", "", "2026-03-02", 1, 0, 60.0, 0, 0, {"CNY": Decimal("0.1")}),
         ("", "bob", "", "2026-03-01", 1, 1, 0.0, 0, 0, {"CNY": Decimal(0)}),
     ]
@@ -759,13 +862,19 @@ def test_audit_aggregates_by_user_and_day(usage: SqlDatabase) -> None:
 def test_audit_aggregates_by_label_with_filters(usage: SqlDatabase) -> None:
     with usage.unit_of_work() as uow:
         groups = uow.audit_logs.aggregate(
-            "acme", start=T0.replace(hour=0), end=T0 + timedelta(days=3),
-            group_by=["label", "provider"], label_key="team")
+            "acme",
+            start=T0.replace(hour=0),
+            end=T0 + timedelta(days=3),
+            group_by=["label", "provider"],
+            label_key="team",
+        )
     assert [(g.label_value, g.provider, g.call_count) for g in groups] == [
-        ("", "gemini", 1), ("ads", "volcengine", 1), ("search", "volcengine", 3)]
+        ("", "gemini", 1),
+        ("ads", "volcengine", 1),
+        ("search", "volcengine", 3),
+    ]
 
-    assert _aggregate(usage, "label", provider="volcengine", user_id="alice",
-                      label_key="team") == [
+    assert _aggregate(usage, "label", provider="volcengine", user_id="alice", label_key="team") == [
         ("", "", "search", "", 3, 0, 150.5, 0, 0, {"CNY": Decimal("0.4")}),
     ]
 

@@ -46,14 +46,18 @@ def redis(redis_url: str) -> Iterator[Redis]:
 def make_queue(redis_url: str) -> Iterator[Callable[..., RqJobQueue]]:
     queues: list[RqJobQueue] = []
 
-    def make(job: Callable[[str], None] = jobs.record, *,
-             retry_intervals_seconds: list[int] | None = None,
-             url: str | None = None) -> RqJobQueue:
+    def make(
+        job: Callable[[str], None] = jobs.record,
+        *,
+        retry_intervals_seconds: list[int] | None = None,
+        url: str | None = None,
+    ) -> RqJobQueue:
         queue = RqJobQueue(
             url or redis_url,
             queue_name=QUEUE,
             job_timeout_seconds=600,
-            retry_intervals_seconds=[] if retry_intervals_seconds is None
+            retry_intervals_seconds=[]
+            if retry_intervals_seconds is None
             else retry_intervals_seconds,
             job_path=f"{job.__module__}.{job.__name__}",
         )
@@ -85,10 +89,15 @@ def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
 
 
 def worker_env(redis_url: str) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith("MEETING_AGENT_")}
-    env.update(MEETING_AGENT_JOBS__BACKEND="rq", MEETING_AGENT_JOBS__REDIS_URL=redis_url,
-               MEETING_AGENT_JOBS__QUEUE_NAME=QUEUE, MEETING_AGENT_LOG_LEVEL="INFO")
+    env = {
+        name: value for name, value in os.environ.items() if not name.startswith("MEETING_AGENT_")
+    }
+    env.update(
+        MEETING_AGENT_JOBS__BACKEND="rq",
+        MEETING_AGENT_JOBS__REDIS_URL=redis_url,
+        MEETING_AGENT_JOBS__QUEUE_NAME=QUEUE,
+        MEETING_AGENT_LOG_LEVEL="INFO",
+    )
     return env
 
 
@@ -99,9 +108,13 @@ def start_worker(redis_url: str) -> Iterator[Callable[..., subprocess.Popen[str]
 
     def start(*args: str) -> subprocess.Popen[str]:
         process = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "worker.py"), *args], cwd=REPO_ROOT,
-            env=worker_env(redis_url), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True)
+            [sys.executable, str(REPO_ROOT / "worker.py"), *args],
+            cwd=REPO_ROOT,
+            env=worker_env(redis_url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         processes.append(process)
         return process
 
@@ -243,8 +256,9 @@ def test_a_started_job_with_a_live_lease_is_live(make_queue, redis: Redis) -> No
 def _started_by(redis: Redis, queue, worker: str) -> None:
     queue.enqueue("t1")
     redis.lpop(queue.queue.key)
-    redis.hset(Job.key_for("task-t1"), mapping={"status": JobStatus.STARTED.value,
-                                                 "worker_name": worker})
+    redis.hset(
+        Job.key_for("task-t1"), mapping={"status": JobStatus.STARTED.value, "worker_name": worker}
+    )
 
 
 def test_a_started_job_of_a_worker_that_beats_is_live(make_queue, redis: Redis) -> None:
@@ -258,7 +272,8 @@ def test_a_started_job_of_a_worker_that_beats_is_live(make_queue, redis: Redis) 
 
 
 def test_a_started_job_of_a_worker_that_stopped_beating_is_replaced_at_the_front(
-        make_queue, redis: Redis) -> None:
+    make_queue, redis: Redis
+) -> None:
     queue = make_queue()
     _started_by(redis, queue, "host.1.abc")  # no liveness key: the worker is gone
     for other in ("new-1", "new-2"):
@@ -271,8 +286,9 @@ def test_a_started_job_of_a_worker_that_stopped_beating_is_replaced_at_the_front
     assert queue.queue.get_job_ids() == ["task-t1", "task-new-1", "task-new-2"]
 
 
-def test_the_worker_keeps_its_liveness_key_fresh_and_removes_it(redis_url: str,
-                                                                redis: Redis) -> None:
+def test_the_worker_keeps_its_liveness_key_fresh_and_removes_it(
+    redis_url: str, redis: Redis
+) -> None:
     worker = build_worker(JobSettings(backend="rq", redis_url=redis_url, queue_name=QUEUE))
     worker.bootstrap()
     key = liveness_key(worker.name)
@@ -335,9 +351,7 @@ def test_worker_py_retries_a_failed_job_after_its_interval(
     assert "fails on purpose" in output  # the failure was logged
 
 
-def test_worker_py_burst_runs_queued_jobs_and_exits(
-    make_queue, redis: Redis, start_worker
-) -> None:
+def test_worker_py_burst_runs_queued_jobs_and_exits(make_queue, redis: Redis, start_worker) -> None:
     queue = make_queue()
     for task_id in ("t1", "t2"):
         queue.enqueue(task_id)
@@ -351,8 +365,14 @@ def test_worker_py_burst_runs_queued_jobs_and_exits(
 
 def test_worker_py_refuses_the_inline_backend(redis_url: str) -> None:
     env = worker_env(redis_url) | {"MEETING_AGENT_JOBS__BACKEND": "inline"}
-    result = subprocess.run([sys.executable, str(REPO_ROOT / "worker.py"), "--burst"],
-                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "worker.py"), "--burst"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "MEETING_AGENT_JOBS__BACKEND" in result.stderr
 
@@ -377,8 +397,9 @@ def test_queue_depth_and_oldest_queued_age(make_queue, redis: Redis) -> None:
     assert queue.oldest_queued_age_seconds() == 0.0
 
     queue.enqueue("t1")
-    redis.hset(Job.key_for("task-t1"), "enqueued_at",
-               utcformat(datetime.now(UTC) - timedelta(seconds=90)))
+    redis.hset(
+        Job.key_for("task-t1"), "enqueued_at", utcformat(datetime.now(UTC) - timedelta(seconds=90))
+    )
     queue.enqueue("t2")
 
     assert queue.queue_depth() == 2

@@ -19,8 +19,9 @@ T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
 
 
-def make_task(task_id: str, tenant_id: str = "acme", *, at: datetime = T0,
-              **changes: object) -> Task:
+def make_task(
+    task_id: str, tenant_id: str = "acme", *, at: datetime = T0, **changes: object
+) -> Task:
     task = Task(
         id=task_id,
         tenant_id=tenant_id,
@@ -52,8 +53,9 @@ def claim(uow_factory: Callable[[], UnitOfWork], task_id: str, now: datetime) ->
     return claimed
 
 
-def heartbeat(uow_factory: Callable[[], UnitOfWork], task_id: str, now: datetime,
-              attempt: int | None = None) -> bool:
+def heartbeat(
+    uow_factory: Callable[[], UnitOfWork], task_id: str, now: datetime, attempt: int | None = None
+) -> bool:
     with uow_factory() as uow:
         alive = uow.tasks.heartbeat(task_id, now, attempt=attempt)
         uow.commit()
@@ -78,12 +80,16 @@ class LeaseContract:
         claimed = claim(uow_factory, "t1", now)
 
         assert claimed is not None
-        assert (claimed.state, claimed.attempts, claimed.heartbeat_time, claimed.start_time,
-                claimed.update_time) == (TaskState.RUNNING, 1, now, now, now)
+        assert (
+            claimed.state,
+            claimed.attempts,
+            claimed.heartbeat_time,
+            claimed.start_time,
+            claimed.update_time,
+        ) == (TaskState.RUNNING, 1, now, now, now)
         assert (claimed.tenant_id, claimed.display_name) == ("globex", "Weekly sync 周会")
         stored = load(uow_factory, task)
         assert (stored.state, stored.attempts, stored.heartbeat_time) == (TaskState.RUNNING, 1, now)
-
 
     def test_a_running_task_with_a_live_lease_cannot_be_claimed(self, uow_factory) -> None:
         add(uow_factory, make_task("t1"))
@@ -93,7 +99,6 @@ class LeaseContract:
         assert heartbeat(uow_factory, "t1", T0 + timedelta(seconds=55))
         assert claim(uow_factory, "t1", T0 + timedelta(seconds=100)) is None  # 45 s old
         assert load(uow_factory, make_task("t1")).attempts == 1
-
 
     def test_a_stale_lease_can_be_claimed_again(self, uow_factory) -> None:
         add(uow_factory, make_task("t1"))
@@ -107,10 +112,13 @@ class LeaseContract:
         assert (second.attempts, second.heartbeat_time) == (2, later)
         assert second.start_time == T0  # the first run's start is kept
 
-
     def test_heartbeat_refreshes_a_running_task_only(self, uow_factory) -> None:
-        add(uow_factory, make_task("t1"), make_task("queued"),
-            make_task("cancelled", state=TaskState.CANCELLED))
+        add(
+            uow_factory,
+            make_task("t1"),
+            make_task("queued"),
+            make_task("cancelled", state=TaskState.CANCELLED),
+        )
         claim(uow_factory, "t1", T0)
         beat = T0 + timedelta(seconds=5)
 
@@ -119,7 +127,6 @@ class LeaseContract:
         assert not heartbeat(uow_factory, "queued", beat)
         assert not heartbeat(uow_factory, "cancelled", beat)
         assert not heartbeat(uow_factory, "missing", beat)
-
 
     def test_heartbeat_of_a_cancelled_task_is_refused(self, uow_factory) -> None:
         task = make_task("t1")
@@ -135,7 +142,6 @@ class LeaseContract:
         assert not heartbeat(uow_factory, "t1", T0 + timedelta(seconds=5))
         assert claim(uow_factory, "t1", T0 + timedelta(hours=1)) is None
 
-
     def test_heartbeat_with_an_attempt_detects_a_takeover(self, uow_factory) -> None:
         add(uow_factory, make_task("t1"))
         first = claim(uow_factory, "t1", T0)
@@ -146,17 +152,15 @@ class LeaseContract:
         assert not heartbeat(uow_factory, "t1", T0 + timedelta(minutes=6), first.attempts)
         assert heartbeat(uow_factory, "t1", T0 + timedelta(minutes=6), second.attempts)
 
-
-    @pytest.mark.parametrize("state",
-                             [TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED])
-    def test_finished_and_missing_tasks_cannot_be_claimed(self, uow_factory,
-                                                          state: TaskState) -> None:
+    @pytest.mark.parametrize("state", [TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED])
+    def test_finished_and_missing_tasks_cannot_be_claimed(
+        self, uow_factory, state: TaskState
+    ) -> None:
         add(uow_factory, make_task("t1", state=state))
 
         assert claim(uow_factory, "t1", T0) is None
         assert claim(uow_factory, "missing", T0) is None
         assert load(uow_factory, make_task("t1")).attempts == 0
-
 
     def test_save_leaves_the_lease_alone(self, uow_factory) -> None:
         task = make_task("t1")
@@ -175,8 +179,10 @@ class LeaseContract:
 
         stored = load(uow_factory, task)
         assert (stored.progress_percent, stored.heartbeat_time, stored.attempts) == (
-            50, T0 + timedelta(minutes=2), 1)
-
+            50,
+            T0 + timedelta(minutes=2),
+            1,
+        )
 
     def test_find_orphans(self, uow_factory) -> None:
         now = T0 + timedelta(hours=1)
@@ -194,15 +200,16 @@ class LeaseContract:
         claim(uow_factory, "running-live", now - timedelta(seconds=10))
 
         with uow_factory() as uow:
-            orphans = uow.tasks.find_orphans(stale_before=now - LEASE,
-                                             queued_before=now - timedelta(seconds=30), limit=10)
-            first_two = uow.tasks.find_orphans(stale_before=now - LEASE,
-                                               queued_before=now - timedelta(seconds=30), limit=2)
+            orphans = uow.tasks.find_orphans(
+                stale_before=now - LEASE, queued_before=now - timedelta(seconds=30), limit=10
+            )
+            first_two = uow.tasks.find_orphans(
+                stale_before=now - LEASE, queued_before=now - timedelta(seconds=30), limit=2
+            )
 
         assert [task.id for task in orphans] == ["queued-old", "running-dead", "running-no-lease"]
         assert [task.id for task in first_two] == ["queued-old", "running-dead"]
         assert orphans[1].tenant_id == "globex"
-
 
     def test_an_uncommitted_claim_is_rolled_back(self, uow_factory) -> None:
         add(uow_factory, make_task("t1"))
@@ -239,8 +246,9 @@ def database(migrated_database_url: str) -> Iterator[SqlDatabase]:
     database.dispose()
 
 
-def race_to_claim(database: SqlDatabase, task_id: str, contenders: int
-                  ) -> tuple[list[Task | None], list[BaseException]]:
+def race_to_claim(
+    database: SqlDatabase, task_id: str, contenders: int
+) -> tuple[list[Task | None], list[BaseException]]:
     """`contenders` threads claim the task at the same moment, each in its own transaction."""
     barrier = threading.Barrier(contenders)
     lock = threading.Lock()

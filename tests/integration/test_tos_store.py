@@ -25,12 +25,19 @@ PART = 64 * 1024
 
 def tos_settings(fake: FakeTos, **overrides: object) -> TosSettings:
     values: dict[str, object] = {
-        "bucket": BUCKET, "region": fake.region, "endpoint": fake.endpoint,
-        "access_key": fake.access_key, "secret_key": fake.secret_key,
+        "bucket": BUCKET,
+        "region": fake.region,
+        "endpoint": fake.endpoint,
+        "access_key": fake.access_key,
+        "secret_key": fake.secret_key,
         # The harness is the proxy for its own virtual hosts (see tests/harness/tos.py).
-        "proxy_host": "127.0.0.1", "proxy_port": fake.port,
-        "multipart_threshold_bytes": 2 * PART, "part_size_bytes": PART,
-        "spool_memory_bytes": PART // 2, "max_retry_count": 0, "dns_cache_minutes": 0,
+        "proxy_host": "127.0.0.1",
+        "proxy_port": fake.port,
+        "multipart_threshold_bytes": 2 * PART,
+        "part_size_bytes": PART,
+        "spool_memory_bytes": PART // 2,
+        "max_retry_count": 0,
+        "dns_cache_minutes": 0,
         **overrides,
     }
     return TosSettings.model_validate(values)
@@ -172,7 +179,8 @@ def test_bad_credentials(fake: FakeTos) -> None:
 def test_check(store: TosObjectStore, fake: FakeTos) -> None:
     store.check()
     unreachable = TosObjectStore(
-        tos_settings(fake, proxy_port=1, connect_timeout_seconds=1), max_object_bytes=PART)
+        tos_settings(fake, proxy_port=1, connect_timeout_seconds=1), max_object_bytes=PART
+    )
     with pytest.raises(Unavailable) as raised:
         unreachable.check()
     assert raised.value.reason == OBJECT_STORE_UNAVAILABLE

@@ -65,22 +65,32 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
-def gemini_client(fake: FakeGemini, http: httpx.Client,
-                  keys: tuple[str, ...] = (KEY1, KEY2)) -> GeminiClient:
-    return GeminiClient(pool=KeyPool("gemini", keys), base_url=fake.base_url, policy=POLICY,
-                        http=http, sleep=Sleeps())
+def gemini_client(
+    fake: FakeGemini, http: httpx.Client, keys: tuple[str, ...] = (KEY1, KEY2)
+) -> GeminiClient:
+    return GeminiClient(
+        pool=KeyPool("gemini", keys),
+        base_url=fake.base_url,
+        policy=POLICY,
+        http=http,
+        sleep=Sleeps(),
+    )
 
 
 def files_asr(fake: FakeGemini, http: httpx.Client, **kwargs: object) -> GeminiAsr:
-    return GeminiAsr(client=gemini_client(fake, http, **kwargs),  # type: ignore[arg-type]
-                     inline_limit_bytes=1000, file_poll_seconds=0.01)
+    return GeminiAsr(
+        client=gemini_client(fake, http, **kwargs),  # type: ignore[arg-type]
+        inline_limit_bytes=1000,
+        file_poll_seconds=0.01,
+    )
 
 
 # ====================================================================== Gemini uploads
 
 
 def test_rotation_deletes_the_first_keys_upload_with_that_key(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.quota("day", key=KEY1, times=1)
     request = replace(asr_request(), context=CallContext("t", "u", task_id="task-42"))
 
@@ -96,7 +106,8 @@ def test_rotation_deletes_the_first_keys_upload_with_that_key(
 
 
 def test_a_file_kept_for_a_retry_goes_on_release(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.quota("day", times=None)
     checkpoints = MemoryCheckpoints()
     asr = files_asr(fake, http)
@@ -114,7 +125,8 @@ def test_a_file_kept_for_a_retry_goes_on_release(
 
 
 def test_a_cancel_while_processing_keeps_the_file_until_release(
-        fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio) -> None:
+    fake: FakeGemini, http: httpx.Client, jfk: NormalizedAudio
+) -> None:
     fake.processing_polls = 1_000_000
     checkpoints = MemoryCheckpoints()
     asr = files_asr(fake, http)
@@ -124,8 +136,13 @@ def test_a_cancel_while_processing_keeps_the_file_until_release(
             raise TaskCancelled("t")
 
     with pytest.raises(TaskCancelled):
-        asr.transcribe(jfk, asr_request(), checkpoints=checkpoints, progress=lambda *a: None,
-                       check_cancelled=cancel_once_polled)
+        asr.transcribe(
+            jfk,
+            asr_request(),
+            checkpoints=checkpoints,
+            progress=lambda *a: None,
+            check_cancelled=cancel_once_polled,
+        )
     assert len(fake.live_files()) == 1
     asr.release(checkpoints)
     assert fake.live_files() == []
@@ -135,14 +152,16 @@ def test_a_cancel_while_processing_keeps_the_file_until_release(
 
 
 def test_the_sweep_deletes_our_stale_files_in_every_project_and_nothing_else(
-        fake: FakeGemini, http: httpx.Client) -> None:
-    stale = [fake.plant(KEY1, display_name=f"{FILE_DISPLAY_PREFIX}old-{i}", age=8 * HOUR)
-             for i in range(3)]
+    fake: FakeGemini, http: httpx.Client
+) -> None:
+    stale = [
+        fake.plant(KEY1, display_name=f"{FILE_DISPLAY_PREFIX}old-{i}", age=8 * HOUR)
+        for i in range(3)
+    ]
     stale.append(fake.plant(KEY2, display_name=f"{FILE_DISPLAY_PREFIX}old-k2", age=30 * HOUR))
     fresh = fake.plant(KEY1, display_name=f"{FILE_DISPLAY_PREFIX}running", age=HOUR / 60)
     # Someone else's files in the same project, enough to need a second page.
-    foreign = [fake.plant(KEY1, display_name=f"notebook-{i}", age=40 * HOUR)
-               for i in range(120)]
+    foreign = [fake.plant(KEY1, display_name=f"notebook-{i}", age=40 * HOUR) for i in range(120)]
     sweep = GeminiFileSweep(gemini_client(fake, http), max_age_seconds=7 * 3600)
 
     deleted = sweep.sweep(datetime.now(UTC))
@@ -151,13 +170,13 @@ def test_the_sweep_deletes_our_stale_files_in_every_project_and_nothing_else(
     assert {f.name for f in fake.live_files()} == {fresh.name, *(f.name for f in foreign)}
     assert all(f.deleted for f in stale)
     lists = fake.calls("GET", "/v1beta/files")
-    assert [r.param("pageToken") is not None for r in lists if r.key == KEY1] == [
-        False, True]
+    assert [r.param("pageToken") is not None for r in lists if r.key == KEY1] == [False, True]
     assert {r.param("pageSize") for r in lists} == {"100"}
 
 
 def test_a_project_that_cannot_be_listed_does_not_stop_the_others(
-        fake: FakeGemini, http: httpx.Client) -> None:
+    fake: FakeGemini, http: httpx.Client
+) -> None:
     fake.plant(KEY2, display_name=f"{FILE_DISPLAY_PREFIX}old", age=8 * HOUR)
     client = gemini_client(fake, http, keys=("AIzaSy-revoked", KEY2))
 
@@ -184,13 +203,18 @@ def test_published_audio_is_per_task_and_withdrawn_per_task(tmp_path: Path) -> N
     assert [key.split("/")[1] for key in store.objects] == ["task-b"]  # same audio, kept
 
 
-def test_volcano_withdraws_its_audio_once_answered(
-        tmp_path: Path, jfk: NormalizedAudio) -> None:
+def test_volcano_withdraws_its_audio_once_answered(tmp_path: Path, jfk: NormalizedAudio) -> None:
     with LocalAudioPublisher(tmp_path) as publisher, VolcengineFake(pending_polls=1) as fake:
-        asr = VolcengineAsr(["app-1:access-1"], base_url=fake.base_url, mode="standard",
-                            publisher=publisher, poll_interval_seconds=0.01)
-        request = replace(asr_request(language_code="zh-CN"),
-                          context=CallContext("t", "u", task_id="task-7"))
+        asr = VolcengineAsr(
+            ["app-1:access-1"],
+            base_url=fake.base_url,
+            mode="standard",
+            publisher=publisher,
+            poll_interval_seconds=0.01,
+        )
+        request = replace(
+            asr_request(language_code="zh-CN"), context=CallContext("t", "u", task_id="task-7")
+        )
         transcribe(asr, jfk, request)
         asr.close()
 
@@ -198,12 +222,15 @@ def test_volcano_withdraws_its_audio_once_answered(
         assert publisher.live() == []
 
 
-def test_volcano_releases_audio_of_a_cancelled_task(
-        tmp_path: Path, jfk: NormalizedAudio) -> None:
-    with LocalAudioPublisher(tmp_path) as publisher, \
-            VolcengineFake(pending_polls=1_000) as fake:
-        asr = VolcengineAsr(["app-1:access-1"], base_url=fake.base_url, mode="standard",
-                            publisher=publisher, poll_interval_seconds=0.01)
+def test_volcano_releases_audio_of_a_cancelled_task(tmp_path: Path, jfk: NormalizedAudio) -> None:
+    with LocalAudioPublisher(tmp_path) as publisher, VolcengineFake(pending_polls=1_000) as fake:
+        asr = VolcengineAsr(
+            ["app-1:access-1"],
+            base_url=fake.base_url,
+            mode="standard",
+            publisher=publisher,
+            poll_interval_seconds=0.01,
+        )
         checkpoints = MemoryCheckpoints()
         calls = 0
 
@@ -214,8 +241,13 @@ def test_volcano_releases_audio_of_a_cancelled_task(
                 raise TaskCancelled("t")
 
         with pytest.raises(TaskCancelled):
-            asr.transcribe(jfk, asr_request(language_code="zh-CN"), checkpoints=checkpoints,
-                           progress=lambda *a: None, check_cancelled=cancel_on_the_first_poll)
+            asr.transcribe(
+                jfk,
+                asr_request(language_code="zh-CN"),
+                checkpoints=checkpoints,
+                progress=lambda *a: None,
+                check_cancelled=cancel_on_the_first_poll,
+            )
         assert len(publisher.live()) == 1
 
         asr.release(checkpoints)
@@ -237,8 +269,7 @@ def test_the_sweep_deletes_published_audio_past_its_urls_lifetime() -> None:
     sweeper = LeftoverSweeper([ProviderAudioSweep(store)], clock)
 
     assert sweeper.run_once() == {"provider-audio": 1}
-    assert store.keys() == [f"{PROVIDER_AUDIO_PREFIX}task-new/y.wav",
-                            "tenants/t/tasks/a/source"]
+    assert store.keys() == [f"{PROVIDER_AUDIO_PREFIX}task-new/y.wav", "tenants/t/tasks/a/source"]
 
 
 class _DownSweep:
@@ -269,6 +300,9 @@ def test_the_local_store_lists_objects_with_their_times(tmp_path: Path) -> None:
     listed = sorted(store.list_objects("provider-audio"), key=lambda info: info.key)
 
     assert [(i.key, i.size_bytes) for i in listed] == [
-        ("provider-audio/a/1.wav", 3), ("provider-audio/b/2.wav", 3)]
-    assert all(i.modify_time is not None
-               and abs(i.modify_time - datetime.now(UTC)) < HOUR for i in listed)
+        ("provider-audio/a/1.wav", 3),
+        ("provider-audio/b/2.wav", 3),
+    ]
+    assert all(
+        i.modify_time is not None and abs(i.modify_time - datetime.now(UTC)) < HOUR for i in listed
+    )

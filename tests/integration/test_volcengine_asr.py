@@ -34,8 +34,13 @@ from tests.harness.vendors.script import MIXED, MIXED_TIDY
 from tests.harness.vendors.volcengine import FLASH, QUERY, SUBMIT, VolcengineFake
 
 JFK = Path(__file__).resolve().parent.parent / "data" / "jfk.flac"
-POLICY = RetryPolicy(max_attempts=4, initial_backoff_seconds=0.01, max_backoff_seconds=0.05,
-                     max_total_seconds=20, max_quota_wait_seconds=5)
+POLICY = RetryPolicy(
+    max_attempts=4,
+    initial_backoff_seconds=0.01,
+    max_backoff_seconds=0.05,
+    max_total_seconds=20,
+    max_quota_wait_seconds=5,
+)
 KEY_1 = "app-1:access-1"
 KEY_2 = "app-2:access-2"
 
@@ -63,20 +68,38 @@ class Progress:
         self.events.append((fraction, message))
 
 
-def asr_request(*, language_code: str = "", hotwords: tuple[Hotword, ...] = (),
-                diarization: bool = True, model: str = "") -> AsrRequest:
-    return AsrRequest(language_code=language_code, model=model, hotwords=hotwords,
-                      speaker_count=None, diarization=diarization)
+def asr_request(
+    *,
+    language_code: str = "",
+    hotwords: tuple[Hotword, ...] = (),
+    diarization: bool = True,
+    model: str = "",
+) -> AsrRequest:
+    return AsrRequest(
+        language_code=language_code,
+        model=model,
+        hotwords=hotwords,
+        speaker_count=None,
+        diarization=diarization,
+    )
 
 
-def transcribe(asr: VolcengineAsr, audio: NormalizedAudio, request: AsrRequest | None = None,
-               *, checkpoints: MemoryCheckpoints | None = None,
-               progress: Progress | None = None, check_cancelled: Any = None) -> AsrResult:
-    return asr.transcribe(audio, request or asr_request(),
-                          checkpoints=checkpoints if checkpoints is not None
-                          else MemoryCheckpoints(),
-                          progress=progress or Progress(),
-                          check_cancelled=check_cancelled or (lambda: None))
+def transcribe(
+    asr: VolcengineAsr,
+    audio: NormalizedAudio,
+    request: AsrRequest | None = None,
+    *,
+    checkpoints: MemoryCheckpoints | None = None,
+    progress: Progress | None = None,
+    check_cancelled: Any = None,
+) -> AsrResult:
+    return asr.transcribe(
+        audio,
+        request or asr_request(),
+        checkpoints=checkpoints if checkpoints is not None else MemoryCheckpoints(),
+        progress=progress or Progress(),
+        check_cancelled=check_cancelled or (lambda: None),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +117,7 @@ def publisher(tmp_path: Path) -> Iterator[LocalAudioPublisher]:
 def make_asr() -> Iterator[Any]:
     made: list[VolcengineAsr] = []
 
-    def make(fake: VolcengineFake, keys: list[str] | None = None, **options: Any
-             ) -> VolcengineAsr:
+    def make(fake: VolcengineFake, keys: list[str] | None = None, **options: Any) -> VolcengineAsr:
         options.setdefault("retry_policy", POLICY)
         options.setdefault("poll_interval_seconds", 0.01)
         options.setdefault("request_timeout_seconds", 5)
@@ -131,8 +153,12 @@ def test_flash_returns_speaker_labelled_segments_with_words(make_asr, meeting) -
     assert summary(result) == EXPECTED
     assert [s.index for s in result.segments] == [0, 1, 2]
     assert result.segments[0].words == [
-        Word("And", 0.32, 0.56), Word("so", 0.6, 0.9), Word("my", 1.2, 1.4),
-        Word("fellow", 1.45, 1.9), Word("Americans", 1.95, 4.1)]
+        Word("And", 0.32, 0.56),
+        Word("so", 0.6, 0.9),
+        Word("my", 1.2, 1.4),
+        Word("fellow", 1.45, 1.9),
+        Word("Americans", 1.95, 4.1),
+    ]
     assert (result.provider, result.model) == ("volcengine", "volc.bigasr.auc_turbo")
     assert result.vendor_request_id == sent.headers["x-api-request-id"]
     assert result.billed_audio_seconds == pytest.approx(meeting.duration_seconds, abs=0.01)
@@ -147,7 +173,8 @@ def test_flash_returns_speaker_labelled_segments_with_words(make_asr, meeting) -
 
 
 def test_standard_submits_a_url_and_polls_through_queued_and_processing(
-        make_asr, meeting, publisher) -> None:
+    make_asr, meeting, publisher
+) -> None:
     progress = Progress()
     checkpoints = MemoryCheckpoints()
     with VolcengineFake(pending_polls=4) as fake:
@@ -165,8 +192,12 @@ def test_standard_submits_a_url_and_polls_through_queued_and_processing(
     assert (result.model, summary(result)) == ("volc.bigasr.auc", EXPECTED)
     assert publisher.published == ["volcengine.wav"] and publisher.downloads == 1
     # Whose audio was published is saved first, and emptied once it is withdrawn.
-    assert checkpoints.saved == [AUDIO_CHECKPOINT, REQUEST_CHECKPOINT, RESULT_CHECKPOINT,
-                                 AUDIO_CHECKPOINT]
+    assert checkpoints.saved == [
+        AUDIO_CHECKPOINT,
+        REQUEST_CHECKPOINT,
+        RESULT_CHECKPOINT,
+        AUDIO_CHECKPOINT,
+    ]
     assert publisher.live() == [] and len(publisher.withdrawn) == 1
     assert json.loads(checkpoints.data[REQUEST_CHECKPOINT])["request_id"] == request_id
     messages = [m for _, m in progress.events]
@@ -186,8 +217,9 @@ def test_auto_mode_uses_flash_when_the_audio_fits(make_asr, meeting, publisher) 
 def test_hotwords_and_language_are_sent_as_documented(make_asr, meeting) -> None:
     hotwords = (Hotword("火山引擎"), Hotword(" Kubernetes "), Hotword("火山引擎"), Hotword(" "))
     with VolcengineFake() as fake:
-        result = transcribe(make_asr(fake), meeting,
-                            asr_request(language_code="en", hotwords=hotwords))
+        result = transcribe(
+            make_asr(fake), meeting, asr_request(language_code="en", hotwords=hotwords)
+        )
 
         body = fake.requests_to(FLASH)[0].json()
     context = body["request"]["corpus"]["context"]
@@ -322,8 +354,9 @@ def test_timeouts_are_bounded_and_retried(make_asr, meeting) -> None:
 
 
 def test_a_vendor_that_never_answers_in_time_is_unavailable(make_asr, meeting) -> None:
-    policy = RetryPolicy(max_attempts=2, initial_backoff_seconds=0.01,
-                         max_backoff_seconds=0.02, max_total_seconds=10)
+    policy = RetryPolicy(
+        max_attempts=2, initial_backoff_seconds=0.01, max_backoff_seconds=0.02, max_total_seconds=10
+    )
     with VolcengineFake() as fake:
         fake.inject("flash", Fault.delay(3), Fault.delay(3))
         asr = make_asr(fake, flash_timeout_seconds=0.3, retry_policy=policy)
@@ -365,13 +398,17 @@ def test_a_malformed_submit_answer_is_transient(make_asr, meeting, publisher) ->
     assert summary(result) == EXPECTED
 
 
-@pytest.mark.parametrize(("code", "reason"), [
-    ("45000002", "AUDIO_EMPTY"),
-    ("45000151", "AUDIO_UNDECODABLE"),
-    ("45000001", "PROVIDER_REJECTED_REQUEST"),
-])
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("45000002", "AUDIO_EMPTY"),
+        ("45000151", "AUDIO_UNDECODABLE"),
+        ("45000001", "PROVIDER_REJECTED_REQUEST"),
+    ],
+)
 def test_bad_audio_fails_with_the_vendors_reason_without_retrying(
-        make_asr, meeting, code: str, reason: str) -> None:
+    make_asr, meeting, code: str, reason: str
+) -> None:
     with VolcengineFake() as fake:
         fake.inject("flash", Fault.vendor_code(code))
         with pytest.raises(InvalidArgument) as caught:
@@ -379,8 +416,11 @@ def test_bad_audio_fails_with_the_vendors_reason_without_retrying(
 
         assert len(fake.requests_to(FLASH)) == 1
     assert caught.value.reason == reason
-    assert caught.value.metadata == {"provider": "volcengine", "http_status": "200",
-                                     "vendor_code": code}
+    assert caught.value.metadata == {
+        "provider": "volcengine",
+        "http_status": "200",
+        "vendor_code": code,
+    }
 
 
 def test_bad_audio_found_while_polling_is_not_retried(make_asr, meeting, publisher) -> None:
@@ -397,7 +437,8 @@ def test_bad_audio_found_while_polling_is_not_retried(make_asr, meeting, publish
 
 
 def test_a_retried_job_polls_the_saved_request_and_then_reuses_the_result(
-        make_asr, meeting, publisher) -> None:
+    make_asr, meeting, publisher
+) -> None:
     checkpoints = MemoryCheckpoints()
     with VolcengineFake(pending_polls=3) as fake:
         asr = make_asr(fake, mode="standard", publisher=publisher)
@@ -410,28 +451,36 @@ def test_a_retried_job_polls_the_saved_request_and_then_reuses_the_result(
                 raise TaskCancelled()
 
         with pytest.raises(TaskCancelled):
-            transcribe(asr, meeting, checkpoints=checkpoints,
-                       check_cancelled=cancel_before_the_second_query)
+            transcribe(
+                asr,
+                meeting,
+                checkpoints=checkpoints,
+                check_cancelled=cancel_before_the_second_query,
+            )
         (submit,) = fake.requests_to(SUBMIT)
         assert len(fake.requests_to(QUERY)) == 1
         assert checkpoints.saved == [AUDIO_CHECKPOINT, REQUEST_CHECKPOINT]
         assert len(publisher.live()) == 1  # the job may still fetch it
 
-        resumed = transcribe(make_asr(fake, mode="standard", publisher=publisher), meeting,
-                             checkpoints=checkpoints)
+        resumed = transcribe(
+            make_asr(fake, mode="standard", publisher=publisher), meeting, checkpoints=checkpoints
+        )
         assert len(fake.requests_to(SUBMIT)) == 1
         queries = fake.requests_to(QUERY)
         assert len(queries) == 4
         assert {q.headers["x-api-request-id"] for q in queries} == {
-            submit.headers["x-api-request-id"]}
+            submit.headers["x-api-request-id"]
+        }
 
         seen = len(fake.requests)
-        again = transcribe(make_asr(fake, mode="standard", publisher=publisher), meeting,
-                           checkpoints=checkpoints)
+        again = transcribe(
+            make_asr(fake, mode="standard", publisher=publisher), meeting, checkpoints=checkpoints
+        )
         assert len(fake.requests) == seen
     assert summary(resumed) == summary(again) == EXPECTED
-    assert resumed.vendor_request_id == again.vendor_request_id == (
-        submit.headers["x-api-request-id"])
+    assert (
+        resumed.vendor_request_id == again.vendor_request_id == (submit.headers["x-api-request-id"])
+    )
     assert publisher.published == ["volcengine.wav"]
 
 
@@ -451,8 +500,13 @@ def test_a_saved_flash_result_is_reused(make_asr, meeting) -> None:
 def test_waiting_is_bounded_and_keeps_the_request(make_asr, meeting, publisher) -> None:
     checkpoints = MemoryCheckpoints()
     with VolcengineFake(pending_polls=10_000) as fake:
-        asr = make_asr(fake, mode="standard", publisher=publisher, poll_interval_seconds=0.05,
-                       max_wait_seconds=0.3)
+        asr = make_asr(
+            fake,
+            mode="standard",
+            publisher=publisher,
+            poll_interval_seconds=0.05,
+            max_wait_seconds=0.3,
+        )
         with pytest.raises(Unavailable) as caught:
             transcribe(asr, meeting, checkpoints=checkpoints)
 
@@ -464,8 +518,7 @@ def test_waiting_is_bounded_and_keeps_the_request(make_asr, meeting, publisher) 
 # ---------------------------------------------------------------------- modes
 
 
-def test_no_presigned_url_and_too_long_for_flash_fails_before_any_call(make_asr,
-                                                                       meeting) -> None:
+def test_no_presigned_url_and_too_long_for_flash_fails_before_any_call(make_asr, meeting) -> None:
     long_meeting = NormalizedAudio(meeting.path, 3 * 3600, meeting.sources)
     with VolcengineFake() as fake:
         asr = make_asr(fake)
@@ -497,8 +550,9 @@ def test_check_supported() -> None:
         flash.close()
 
 
-def test_a_turbo_model_picks_flash_and_an_unknown_model_is_refused(make_asr, meeting,
-                                                                  publisher) -> None:
+def test_a_turbo_model_picks_flash_and_an_unknown_model_is_refused(
+    make_asr, meeting, publisher
+) -> None:
     with VolcengineFake() as fake:
         asr = make_asr(fake, mode="standard", publisher=publisher)
         result = transcribe(asr, meeting, asr_request(model="volc.bigasr.auc_turbo"))

@@ -75,8 +75,7 @@ def test_unknown_preset_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 @pytest.mark.parametrize("beam_size", ["0", "11"])
-def test_beam_size_out_of_range_is_refused(monkeypatch: pytest.MonkeyPatch,
-                                           beam_size: str) -> None:
+def test_beam_size_out_of_range_is_refused(monkeypatch: pytest.MonkeyPatch, beam_size: str) -> None:
     monkeypatch.setenv("MEETING_AGENT_ASR__BEAM_SIZE", beam_size)
     with pytest.raises(ConfigurationError, match="MEETING_AGENT_ASR__BEAM_SIZE"):
         load_settings()
@@ -96,16 +95,22 @@ def test_unknown_preset_name_is_refused() -> None:
 
 def test_the_adapter_passes_what_it_exposes() -> None:
     options = LocalWhisperAsr(decoding=FAST, vad=False).transcribe_options
-    assert options == {"beam_size": 1, "best_of": 1, "temperature": [0.0],
-                       "condition_on_previous_text": False, "word_timestamps": True,
-                       "vad_filter": False}
+    assert options == {
+        "beam_size": 1,
+        "best_of": 1,
+        "temperature": [0.0],
+        "condition_on_previous_text": False,
+        "word_timestamps": True,
+        "vad_filter": False,
+    }
     accurate = LocalWhisperAsr().transcribe_options
     assert accurate["beam_size"] == 5
     assert accurate["word_timestamps"] and accurate["vad_filter"]
 
 
-def test_bootstrap_builds_the_configured_decoding(monkeypatch: pytest.MonkeyPatch,
-                                                  tmp_path: Path) -> None:
+def test_bootstrap_builds_the_configured_decoding(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from meeting_agent import bootstrap as composition
 
     built: list[Any] = []
@@ -129,9 +134,9 @@ def test_with_fast_decoding_drops_a_configured_beam() -> None:
 
 
 @pytest.mark.parametrize(("flags", "preset"), [([], "accurate"), (["--fast"], "fast")])
-def test_process_fast_flag_picks_the_fast_preset(monkeypatch: pytest.MonkeyPatch,
-                                                 tmp_path: Path, flags: list[str],
-                                                 preset: str) -> None:
+def test_process_fast_flag_picks_the_fast_preset(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, flags: list[str], preset: str
+) -> None:
     from meeting_agent import bootstrap as composition
 
     seen: list[Settings] = []
@@ -143,8 +148,9 @@ def test_process_fast_flag_picks_the_fast_preset(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(composition, "bootstrap", fake_bootstrap)
     audio = tmp_path / "meeting.wav"
     audio.write_bytes(b"")
-    result = CliRunner().invoke(app, ["process", str(audio), *flags,
-                                      "--data-dir", str(tmp_path / "data")])
+    result = CliRunner().invoke(
+        app, ["process", str(audio), *flags, "--data-dir", str(tmp_path / "data")]
+    )
     assert isinstance(result.exception, _Stop), result.output
     assert [s.asr.preset for s in seen] == [preset]
 
@@ -157,4 +163,3 @@ def test_process_help_names_the_fast_flag() -> None:
 
 class _Stop(Exception):
     """Ends a command once the settings it built are recorded."""
-

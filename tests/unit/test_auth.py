@@ -53,23 +53,36 @@ def public_pem(key: rsa.RSAPrivateKey) -> bytes:
 
 
 def jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
-    return {**RSAAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": kid, "alg": "RS256",
-            "use": "sig"}
+    return {
+        **RSAAlgorithm.to_jwk(key.public_key(), as_dict=True),
+        "kid": kid,
+        "alg": "RS256",
+        "use": "sig",
+    }
 
 
 def claims(**changes: Any) -> dict[str, Any]:
     """Valid claims; a change to None drops that claim."""
     now = int(time.time())
     base: dict[str, Any] = {
-        "iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "tenant_id": "acme",
-        "iat": now, "exp": now + 300,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "alice",
+        "tenant_id": "acme",
+        "iat": now,
+        "exp": now + 300,
     }
     base.update(changes)
     return {name: value for name, value in base.items() if value is not None}
 
 
-def sign(key: rsa.RSAPrivateKey, payload: dict[str, Any] | None = None, *,
-         kid: str | None = "idp", alg: str = "RS256") -> str:
+def sign(
+    key: rsa.RSAPrivateKey,
+    payload: dict[str, Any] | None = None,
+    *,
+    kid: str | None = "idp",
+    alg: str = "RS256",
+) -> str:
     headers = {"kid": kid} if kid is not None else None
     return jwt.encode(payload or claims(), key, algorithm=alg, headers=headers)
 
@@ -78,8 +91,7 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def forge(header: dict[str, Any], payload: dict[str, Any],
-          signer: Callable[[bytes], bytes]) -> str:
+def forge(header: dict[str, Any], payload: dict[str, Any], signer: Callable[[bytes], bytes]) -> str:
     """A token built by hand, as an attacker would, bypassing PyJWT's own safeguards."""
     signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}"
     return f"{signing_input}.{b64(signer(signing_input.encode()))}"
@@ -106,8 +118,12 @@ def bearer(token: str) -> Metadata:
 
 
 def make_settings(data_dir: Path, **auth_fields: Any) -> Settings:
-    fields: dict[str, Any] = {"issuer": ISSUER, "audience": AUDIENCE, "leeway_seconds": LEEWAY,
-                              "dev_key": False}
+    fields: dict[str, Any] = {
+        "issuer": ISSUER,
+        "audience": AUDIENCE,
+        "leeway_seconds": LEEWAY,
+        "dev_key": False,
+    }
     fields.update(auth_fields)
     environment = fields.pop("environment", "development")
     return Settings(environment=environment, data_dir=data_dir, auth=AuthSettings(**fields))
@@ -144,63 +160,157 @@ def pem_authenticator(kit: Kit, tmp_path_factory: pytest.TempPathFactory) -> Aut
 # ---------------------------------------------------------------- refusals
 
 REFUSALS = [
-    pytest.param(lambda k: bearer(forge({"alg": "none", "typ": "JWT", "kid": "idp"}, claims(),
-                                        lambda _: b"")),
-                 auth.DISALLOWED_ALGORITHM, None, id="alg-none"),
-    pytest.param(lambda k: bearer(forge({"alg": "HS256", "typ": "JWT", "kid": "idp"}, claims(),
-                                        hs256(public_pem(k.idp)))),
-                 auth.DISALLOWED_ALGORITHM, None, id="hs256-public-key-as-secret"),
-    pytest.param(lambda k: bearer(forge({"alg": "HS256", "typ": "JWT"}, claims(),
-                                        hs256(secrets.token_bytes(32)))),
-                 auth.DISALLOWED_ALGORITHM, None, id="hs256-random-secret"),
-    pytest.param(lambda k: bearer(sign(k.idp, alg="RS512")),
-                 auth.DISALLOWED_ALGORITHM, None, id="rs512-not-configured"),
-    pytest.param(lambda k: bearer(sign(k.attacker)),
-                 auth.INVALID_SIGNATURE, None, id="unknown-key-known-kid"),
-    pytest.param(lambda k: bearer(sign(k.attacker, kid=None)),
-                 auth.INVALID_SIGNATURE, None, id="unknown-key-no-kid"),
-    pytest.param(lambda k: bearer(sign(k.idp, kid="rotated-away")),
-                 auth.UNKNOWN_KEY, None, id="unknown-kid"),
-    pytest.param(lambda k: bearer(tamper_payload(sign(k.idp))),
-                 auth.INVALID_SIGNATURE, None, id="tampered-payload"),
-    pytest.param(lambda k: bearer(tamper_signature(sign(k.idp))),
-                 auth.INVALID_SIGNATURE, None, id="tampered-signature"),
-    pytest.param(lambda k: bearer(sign(k.idp, claims(exp=int(time.time()) - LEEWAY - 60))),
-                 auth.TOKEN_EXPIRED, None, id="expired"),
-    pytest.param(lambda k: bearer(sign(k.idp, claims(nbf=int(time.time()) + LEEWAY + 60))),
-                 auth.TOKEN_NOT_YET_VALID, None, id="nbf-beyond-leeway"),
-    pytest.param(lambda k: bearer(sign(k.idp, claims(iss="https://evil.example.test"))),
-                 auth.INVALID_ISSUER, None, id="wrong-iss"),
-    pytest.param(lambda k: bearer(sign(k.idp, claims(aud="another-service"))),
-                 auth.INVALID_AUDIENCE, None, id="wrong-aud"),
-    pytest.param(lambda k: bearer(sign(k.idp, claims(exp=None))),
-                 auth.MISSING_CLAIM, "exp", id="missing-exp"),
-    pytest.param(lambda k: bearer(sign(k.idp, claims(exp=str(int(time.time()) + 600)))),
-                 auth.INVALID_CLAIM, "exp", id="exp-as-a-string"),
-    pytest.param(lambda k: bearer(sign(k.idp, claims(nbf=str(int(time.time()) - 60)))),
-                 auth.INVALID_CLAIM, "nbf", id="nbf-as-a-string"),
-    pytest.param(lambda k: bearer(sign(k.idp, claims(iat=str(int(time.time()))))),
-                 auth.INVALID_CLAIM, "iat", id="iat-as-a-string"),
-    pytest.param(lambda k: bearer(sign(k.idp, claims(exp=True))),
-                 auth.INVALID_CLAIM, "exp", id="exp-as-a-boolean"),
-    pytest.param(lambda k: bearer(sign(k.idp, claims(tenant_id=None))),
-                 auth.MISSING_CLAIM, "tenant_id", id="missing-tenant-claim"),
-    pytest.param(lambda k: bearer(sign(k.idp, claims(sub=None))),
-                 auth.MISSING_CLAIM, "sub", id="missing-user-claim"),
-    pytest.param(lambda k: bearer(sign(k.idp, claims(sub="x" * 129))),
-                 auth.INVALID_CLAIM, "sub", id="user-claim-too-long"),
-    pytest.param(lambda k: [("user-agent", "grpc-python")],
-                 auth.MISSING_CREDENTIALS, None, id="missing-header"),
-    pytest.param(lambda k: [("authorization", "Basic YWxpY2U6c2VjcmV0")],
-                 auth.MALFORMED_TOKEN, None, id="basic-scheme"),
-    pytest.param(lambda k: [("authorization", "Bearer ")],
-                 auth.MALFORMED_TOKEN, None, id="empty-bearer"),
-    pytest.param(lambda k: bearer("not-a-jwt"),
-                 auth.MALFORMED_TOKEN, None, id="garbage-token"),
-    pytest.param(lambda k: bearer(sign(k.idp)) + bearer(sign(k.attacker)),
-                 auth.MALFORMED_TOKEN, None, id="two-authorization-entries"),
-    pytest.param(lambda k: [("x-user-id", "alice"), ("x-tenant-id", "acme")],
-                 auth.MISSING_CREDENTIALS, None, id="gateway-headers-without-gateway-mode"),
+    pytest.param(
+        lambda k: bearer(
+            forge({"alg": "none", "typ": "JWT", "kid": "idp"}, claims(), lambda _: b"")
+        ),
+        auth.DISALLOWED_ALGORITHM,
+        None,
+        id="alg-none",
+    ),
+    pytest.param(
+        lambda k: bearer(
+            forge({"alg": "HS256", "typ": "JWT", "kid": "idp"}, claims(), hs256(public_pem(k.idp)))
+        ),
+        auth.DISALLOWED_ALGORITHM,
+        None,
+        id="hs256-public-key-as-secret",
+    ),
+    pytest.param(
+        lambda k: bearer(
+            forge({"alg": "HS256", "typ": "JWT"}, claims(), hs256(secrets.token_bytes(32)))
+        ),
+        auth.DISALLOWED_ALGORITHM,
+        None,
+        id="hs256-random-secret",
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.idp, alg="RS512")),
+        auth.DISALLOWED_ALGORITHM,
+        None,
+        id="rs512-not-configured",
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.attacker)), auth.INVALID_SIGNATURE, None, id="unknown-key-known-kid"
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.attacker, kid=None)),
+        auth.INVALID_SIGNATURE,
+        None,
+        id="unknown-key-no-kid",
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.idp, kid="rotated-away")), auth.UNKNOWN_KEY, None, id="unknown-kid"
+    ),
+    pytest.param(
+        lambda k: bearer(tamper_payload(sign(k.idp))),
+        auth.INVALID_SIGNATURE,
+        None,
+        id="tampered-payload",
+    ),
+    pytest.param(
+        lambda k: bearer(tamper_signature(sign(k.idp))),
+        auth.INVALID_SIGNATURE,
+        None,
+        id="tampered-signature",
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.idp, claims(exp=int(time.time()) - LEEWAY - 60))),
+        auth.TOKEN_EXPIRED,
+        None,
+        id="expired",
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.idp, claims(nbf=int(time.time()) + LEEWAY + 60))),
+        auth.TOKEN_NOT_YET_VALID,
+        None,
+        id="nbf-beyond-leeway",
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.idp, claims(iss="https://evil.example.test"))),
+        auth.INVALID_ISSUER,
+        None,
+        id="wrong-iss",
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.idp, claims(aud="another-service"))),
+        auth.INVALID_AUDIENCE,
+        None,
+        id="wrong-aud",
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.idp, claims(exp=None))), auth.MISSING_CLAIM, "exp", id="missing-exp"
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.idp, claims(exp=str(int(time.time()) + 600)))),
+        auth.INVALID_CLAIM,
+        "exp",
+        id="exp-as-a-string",
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.idp, claims(nbf=str(int(time.time()) - 60)))),
+        auth.INVALID_CLAIM,
+        "nbf",
+        id="nbf-as-a-string",
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.idp, claims(iat=str(int(time.time()))))),
+        auth.INVALID_CLAIM,
+        "iat",
+        id="iat-as-a-string",
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.idp, claims(exp=True))),
+        auth.INVALID_CLAIM,
+        "exp",
+        id="exp-as-a-boolean",
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.idp, claims(tenant_id=None))),
+        auth.MISSING_CLAIM,
+        "tenant_id",
+        id="missing-tenant-claim",
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.idp, claims(sub=None))),
+        auth.MISSING_CLAIM,
+        "sub",
+        id="missing-user-claim",
+    ),
+    pytest.param(
+        lambda k: bearer(sign(k.idp, claims(sub="x" * 129))),
+        auth.INVALID_CLAIM,
+        "sub",
+        id="user-claim-too-long",
+    ),
+    pytest.param(
+        lambda k: [("user-agent", "grpc-python")],
+        auth.MISSING_CREDENTIALS,
+        None,
+        id="missing-header",
+    ),
+    pytest.param(
+        lambda k: [("authorization", "Basic YWxpY2U6c2VjcmV0")],
+        auth.MALFORMED_TOKEN,
+        None,
+        id="basic-scheme",
+    ),
+    pytest.param(
+        lambda k: [("authorization", "Bearer ")], auth.MALFORMED_TOKEN, None, id="empty-bearer"
+    ),
+    pytest.param(lambda k: bearer("not-a-jwt"), auth.MALFORMED_TOKEN, None, id="garbage-token"),
+    pytest.param(
+        lambda k: bearer(sign(k.idp)) + bearer(sign(k.attacker)),
+        auth.MALFORMED_TOKEN,
+        None,
+        id="two-authorization-entries",
+    ),
+    pytest.param(
+        lambda k: [("x-user-id", "alice"), ("x-tenant-id", "acme")],
+        auth.MISSING_CREDENTIALS,
+        None,
+        id="gateway-headers-without-gateway-mode",
+    ),
 ]
 
 
@@ -236,8 +346,9 @@ def test_pem_key_accepts_tokens_with_and_without_kid(
     principal = pem_authenticator.authenticate([("authorization", f"Bearer {token}".encode())])
     kidless = pem_authenticator.authenticate(bearer(sign(kit.idp, kid=None)))
 
-    assert principal == Principal(tenant_id="acme", user_id="alice",
-                                  email="alice@example.test", display_name="Alice")
+    assert principal == Principal(
+        tenant_id="acme", user_id="alice", email="alice@example.test", display_name="Alice"
+    )
     assert kidless == Principal(tenant_id="acme", user_id="alice")
 
 
@@ -247,8 +358,10 @@ def test_jwks_file_selects_the_key_by_kid(kit: Kit, tmp_path: Path) -> None:
     jwks_file.write_text(json.dumps({"keys": [jwk(old, "2024-01"), jwk(new, "2024-07")]}))
     authenticator = auth.build_authenticator(make_settings(tmp_path, jwks_file=jwks_file))
 
-    accepted = [authenticator.authenticate(bearer(sign(old, kid="2024-01"))),
-                authenticator.authenticate(bearer(sign(new, kid="2024-07")))]
+    accepted = [
+        authenticator.authenticate(bearer(sign(old, kid="2024-01"))),
+        authenticator.authenticate(bearer(sign(new, kid="2024-07"))),
+    ]
 
     assert accepted == [Principal(tenant_id="acme", user_id="alice")] * 2
     wrong_key = refusal(authenticator, bearer(sign(new, kid="2024-01")))
@@ -267,8 +380,9 @@ def test_leeway_is_honoured(kit: Kit, pem_authenticator: Authenticator) -> None:
 
 
 def test_custom_claim_names(kit: Kit, tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, public_key_files=[kit.pem_file],
-                             user_claim="uid", tenant_claim="org")
+    settings = make_settings(
+        tmp_path, public_key_files=[kit.pem_file], user_claim="uid", tenant_claim="org"
+    )
     authenticator = auth.build_authenticator(settings)
 
     principal = authenticator.authenticate(
@@ -355,8 +469,13 @@ def jwks_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[JwksServer]:
 def remote_only(remote: RemoteJwks) -> JwtAuthenticator:
     """An authenticator on a JWKS URL with cache timings the settings do not expose."""
     return JwtAuthenticator(
-        KeyRing([], remote=remote), issuer=ISSUER, audience=AUDIENCE, algorithms=["RS256"],
-        leeway_seconds=LEEWAY, user_claim="sub", tenant_claim="tenant_id",
+        KeyRing([], remote=remote),
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        algorithms=["RS256"],
+        leeway_seconds=LEEWAY,
+        user_claim="sub",
+        tenant_claim="tenant_id",
     )
 
 
@@ -433,8 +552,9 @@ def test_dev_token_round_trip(tmp_path: Path) -> None:
     token = auth.mint_dev_token(settings, extra_claims={"email": "dev@example.test"})
     principal = authenticator.authenticate(bearer(token))
 
-    assert principal == Principal(tenant_id="dev-tenant", user_id="dev-user",
-                                  email="dev@example.test")
+    assert principal == Principal(
+        tenant_id="dev-tenant", user_id="dev-user", email="dev@example.test"
+    )
     assert jwt.get_unverified_header(token)["kid"] == DEV_KID
     private_key_file = dev_key_dir(tmp_path) / "dev-private.pem"
     assert private_key_file.stat().st_mode & 0o777 == 0o600
@@ -477,7 +597,8 @@ def test_production_refuses_the_dev_public_key(tmp_path: Path, kit: Kit, form: s
 
 
 def test_a_verified_token_is_recalled_without_verifying_again(
-        kit: Kit, pem_authenticator: Authenticator) -> None:
+    kit: Kit, pem_authenticator: Authenticator
+) -> None:
     metadata = bearer(sign(kit.idp))
     assert pem_authenticator.recall(metadata) is None  # never seen: verify it first
 
@@ -489,7 +610,8 @@ def test_a_verified_token_is_recalled_without_verifying_again(
 
 
 def test_a_remembered_token_is_forgotten_when_it_expires(
-        kit: Kit, pem_authenticator: Authenticator, monkeypatch: pytest.MonkeyPatch) -> None:
+    kit: Kit, pem_authenticator: Authenticator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     now = time.time()
     metadata = bearer(sign(kit.idp, claims(exp=int(now) + 60)))
     pem_authenticator.authenticate(metadata)
@@ -502,7 +624,8 @@ def test_a_remembered_token_is_forgotten_when_it_expires(
 
 
 def test_tokens_are_remembered_for_a_minute_at_most(
-        kit: Kit, pem_authenticator: Authenticator, monkeypatch: pytest.MonkeyPatch) -> None:
+    kit: Kit, pem_authenticator: Authenticator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A key withdrawn from the JWKS stops working within the minute.
     now = time.time()
     metadata = bearer(sign(kit.idp, claims(exp=int(now) + 3600)))

@@ -79,8 +79,9 @@ def test_nested_fields_use_a_double_underscore(monkeypatch: pytest.MonkeyPatch) 
         ("MEETING_AGENT_LIMITS__MAX_AUDIO_SOURCES", "0"),
     ],
 )
-def test_invalid_env_value_names_its_variable(monkeypatch: pytest.MonkeyPatch, variable: str,
-                                              value: str) -> None:
+def test_invalid_env_value_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
     monkeypatch.setenv(variable, value)
 
     error = load_error()
@@ -94,8 +95,10 @@ def test_every_invalid_variable_is_named_at_once(monkeypatch: pytest.MonkeyPatch
 
     error = load_error()
 
-    assert named_variables(error) == {"MEETING_AGENT_SERVER__WORKER_THREADS",
-                                      "MEETING_AGENT_LOG_LEVEL"}
+    assert named_variables(error) == {
+        "MEETING_AGENT_SERVER__WORKER_THREADS",
+        "MEETING_AGENT_LOG_LEVEL",
+    }
 
 
 def test_invalid_list_item_names_the_list_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,13 +131,17 @@ def test_misspelt_nested_variable_is_refused(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_yaml_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    config_file(monkeypatch, tmp_path, """\
+    config_file(
+        monkeypatch,
+        tmp_path,
+        """\
 server:
   worker_threads: 8
 auth:
   issuer: 会议-issuer
   algorithms: [RS256, PS256]
-""")
+""",
+    )
 
     settings = load_settings()
 
@@ -143,14 +150,17 @@ auth:
     assert settings.auth.algorithms == ["RS256", "PS256"]
 
 
-def test_env_wins_over_yaml_field_by_field(monkeypatch: pytest.MonkeyPatch,
-                                           tmp_path: Path) -> None:
-    config_file(monkeypatch, tmp_path, """\
+def test_env_wins_over_yaml_field_by_field(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config_file(
+        monkeypatch,
+        tmp_path,
+        """\
 log_level: WARNING
 server:
   worker_threads: 8
   listen_address: "0.0.0.0:6000"
-""")
+""",
+    )
     monkeypatch.setenv("MEETING_AGENT_SERVER__LISTEN_ADDRESS", "127.0.0.1:7000")
     monkeypatch.setenv("MEETING_AGENT_LOG_LEVEL", "ERROR")
 
@@ -171,8 +181,9 @@ def test_missing_config_file_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert str(missing) in str(error)
 
 
-def test_config_file_that_is_a_directory_is_refused(monkeypatch: pytest.MonkeyPatch,
-                                                    tmp_path: Path) -> None:
+def test_config_file_that_is_a_directory_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv(CONFIG_FILE_VARIABLE, str(tmp_path))
 
     assert CONFIG_FILE_VARIABLE in named_variables(load_error())
@@ -186,15 +197,17 @@ def test_invalid_yaml_value_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert any("WORKER_THREADS" in name for name in named_variables(error))
 
 
-def test_unknown_top_level_yaml_key_is_refused(monkeypatch: pytest.MonkeyPatch,
-                                               tmp_path: Path) -> None:
+def test_unknown_top_level_yaml_key_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     config_file(monkeypatch, tmp_path, "databse_url: sqlite:///typo.db\n")
 
     load_error()
 
 
-def test_unknown_nested_yaml_key_is_refused(monkeypatch: pytest.MonkeyPatch,
-                                            tmp_path: Path) -> None:
+def test_unknown_nested_yaml_key_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     config_file(monkeypatch, tmp_path, "server:\n  worker_thread: 8\n")
 
     try:
@@ -207,8 +220,9 @@ def test_unknown_nested_yaml_key_is_refused(monkeypatch: pytest.MonkeyPatch,
     )
 
 
-def test_malformed_yaml_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch,
-                                                 tmp_path: Path) -> None:
+def test_malformed_yaml_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     config_file(monkeypatch, tmp_path, "server: [\n")
 
     try:
@@ -227,8 +241,9 @@ def test_malformed_yaml_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch
 # ---------------------------------------------------------------- cross-field rules
 
 
-def test_production_with_the_dev_key_is_refused(monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:
+def test_production_with_the_dev_key_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     key = tmp_path / "issuer.pem"
     key.write_text("not read at load time")
     monkeypatch.setenv("MEETING_AGENT_ENVIRONMENT", "production")
@@ -248,8 +263,9 @@ def test_production_needs_a_trust_anchor(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "MEETING_AGENT_AUTH__PUBLIC_KEY_FILES" in named_variables(error)
 
 
-def test_production_with_explicit_keys_loads(monkeypatch: pytest.MonkeyPatch,
-                                             tmp_path: Path) -> None:
+def test_production_with_explicit_keys_loads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("MEETING_AGENT_ENVIRONMENT", "production")
     monkeypatch.setenv("MEETING_AGENT_AUTH__DEV_KEY", "false")
     monkeypatch.setenv("MEETING_AGENT_AUTH__JWKS_URL", "https://id.example.test/jwks.json")
@@ -268,7 +284,8 @@ def _production_with_rq(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_production_with_rq_refuses_a_local_store_not_said_to_be_shared(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     _production_with_rq(monkeypatch)
 
     error = load_error()
@@ -277,21 +294,28 @@ def test_production_with_rq_refuses_a_local_store_not_said_to_be_shared(
 
 
 def test_production_with_rq_takes_a_shared_local_directory_or_tos(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     _production_with_rq(monkeypatch)
     monkeypatch.setenv("MEETING_AGENT_STORAGE__LOCAL_SHARED", "true")
     assert load_settings().storage.local_shared
 
     monkeypatch.delenv("MEETING_AGENT_STORAGE__LOCAL_SHARED")
-    for name, value in (("BACKEND", "tos"), ("TOS__BUCKET", "b"), ("TOS__REGION", "cn-beijing"),
-                        ("TOS__ACCESS_KEY", "ak"), ("TOS__SECRET_KEY", "sk")):
+    for name, value in (
+        ("BACKEND", "tos"),
+        ("TOS__BUCKET", "b"),
+        ("TOS__REGION", "cn-beijing"),
+        ("TOS__ACCESS_KEY", "ak"),
+        ("TOS__SECRET_KEY", "sk"),
+    ):
         monkeypatch.setenv(f"MEETING_AGENT_STORAGE__{name}", value)
     assert load_settings().storage.backend == "tos"
 
 
 @pytest.mark.parametrize("present", ["TLS_CERT_FILE", "TLS_KEY_FILE"])
-def test_tls_needs_both_cert_and_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                     present: str) -> None:
+def test_tls_needs_both_cert_and_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, present: str
+) -> None:
     monkeypatch.setenv(f"MEETING_AGENT_SERVER__{present}", str(tmp_path / "server.pem"))
 
     error = load_error()

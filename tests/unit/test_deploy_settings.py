@@ -15,8 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env_example() -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
-             if line and not line.startswith("#"))
+    pairs = (
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     return {key: value for key, value in pairs}
 
 
@@ -28,6 +31,7 @@ def _interpolate(value: str, env: dict[str, str]) -> str:
             return env[name]
         assert operator == ":-", f"{name} is required but missing from .env.example"
         return rest
+
     return re.sub(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}", one, value)
 
 
@@ -41,11 +45,14 @@ def _load(environ: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 @pytest.mark.parametrize("service", ["migrate", "server", "worker"])
 def test_compose_environment_is_a_valid_production_configuration(
-        service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     env = _env_example()
-    environment = {key: _interpolate(str(value), env)
-                   for key, value in compose["services"][service]["environment"].items()}
+    environment = {
+        key: _interpolate(str(value), env)
+        for key, value in compose["services"][service]["environment"].items()
+    }
     settings = _load(environment, monkeypatch)
     assert settings.environment == "production"
     assert settings.jobs.backend == "rq"
@@ -56,15 +63,25 @@ def test_compose_environment_is_a_valid_production_configuration(
 
 
 def test_kubernetes_configmap_and_secrets_are_a_valid_production_configuration(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     configmap = yaml.safe_load((ROOT / "deploy/k8s/configmap.yaml").read_text())
-    server = next(doc for doc in yaml.safe_load_all((ROOT / "deploy/k8s/server.yaml").read_text())
-                  if doc["kind"] == "Deployment")
+    server = next(
+        doc
+        for doc in yaml.safe_load_all((ROOT / "deploy/k8s/server.yaml").read_text())
+        if doc["kind"] == "Deployment"
+    )
     container = server["spec"]["template"]["spec"]["containers"][0]
-    examples = {"DATABASE_URL": "postgresql+psycopg://u:p@db/x",
-                "REDIS_URL": "redis://:p@redis:6379/0", "ACCESS_KEY": "ak", "SECRET_KEY": "sk"}
-    secrets = {item["name"]: next(v for k, v in examples.items() if item["name"].endswith(k))
-               for item in container["env"]}
+    examples = {
+        "DATABASE_URL": "postgresql+psycopg://u:p@db/x",
+        "REDIS_URL": "redis://:p@redis:6379/0",
+        "ACCESS_KEY": "ak",
+        "SECRET_KEY": "sk",
+    }
+    secrets = {
+        item["name"]: next(v for k, v in examples.items() if item["name"].endswith(k))
+        for item in container["env"]
+    }
     assert all("secretKeyRef" in item["valueFrom"] for item in container["env"])
     settings = _load({**configmap["data"], **secrets}, monkeypatch)
     assert settings.server.listen_address == "[::]:50051"

@@ -40,9 +40,14 @@ class DictCheckpoints:
 
 
 def run(diarizer, checkpoints, hint=None):
-    return diarize_once(diarizer, AUDIO, speaker_count=hint, checkpoints=checkpoints,
-                        progress=lambda fraction, message="": None,
-                        check_cancelled=lambda: None)
+    return diarize_once(
+        diarizer,
+        AUDIO,
+        speaker_count=hint,
+        checkpoints=checkpoints,
+        progress=lambda fraction, message="": None,
+        check_cancelled=lambda: None,
+    )
 
 
 def test_a_retry_reads_the_checkpoint_instead_of_diarizing_again() -> None:

@@ -31,8 +31,9 @@ def voice_centres(count: int, seed: int = 0) -> list[np.ndarray]:
     return [np.abs(base + rng.normal(0, 0.7, 256)) for _ in range(count)]
 
 
-def meeting(counts: list[int], *, noise: float = 0.05, seed: int = 0,
-            turns_per_region: int = 1) -> tuple[np.ndarray, np.ndarray, dict[str, object]]:
+def meeting(
+    counts: list[int], *, noise: float = 0.05, seed: int = 0, turns_per_region: int = 1
+) -> tuple[np.ndarray, np.ndarray, dict[str, object]]:
     """Non-negative unit vectors around one centre per voice, in turns of 20 windows.
 
     Turns of the voices alternate as in a conversation; `turns_per_region` turns share
@@ -60,8 +61,16 @@ def meeting(counts: list[int], *, noise: float = 0.05, seed: int = 0,
     turn_of = np.searchsorted(changes, np.arange(len(truth)), side="right") - 1
     regions = (turn_of // turns_per_region).astype(np.int64)
     starts = np.arange(len(truth)) * STEP + regions * 1.0  # one second of pause each
-    return x, truth, {"starts": starts.astype(np.float64), "regions": regions,
-                      "speech": np.full(len(truth), 1.6), "step_seconds": STEP}
+    return (
+        x,
+        truth,
+        {
+            "starts": starts.astype(np.float64),
+            "regions": regions,
+            "speech": np.full(len(truth), 1.6),
+            "step_seconds": STEP,
+        },
+    )
 
 
 def agreement(found: np.ndarray, truth: np.ndarray) -> float:
@@ -136,9 +145,15 @@ def test_a_voice_back_after_many_chunks_joins_its_first_turns() -> None:
     regions = np.r_[0, np.cumsum(np.diff(truth) != 0)].astype(np.int64)
     starts = np.arange(len(truth)) * STEP + regions * 1.0
 
-    labels = cluster_windows(x, speaker_count=None, starts=starts, regions=regions,
-                             speech=np.full(len(truth), 1.6), step_seconds=STEP,
-                             settings=ClusteringSettings(chunk_seconds=60))
+    labels = cluster_windows(
+        x,
+        speaker_count=None,
+        starts=starts,
+        regions=regions,
+        speech=np.full(len(truth), 1.6),
+        step_seconds=STEP,
+        settings=ClusteringSettings(chunk_seconds=60),
+    )
 
     assert labels.max() + 1 == 3 and agreement(labels, truth) > 0.99
     assert labels[0] == labels[-1]
@@ -148,10 +163,8 @@ def test_an_exact_hint_holds_across_chunks() -> None:
     x, truth, where = meeting([300, 300, 200, 200], noise=0.04)
     settings = ClusteringSettings(chunk_seconds=60)
 
-    exact = cluster_windows(x, speaker_count=SpeakerCount(4, 4), settings=settings,
-                            **where)  # type: ignore[arg-type]
-    fewer = cluster_windows(x, speaker_count=SpeakerCount(2, 2), settings=settings,
-                            **where)  # type: ignore[arg-type]
+    exact = cluster_windows(x, speaker_count=SpeakerCount(4, 4), settings=settings, **where)  # type: ignore[arg-type]
+    fewer = cluster_windows(x, speaker_count=SpeakerCount(2, 2), settings=settings, **where)  # type: ignore[arg-type]
 
     assert exact.max() + 1 == 4 and agreement(exact, truth) > 0.99
     assert fewer.max() + 1 == 2
@@ -159,8 +172,12 @@ def test_an_exact_hint_holds_across_chunks() -> None:
 
 def test_one_window_is_one_speaker() -> None:
     x, _, where = meeting([1])
-    none = {"starts": np.zeros(0), "regions": np.zeros(0, dtype=np.int64),
-            "speech": np.zeros(0), "step_seconds": STEP}
+    none = {
+        "starts": np.zeros(0),
+        "regions": np.zeros(0, dtype=np.int64),
+        "speech": np.zeros(0),
+        "step_seconds": STEP,
+    }
 
     assert cluster_windows(x, speaker_count=None, **where).tolist() == [0]  # type: ignore[arg-type]
     assert cluster_windows(x[:0], speaker_count=None, **none).size == 0  # type: ignore[arg-type]
@@ -171,10 +188,10 @@ def test_a_region_is_cut_where_the_voice_changes_and_nowhere_else() -> None:
     z = centered(x)
 
     two_voices = speaker_pieces(z, np.zeros(len(z), dtype=np.int64), penalty=3.0, longest=100)
-    one_voice = speaker_pieces(z[truth == 0], np.zeros(20, dtype=np.int64), penalty=3.0,
-                               longest=100)
-    capped = speaker_pieces(z[truth == 0], np.zeros(20, dtype=np.int64), penalty=3.0,
-                            longest=8)
+    one_voice = speaker_pieces(
+        z[truth == 0], np.zeros(20, dtype=np.int64), penalty=3.0, longest=100
+    )
+    capped = speaker_pieces(z[truth == 0], np.zeros(20, dtype=np.int64), penalty=3.0, longest=8)
 
     assert two_voices.tolist() == truth.tolist()
     assert set(one_voice.tolist()) == {0}
@@ -235,8 +252,12 @@ def test_missing_weights_fail_as_a_precondition(tmp_path: Path) -> None:
     audio = NormalizedAudio(tmp_path / "a.f32", 1.0, ())
 
     with pytest.raises(FailedPrecondition) as failure:
-        diarizer.diarize(audio, speaker_count=None, progress=lambda f, message="": None,
-                         check_cancelled=lambda: None)
+        diarizer.diarize(
+            audio,
+            speaker_count=None,
+            progress=lambda f, message="": None,
+            check_cancelled=lambda: None,
+        )
 
     assert failure.value.reason == "DIARIZATION_MODEL_UNAVAILABLE"
 

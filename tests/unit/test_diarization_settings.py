@@ -19,8 +19,9 @@ def test_diarization_is_on_by_default() -> None:
     assert diarizer.settings.weights_path is None
 
 
-def test_environment_switches_it_off_and_tunes_it(monkeypatch: pytest.MonkeyPatch,
-                                                   tmp_path: Path) -> None:
+def test_environment_switches_it_off_and_tunes_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("MEETING_AGENT_DIARIZATION__ENABLED", "false")
     assert build_diarizer(load_settings(data_dir=tmp_path).diarization) is None
 
@@ -36,5 +37,4 @@ def test_environment_switches_it_off_and_tunes_it(monkeypatch: pytest.MonkeyPatc
 
 def test_a_step_longer_than_the_window_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="DIARIZATION"):
-        load_settings(data_dir=tmp_path, diarization={"window_seconds": 1.0,
-                                                      "step_seconds": 2.0})
+        load_settings(data_dir=tmp_path, diarization={"window_seconds": 1.0, "step_seconds": 2.0})

@@ -24,12 +24,16 @@ from meeting_agent.errors import FieldViolation
 
 # One instance of every concrete domain error, with its expected code.
 CASES: list[tuple[errors.MeetingAgentError, int]] = [
-    (errors.InvalidArgument("bad", violations=[FieldViolation("task.labels", "too many")]),
-     code_pb2.INVALID_ARGUMENT),
+    (
+        errors.InvalidArgument("bad", violations=[FieldViolation("task.labels", "too many")]),
+        code_pb2.INVALID_ARGUMENT,
+    ),
     (errors.Unauthenticated("no token", reason="TOKEN_MISSING"), code_pb2.UNAUTHENTICATED),
     (errors.NotFound("tasks/t1"), code_pb2.NOT_FOUND),
-    (errors.AlreadyExists("taken", reason="REQUEST_ID_REUSED", metadata={"request_id": "r"}),
-     code_pb2.ALREADY_EXISTS),
+    (
+        errors.AlreadyExists("taken", reason="REQUEST_ID_REUSED", metadata={"request_id": "r"}),
+        code_pb2.ALREADY_EXISTS,
+    ),
     (errors.FailedPrecondition("busy", reason="UPLOAD_IN_USE"), code_pb2.FAILED_PRECONDITION),
     (errors.Aborted("stale", reason="ETAG_MISMATCH", metadata={"etag": "e"}), code_pb2.ABORTED),
     (errors.ResourceExhausted("big", reason="UPLOAD_TOO_LARGE"), code_pb2.RESOURCE_EXHAUSTED),
@@ -41,8 +45,7 @@ IDS = [type(error).__name__ for error, _ in CASES]
 def details_of(status: status_pb2.Status) -> dict[str, Any]:
     """Unpack every detail, keyed by message name; each kind at most once."""
     unpacked: dict[str, Any] = {}
-    kinds = (error_details_pb2.ErrorInfo, error_details_pb2.BadRequest,
-             error_details_pb2.RetryInfo)
+    kinds = (error_details_pb2.ErrorInfo, error_details_pb2.BadRequest, error_details_pb2.RetryInfo)
     for detail in status.details:
         for kind in kinds:
             if detail.TypeName() == kind.DESCRIPTOR.full_name:
@@ -58,9 +61,13 @@ def details_of(status: status_pb2.Status) -> dict[str, Any]:
 
 def test_every_domain_error_class_is_covered() -> None:
     concrete = {getattr(errors, name) for name in errors.__all__}
-    concrete = {cls for cls in concrete if isinstance(cls, type)
-                and issubclass(cls, errors.MeetingAgentError)
-                and cls is not errors.MeetingAgentError}
+    concrete = {
+        cls
+        for cls in concrete
+        if isinstance(cls, type)
+        and issubclass(cls, errors.MeetingAgentError)
+        and cls is not errors.MeetingAgentError
+    }
     assert concrete == {type(error) for error, _ in CASES}
 
 
@@ -86,8 +93,7 @@ def test_status_converts_to_a_grpc_status(error: errors.MeetingAgentError, code:
 
 
 @pytest.mark.parametrize(("error", "code"), CASES, ids=IDS)
-def test_reasons_are_stable_upper_snake_case(error: errors.MeetingAgentError, code: int
-                                             ) -> None:
+def test_reasons_are_stable_upper_snake_case(error: errors.MeetingAgentError, code: int) -> None:
     reason = details_of(to_status_proto(error))["ErrorInfo"].reason
     assert reason.replace("_", "").isalnum()
     assert reason == reason.upper()
@@ -96,9 +102,16 @@ def test_reasons_are_stable_upper_snake_case(error: errors.MeetingAgentError, co
 
 @pytest.mark.parametrize(
     "error",
-    [errors.InvalidArgument("x"), errors.NotFound("x"), errors.AlreadyExists("x"),
-     errors.FailedPrecondition("x"), errors.ResourceExhausted("x"), errors.Aborted("x"),
-     errors.Unavailable("x"), errors.Unauthenticated("x")],
+    [
+        errors.InvalidArgument("x"),
+        errors.NotFound("x"),
+        errors.AlreadyExists("x"),
+        errors.FailedPrecondition("x"),
+        errors.ResourceExhausted("x"),
+        errors.Aborted("x"),
+        errors.Unavailable("x"),
+        errors.Unauthenticated("x"),
+    ],
     ids=lambda e: type(e).__name__,
 )
 def test_default_reason_when_none_is_given(error: errors.MeetingAgentError) -> None:
@@ -113,15 +126,20 @@ def test_not_found_names_the_resource_in_metadata() -> None:
 
 
 def test_invalid_argument_carries_every_field_violation() -> None:
-    error = errors.InvalidArgument("bad", violations=[
-        FieldViolation("task.display_name", "is required"),
-        FieldViolation("task.labels", "at most 64 labels"),
-    ])
+    error = errors.InvalidArgument(
+        "bad",
+        violations=[
+            FieldViolation("task.display_name", "is required"),
+            FieldViolation("task.labels", "at most 64 labels"),
+        ],
+    )
 
     bad_request = details_of(to_status_proto(error))["BadRequest"]
 
     assert [(v.field, v.description) for v in bad_request.field_violations] == [
-        ("task.display_name", "is required"), ("task.labels", "at most 64 labels")]
+        ("task.display_name", "is required"),
+        ("task.labels", "at most 64 labels"),
+    ]
 
 
 def test_invalid_argument_field_helper() -> None:
@@ -134,8 +152,7 @@ def test_invalid_argument_field_helper() -> None:
 
 
 @pytest.mark.parametrize(("error", "code"), CASES, ids=IDS)
-def test_retry_info_only_where_a_retry_helps(error: errors.MeetingAgentError, code: int
-                                            ) -> None:
+def test_retry_info_only_where_a_retry_helps(error: errors.MeetingAgentError, code: int) -> None:
     details = details_of(to_status_proto(error))
 
     retryable = isinstance(error, errors.Unavailable | errors.Aborted)
@@ -177,8 +194,9 @@ class FakeContext:
     def __init__(self) -> None:
         self.aborted: tuple[grpc.StatusCode, str, Any] | None = None
 
-    async def abort(self, code: grpc.StatusCode, details: str = "",
-                    trailing_metadata: Any = ()) -> None:
+    async def abort(
+        self, code: grpc.StatusCode, details: str = "", trailing_metadata: Any = ()
+    ) -> None:
         self.aborted = (code, details, trailing_metadata)
         raise grpc.aio.AbortError()
 
@@ -193,8 +211,9 @@ async def test_interceptor_maps_domain_errors_to_rich_status() -> None:
     context = FakeContext()
 
     with pytest.raises(grpc.aio.AbortError):
-        await abort_for("/meeting_agent.v1.TaskService/GetTask", context,
-                        errors.NotFound("tasks/t1"))
+        await abort_for(
+            "/meeting_agent.v1.TaskService/GetTask", context, errors.NotFound("tasks/t1")
+        )
 
     assert context.aborted is not None
     assert context.aborted[0] is grpc.StatusCode.NOT_FOUND
@@ -204,7 +223,8 @@ async def test_interceptor_maps_domain_errors_to_rich_status() -> None:
 
 
 async def test_unexpected_errors_become_internal_without_a_traceback(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     context = FakeContext()
     secret = "password=hunter2 at /srv/meeting-agent/secret.py"
 

@@ -35,8 +35,13 @@ _TEMPLATE = PromptTemplate("default", None, "Standard", "", "", "", "", "", _NOW
 
 
 def request(rows, names, language="en") -> MinutesRequest:
-    return MinutesRequest(transcript=transcript(rows, language), speaker_names=names,
-                          template=_TEMPLATE, language_code=language, meeting_date=MEETING_DATE)
+    return MinutesRequest(
+        transcript=transcript(rows, language),
+        speaker_names=names,
+        template=_TEMPLATE,
+        language_code=language,
+        meeting_date=MEETING_DATE,
+    )
 
 
 def generate(rows, names, language="en") -> dict[str, Any]:
@@ -46,8 +51,10 @@ def generate(rows, names, language="en") -> dict[str, Any]:
 
 
 def actions(minutes: dict[str, Any]) -> list[tuple[str, str, str, float]]:
-    return [(a["owner"], a["due_date"], a["due_text"], a["source_offset_seconds"])
-            for a in minutes["action_items"]]
+    return [
+        (a["owner"], a["due_date"], a["due_text"], a["source_offset_seconds"])
+        for a in minutes["action_items"]
+    ]
 
 
 def said(minutes_text: str, rows) -> bool:
@@ -61,8 +68,11 @@ def said(minutes_text: str, rows) -> bool:
 
 def test_result_is_extractive_and_free():
     result = ExtractiveMinutesGenerator().generate(request(EN_ROWS, EN_NAMES))
-    assert (result.provider, result.model, result.extractive) == ("extractive", "extractive-v1",
-                                                                  True)
+    assert (result.provider, result.model, result.extractive) == (
+        "extractive",
+        "extractive-v1",
+        True,
+    )
     assert result.usage == LlmUsage(0, 0)
     assert ExtractiveMinutesGenerator().name == "extractive"
 
@@ -70,12 +80,13 @@ def test_result_is_extractive_and_free():
 def test_english_decisions_are_found_with_their_offsets():
     minutes = generate(EN_ROWS, EN_NAMES)
     assert [(d["text"], d["source_offset_seconds"]) for d in minutes["decisions"]] == [
-        ("We decided to keep the mobile launch date on March 20 and move dark mode to the "
-         "next release.", 40.0),
-        ("Let's go with Stripe for the payment integration, unless legal raises a concern.",
-         116.0),
-        ("We agreed that every new engineer gets an onboarding buddy for the first month.",
-         190.0),
+        (
+            "We decided to keep the mobile launch date on March 20 and move dark mode to the "
+            "next release.",
+            40.0,
+        ),
+        ("Let's go with Stripe for the payment integration, unless legal raises a concern.", 116.0),
+        ("We agreed that every new engineer gets an onboarding buddy for the first month.", 190.0),
     ]
 
 
@@ -194,45 +205,54 @@ def test_a_request_to_you_belongs_to_whoever_accepts_it():
     assert actions(minutes) == [("Ben", "2026-03-09", "by Monday", 0.0)]
 
 
-@pytest.mark.parametrize("sentence", [
-    "We haven't decided on the vendor yet.",
-    "Did we agree on the budget?",
-    "The budget needs to be approved by finance.",
-    "我们还没决定用哪个供应商。",
-    "这个方案大家同意吗？",
-    "时间待定。",
-])
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "We haven't decided on the vendor yet.",
+        "Did we agree on the budget?",
+        "The budget needs to be approved by finance.",
+        "我们还没决定用哪个供应商。",
+        "这个方案大家同意吗？",
+        "时间待定。",
+    ],
+)
 def test_undecided_and_questions_are_not_decisions(sentence):
     assert not is_decision(sentence)
 
 
-@pytest.mark.parametrize("sentence", [
-    "The board approved the hiring plan.",
-    "We've agreed to move the offsite to May.",
-    "方案已经通过了。",
-    "就这么定了，下周一上线。",
-])
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The board approved the hiring plan.",
+        "We've agreed to move the offsite to May.",
+        "方案已经通过了。",
+        "就这么定了，下周一上线。",
+    ],
+)
 def test_decisions(sentence):
     assert is_decision(sentence)
 
 
-@pytest.mark.parametrize(("sentence", "text", "due"), [
-    ("Send it by Friday.", "by Friday", "2026-03-06"),
-    ("Let's review it next Tuesday.", "next Tuesday", "2026-03-10"),
-    ("Finish it by the end of the month.", "by the end of the month", "2026-03-31"),
-    ("I'll do it tomorrow.", "tomorrow", "2026-03-05"),
-    ("Get the numbers in by next week.", "by next week", None),
-    ("Due March 2nd.", "Due March 2nd", "2027-03-02"),  # already past this year
-    ("Ship within two weeks.", "within two weeks", "2026-03-18"),
-    ("我明天发给你。", "明天", "2026-03-05"),
-    ("下周三之前完成。", "下周三之前", "2026-03-11"),
-    ("月底前提交。", "月底前", "2026-03-31"),
-    ("12月5日前给我。", "12月5日前", "2026-12-05"),
-    ("十二月五号之前。", "十二月五号之前", "2026-12-05"),
-    ("三个工作日内回复。", "三个工作日内", "2026-03-09"),
-    ("这周五前完成。", "这周五前", "2026-03-06"),
-    ("下个月再说。", "下个月", None),
-])
+@pytest.mark.parametrize(
+    ("sentence", "text", "due"),
+    [
+        ("Send it by Friday.", "by Friday", "2026-03-06"),
+        ("Let's review it next Tuesday.", "next Tuesday", "2026-03-10"),
+        ("Finish it by the end of the month.", "by the end of the month", "2026-03-31"),
+        ("I'll do it tomorrow.", "tomorrow", "2026-03-05"),
+        ("Get the numbers in by next week.", "by next week", None),
+        ("Due March 2nd.", "Due March 2nd", "2027-03-02"),  # already past this year
+        ("Ship within two weeks.", "within two weeks", "2026-03-18"),
+        ("我明天发给你。", "明天", "2026-03-05"),
+        ("下周三之前完成。", "下周三之前", "2026-03-11"),
+        ("月底前提交。", "月底前", "2026-03-31"),
+        ("12月5日前给我。", "12月5日前", "2026-12-05"),
+        ("十二月五号之前。", "十二月五号之前", "2026-12-05"),
+        ("三个工作日内回复。", "三个工作日内", "2026-03-09"),
+        ("这周五前完成。", "这周五前", "2026-03-06"),
+        ("下个月再说。", "下个月", None),
+    ],
+)
 def test_due_dates_are_resolved_against_the_meeting_date(sentence, text, due):
     found = find_due(sentence, MEETING_DATE)  # a Wednesday
     assert found is not None
@@ -247,16 +267,25 @@ def test_names_resolve_to_mapped_speakers():
     assert book.addressed("请马上处理。") is None  # 马上 is "at once", not Mr Ma
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Dr. Smith said the rate is 3.5 percent. Then we left.",
-     ["Dr. Smith said the rate is 3.5 percent.", "Then we left."]),
-    ("Use a tool, e.g. ruff, and check example.com first! Done?",
-     ["Use a tool, e.g. ruff, and check example.com first!", "Done?"]),
-    ("我们开始吧。今天讨论三件事！第一，预算？好的；散会",
-     ["我们开始吧。", "今天讨论三件事！", "第一，预算？", "好的；", "散会"]),
-    ("OK. 好的。Next one.", ["OK.", "好的。", "Next one."]),
-    ("He said “done.” Then left.", ["He said “done.”", "Then left."]),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Dr. Smith said the rate is 3.5 percent. Then we left.",
+            ["Dr. Smith said the rate is 3.5 percent.", "Then we left."],
+        ),
+        (
+            "Use a tool, e.g. ruff, and check example.com first! Done?",
+            ["Use a tool, e.g. ruff, and check example.com first!", "Done?"],
+        ),
+        (
+            "我们开始吧。今天讨论三件事！第一，预算？好的；散会",
+            ["我们开始吧。", "今天讨论三件事！", "第一，预算？", "好的；", "散会"],
+        ),
+        ("OK. 好的。Next one.", ["OK.", "好的。", "Next one."]),
+        ("He said “done.” Then left.", ["He said “done.”", "Then left."]),
+    ],
+)
 def test_sentence_segmentation(text, expected):
     assert split_sentences(text) == expected
 
@@ -270,9 +299,14 @@ def test_token_estimate_counts_cjk_characters_as_a_token_each():
 def test_short_and_empty_transcripts():
     one = generate([(3.0, 8.0, "A", "So, we agreed to ship on Friday.")], {"A": "Ann"})
     assert one["summary"] == "We agreed to ship on Friday."
-    assert one["topics"] == [{"title": one["topics"][0]["title"],
-                              "summary": "We agreed to ship on Friday.",
-                              "start_seconds": 3.0, "end_seconds": 8.0}]
+    assert one["topics"] == [
+        {
+            "title": one["topics"][0]["title"],
+            "summary": "We agreed to ship on Friday.",
+            "start_seconds": 3.0,
+            "end_seconds": 8.0,
+        }
+    ]
     assert len(one["decisions"]) == 1
     empty = extract_minutes([], {}, meeting_date=MEETING_DATE)
     assert empty == {"summary": "", "decisions": [], "action_items": [], "topics": []}
@@ -287,7 +321,8 @@ def test_output_is_deterministic_and_independent_of_segment_order():
     assert json.dumps(again, sort_keys=True) == first
     zh = chinese_meeting()
     assert extract_minutes(zh.segments, ZH_NAMES, meeting_date=MEETING_DATE) == extract_minutes(
-        zh.segments, ZH_NAMES, meeting_date=MEETING_DATE)
+        zh.segments, ZH_NAMES, meeting_date=MEETING_DATE
+    )
     assert english_meeting().segments[0].text == EN_ROWS[0][3]
 
 
@@ -299,14 +334,35 @@ def _three_hour_meeting() -> list[tuple[float, float, str, str]]:
         ["hiring", "candidate", "interview", "offer", "recruiter", "onboarding"],
         ["design", "mockup", "prototype", "feedback", "usability", "accessibility"],
     ]
-    filler = ["the", "we", "and", "to", "of", "a", "is", "that", "it", "for", "on", "this",
-              "with", "so", "we", "should"]
+    filler = [
+        "the",
+        "we",
+        "and",
+        "to",
+        "of",
+        "a",
+        "is",
+        "that",
+        "it",
+        "for",
+        "on",
+        "this",
+        "with",
+        "so",
+        "we",
+        "should",
+    ]
     rows: list[tuple[float, float, str, str]] = []
     clock = 0.0
     while clock < 3 * 3600:
         words = subjects[int(clock // 1800) % 4]
-        text = " ".join(rng.choice(words if rng.random() < 0.4 else filler)
-                        for _ in range(rng.randint(8, 24))).capitalize() + "."
+        text = (
+            " ".join(
+                rng.choice(words if rng.random() < 0.4 else filler)
+                for _ in range(rng.randint(8, 24))
+            ).capitalize()
+            + "."
+        )
         if len(rows) % 97 == 0:
             text += f" I'll send the {rng.choice(words)} report by Friday."
         length = rng.uniform(3.0, 7.0)

@@ -12,8 +12,9 @@ from meeting_agent.service.hotword_correction import apply_hotwords
 
 
 def segment(text: str, words: list[Word] | None = None) -> TranscriptSegment:
-    return TranscriptSegment(index=0, speaker_label="", start=0.0, end=5.0, text=text,
-                             words=words or [])
+    return TranscriptSegment(
+        index=0, speaker_label="", start=0.0, end=5.0, text=text, words=words or []
+    )
 
 
 def corrected(text: str, *phrases: str) -> str:
@@ -82,13 +83,15 @@ def test_many_hotwords_at_once() -> None:
     text = "Siobhan moved graphana to the cluster, and Kaleenowski wrote the run book."
 
     assert corrected(text, "Grafana", "Kalinowski", "Prometheus", "Kubernetes") == (
-        "Siobhan moved Grafana to the cluster, and Kalinowski wrote the run book.")
+        "Siobhan moved Grafana to the cluster, and Kalinowski wrote the run book."
+    )
 
 
 def test_words_follow_the_text() -> None:
     words = timed("adding", "item", "potency", "keys.")
-    [result] = apply_hotwords([segment("adding item potency keys.", words)],
-                              [Hotword("idempotency")])
+    [result] = apply_hotwords(
+        [segment("adding item potency keys.", words)], [Hotword("idempotency")]
+    )
 
     assert result.text == "adding idempotency keys."
     assert [w.text for w in result.words] == ["adding", "idempotency", "keys."]
@@ -99,8 +102,9 @@ def test_words_follow_the_text() -> None:
 
 def test_a_multi_word_hotword_spreads_over_the_time_of_the_words() -> None:
     words = timed("ask", "Priya", "Ragunathan,", "first")
-    [result] = apply_hotwords([segment("ask Priya Ragunathan, first", words)],
-                              [Hotword("Priya Raghunathan")])
+    [result] = apply_hotwords(
+        [segment("ask Priya Ragunathan, first", words)], [Hotword("Priya Raghunathan")]
+    )
 
     assert [w.text for w in result.words] == ["ask", "Priya", "Raghunathan,", "first"]
     priya, surname = result.words[1:3]
@@ -170,10 +174,17 @@ def test_leaves_chinese_words_alone(text: str, hotword: str) -> None:
 
 
 def test_chinese_words_follow_the_text() -> None:
-    words = [Word("我们", 0.0, 0.5, 0.9), Word("用", 0.5, 0.7, 0.9),
-             Word("飞树", 0.7, 1.2, 0.6), Word("文档", 1.2, 1.6, 0.8)]
+    words = [
+        Word("我们", 0.0, 0.5, 0.9),
+        Word("用", 0.5, 0.7, 0.9),
+        Word("飞树", 0.7, 1.2, 0.6),
+        Word("文档", 1.2, 1.6, 0.8),
+    ]
     [result] = apply_hotwords([segment("我们用飞树文档", words)], [Hotword("飞书文档")])
 
     assert result.text == "我们用飞书文档"
     assert [(w.text, w.start, w.end, w.confidence) for w in result.words] == [
-        ("我们", 0.0, 0.5, 0.9), ("用", 0.5, 0.7, 0.9), ("飞书文档", 0.7, 1.6, 0.6)]
+        ("我们", 0.0, 0.5, 0.9),
+        ("用", 0.5, 0.7, 0.9),
+        ("飞书文档", 0.7, 1.6, 0.6),
+    ]

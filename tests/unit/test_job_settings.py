@@ -49,14 +49,19 @@ def test_events_can_use_their_own_redis(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.resolved_event_redis_url == "redis://events:6379/0"
 
 
-@pytest.mark.parametrize(("overrides", "variable"), [
-    ({"jobs": {"backend": "celery"}}, "MEETING_AGENT_JOBS__BACKEND"),
-    ({"jobs": {"queue": "x"}}, "MEETING_AGENT_JOBS__QUEUE"),  # misspelt: refused
-    ({"jobs": {"retry_intervals_seconds": [10, -1]}},
-     "MEETING_AGENT_JOBS__RETRY_INTERVALS_SECONDS"),
-    ({"jobs": {"inline_workers": -1}}, "MEETING_AGENT_JOBS__INLINE_WORKERS"),
-    ({"events": {"backend": "kafka"}}, "MEETING_AGENT_EVENTS__BACKEND"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"jobs": {"backend": "celery"}}, "MEETING_AGENT_JOBS__BACKEND"),
+        ({"jobs": {"queue": "x"}}, "MEETING_AGENT_JOBS__QUEUE"),  # misspelt: refused
+        (
+            {"jobs": {"retry_intervals_seconds": [10, -1]}},
+            "MEETING_AGENT_JOBS__RETRY_INTERVALS_SECONDS",
+        ),
+        ({"jobs": {"inline_workers": -1}}, "MEETING_AGENT_JOBS__INLINE_WORKERS"),
+        ({"events": {"backend": "kafka"}}, "MEETING_AGENT_EVENTS__BACKEND"),
+    ],
+)
 def test_bad_values_name_their_variable(overrides: dict[str, object], variable: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         load_settings(**overrides)

@@ -38,23 +38,36 @@ def env() -> Env:
     db = FakeDatabase()
     clock = FakeClock()
     factory = FakeUnitOfWorkFactory(db)
-    return Env(db, clock, PromptTemplateService(factory, clock),
-               HotwordSetService(factory, clock))
+    return Env(db, clock, PromptTemplateService(factory, clock), HotwordSetService(factory, clock))
 
 
 def template(**changes: object) -> PromptTemplate:
     base = PromptTemplate(
-        id="", tenant_id=None, display_name="Board minutes", description="For the board",
-        system_prompt="Be brief.", body="Minutes of {{ date }}:\n{% for s in transcript %}"
-        "{{ s.text }}\n{% endfor %}", language_code="en", etag="", create_time=EPOCH,
-        update_time=EPOCH)
+        id="",
+        tenant_id=None,
+        display_name="Board minutes",
+        description="For the board",
+        system_prompt="Be brief.",
+        body="Minutes of {{ date }}:\n{% for s in transcript %}{{ s.text }}\n{% endfor %}",
+        language_code="en",
+        etag="",
+        create_time=EPOCH,
+        update_time=EPOCH,
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def hotword_set(**changes: object) -> HotwordSet:
-    base = HotwordSet(id="", tenant_id="", display_name="Product names",
-                      hotwords=[Hotword("Kubernetes", 5), Hotword("飞书", 3)],
-                      language_code="zh", etag="", create_time=EPOCH, update_time=EPOCH)
+    base = HotwordSet(
+        id="",
+        tenant_id="",
+        display_name="Product names",
+        hotwords=[Hotword("Kubernetes", 5), Hotword("飞书", 3)],
+        language_code="zh",
+        etag="",
+        create_time=EPOCH,
+        update_time=EPOCH,
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -122,8 +135,10 @@ def test_update_changes_masked_fields_and_the_etag(env: Env) -> None:
     env.clock.advance(minutes=1)
 
     updated = env.templates.update(
-        ALICE, replace(created, display_name="Renamed", description="ignored: not masked"),
-        {"display_name"})
+        ALICE,
+        replace(created, display_name="Renamed", description="ignored: not masked"),
+        {"display_name"},
+    )
 
     assert updated.display_name == "Renamed"
     assert updated.description == created.description
@@ -150,8 +165,9 @@ def test_update_without_etag_is_unconditional(env: Env) -> None:
     env.clock.advance(seconds=1)
     env.templates.update(ALICE, replace(created, display_name="First"), {"display_name"})
 
-    updated = env.templates.update(ALICE, replace(created, etag="", display_name="Second"),
-                                   {"display_name"})
+    updated = env.templates.update(
+        ALICE, replace(created, etag="", display_name="Second"), {"display_name"}
+    )
 
     assert updated.display_name == "Second"
 
@@ -196,8 +212,7 @@ def test_built_in_templates_cannot_be_changed_or_shadowed(env: Env, template_id:
     assert built_in.built_in
 
     attempts: list[Callable[[], object]] = [
-        lambda: env.templates.update(ALICE, replace(built_in, display_name="x"),
-                                     {"display_name"}),
+        lambda: env.templates.update(ALICE, replace(built_in, display_name="x"), {"display_name"}),
         lambda: env.templates.delete(ALICE, template_id, ""),
         lambda: env.templates.create(ALICE, template(), template_id),
     ]
@@ -254,7 +269,9 @@ def test_hotword_set_create_get_list(env: Env) -> None:
     assert created.etag
     assert env.hotwords.get(ALICE, "products") == created
     assert [s.id for s in env.hotwords.list(ALICE, limit=10, cursor=None).items] == [
-        "aaa", "products"]
+        "aaa",
+        "products",
+    ]
 
 
 def test_hotword_set_with_a_taken_id_already_exists(env: Env) -> None:
@@ -269,8 +286,10 @@ def test_hotword_set_update_changes_the_etag(env: Env) -> None:
     env.clock.advance(seconds=1)
 
     updated = env.hotwords.update(
-        ALICE, replace(created, hotwords=[Hotword("gRPC", 1)], display_name="not masked"),
-        {"hotwords"})
+        ALICE,
+        replace(created, hotwords=[Hotword("gRPC", 1)], display_name="not masked"),
+        {"hotwords"},
+    )
 
     assert updated.hotwords == [Hotword("gRPC", 1)]
     assert updated.display_name == created.display_name
@@ -307,8 +326,7 @@ def test_hotword_sets_of_another_tenant_are_not_found(env: Env) -> None:
 
     for call in (
         lambda: env.hotwords.get(MALLORY, "products"),
-        lambda: env.hotwords.update(MALLORY, replace(created, display_name="x"),
-                                    {"display_name"}),
+        lambda: env.hotwords.update(MALLORY, replace(created, display_name="x"), {"display_name"}),
         lambda: env.hotwords.delete(MALLORY, "products", ""),
     ):
         with pytest.raises(NotFound):
@@ -326,7 +344,9 @@ def test_list_with_a_forged_cursor_is_an_invalid_page_token(env: Env, cursor: st
     except InvalidArgument as exc:
         assert exc.reason == "INVALID_PAGE_TOKEN"
     except Exception as exc:
-        pytest.fail(f"cursor {cursor!r} raised {type(exc).__name__} (an INTERNAL error), "
-                    "not InvalidArgument INVALID_PAGE_TOKEN")
+        pytest.fail(
+            f"cursor {cursor!r} raised {type(exc).__name__} (an INTERNAL error), "
+            "not InvalidArgument INVALID_PAGE_TOKEN"
+        )
     else:
         pytest.fail(f"cursor {cursor!r} was accepted")

@@ -46,15 +46,34 @@ def partial_minutes(call: Call, k: int) -> dict[str, Any]:
     first = seen[0] if seen else 0
     return {
         "summary": f"Part with segments {first}..{seen[-1] if seen else 0}.",
-        "decisions": [{"text": "We agreed to use Stripe.", "source_offset_seconds": 1.0},
-                      {"text": f"Decision of call {k}.", "source_offset_seconds": float(first)}],
-        "action_items": [{"owner": "Bob", "text": "Bob will draft the integration plan.",
-                          "due_date": "", "due_text": "", "source_offset_seconds": None},
-                         {"owner": "", "text": "bob will draft the integration plan",
-                          "due_date": "2026-03-06", "due_text": "by Friday",
-                          "source_offset_seconds": 12.0}],
-        "topics": [{"title": "Payments", "summary": f"Payments {k}.",
-                    "start_seconds": float(first), "end_seconds": float(first) + 5}],
+        "decisions": [
+            {"text": "We agreed to use Stripe.", "source_offset_seconds": 1.0},
+            {"text": f"Decision of call {k}.", "source_offset_seconds": float(first)},
+        ],
+        "action_items": [
+            {
+                "owner": "Bob",
+                "text": "Bob will draft the integration plan.",
+                "due_date": "",
+                "due_text": "",
+                "source_offset_seconds": None,
+            },
+            {
+                "owner": "",
+                "text": "bob will draft the integration plan",
+                "due_date": "2026-03-06",
+                "due_text": "by Friday",
+                "source_offset_seconds": 12.0,
+            },
+        ],
+        "topics": [
+            {
+                "title": "Payments",
+                "summary": f"Payments {k}.",
+                "start_seconds": float(first),
+                "end_seconds": float(first) + 5,
+            }
+        ],
     }
 
 
@@ -75,27 +94,38 @@ class FakeLlm:
     name: str = "fake-llm"
     model: str = "fake-1"
 
-    def complete_json(self, *, system: str, prompt: str, schema: dict[str, Any]
-                      ) -> tuple[dict[str, Any], LlmUsage]:
+    def complete_json(
+        self, *, system: str, prompt: str, schema: dict[str, Any]
+    ) -> tuple[dict[str, Any], LlmUsage]:
         call = Call(system, prompt, schema)
         self.calls.append(call)
         return self.answer(call, len(self.calls)), self.usage
 
     def fits(self, call: Call) -> bool:
-        size = (estimate_tokens(call.system) + estimate_tokens(call.prompt)
-                + estimate_tokens(json.dumps(call.schema, ensure_ascii=False)))
+        size = (
+            estimate_tokens(call.system)
+            + estimate_tokens(call.prompt)
+            + estimate_tokens(json.dumps(call.schema, ensure_ascii=False))
+        )
         return size <= self.max_input_tokens
 
 
 def request(rows, names=None, template=DEFAULT, language="en") -> MinutesRequest:
-    return MinutesRequest(transcript=transcript(rows, language), speaker_names=names or {},
-                          template=template, language_code=language, meeting_date=MEETING_DATE)
+    return MinutesRequest(
+        transcript=transcript(rows, language),
+        speaker_names=names or {},
+        template=template,
+        language_code=language,
+        meeting_date=MEETING_DATE,
+    )
 
 
 def numbered_rows(n: int, words: int = 12) -> list[tuple[float, float, str, str]]:
     filler = " ".join(["about the quarterly roadmap"] * (words // 4))
-    return [(i * 5.0, i * 5.0 + 4.5, f"SPEAKER_{i % 3}", f"Segment seg-{i:04d} {filler}.")
-            for i in range(n)]
+    return [
+        (i * 5.0, i * 5.0 + 4.5, f"SPEAKER_{i % 3}", f"Segment seg-{i:04d} {filler}.")
+        for i in range(n)
+    ]
 
 
 def map_calls(llm: FakeLlm) -> list[Call]:
@@ -131,15 +161,21 @@ def test_chinese_template_gets_chinese_variables():
 
 
 def test_custom_templates_see_every_variable():
-    template = replace(DEFAULT, system_prompt="Language {{ language }}.", body=(
-        "{{ date }}|{{ speakers | join('/') }}|{% for s in transcript %}"
-        "{{ s.speaker }}@{{ s.start }}-{{ s.end }}={{ s.start_text }}:{{ s.text }};{% endfor %}"))
+    template = replace(
+        DEFAULT,
+        system_prompt="Language {{ language }}.",
+        body=(
+            "{{ date }}|{{ speakers | join('/') }}|{% for s in transcript %}"
+            "{{ s.speaker }}@{{ s.start }}-{{ s.end }}={{ s.start_text }}:{{ s.text }};{% endfor %}"
+        ),
+    )
     llm = FakeLlm()
     rows = [(3661.0, 3662.5, "A", "Hi."), (3662.5, 3663.0, "B", "Hello.")]
     LlmMinutesGenerator(llm).generate(request(rows, {"A": "Ann"}, template))
     assert llm.calls[0].system == "Language en."
     assert llm.calls[0].prompt == (
-        "2026-03-04|Ann/B|Ann@3661.0-3662.5=01:01:01:Hi.;B@3662.5-3663.0=01:01:02:Hello.;")
+        "2026-03-04|Ann/B|Ann@3661.0-3662.5=01:01:01:Hi.;B@3662.5-3663.0=01:01:02:Hello.;"
+    )
 
 
 def test_an_empty_transcript_costs_nothing():
@@ -170,17 +206,25 @@ def test_a_long_transcript_is_mapped_in_chunks_and_reduced():
     assert all(llm.fits(call) for call in llm.calls)
     assert "This is part 1 of" in maps[0].prompt
     # The reduce call sees every partial summary.
-    assert all(f"Part with segments {int(MARK.findall(c.prompt)[0])}.." in llm.calls[-1].prompt
-               for c in maps)
+    assert all(
+        f"Part with segments {int(MARK.findall(c.prompt)[0])}.." in llm.calls[-1].prompt
+        for c in maps
+    )
     minutes = result.minutes
     assert minutes["summary"] == f"Whole meeting summary from call {len(llm.calls)}."
     # Repeated items are merged; what each chunk adds is kept.
     texts = [d["text"] for d in minutes["decisions"]]
     assert texts.count("We agreed to use Stripe.") == 1
     assert len(texts) == 1 + len(maps)
-    assert minutes["action_items"] == [{
-        "owner": "Bob", "text": "Bob will draft the integration plan.",
-        "due_date": "2026-03-06", "due_text": "by Friday", "source_offset_seconds": 12.0}]
+    assert minutes["action_items"] == [
+        {
+            "owner": "Bob",
+            "text": "Bob will draft the integration plan.",
+            "due_date": "2026-03-06",
+            "due_text": "by Friday",
+            "source_offset_seconds": 12.0,
+        }
+    ]
     assert len(minutes["topics"]) == 1  # "Payments" continues across chunks
     assert result.usage == LlmUsage(100 * len(llm.calls), 10 * len(llm.calls))
 
@@ -276,15 +320,18 @@ def test_provider_outages_are_not_retried_here():
 # ---------------------------------------------------------------- the sandbox
 
 
-@pytest.mark.parametrize("body", [
-    "{{ ''.__class__.__mro__ }}",
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ transcript.__class__ }}",
-    "{{ cycler.__init__.__globals__.os }}",
-    "{% for s in transcript %}{{ s.update({'text': 'x'}) }}{% endfor %}",
-    "{{ speakers.append('mallory') }}",
-    "{{ undefined_variable }}",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ transcript.__class__ }}",
+        "{{ cycler.__init__.__globals__.os }}",
+        "{% for s in transcript %}{{ s.update({'text': 'x'}) }}{% endfor %}",
+        "{{ speakers.append('mallory') }}",
+        "{{ undefined_variable }}",
+    ],
+)
 def test_the_template_sandbox_blocks_escapes(body):
     llm = FakeLlm()
     template = replace(DEFAULT, body=body)

@@ -23,12 +23,14 @@ def test_filterbank_matches_librosa() -> None:
     bank = mel_filterbank()
 
     assert bank.shape == (40, 201) and bank.dtype == np.float32
-    np.testing.assert_allclose(bank[0, :5], [0.0, 0.00739021, 0.01240452, 0.00501431, 0.0],
-                               atol=1e-7)
+    np.testing.assert_allclose(
+        bank[0, :5], [0.0, 0.00739021, 0.01240452, 0.00501431, 0.0], atol=1e-7
+    )
     # Slaney normalisation: equal area per filter, so below 1 kHz equal sums.
     np.testing.assert_allclose(bank[:5].sum(axis=1), 0.02480904, rtol=1e-5)
-    np.testing.assert_allclose(bank[[5, 10, 39]].sum(axis=1),
-                               [0.02573447, 0.02480904, 0.02497876], rtol=1e-5)
+    np.testing.assert_allclose(
+        bank[[5, 10, 39]].sum(axis=1), [0.02573447, 0.02480904, 0.02497876], rtol=1e-5
+    )
 
 
 def test_slaney_scale_is_linear_below_1_khz_and_invertible() -> None:
@@ -40,16 +42,19 @@ def test_slaney_scale_is_linear_below_1_khz_and_invertible() -> None:
 
 def test_frames_of_a_two_tone_signal_match_librosa() -> None:
     t = np.arange(16_000) / 16_000
-    signal = (0.3 * np.sin(2 * np.pi * 440 * t)
-              + 0.1 * np.sin(2 * np.pi * 2500 * t)).astype(np.float32)
+    signal = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.1 * np.sin(2 * np.pi * 2500 * t)).astype(
+        np.float32
+    )
 
     # librosa centres frames on zero-padded audio: the same as 200 zeros on each side.
     frames = mel_frames(np.pad(signal, 200))
 
     assert frames.shape == (101, N_MELS) and frames.dtype == np.float32
-    np.testing.assert_allclose(frames[50, [4, 5, 6, 24, 25]],
-                               [1.9581243, 14.787984, 1.6037276, 0.28188032, 0.50911856],
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        frames[50, [4, 5, 6, 24, 25]],
+        [1.9581243, 14.787984, 1.6037276, 0.28188032, 0.50911856],
+        rtol=1e-4,
+    )
     assert frames[50, [0, 10, 39]].max() < 1e-8  # no energy away from the two tones
 
 

@@ -11,8 +11,9 @@ from meeting_agent.config import load_settings
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "production.example.yaml"
 
 
-def test_the_production_example_is_a_valid_configuration(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_production_example_is_a_valid_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for vendor in ("volcengine", "azure", "gemini"):
         keys = tmp_path / f"{vendor}-keys"
         keys.write_text("key-1\nkey-2\n")

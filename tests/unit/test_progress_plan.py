@@ -26,9 +26,11 @@ from meeting_agent.service.pipeline.progress import TaskProgress
 from tests.fakes import FakeClock, FakeDatabase, FakeUnitOfWorkFactory
 
 THREE_HOURS = 3 * 3600.0
-PROFILES = ProviderProfiles(cloud_asr=frozenset({"volcengine"}),
-                            speaker_labelling_asr=frozenset({"volcengine"}),
-                            llm_minutes=frozenset({"gemini"}))
+PROFILES = ProviderProfiles(
+    cloud_asr=frozenset({"volcengine"}),
+    speaker_labelling_asr=frozenset({"volcengine"}),
+    llm_minutes=frozenset({"gemini"}),
+)
 
 
 def spans_of(work: Workload) -> dict[TaskStage, tuple[int, int]]:
@@ -39,13 +41,23 @@ def width(span: tuple[int, int]) -> int:
     return span[1] - span[0]
 
 
-def local(*, audio_seconds: float | None = THREE_HOURS, transcribe: bool = True,
-          asr_provider: str = "local", diarizer: bool = True,
-          minutes_provider: str = "extractive") -> Workload:
+def local(
+    *,
+    audio_seconds: float | None = THREE_HOURS,
+    transcribe: bool = True,
+    asr_provider: str = "local",
+    diarizer: bool = True,
+    minutes_provider: str = "extractive",
+) -> Workload:
     """Three hours on the embedded recogniser and diarizer, unless told otherwise."""
-    return Workload.of(PROFILES, audio_seconds=audio_seconds, transcribe=transcribe,
-                       asr_provider=asr_provider, diarizer=diarizer,
-                       minutes_provider=minutes_provider)
+    return Workload.of(
+        PROFILES,
+        audio_seconds=audio_seconds,
+        transcribe=transcribe,
+        asr_provider=asr_provider,
+        diarizer=diarizer,
+        minutes_provider=minutes_provider,
+    )
 
 
 def test_spans_follow_each_other_from_0_to_99() -> None:
@@ -83,8 +95,14 @@ def test_a_recogniser_that_labels_speakers_needs_no_diarization() -> None:
 
 
 def test_unknown_providers_count_as_the_embedded_ones() -> None:
-    work = Workload.of(ProviderProfiles(), audio_seconds=60.0, transcribe=True,
-                       asr_provider="fake", diarizer=True, minutes_provider="fake")
+    work = Workload.of(
+        ProviderProfiles(),
+        audio_seconds=60.0,
+        transcribe=True,
+        asr_provider="fake",
+        diarizer=True,
+        minutes_provider="fake",
+    )
 
     assert (work.cloud_asr, work.diarize, work.llm_minutes) == (False, True, False)
 
@@ -106,14 +124,13 @@ def test_fixed_costs_weigh_more_on_a_short_recording() -> None:
 def test_a_stored_transcript_leaves_the_bar_to_the_last_stages() -> None:
     spans = stage_spans(stage_costs(local(transcribe=False)), start=85)
 
-    for stage in (TaskStage.FETCH_AUDIO, TaskStage.DECODE, TaskStage.TRANSCRIBE,
-                  TaskStage.DIARIZE):
+    for stage in (TaskStage.FETCH_AUDIO, TaskStage.DECODE, TaskStage.TRANSCRIBE, TaskStage.DIARIZE):
         assert spans[stage] == (85, 85)
     assert spans[TaskStage.GENERATE_MINUTES][1] == 99
 
 
 def test_a_plan_from_the_middle_covers_only_what_is_left() -> None:
-    later = PIPELINE_ORDER[PIPELINE_ORDER.index(TaskStage.DIARIZE):]
+    later = PIPELINE_ORDER[PIPELINE_ORDER.index(TaskStage.DIARIZE) :]
     spans = stage_spans(stage_costs(local()), start=60, stages=later)
 
     assert set(spans) == set(later)
@@ -144,10 +161,21 @@ class Recorded:
 def recorded(monkeypatch: pytest.MonkeyPatch) -> tuple[TaskProgress, Recorded]:
     monkeypatch.setattr(progress_module, "MIN_PROGRESS_INTERVAL_SECONDS", 0.0)
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    task = Task(id="t1", tenant_id="acme", creator_id="alice", display_name="t1",
-                audio_sources=[], options=TaskOptions(), labels={},
-                state=TaskState.RUNNING, stage=TaskStage.UNSPECIFIED, progress_percent=0,
-                create_time=now, update_time=now, attempts=1)
+    task = Task(
+        id="t1",
+        tenant_id="acme",
+        creator_id="alice",
+        display_name="t1",
+        audio_sources=[],
+        options=TaskOptions(),
+        labels={},
+        state=TaskState.RUNNING,
+        stage=TaskStage.UNSPECIFIED,
+        progress_percent=0,
+        create_time=now,
+        update_time=now,
+        attempts=1,
+    )
     db = FakeDatabase()
     db.tasks[(task.tenant_id, task.id)] = task
     bus = Recorded()
@@ -155,7 +183,8 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> tuple[TaskProgress, Recorded]:
 
 
 def test_percent_grows_through_both_stages_and_never_goes_back(
-        recorded: tuple[TaskProgress, Recorded]) -> None:
+    recorded: tuple[TaskProgress, Recorded],
+) -> None:
     progress, bus = recorded
     progress.plan(local(audio_seconds=None))
     progress.stage(TaskStage.DECODE, "decoding audio")
@@ -173,15 +202,18 @@ def test_percent_grows_through_both_stages_and_never_goes_back(
 
     percents = [e.progress_percent for e in bus.events]
     assert percents == sorted(percents)
-    by_stage = {stage: [e.progress_percent for e in bus.events if e.stage is stage]
-                for stage in (TaskStage.TRANSCRIBE, TaskStage.DIARIZE)}
+    by_stage = {
+        stage: [e.progress_percent for e in bus.events if e.stage is stage]
+        for stage in (TaskStage.TRANSCRIBE, TaskStage.DIARIZE)
+    }
     # Whole percents, one event each: no stage sits on one figure for its whole run.
     assert len(set(by_stage[TaskStage.TRANSCRIBE])) > 40
     assert len(set(by_stage[TaskStage.DIARIZE])) > 20
 
 
 def test_a_late_change_of_plan_starts_from_the_current_percent(
-        recorded: tuple[TaskProgress, Recorded]) -> None:
+    recorded: tuple[TaskProgress, Recorded],
+) -> None:
     progress, _ = recorded
     progress.plan(local())
     progress.stage(TaskStage.TRANSCRIBE, "transcribing")
@@ -197,7 +229,8 @@ def test_a_late_change_of_plan_starts_from_the_current_percent(
 
 
 def test_a_silent_reporter_gets_what_the_stage_does(
-        recorded: tuple[TaskProgress, Recorded]) -> None:
+    recorded: tuple[TaskProgress, Recorded],
+) -> None:
     progress, bus = recorded
     progress.plan(local())
     progress.stage(TaskStage.DIARIZE, "identifying speakers")

@@ -26,8 +26,7 @@ from meeting_agent.service.failover import every_provider_failed
 from tests.harness.vendors.silent import SilentServer, StallingServer
 
 PROJECTS = {"a1": "project-a", "a2": "project-a", "b1": "project-b"}
-GEMINI = QuotaWindow(daily_reset_timezone="America/Los_Angeles", scope="project",
-                     projects=PROJECTS)
+GEMINI = QuotaWindow(daily_reset_timezone="America/Los_Angeles", scope="project", projects=PROJECTS)
 
 
 def _at(text: str) -> float:
@@ -39,18 +38,21 @@ def _pool(now: float, window: QuotaWindow = GEMINI) -> tuple[KeyPool, list[float
     return KeyPool("gemini", ["a1", "a2", "b1"], now=lambda: clock[0], window=window), clock
 
 
-@pytest.mark.parametrize(("now", "reset"), [
-    # 23:30 UTC is 15:30 in Los Angeles (PST): the quota comes back at 08:00 UTC.
-    ("2026-12-01T23:30:00+00:00", "2026-12-02T08:00:00+00:00"),
-    # 06:00 UTC is still the day before in Los Angeles.
-    ("2026-12-02T06:00:00+00:00", "2026-12-02T08:00:00+00:00"),
-    # Summer time (PDT, UTC-7): midnight is 07:00 UTC.
-    ("2026-07-10T12:00:00+00:00", "2026-07-11T07:00:00+00:00"),
-    # The day DST starts (8 March 2026) has 23 hours; the next midnight is still PDT's.
-    ("2026-03-08T12:00:00+00:00", "2026-03-09T07:00:00+00:00"),
-    # And the day it ends (1 November 2026) has 25.
-    ("2026-11-01T12:00:00+00:00", "2026-11-02T08:00:00+00:00"),
-])
+@pytest.mark.parametrize(
+    ("now", "reset"),
+    [
+        # 23:30 UTC is 15:30 in Los Angeles (PST): the quota comes back at 08:00 UTC.
+        ("2026-12-01T23:30:00+00:00", "2026-12-02T08:00:00+00:00"),
+        # 06:00 UTC is still the day before in Los Angeles.
+        ("2026-12-02T06:00:00+00:00", "2026-12-02T08:00:00+00:00"),
+        # Summer time (PDT, UTC-7): midnight is 07:00 UTC.
+        ("2026-07-10T12:00:00+00:00", "2026-07-11T07:00:00+00:00"),
+        # The day DST starts (8 March 2026) has 23 hours; the next midnight is still PDT's.
+        ("2026-03-08T12:00:00+00:00", "2026-03-09T07:00:00+00:00"),
+        # And the day it ends (1 November 2026) has 25.
+        ("2026-11-01T12:00:00+00:00", "2026-11-02T08:00:00+00:00"),
+    ],
+)
 def test_a_gemini_daily_quota_resets_at_midnight_pacific(now: str, reset: str) -> None:
     pool, _ = _pool(_at(now))
     assert pool.next_reset() == _at(reset)
@@ -63,12 +65,14 @@ def test_keys_of_one_project_rest_together_and_another_project_takes_over() -> N
     def call(key: ApiKey) -> str:
         used.append(key.secret)
         if key.project == "project-a":
-            raise QuotaExceeded("GenerateRequestsPerDayPerProjectPerModel", scope="day",
-                                per_project=True)
+            raise QuotaExceeded(
+                "GenerateRequestsPerDayPerProjectPerModel", scope="day", per_project=True
+            )
         return "ok"
 
-    assert call_vendor(pool, call, policy=RetryPolicy(), operation="x",
-                       sleep=lambda s: None) == "ok"
+    assert (
+        call_vendor(pool, call, policy=RetryPolicy(), operation="x", sleep=lambda s: None) == "ok"
+    )
     assert used == ["a1", "b1"]  # a2 shares a1's project: it is not tried
     assert [k.secret for k in pool.available()] == ["b1"]
     clock[0] = _at("2026-12-02T07:59:59+00:00")
@@ -97,10 +101,8 @@ def test_a_per_minute_quota_of_a_project_rests_the_project_for_its_delay() -> No
 
 
 def test_vendor_defaults_and_projects_from_settings() -> None:
-    gemini = GeminiSettings(enabled=True, keys=["solo"],
-                            projects={"project-a": ["a1", "a2"]})
-    assert (gemini.daily_reset_timezone, gemini.quota_scope) == ("America/Los_Angeles",
-                                                                "project")
+    gemini = GeminiSettings(enabled=True, keys=["solo"], projects={"project-a": ["a1", "a2"]})
+    assert (gemini.daily_reset_timezone, gemini.quota_scope) == ("America/Los_Angeles", "project")
     assert gemini.secrets() == ["solo", "a1", "a2"]
     assert gemini.key_projects() == {"a1": "project-a", "a2": "project-a"}
     assert IflytekSettings().daily_reset_timezone == "Asia/Shanghai"
@@ -116,8 +118,14 @@ def test_a_server_that_never_answers_is_given_up_at_the_first_byte_deadline() ->
     with SilentServer() as server, httpx.Client() as http:
         started = time.monotonic()
         with pytest.raises(Transient) as caught:
-            send(http, "POST", server.base_url + "/v1/chat/completions", what="chat",
-                 timeout_seconds=Timeouts(total=60, first_byte=0.5), json_body={})
+            send(
+                http,
+                "POST",
+                server.base_url + "/v1/chat/completions",
+                what="chat",
+                timeout_seconds=Timeouts(total=60, first_byte=0.5),
+                json_body={},
+            )
         elapsed = time.monotonic() - started
 
     assert "no answer within 0.5 s" in str(caught.value)
@@ -127,21 +135,30 @@ def test_a_server_that_never_answers_is_given_up_at_the_first_byte_deadline() ->
 
 def test_a_reply_that_stalls_after_its_headers_is_given_up_at_the_total_deadline() -> None:
     started = time.monotonic()
-    with StallingServer() as server, httpx.Client() as http, \
-            pytest.raises(Transient) as caught:
-        send(http, "GET", server.base_url + "/", what="result",
-             timeout_seconds=Timeouts(total=1.0, first_byte=60))
+    with StallingServer() as server, httpx.Client() as http, pytest.raises(Transient) as caught:
+        send(
+            http,
+            "GET",
+            server.base_url + "/",
+            what="result",
+            timeout_seconds=Timeouts(total=1.0, first_byte=60),
+        )
 
     assert "within 1 s" in str(caught.value)
     assert time.monotonic() - started < 30  # not the 60 s first-byte deadline
 
 
 def test_no_exchange_outlives_the_tasks_budget() -> None:
-    with SilentServer() as server, httpx.Client() as http, \
-            deadlines.provider_budget("ollama", 0.5):
+    with SilentServer() as server, httpx.Client() as http, deadlines.provider_budget("ollama", 0.5):
         with pytest.raises(Transient):
-            send(http, "POST", server.base_url + "/", what="chat",
-                 timeout_seconds=Timeouts(total=600), json_body={})
+            send(
+                http,
+                "POST",
+                server.base_url + "/",
+                what="chat",
+                timeout_seconds=Timeouts(total=600),
+                json_body={},
+            )
         time.sleep(0.6)  # the budget runs out in real time; nothing to wait on
         with pytest.raises(Transient, match="budget"):
             send(http, "POST", server.base_url + "/", what="chat", timeout_seconds=600)
@@ -156,8 +173,12 @@ def test_retries_stop_when_the_budget_is_spent_with_provider_timeout() -> None:
         time.sleep(0.2)
         raise Transient("read timed out", http_status=None)
 
-    policy = RetryPolicy(max_attempts=20, initial_backoff_seconds=0.01,
-                         max_backoff_seconds=0.02, max_total_seconds=600)
+    policy = RetryPolicy(
+        max_attempts=20,
+        initial_backoff_seconds=0.01,
+        max_backoff_seconds=0.02,
+        max_total_seconds=600,
+    )
     with deadlines.provider_budget("ollama", 0.5), pytest.raises(Unavailable) as caught:
         call_vendor(pool, call, policy=policy, operation="chat")
 
@@ -178,15 +199,19 @@ def test_outside_a_budget_nothing_is_bounded_beyond_the_policy() -> None:
 
 
 def test_a_chain_is_out_of_time_only_when_every_provider_is() -> None:
-    timed_out = Unavailable("azure did not finish", reason="PROVIDER_TIMEOUT",
-                            metadata={"provider": "azure"})
-    down = Unavailable("gemini 503", reason="PROVIDER_UNAVAILABLE",
-                       metadata={"provider": "gemini"})
+    timed_out = Unavailable(
+        "azure did not finish", reason="PROVIDER_TIMEOUT", metadata={"provider": "azure"}
+    )
+    down = Unavailable("gemini 503", reason="PROVIDER_UNAVAILABLE", metadata={"provider": "gemini"})
 
     mixed = every_provider_failed("ASR", [("azure", timed_out), ("gemini", down)])
     assert mixed.reason == "PROVIDER_UNAVAILABLE"  # retried: gemini may be back
     assert mixed.metadata["azure"].startswith("PROVIDER_TIMEOUT")
-    spent = every_provider_failed("ASR", [
-        ("azure", timed_out),
-        ("gemini", Unavailable("gemini did not finish", reason="PROVIDER_TIMEOUT"))])
+    spent = every_provider_failed(
+        "ASR",
+        [
+            ("azure", timed_out),
+            ("gemini", Unavailable("gemini did not finish", reason="PROVIDER_TIMEOUT")),
+        ],
+    )
     assert spent.reason == "PROVIDER_TIMEOUT"

@@ -57,15 +57,29 @@ class OrderedQueue:
         return True
 
 
-def task(task_id: str, minute: float, state: TaskState = TaskState.QUEUED,
-         heartbeat: datetime | None = None) -> Task:
+def task(
+    task_id: str,
+    minute: float,
+    state: TaskState = TaskState.QUEUED,
+    heartbeat: datetime | None = None,
+) -> Task:
     created = T0 + timedelta(minutes=minute)
-    return Task(id=task_id, tenant_id="acme", creator_id="alice", display_name=task_id,
-                audio_sources=[], options=TaskOptions(), labels={}, state=state,
-                stage=TaskStage.TRANSCRIBE if state is TaskState.RUNNING
-                else TaskStage.UNSPECIFIED, progress_percent=0, create_time=created,
-                update_time=created, heartbeat_time=heartbeat,
-                attempts=1 if state is TaskState.RUNNING else 0)
+    return Task(
+        id=task_id,
+        tenant_id="acme",
+        creator_id="alice",
+        display_name=task_id,
+        audio_sources=[],
+        options=TaskOptions(),
+        labels={},
+        state=state,
+        stage=TaskStage.TRANSCRIBE if state is TaskState.RUNNING else TaskStage.UNSPECIFIED,
+        progress_percent=0,
+        create_time=created,
+        update_time=created,
+        heartbeat_time=heartbeat,
+        attempts=1 if state is TaskState.RUNNING else 0,
+    )
 
 
 def setup(*tasks: Task) -> tuple[Reconciler, OrderedQueue, FakeClock]:
@@ -74,8 +88,9 @@ def setup(*tasks: Task) -> tuple[Reconciler, OrderedQueue, FakeClock]:
         db.tasks[(t.tenant_id, t.id)] = t
     clock = FakeClock(T0 + timedelta(hours=1))
     queue = OrderedQueue()
-    reconciler = Reconciler(FakeUnitOfWorkFactory(db), queue, clock,
-                            lease_timeout_seconds=15, queued_grace_seconds=5)
+    reconciler = Reconciler(
+        FakeUnitOfWorkFactory(db), queue, clock, lease_timeout_seconds=15, queued_grace_seconds=5
+    )
     return reconciler, queue, clock
 
 
@@ -84,7 +99,8 @@ def test_orphans_go_ahead_of_newer_work_oldest_first() -> None:
     reconciler, queue, _ = setup(
         task("died-first", 1, TaskState.RUNNING, heartbeat=now - timedelta(minutes=5)),
         task("died-later", 2, TaskState.RUNNING, heartbeat=now - timedelta(minutes=1)),
-        task("never-queued", 3))
+        task("never-queued", 3),
+    )
     queue.line.extend(["new-1", "new-2"])  # created after, queued the normal way
 
     assert reconciler.run_once() == 3
@@ -95,7 +111,8 @@ def test_orphans_go_ahead_of_newer_work_oldest_first() -> None:
 def test_a_waiting_job_keeps_its_place_however_often_it_runs() -> None:
     now = T0 + timedelta(hours=1)
     reconciler, queue, _ = setup(
-        task("orphan", 1, TaskState.RUNNING, heartbeat=now - timedelta(minutes=5)))
+        task("orphan", 1, TaskState.RUNNING, heartbeat=now - timedelta(minutes=5))
+    )
     reconciler.run_once()
     queue.line.extend(["new-1", "new-2"])
 
@@ -111,7 +128,8 @@ def test_a_running_job_of_a_live_process_is_not_taken_away() -> None:
     # the process running it is alive.
     now = T0 + timedelta(hours=1)
     reconciler, queue, _ = setup(
-        task("slow", 1, TaskState.RUNNING, heartbeat=now - timedelta(minutes=1)))
+        task("slow", 1, TaskState.RUNNING, heartbeat=now - timedelta(minutes=1))
+    )
     queue.running.add("slow")
 
     assert reconciler.run_once() == 0
@@ -123,7 +141,8 @@ def test_live_leases_and_young_tasks_are_not_orphans() -> None:
     reconciler, queue, _ = setup(
         task("fresh-lease", 1, TaskState.RUNNING, heartbeat=now - timedelta(seconds=3)),
         task("just-created", 60 - 1 / 60),  # a second old: its enqueue may be on its way
-        task("done", 2, TaskState.SUCCEEDED))
+        task("done", 2, TaskState.SUCCEEDED),
+    )
 
     assert reconciler.run_once() == 0
     assert list(queue.line) == []
@@ -132,7 +151,8 @@ def test_live_leases_and_young_tasks_are_not_orphans() -> None:
 def test_a_queue_outage_leaves_every_orphan_for_the_next_round() -> None:
     now = T0 + timedelta(hours=1)
     reconciler, queue, _ = setup(
-        task("a", 1, TaskState.RUNNING, heartbeat=now - timedelta(minutes=5)), task("b", 2))
+        task("a", 1, TaskState.RUNNING, heartbeat=now - timedelta(minutes=5)), task("b", 2)
+    )
     queue.down = True
 
     assert reconciler.run_once() == 0

@@ -7,17 +7,29 @@ from meeting_agent.ports import SpeakerTurn
 from meeting_agent.service.speakers import assign_speakers
 
 
-def segment(start: float, end: float, *words: tuple[str, float, float],
-            text: str = "") -> TranscriptSegment:
+def segment(
+    start: float, end: float, *words: tuple[str, float, float], text: str = ""
+) -> TranscriptSegment:
     return TranscriptSegment(
-        index=0, speaker_label="", start=start, end=end,
+        index=0,
+        speaker_label="",
+        start=start,
+        end=end,
         text=text or " ".join(w[0] for w in words),
-        words=[Word(t, s, e, 0.9) for t, s, e in words])
+        words=[Word(t, s, e, 0.9) for t, s, e in words],
+    )
 
 
 def test_a_segment_spanning_a_change_of_speaker_is_split_at_the_word_boundary() -> None:
-    seg = segment(0.0, 4.0, ("Thanks.", 0.1, 0.6), ("Sure,", 1.2, 1.6), ("I", 1.7, 1.8),
-                  ("agree.", 1.9, 3.8), text="Thanks. Sure, I agree.")
+    seg = segment(
+        0.0,
+        4.0,
+        ("Thanks.", 0.1, 0.6),
+        ("Sure,", 1.2, 1.6),
+        ("I", 1.7, 1.8),
+        ("agree.", 1.9, 3.8),
+        text="Thanks. Sure, I agree.",
+    )
     turns = [SpeakerTurn(0.0, 1.0, "b"), SpeakerTurn(1.0, 4.0, "a")]
 
     out = assign_speakers([seg], turns)
@@ -31,15 +43,22 @@ def test_a_segment_spanning_a_change_of_speaker_is_split_at_the_word_boundary() 
 
 
 def test_labels_follow_first_appearance_in_the_transcript() -> None:
-    segs = [segment(0, 1, ("one", 0.1, 0.9)), segment(1, 2, ("two", 1.1, 1.9)),
-            segment(2, 3, ("three", 2.1, 2.9)), segment(3, 4, ("four", 3.1, 3.9))]
-    turns = [SpeakerTurn(0, 1, "S9"), SpeakerTurn(1, 2, "S0"), SpeakerTurn(2, 3, "S9"),
-             SpeakerTurn(3, 4, "S5")]
+    segs = [
+        segment(0, 1, ("one", 0.1, 0.9)),
+        segment(1, 2, ("two", 1.1, 1.9)),
+        segment(2, 3, ("three", 2.1, 2.9)),
+        segment(3, 4, ("four", 3.1, 3.9)),
+    ]
+    turns = [
+        SpeakerTurn(0, 1, "S9"),
+        SpeakerTurn(1, 2, "S0"),
+        SpeakerTurn(2, 3, "S9"),
+        SpeakerTurn(3, 4, "S5"),
+    ]
 
     out = assign_speakers(segs, turns)
 
-    assert [s.speaker_label for s in out] == ["SPEAKER_1", "SPEAKER_2", "SPEAKER_1",
-                                             "SPEAKER_3"]
+    assert [s.speaker_label for s in out] == ["SPEAKER_1", "SPEAKER_2", "SPEAKER_1", "SPEAKER_3"]
 
 
 def test_an_unsplit_segment_keeps_its_text_exactly() -> None:
@@ -65,13 +84,17 @@ def test_words_between_turns_take_the_nearest_turn() -> None:
 
     out = assign_speakers([seg], turns)
 
-    assert [(s.speaker_label, s.text) for s in out] == [("SPEAKER_1", "early"),
-                                                        ("SPEAKER_2", "late")]
+    assert [(s.speaker_label, s.text) for s in out] == [
+        ("SPEAKER_1", "early"),
+        ("SPEAKER_2", "late"),
+    ]
 
 
 def test_segments_without_words_take_the_majority_speaker() -> None:
-    segs = [TranscriptSegment(0, "", 0.0, 3.0, "mostly b"),
-            TranscriptSegment(1, "", 3.5, 4.0, "in a gap")]
+    segs = [
+        TranscriptSegment(0, "", 0.0, 3.0, "mostly b"),
+        TranscriptSegment(1, "", 3.5, 4.0, "in a gap"),
+    ]
     turns = [SpeakerTurn(0.0, 1.0, "a"), SpeakerTurn(1.0, 3.0, "b"), SpeakerTurn(4.2, 5, "c")]
 
     out = assign_speakers(segs, turns)
@@ -81,8 +104,15 @@ def test_segments_without_words_take_the_majority_speaker() -> None:
 
 
 def test_chinese_words_are_joined_without_spaces() -> None:
-    seg = segment(0, 4, ("我们", 0.1, 0.5), ("决定", 0.6, 1.0), ("好的", 2.5, 3.0),
-                  ("OK", 3.1, 3.5), text="我们决定好的OK")
+    seg = segment(
+        0,
+        4,
+        ("我们", 0.1, 0.5),
+        ("决定", 0.6, 1.0),
+        ("好的", 2.5, 3.0),
+        ("OK", 3.1, 3.5),
+        text="我们决定好的OK",
+    )
     turns = [SpeakerTurn(0, 2, "a"), SpeakerTurn(2, 4, "b")]
 
     out = assign_speakers([seg], turns)

@@ -63,15 +63,27 @@ class Env:
     service: TaskService
     queued: list[str] = field(default_factory=list)
 
-    def upload(self, principal: Principal = ALICE, *, data: bytes = AUDIO,
-               state: UploadState = UploadState.READY, stored: bool = True) -> str:
+    def upload(
+        self,
+        principal: Principal = ALICE,
+        *,
+        data: bytes = AUDIO,
+        state: UploadState = UploadState.READY,
+        stored: bool = True,
+    ) -> str:
         """A committed upload row (and its object unless `stored` is false)."""
         upload_id = new_id()
         key = object_keys.upload_key(principal.tenant_id, upload_id)
         self.db.uploads[(principal.tenant_id, upload_id)] = Upload(
-            id=upload_id, tenant_id=principal.tenant_id, creator_id=principal.user_id,
-            filename="meeting.wav", content_type="audio/wav", size_bytes=len(data),
-            sha256=hashlib.sha256(data).hexdigest(), object_key=key, state=state,
+            id=upload_id,
+            tenant_id=principal.tenant_id,
+            creator_id=principal.user_id,
+            filename="meeting.wav",
+            content_type="audio/wav",
+            size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            object_key=key,
+            state=state,
             create_time=self.clock.now(),
         )
         if stored:
@@ -115,14 +127,14 @@ def uri_source(uri: str) -> SourceSpec:
     return SourceSpec(uri=uri)
 
 
-def assert_error(info: pytest.ExceptionInfo[MeetingAgentError], cls: type[MeetingAgentError],
-                 reason: str) -> None:
+def assert_error(
+    info: pytest.ExceptionInfo[MeetingAgentError], cls: type[MeetingAgentError], reason: str
+) -> None:
     assert type(info.value) is cls, f"expected {cls.__name__}, got {type(info.value).__name__}"
     assert info.value.reason == reason
 
 
-def make_task(env: Env, principal: Principal = ALICE, state: TaskState = TaskState.QUEUED
-              ) -> Task:
+def make_task(env: Env, principal: Principal = ALICE, state: TaskState = TaskState.QUEUED) -> Task:
     task = env.service.create(principal, new_task(upload_source(env.upload(principal))), "")
     if state is not TaskState.QUEUED:
         stored = env.state_of(principal, task.id)
@@ -181,10 +193,14 @@ def test_create_keeps_the_order_of_mixed_sources(env: Env) -> None:
     uri = env.object_uri()
 
     task = env.service.create(
-        ALICE, new_task(upload_source(first), uri_source(uri), upload_source(third)), "")
+        ALICE, new_task(upload_source(first), uri_source(uri), upload_source(third)), ""
+    )
 
     assert [(s.upload_id, s.uri) for s in task.audio_sources] == [
-        (first, None), (None, uri), (third, None)]
+        (first, None),
+        (None, uri),
+        (third, None),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -350,14 +366,20 @@ def test_missing_referenced_library_items_are_not_found(env: Env, options, resou
 def test_existing_library_items_and_built_in_templates_are_accepted(env: Env) -> None:
     now = env.clock.now()
     env.db.hotword_sets[("acme", "jargon")] = HotwordSet(
-        "jargon", "acme", "Jargon", [], "en", "e1", now, now)
+        "jargon", "acme", "Jargon", [], "en", "e1", now, now
+    )
     env.db.prompt_templates[("acme", "mine")] = PromptTemplate(
-        "mine", "acme", "Mine", "", "", "{{ date }}", "en", "e1", now, now)
+        "mine", "acme", "Mine", "", "", "{{ date }}", "en", "e1", now, now
+    )
 
     for template_id in ("mine", "default", "zh-standard"):
-        env.service.create(ALICE, new_task(
-            upload_source(env.upload()), hotword_set_id="jargon",
-            prompt_template_id=template_id), "")
+        env.service.create(
+            ALICE,
+            new_task(
+                upload_source(env.upload()), hotword_set_id="jargon", prompt_template_id=template_id
+            ),
+            "",
+        )
 
     assert len(env.db.tasks) == 3
 
@@ -365,11 +387,13 @@ def test_existing_library_items_and_built_in_templates_are_accepted(env: Env) ->
 def test_library_items_of_another_tenant_are_not_found(env: Env) -> None:
     now = env.clock.now()
     env.db.hotword_sets[("globex", "jargon")] = HotwordSet(
-        "jargon", "globex", "Jargon", [], "en", "e1", now, now)
+        "jargon", "globex", "Jargon", [], "en", "e1", now, now
+    )
 
     with pytest.raises(NotFound):
-        env.service.create(ALICE, new_task(upload_source(env.upload()),
-                                           hotword_set_id="jargon"), "")
+        env.service.create(
+            ALICE, new_task(upload_source(env.upload()), hotword_set_id="jargon"), ""
+        )
 
 
 def test_upload_used_by_another_task_is_refused(env: Env) -> None:
@@ -388,8 +412,7 @@ def test_the_same_upload_twice_in_one_request_is_refused(env: Env) -> None:
     upload_id = env.upload()
 
     with pytest.raises(FailedPrecondition) as info:
-        env.service.create(ALICE, new_task(upload_source(upload_id), upload_source(upload_id)),
-                           "")
+        env.service.create(ALICE, new_task(upload_source(upload_id), upload_source(upload_id)), "")
 
     assert_error(info, FailedPrecondition, "UPLOAD_IN_USE")
     assert env.db.tasks == {}
@@ -399,8 +422,9 @@ def test_a_failed_create_claims_nothing(env: Env) -> None:
     claimable = env.upload()
 
     with pytest.raises(NotFound):
-        env.service.create(ALICE, new_task(upload_source(claimable), upload_source(new_id())),
-                           "req-1")
+        env.service.create(
+            ALICE, new_task(upload_source(claimable), upload_source(new_id())), "req-1"
+        )
 
     assert env.db.uploads[("acme", claimable)].task_id is None
     assert env.db.tasks == {}
@@ -432,14 +456,26 @@ def test_pending_upload_whose_bytes_arrived_is_accepted(env: Env) -> None:
 @pytest.mark.parametrize(
     ("options", "field", "reason"),
     [
-        ({"asr_providers": [ProviderChoice("nope")]},
-         "task.options.asr_providers[0].provider", "UNKNOWN_PROVIDER"),
-        ({"asr_providers": [ProviderChoice("local"), ProviderChoice("azure")]},
-         "task.options.asr_providers[1].provider", "UNKNOWN_PROVIDER"),
-        ({"asr_providers": [ProviderChoice("local", "large-v3")]},
-         "task.options.asr_providers[0].model", "UNKNOWN_MODEL"),
-        ({"llm_providers": [ProviderChoice("gpt")]},
-         "task.options.llm_providers[0].provider", "UNKNOWN_PROVIDER"),
+        (
+            {"asr_providers": [ProviderChoice("nope")]},
+            "task.options.asr_providers[0].provider",
+            "UNKNOWN_PROVIDER",
+        ),
+        (
+            {"asr_providers": [ProviderChoice("local"), ProviderChoice("azure")]},
+            "task.options.asr_providers[1].provider",
+            "UNKNOWN_PROVIDER",
+        ),
+        (
+            {"asr_providers": [ProviderChoice("local", "large-v3")]},
+            "task.options.asr_providers[0].model",
+            "UNKNOWN_MODEL",
+        ),
+        (
+            {"llm_providers": [ProviderChoice("gpt")]},
+            "task.options.llm_providers[0].provider",
+            "UNKNOWN_PROVIDER",
+        ),
     ],
 )
 def test_unknown_providers_and_models_are_invalid(env: Env, options, field, reason) -> None:
@@ -454,8 +490,7 @@ def test_unknown_providers_and_models_are_invalid(env: Env, options, field, reas
 @pytest.mark.parametrize("language", ["zh", "zh-CN", "cmn-Hans-CN"])
 def test_chinese_on_the_embedded_catalog_is_refused_at_creation(env: Env, language) -> None:
     with pytest.raises(FailedPrecondition) as info:
-        env.service.create(ALICE, new_task(upload_source(env.upload()),
-                                           language_code=language), "")
+        env.service.create(ALICE, new_task(upload_source(env.upload()), language_code=language), "")
 
     assert_error(info, FailedPrecondition, "LANGUAGE_UNSUPPORTED")
     assert info.value.metadata["language_code"] == language
@@ -464,8 +499,9 @@ def test_chinese_on_the_embedded_catalog_is_refused_at_creation(env: Env, langua
 
 @pytest.mark.parametrize("language", ["", "en", "en-US", "EN-gb"])
 def test_english_or_unspecified_language_is_accepted(env: Env, language) -> None:
-    task = env.service.create(ALICE, new_task(upload_source(env.upload()),
-                                              language_code=language), "")
+    task = env.service.create(
+        ALICE, new_task(upload_source(env.upload()), language_code=language), ""
+    )
 
     assert task.options.language_code == language
 
@@ -479,8 +515,9 @@ def test_on_queued_runs_once_after_commit(env: Env) -> None:
     def on_queued(task_id: str) -> None:
         seen_committed.append(("acme", task_id) in env.db.tasks)
 
-    service = TaskService(env.uow_factory, env.store, env.clock, embedded_catalog(),
-                          on_queued=on_queued)
+    service = TaskService(
+        env.uow_factory, env.store, env.clock, embedded_catalog(), on_queued=on_queued
+    )
 
     service.create(ALICE, new_task(upload_source(env.upload())), "")
 
@@ -516,8 +553,7 @@ def test_list_is_newest_first_and_filters_by_state(env: Env) -> None:
     env.service.cancel(ALICE, first.id)
 
     page = env.service.list(ALICE, TaskFilter(), limit=10, cursor=None)
-    queued = env.service.list(ALICE, TaskFilter(states=[TaskState.QUEUED]), limit=10,
-                              cursor=None)
+    queued = env.service.list(ALICE, TaskFilter(states=[TaskState.QUEUED]), limit=10, cursor=None)
 
     assert [t.id for t in page.items] == [second.id, first.id]
     assert [t.id for t in queued.items] == [second.id]
@@ -552,7 +588,10 @@ def test_cancel_queued_task_cancels_it_with_an_event(env: Env) -> None:
     assert stored.last_event_sequence == 2
     last = env.db.events_of(task.id)[-1]
     assert (last.sequence, last.state, last.type) == (
-        2, TaskState.CANCELLED, TaskEventType.STATE_CHANGED)
+        2,
+        TaskState.CANCELLED,
+        TaskEventType.STATE_CHANGED,
+    )
 
 
 def test_cancel_running_task_requests_cancellation(env: Env) -> None:
@@ -600,14 +639,33 @@ def _with_children(env: Env, task: Task) -> None:
     now = env.clock.now()
     key = ("acme", task.id)
     env.db.transcripts[key] = Transcript(
-        task.id, "acme", "en", [TranscriptSegment(0, "SPEAKER_1", 0.0, 1.0, "hello")], 1.0,
-        "local", "tiny.en", now, now)
+        task.id,
+        "acme",
+        "en",
+        [TranscriptSegment(0, "SPEAKER_1", 0.0, 1.0, "hello")],
+        1.0,
+        "local",
+        "tiny.en",
+        now,
+        now,
+    )
     env.db.speaker_mappings[key] = SpeakerMappings(
-        task.id, {"SPEAKER_1": SpeakerIdentity("Ada")}, "etag", now)
+        task.id, {"SPEAKER_1": SpeakerIdentity("Ada")}, "etag", now
+    )
     artifact_json = object_keys.artifact_key("acme", task.id, "a1", "json")
     env.db.artifacts[("acme", task.id, "a1")] = Artifact(
-        "a1", task.id, "acme", "default", ArtifactState.SUCCEEDED, "extractive",
-        "extractive-v1", True, now, now, json_object_key=artifact_json)
+        "a1",
+        task.id,
+        "acme",
+        "default",
+        ArtifactState.SUCCEEDED,
+        "extractive",
+        "extractive-v1",
+        True,
+        now,
+        now,
+        json_object_key=artifact_json,
+    )
     env.store.put(artifact_json, b"{}")
 
 
@@ -682,8 +740,7 @@ def test_another_tenants_upload_is_not_found(env: Env) -> None:
 
 def test_request_ids_do_not_cross_tenants(env: Env) -> None:
     alices = env.service.create(ALICE, new_task(uri_source(env.object_uri(ALICE))), "req-1")
-    mallorys = env.service.create(MALLORY, new_task(uri_source(env.object_uri(MALLORY))),
-                                  "req-1")
+    mallorys = env.service.create(MALLORY, new_task(uri_source(env.object_uri(MALLORY))), "req-1")
 
     assert mallorys.id != alices.id
     assert mallorys.tenant_id == "globex"

@@ -20,8 +20,7 @@ TRACER = TracerProvider().get_tracer("tests")
 
 
 def _record(message: str, *args: object, **extra: object) -> logging.LogRecord:
-    record = logging.LogRecord("meeting_agent.test", logging.INFO, __file__, 1, message, args,
-                               None)
+    record = logging.LogRecord("meeting_agent.test", logging.INFO, __file__, 1, message, args, None)
     for name, value in extra.items():
         setattr(record, name, value)
     return record
@@ -48,22 +47,33 @@ def test_json_lines_outside_a_span_have_no_trace_ids() -> None:
     assert "trace_id" not in entry and "span_id" not in entry
 
 
-@pytest.mark.parametrize("secret, kept", [
-    ("authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln", "Bearer"),
-    ("token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl expired", "expired"),
-    ("calling with key sk-proj-abcdefghijklmnop123", "calling with key"),
-    ("gemini key AIzaSyA1234567890abcdefghijklmnopq", "gemini key"),
-    ("api_key=abc123secret&model=x", "model=x"),
-    ("GET https://bucket.tos.example.com/a/b.flac?X-Tos-Signature=abc&X-Tos-Expires=60 200",
-     "https://bucket.tos.example.com/a/b.flac?"),
-    ("PUT http://s3.local/k?X-Amz-Credential=AK%2F1&X-Amz-Signature=ff", "http://s3.local/k?"),
-])
+@pytest.mark.parametrize(
+    "secret, kept",
+    [
+        ("authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln", "Bearer"),
+        ("token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl expired", "expired"),
+        ("calling with key sk-proj-abcdefghijklmnop123", "calling with key"),
+        ("gemini key AIzaSyA1234567890abcdefghijklmnopq", "gemini key"),
+        ("api_key=abc123secret&model=x", "model=x"),
+        (
+            "GET https://bucket.tos.example.com/a/b.flac?X-Tos-Signature=abc&X-Tos-Expires=60 200",
+            "https://bucket.tos.example.com/a/b.flac?",
+        ),
+        ("PUT http://s3.local/k?X-Amz-Credential=AK%2F1&X-Amz-Signature=ff", "http://s3.local/k?"),
+    ],
+)
 def test_secrets_are_redacted(secret: str, kept: str) -> None:
     cleaned = redact(secret)
     assert REDACTED in cleaned
     assert kept in cleaned
-    for leaked in ("eyJzdWIiOiJhIn0", "abcdefghijklmnop123", "1234567890abcdefghij",
-                   "abc123secret", "Signature=abc", "Signature=ff"):
+    for leaked in (
+        "eyJzdWIiOiJhIn0",
+        "abcdefghijklmnop123",
+        "1234567890abcdefghij",
+        "abc123secret",
+        "Signature=abc",
+        "Signature=ff",
+    ):
         assert leaked not in cleaned
 
 
@@ -73,8 +83,14 @@ def test_plain_urls_and_messages_are_left_alone() -> None:
 
 
 def test_transcript_text_fields_are_dropped_and_messages_redacted() -> None:
-    entry = _json(_record("sent Bearer abc.def.ghi", transcript="ask not what your country",
-                          text="secret words", segment_count=3))
+    entry = _json(
+        _record(
+            "sent Bearer abc.def.ghi",
+            transcript="ask not what your country",
+            text="secret words",
+            segment_count=3,
+        )
+    )
     assert entry["transcript"] == REDACTED and entry["text"] == REDACTED
     assert entry["segment_count"] == 3
     assert "abc.def.ghi" not in str(entry["message"])
@@ -112,19 +128,37 @@ def test_a_missing_or_bad_traceparent_starts_a_new_trace(value: str) -> None:
 def test_telemetry_is_off_without_an_otel_exporter() -> None:
     assert configure_telemetry("server", {}) is None
     assert configure_telemetry("server", {"OTEL_SERVICE_NAME": "x"}) is None
-    assert configure_telemetry("server", {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4317",
-                                          "OTEL_SDK_DISABLED": "true"}) is None
-    assert configure_telemetry("server", {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4317",
-                                          "OTEL_TRACES_EXPORTER": "none",
-                                          "OTEL_METRICS_EXPORTER": "none"}) is None
+    assert (
+        configure_telemetry(
+            "server", {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4317", "OTEL_SDK_DISABLED": "true"}
+        )
+        is None
+    )
+    assert (
+        configure_telemetry(
+            "server",
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4317",
+                "OTEL_TRACES_EXPORTER": "none",
+                "OTEL_METRICS_EXPORTER": "none",
+            },
+        )
+        is None
+    )
     # The API stays the no-op one.
     assert not trace.get_current_span().get_span_context().is_valid
 
 
-@pytest.mark.parametrize("environ", [
-    {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
-    {"OTEL_TRACES_EXPORTER": "zipkin"},
-])
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4318",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+        },
+        {"OTEL_TRACES_EXPORTER": "zipkin"},
+    ],
+)
 def test_unsupported_exporters_are_refused(environ: dict[str, str]) -> None:
     with pytest.raises(TelemetryConfigurationError):
         configure_telemetry("server", environ)

@@ -69,22 +69,28 @@ def test_waiting_in_the_queue_starts_the_estimate_afresh() -> None:
     assert left.describe() == "estimating time left"
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (None, "estimating time left"),
-    (0.0, "~5 s left"),
-    (41.0, "~45 s left"),
-    (150.0, "~2 min left"),
-    (3599.0, "~1 h 00 min left"),
-    (3600 + 5 * 60 + 10, "~1 h 05 min left"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (None, "estimating time left"),
+        (0.0, "~5 s left"),
+        (41.0, "~45 s left"),
+        (150.0, "~2 min left"),
+        (3599.0, "~1 h 00 min left"),
+        (3600 + 5 * 60 + 10, "~1 h 05 min left"),
+    ],
+)
 def test_time_left_reads_plainly(seconds: float | None, text: str) -> None:
     assert format_time_left(seconds) == text
 
 
-@pytest.mark.parametrize(("stage", "state", "label"), [
-    ("TASK_STAGE_GENERATE_MINUTES", "TASK_STATE_RUNNING", "generate minutes"),
-    ("diarize", "running", "diarize"),
-    ("TASK_STAGE_UNSPECIFIED", "TASK_STATE_QUEUED", "queued"),
-])
+@pytest.mark.parametrize(
+    ("stage", "state", "label"),
+    [
+        ("TASK_STAGE_GENERATE_MINUTES", "TASK_STATE_RUNNING", "generate minutes"),
+        ("diarize", "running", "diarize"),
+        ("TASK_STAGE_UNSPECIFIED", "TASK_STATE_QUEUED", "queued"),
+    ],
+)
 def test_the_bar_names_the_stage(stage: str, state: str, label: str) -> None:
     assert stage_label(stage, state) == label

@@ -33,9 +33,17 @@ class _Tensor:
 
     def __reduce__(self):
         stride = tuple(s // self.array.itemsize for s in self.array.strides)
-        return (_rebuild_tensor_v2,
-                (_StorageRef(self.key, self.array.size), 0, self.array.shape, stride, False,
-                 OrderedDict()))
+        return (
+            _rebuild_tensor_v2,
+            (
+                _StorageRef(self.key, self.array.size),
+                0,
+                self.array.shape,
+                stride,
+                False,
+                OrderedDict(),
+            ),
+        )
 
 
 class _StorageRef:
@@ -79,14 +87,21 @@ STATE = {
 
 
 def _checkpoint() -> dict:
-    return {"step": 7, "model_state": OrderedDict(
-        (name, _Tensor(f"k{i}", array)) for i, (name, array) in enumerate(STATE.items()))}
+    return {
+        "step": 7,
+        "model_state": OrderedDict(
+            (name, _Tensor(f"k{i}", array)) for i, (name, array) in enumerate(STATE.items())
+        ),
+    }
 
 
 def write_legacy(path: Path) -> None:
     with path.open("wb") as f:
-        for header in (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001,
-                                                      "little_endian": True}):
+        for header in (
+            0x1950A86A20F9469CFC6C,
+            1001,
+            {"protocol_version": 1001, "little_endian": True},
+        ):
             pickle.dump(header, f, protocol=2)
         f.write(_dump(_checkpoint()))
         pickle.dump([f"k{i}" for i in range(len(STATE))], f, protocol=2)

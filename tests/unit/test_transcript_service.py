@@ -44,10 +44,20 @@ def env() -> Env:
     clock = FakeClock()
     now = clock.now()
     db.tasks[("acme", TASK_ID)] = Task(
-        id=TASK_ID, tenant_id="acme", creator_id="alice", display_name="sync",
+        id=TASK_ID,
+        tenant_id="acme",
+        creator_id="alice",
+        display_name="sync",
         audio_sources=[AudioSource(uri="fake://bucket/x", object_key="x")],
-        options=TaskOptions(), labels={}, state=TaskState.SUCCEEDED, stage=TaskStage.DONE,
-        progress_percent=100, create_time=now, update_time=now, has_transcript=True)
+        options=TaskOptions(),
+        labels={},
+        state=TaskState.SUCCEEDED,
+        stage=TaskStage.DONE,
+        progress_percent=100,
+        create_time=now,
+        update_time=now,
+        has_transcript=True,
+    )
     return Env(db, clock, TranscriptService(FakeUnitOfWorkFactory(db), clock))
 
 
@@ -99,8 +109,13 @@ def test_mask_entry_sets_one_label_and_keeps_the_others(env: Env) -> None:
 def test_mask_entries_add_new_labels(env: Env) -> None:
     seed(env, {"SPEAKER_1": ADA})
 
-    env.service.update_mappings(ALICE, TASK_ID, {"SPEAKER_2": BO, "SPEAKER_3": CY}, "",
-                                ["mappings.SPEAKER_2", "mappings.SPEAKER_3"])
+    env.service.update_mappings(
+        ALICE,
+        TASK_ID,
+        {"SPEAKER_2": BO, "SPEAKER_3": CY},
+        "",
+        ["mappings.SPEAKER_2", "mappings.SPEAKER_3"],
+    )
 
     assert stored(env) == {"SPEAKER_1": ADA, "SPEAKER_2": BO, "SPEAKER_3": CY}
 
@@ -125,8 +140,9 @@ def test_new_label_in_request_but_not_in_mask_is_invalid(env: Env) -> None:
     seed(env, {"SPEAKER_1": ADA})
 
     with pytest.raises(InvalidArgument) as info:
-        env.service.update_mappings(ALICE, TASK_ID, {"SPEAKER_1": CY, "SPEAKER_2": BO}, "",
-                                    ["mappings.SPEAKER_1"])
+        env.service.update_mappings(
+            ALICE, TASK_ID, {"SPEAKER_1": CY, "SPEAKER_2": BO}, "", ["mappings.SPEAKER_1"]
+        )
 
     assert [v.field for v in info.value.violations] == ["update_mask"]
     assert stored(env) == {"SPEAKER_1": ADA}
@@ -138,8 +154,9 @@ def test_mapped_label_in_request_but_not_in_mask_is_invalid(env: Env) -> None:
     seed(env, {"SPEAKER_1": ADA, "SPEAKER_2": BO})
 
     try:
-        env.service.update_mappings(ALICE, TASK_ID, {"SPEAKER_1": CY, "SPEAKER_2": CY}, "",
-                                    ["mappings.SPEAKER_1"])
+        env.service.update_mappings(
+            ALICE, TASK_ID, {"SPEAKER_1": CY, "SPEAKER_2": CY}, "", ["mappings.SPEAKER_1"]
+        )
     except InvalidArgument as exc:
         assert [v.field for v in exc.violations] == ["update_mask"]
     else:
@@ -155,8 +172,9 @@ def test_update_changes_the_etag_and_stores_the_result(env: Env) -> None:
     before = env.service.get_mappings(ALICE, TASK_ID)
     env.clock.advance(seconds=3)
 
-    result = env.service.update_mappings(ALICE, TASK_ID, {"SPEAKER_1": ADA}, before.etag,
-                                         ["mappings.SPEAKER_1"])
+    result = env.service.update_mappings(
+        ALICE, TASK_ID, {"SPEAKER_1": ADA}, before.etag, ["mappings.SPEAKER_1"]
+    )
 
     assert result.etag != before.etag
     assert result.update_time == env.clock.now()
@@ -170,8 +188,9 @@ def test_stale_etag_is_aborted_and_changes_nothing(env: Env) -> None:
     seed(env, {"SPEAKER_1": ADA})
 
     with pytest.raises(Aborted) as info:
-        env.service.update_mappings(ALICE, TASK_ID, {"SPEAKER_1": CY}, stale,
-                                    ["mappings.SPEAKER_1"])
+        env.service.update_mappings(
+            ALICE, TASK_ID, {"SPEAKER_1": CY}, stale, ["mappings.SPEAKER_1"]
+        )
 
     assert info.value.reason == "ETAG_MISMATCH"
     assert stored(env) == {"SPEAKER_1": ADA}
@@ -180,8 +199,9 @@ def test_stale_etag_is_aborted_and_changes_nothing(env: Env) -> None:
 def test_current_etag_is_accepted(env: Env) -> None:
     current = seed(env, {"SPEAKER_1": ADA})
 
-    result = env.service.update_mappings(ALICE, TASK_ID, {"SPEAKER_1": CY}, current,
-                                         ["mappings.SPEAKER_1"])
+    result = env.service.update_mappings(
+        ALICE, TASK_ID, {"SPEAKER_1": CY}, current, ["mappings.SPEAKER_1"]
+    )
 
     assert result.mappings == {"SPEAKER_1": CY}
 
@@ -191,8 +211,7 @@ def test_mappings_of_missing_or_foreign_tasks_are_not_found(env: Env) -> None:
         with pytest.raises(NotFound):
             env.service.get_mappings(principal, task_id)
         with pytest.raises(NotFound):
-            env.service.update_mappings(principal, task_id, {"SPEAKER_1": ADA}, "",
-                                        ["mappings"])
+            env.service.update_mappings(principal, task_id, {"SPEAKER_1": ADA}, "", ["mappings"])
     assert env.db.speaker_mappings == {}
 
 
@@ -202,11 +221,25 @@ def test_mappings_of_missing_or_foreign_tasks_are_not_found(env: Env) -> None:
 def _store_transcript(env: Env) -> None:
     now = env.clock.now()
     env.db.transcripts[("acme", TASK_ID)] = Transcript(
-        task_id=TASK_ID, tenant_id="acme", language_code="en",
-        segments=[TranscriptSegment(0, "SPEAKER_1", 0.0, 1.5, "hello there",
-                                    words=[Word("hello", 0.0, 0.7), Word("there", 0.8, 1.5)])],
-        duration_seconds=1.5, asr_provider="local", asr_model="tiny.en",
-        create_time=now, update_time=now)
+        task_id=TASK_ID,
+        tenant_id="acme",
+        language_code="en",
+        segments=[
+            TranscriptSegment(
+                0,
+                "SPEAKER_1",
+                0.0,
+                1.5,
+                "hello there",
+                words=[Word("hello", 0.0, 0.7), Word("there", 0.8, 1.5)],
+            )
+        ],
+        duration_seconds=1.5,
+        asr_provider="local",
+        asr_model="tiny.en",
+        create_time=now,
+        update_time=now,
+    )
 
 
 def test_transcript_not_ready_is_not_found_with_a_reason(env: Env) -> None:

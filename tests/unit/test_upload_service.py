@@ -46,8 +46,9 @@ def env() -> Env:
     return make_env()
 
 
-def metadata(data: bytes = DATA, *, size: int | None = None, sha256: str | None = None
-             ) -> UploadMetadata:
+def metadata(
+    data: bytes = DATA, *, size: int | None = None, sha256: str | None = None
+) -> UploadMetadata:
     return UploadMetadata(
         filename="会议.wav",
         content_type="audio/wav",
@@ -57,7 +58,7 @@ def metadata(data: bytes = DATA, *, size: int | None = None, sha256: str | None 
 
 
 def chunks(data: bytes, size: int = 100) -> list[bytes]:
-    return [data[i:i + size] for i in range(0, len(data), size)]
+    return [data[i : i + size] for i in range(0, len(data), size)]
 
 
 def assert_nothing_left(env: Env) -> None:

@@ -24,17 +24,36 @@ class Env:
     factory: FakeUnitOfWorkFactory
     service: UsageService
 
-    def record(self, *, tenant: str = "acme", user: str = "alice", provider: str = "volcengine",
-               cost: str = "0.10", currency: str = "CNY", succeeded: bool = True,
-               when: datetime = START + timedelta(days=1), audio: float = 60.0,
-               tokens: tuple[int, int] = (0, 0), labels: dict[str, str] | None = None) -> None:
+    def record(
+        self,
+        *,
+        tenant: str = "acme",
+        user: str = "alice",
+        provider: str = "volcengine",
+        cost: str = "0.10",
+        currency: str = "CNY",
+        succeeded: bool = True,
+        when: datetime = START + timedelta(days=1),
+        audio: float = 60.0,
+        tokens: tuple[int, int] = (0, 0),
+        labels: dict[str, str] | None = None,
+    ) -> None:
         with self.factory() as uow:
             uow.audit_logs.add(
                 UsageRecord(
-                    tenant_id=tenant, user_id=user, task_id=None, provider=provider,
-                    model="m", operation="transcribe", labels=labels or {},
-                    audio_seconds=audio, input_tokens=tokens[0], output_tokens=tokens[1],
-                    cost_amount=Decimal(cost), currency=currency, succeeded=succeeded,
+                    tenant_id=tenant,
+                    user_id=user,
+                    task_id=None,
+                    provider=provider,
+                    model="m",
+                    operation="transcribe",
+                    labels=labels or {},
+                    audio_seconds=audio,
+                    input_tokens=tokens[0],
+                    output_tokens=tokens[1],
+                    cost_amount=Decimal(cost),
+                    currency=currency,
+                    succeeded=succeeded,
                     create_time=when,
                 ),
                 call_key=f"call-{len(self.factory.opened)}",
@@ -66,8 +85,13 @@ def query(**changes: object) -> UsageQuery:
         ({"group_by": ["label"]}, "label_key"),
         ({"group_by": ["provider", "label"], "label_key": ""}, "label_key"),
     ],
-    ids=["empty-range", "reversed-range", "range-too-long", "label-without-key",
-         "label-among-others-without-key"],
+    ids=[
+        "empty-range",
+        "reversed-range",
+        "range-too-long",
+        "label-without-key",
+        "label-among-others-without-key",
+    ],
 )
 def test_invalid_queries(env: Env, changes: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidArgument) as info:
@@ -79,8 +103,9 @@ def test_invalid_queries(env: Env, changes: dict[str, object], field: str) -> No
 def test_longest_allowed_range_and_label_grouping_with_key(env: Env) -> None:
     env.record(labels={"project": "apollo"})
 
-    rows, _ = env.service.get_usage(ALICE, query(end=START + timedelta(days=366),
-                                                 group_by=["label"], label_key="project"))
+    rows, _ = env.service.get_usage(
+        ALICE, query(end=START + timedelta(days=366), group_by=["label"], label_key="project")
+    )
 
     assert [row.label_value for row in rows] == ["apollo"]
 
@@ -94,8 +119,7 @@ def test_totals_sum_rows_per_currency_exactly(env: Env) -> None:
     env.record(provider="volcengine", cost="0.2", succeeded=False)
     env.record(provider="iflytek", cost="0.000001", audio=30.0)
     env.record(provider="gemini", cost="0.30", currency="USD", audio=0.0, tokens=(1000, 250))
-    env.record(provider="gemini", cost="0.000000001", currency="USD", audio=0.0,
-               tokens=(10, 5))
+    env.record(provider="gemini", cost="0.000000001", currency="USD", audio=0.0, tokens=(10, 5))
 
     rows, total = env.service.get_usage(ALICE, query())
 

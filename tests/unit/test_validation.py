@@ -78,8 +78,12 @@ def test_parse_name_with_two_collections_needs_both() -> None:
 
 def test_parse_singleton_returns_the_parent_id() -> None:
     assert parse_singleton(f"tasks/{UUID}/transcript", "name", "tasks", "transcript") == UUID
-    assert parse_singleton("tasks/t1/speakerMappings", "speaker_mappings.name", "tasks",
-                           "speakerMappings") == "t1"
+    assert (
+        parse_singleton(
+            "tasks/t1/speakerMappings", "speaker_mappings.name", "tasks", "speakerMappings"
+        )
+        == "t1"
+    )
 
 
 @pytest.mark.parametrize(
@@ -155,7 +159,11 @@ def test_violations_collects_every_problem_in_order() -> None:
         v.raise_if_any()
 
     assert fields_of(info) == [
-        "task.display_name", "task.labels", "task.description", "task.options.language_code"]
+        "task.display_name",
+        "task.labels",
+        "task.description",
+        "task.options.language_code",
+    ]
     assert info.value.reason == "INVALID_ARGUMENT"
 
 
@@ -172,8 +180,14 @@ def test_violations_reports_more_than_the_summary_holds() -> None:
 
 @pytest.mark.parametrize(
     ("value", "required", "ok"),
-    [("", False, True), ("", True, False), ("   ", True, False), ("会议", True, True),
-     ("x" * 10, False, True), ("x" * 11, False, False)],
+    [
+        ("", False, True),
+        ("", True, False),
+        ("   ", True, False),
+        ("会议", True, True),
+        ("x" * 10, False, True),
+        ("x" * 11, False, False),
+    ],
 )
 def test_check_text(value: str, required: bool, ok: bool) -> None:
     v = Violations()
@@ -188,8 +202,18 @@ def test_check_text(value: str, required: bool, ok: bool) -> None:
 
 @pytest.mark.parametrize(
     ("value", "ok"),
-    [("", True), ("en", True), ("zh-CN", True), ("cmn-Hans-CN", True), ("yue", True),
-     ("e", False), ("english", False), ("zh_CN", False), ("en-", False), ("zh-CN\n", False)],
+    [
+        ("", True),
+        ("en", True),
+        ("zh-CN", True),
+        ("cmn-Hans-CN", True),
+        ("yue", True),
+        ("e", False),
+        ("english", False),
+        ("zh_CN", False),
+        ("en-", False),
+        ("zh-CN\n", False),
+    ],
 )
 def test_check_language(value: str, ok: bool) -> None:
     v = Violations()

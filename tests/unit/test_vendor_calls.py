@@ -16,8 +16,13 @@ from meeting_agent.adapters.providers.calls import (
 )
 from meeting_agent.errors import FailedPrecondition, InvalidArgument, Unavailable
 
-POLICY = RetryPolicy(max_attempts=6, initial_backoff_seconds=0.01, max_backoff_seconds=0.05,
-                     max_total_seconds=30, max_quota_wait_seconds=10)
+POLICY = RetryPolicy(
+    max_attempts=6,
+    initial_backoff_seconds=0.01,
+    max_backoff_seconds=0.05,
+    max_total_seconds=30,
+    max_quota_wait_seconds=10,
+)
 
 
 class Clock:
@@ -111,14 +116,15 @@ def test_a_rejected_key_is_dropped_for_good() -> None:
     assert used == ["bad", "good", "good"]
 
 
-@pytest.mark.parametrize(("precondition", "expected"),
-                         [(False, InvalidArgument), (True, FailedPrecondition)])
-def test_caller_errors_fail_at_once_with_the_vendor_reason(precondition: bool,
-                                                           expected: type) -> None:
+@pytest.mark.parametrize(
+    ("precondition", "expected"), [(False, InvalidArgument), (True, FailedPrecondition)]
+)
+def test_caller_errors_fail_at_once_with_the_vendor_reason(
+    precondition: bool, expected: type
+) -> None:
     clock = Clock()
     pool = KeyPool("volcengine", ["k1"], now=lambda: clock.now)
-    call, used = script(CallerError("empty audio", reason="AUDIO_EMPTY",
-                                    precondition=precondition))
+    call, used = script(CallerError("empty audio", reason="AUDIO_EMPTY", precondition=precondition))
 
     with pytest.raises(expected) as caught:
         call_vendor(pool, call, policy=POLICY, operation="x", sleep=clock.sleep)

@@ -65,9 +65,19 @@ class Store:
         self.db = FakeDatabase()
         self.factory = FakeUnitOfWorkFactory(self.db)
         self.task = Task(
-            id="t1", tenant_id="acme", creator_id="alice", display_name="weekly",
-            audio_sources=[], options=TaskOptions(), labels={}, state=TaskState.QUEUED,
-            stage=TaskStage.UNSPECIFIED, progress_percent=0, create_time=T0, update_time=T0)
+            id="t1",
+            tenant_id="acme",
+            creator_id="alice",
+            display_name="weekly",
+            audio_sources=[],
+            options=TaskOptions(),
+            labels={},
+            state=TaskState.QUEUED,
+            stage=TaskStage.UNSPECIFIED,
+            progress_percent=0,
+            create_time=T0,
+            update_time=T0,
+        )
         self.db.tasks[("acme", "t1")] = self.task
 
     def record(self, *, state: TaskState = TaskState.RUNNING, percent: int = 0) -> TaskEvent:
@@ -75,11 +85,15 @@ class Store:
         task.last_event_sequence += 1
         task.state, task.progress_percent = state, percent
         event = TaskEvent(
-            task_id="t1", sequence=task.last_event_sequence,
+            task_id="t1",
+            sequence=task.last_event_sequence,
             type=TaskEventType.STATE_CHANGED if state.is_terminal else TaskEventType.PROGRESS,
-            state=state, stage=TaskStage.TRANSCRIBE, progress_percent=percent,
+            state=state,
+            stage=TaskStage.TRANSCRIBE,
+            progress_percent=percent,
             message=f"event {task.last_event_sequence}",
-            event_time=T0 + timedelta(seconds=task.last_event_sequence))
+            event_time=T0 + timedelta(seconds=task.last_event_sequence),
+        )
         self.db.task_events[("t1", event.sequence)] = ("acme", event)
         return event
 
@@ -97,15 +111,17 @@ def store() -> Store:
 @pytest.fixture
 async def hub(store: Store) -> AsyncIterator[tuple[TaskWatchHub, InProcessEventBus]]:
     bus = InProcessEventBus()
-    hub = TaskWatchHub(store.factory, bus, Offload(inline_reads=True),
-                       poll_seconds=60, heartbeat_seconds=60)
+    hub = TaskWatchHub(
+        store.factory, bus, Offload(inline_reads=True), poll_seconds=60, heartbeat_seconds=60
+    )
     await hub.start()
     yield hub, bus
     await hub.close()
 
 
-async def collect(hub: TaskWatchHub, after: int = 0, principal: Principal = ALICE
-                  ) -> list[WatchItem]:
+async def collect(
+    hub: TaskWatchHub, after: int = 0, principal: Principal = ALICE
+) -> list[WatchItem]:
     return [item async for item in hub.watch(principal, "t1", after)]
 
 
@@ -154,8 +170,9 @@ async def test_many_streams_cost_one_read_not_one_each(store: Store, hub) -> Non
 
 async def test_lost_events_are_read_from_the_store(store: Store) -> None:
     bus = ScriptedBus()
-    watch_hub = TaskWatchHub(store.factory, bus, Offload(inline_reads=True),
-                             poll_seconds=60, heartbeat_seconds=60)
+    watch_hub = TaskWatchHub(
+        store.factory, bus, Offload(inline_reads=True), poll_seconds=60, heartbeat_seconds=60
+    )
     await watch_hub.start()
     try:
         store.record(state=TaskState.RUNNING)
@@ -184,7 +201,8 @@ async def test_a_stream_resumes_from_any_sequence(store: Store, hub) -> None:
     store.record(state=TaskState.FAILED)
 
     from_start, from_middle, from_end = await asyncio.gather(
-        collect(watch_hub, 0), collect(watch_hub, 300), collect(watch_hub, 601))
+        collect(watch_hub, 0), collect(watch_hub, 300), collect(watch_hub, 601)
+    )
 
     assert [i.event.sequence for i in from_start] == list(range(1, 602))
     assert [i.event.sequence for i in from_middle] == list(range(301, 602))
@@ -218,8 +236,9 @@ async def test_a_task_deleted_while_watched_ends_its_streams(store: Store, hub) 
 
 async def test_an_idle_stream_gets_heartbeats(store: Store) -> None:
     bus = InProcessEventBus()
-    watch_hub = TaskWatchHub(store.factory, bus, Offload(inline_reads=True),
-                             poll_seconds=60, heartbeat_seconds=0.05)
+    watch_hub = TaskWatchHub(
+        store.factory, bus, Offload(inline_reads=True), poll_seconds=60, heartbeat_seconds=0.05
+    )
     await watch_hub.start()
     try:
         store.record(state=TaskState.RUNNING, percent=42)
@@ -233,6 +252,5 @@ async def test_an_idle_stream_gets_heartbeats(store: Store) -> None:
 
     assert items[0].event.sequence == 1 and not items[0].heartbeat
     beats = [i for i in items if i.heartbeat]
-    assert all(b.event.sequence == 1 and b.event.type is TaskEventType.HEARTBEAT
-               for b in beats)
+    assert all(b.event.sequence == 1 and b.event.type is TaskEventType.HEARTBEAT for b in beats)
     assert all(b.event.progress_percent == 42 for b in beats)

@@ -49,8 +49,9 @@ def encode_chunk(chunk: Chunk, model: str, result: ChunkResult) -> bytes:
                 "start": _ms(s.start),
                 "end": _ms(s.end),
                 "text": s.text,
-                "words": [[w.text, _ms(w.start), _ms(w.end), round(w.confidence, 4)]
-                          for w in s.words],
+                "words": [
+                    [w.text, _ms(w.start), _ms(w.end), round(w.confidence, 4)] for w in s.words
+                ],
             }
             for s in result.segments
         ],

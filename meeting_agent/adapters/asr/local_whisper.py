@@ -116,8 +116,12 @@ class Decoding:
 # shorter VAD silences did not help. Conditioning is safe here because of the fallback:
 # a window whose text repeats itself is decoded again at a higher temperature, and from
 # 0.5 on without the prompt, so one misrecognition does not run through the chunk.
-ACCURATE = Decoding(beam_size=5, best_of=5, temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-                    condition_on_previous_text=True)
+ACCURATE = Decoding(
+    beam_size=5,
+    best_of=5,
+    temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+    condition_on_previous_text=True,
+)
 # Greedy, one temperature, independent windows: about half the decoding time of
 # ACCURATE, at a higher error rate.
 FAST = Decoding(beam_size=1, best_of=1, temperatures=(0.0,), condition_on_previous_text=False)
@@ -134,8 +138,9 @@ def decoding_for(preset: str, *, beam_size: int | None = None) -> Decoding:
     try:
         decoding = DECODINGS[preset]
     except KeyError:
-        raise ValueError(f"unknown decoding preset {preset!r}; one of "
-                         + ", ".join(DECODINGS)) from None
+        raise ValueError(
+            f"unknown decoding preset {preset!r}; one of " + ", ".join(DECODINGS)
+        ) from None
     return decoding if beam_size is None else replace(decoding, beam_size=beam_size)
 
 
@@ -245,9 +250,10 @@ class LocalWhisperAsr:
         """
         if request.model and request.model != self._model_name:
             raise InvalidArgument(
-                f"the local ASR provider runs model {self._model_name!r}, "
-                f"not {request.model!r}",
-                reason=UNKNOWN_MODEL, metadata={"model": request.model})
+                f"the local ASR provider runs model {self._model_name!r}, not {request.model!r}",
+                reason=UNKNOWN_MODEL,
+                metadata={"model": request.model},
+            )
         language = self._whisper_language(request.language_code)
         chunks = plan_chunks(audio, self._chunk_seconds)
         run = _Run(audio.duration_seconds, progress)
@@ -258,8 +264,9 @@ class LocalWhisperAsr:
             result = self._cached(checkpoints, chunk)
             if result is None:
                 result = self._transcribe_chunk(audio, chunk, language, run, check_cancelled)
-                checkpoints.save(checkpoint_name(chunk),
-                                 encode_chunk(chunk, self._model_name, result))
+                checkpoints.save(
+                    checkpoint_name(chunk), encode_chunk(chunk, self._model_name, result)
+                )
             segments.extend(result.segments)
             if result.segments:
                 spoken[result.language] = spoken.get(result.language, 0.0) + chunk.duration
@@ -290,8 +297,7 @@ class LocalWhisperAsr:
         samples = read_window(audio, chunk.start, chunk.end)
         # The generator decodes lazily: each step below is one more window of audio,
         # so progress and cancellation follow the work actually done.
-        pieces, info = model.transcribe(samples, language=language,
-                                        **self.transcribe_options)
+        pieces, info = model.transcribe(samples, language=language, **self.transcribe_options)
         segments: list[TranscriptSegment] = []
         for piece in pieces:
             segment = _segment(piece, chunk)
@@ -301,8 +307,13 @@ class LocalWhisperAsr:
             check_cancelled()
         with self._counter_lock:
             self._chunks_transcribed += 1
-        logger.debug("chunk %d (%.1f-%.1f s): %d segments", chunk.index, chunk.start, chunk.end,
-                     len(segments))
+        logger.debug(
+            "chunk %d (%.1f-%.1f s): %d segments",
+            chunk.index,
+            chunk.start,
+            chunk.end,
+            len(segments),
+        )
         return ChunkResult(language=str(info.language), segments=segments)
 
     def _model(self) -> Any:
@@ -311,17 +322,21 @@ class LocalWhisperAsr:
             model = _models.get(key)
             if model is None:
                 _check_model_dir(self._model_path)
-                logger.info("loading Whisper model %s from %s", self._model_name,
-                            self._model_path)
+                logger.info("loading Whisper model %s from %s", self._model_name, self._model_path)
                 try:
                     from faster_whisper import WhisperModel
 
-                    model = WhisperModel(str(self._model_path), device="cpu",
-                                         compute_type="int8", cpu_threads=self._cpu_threads)
+                    model = WhisperModel(
+                        str(self._model_path),
+                        device="cpu",
+                        compute_type="int8",
+                        cpu_threads=self._cpu_threads,
+                    )
                 except (RuntimeError, ValueError, OSError) as exc:
                     raise FailedPrecondition(
                         f"the Whisper model in {self._model_path} cannot be loaded",
-                        reason=MODEL_UNAVAILABLE) from exc
+                        reason=MODEL_UNAVAILABLE,
+                    ) from exc
                 _models[key] = model
         return model
 
@@ -339,7 +354,8 @@ class LocalWhisperAsr:
             f"the local Whisper model {self._model_name!r} does not transcribe "
             f"{language_code!r}; configure a multilingual model or another provider",
             reason=LANGUAGE_UNSUPPORTED,
-            metadata={"language_code": language_code, "model": self._model_name})
+            metadata={"language_code": language_code, "model": self._model_name},
+        )
 
 
 class _Run:
@@ -400,8 +416,10 @@ def _check_model_dir(path: Path) -> None:
     if missing:
         raise FailedPrecondition(
             f"{path} is not a CTranslate2 Whisper model directory (missing "
-            + ", ".join(missing) + ")",
-            reason=MODEL_UNAVAILABLE)
+            + ", ".join(missing)
+            + ")",
+            reason=MODEL_UNAVAILABLE,
+        )
 
 
 def _is_multilingual(path: Path) -> bool:

@@ -104,8 +104,16 @@ def normalize_audio(
                     check_cancelled()
                 if progress is not None:
                     progress(index / len(inputs))
-                sink = _Sink(out, index, len(inputs), total, max_samples, max_seconds,
-                             check_cancelled, progress)
+                sink = _Sink(
+                    out,
+                    index,
+                    len(inputs),
+                    total,
+                    max_samples,
+                    max_seconds,
+                    check_cancelled,
+                    progress,
+                )
                 _decode_file(path, index, sink)
                 if sink.samples == 0:
                     raise InvalidArgument(
@@ -125,8 +133,12 @@ def normalize_audio(
     if progress is not None:
         progress(1.0)
     logger.info("normalised %d file(s) into %.1f s of audio", len(inputs), total / SAMPLE_RATE)
-    return NormalizedAudio(path=out_path, duration_seconds=total / SAMPLE_RATE,
-                           sources=tuple(spans), sample_rate=SAMPLE_RATE)
+    return NormalizedAudio(
+        path=out_path,
+        duration_seconds=total / SAMPLE_RATE,
+        sources=tuple(spans),
+        sample_rate=SAMPLE_RATE,
+    )
 
 
 def read_window(audio: NormalizedAudio, start_s: float, end_s: float) -> npt.NDArray[np.float32]:
@@ -139,8 +151,9 @@ def read_window(audio: NormalizedAudio, start_s: float, end_s: float) -> npt.NDA
     end = min(max(round(end_s * audio.sample_rate), start), total)
     if end == start:
         return np.zeros(0, dtype=np.float32)
-    mapped = np.memmap(audio.path, dtype=_DTYPE, mode="r", offset=start * _BYTES_PER_SAMPLE,
-                       shape=(end - start,))
+    mapped = np.memmap(
+        audio.path, dtype=_DTYPE, mode="r", offset=start * _BYTES_PER_SAMPLE, shape=(end - start,)
+    )
     # A copy, so the mapping is released when `mapped` goes out of scope.
     return np.array(mapped, dtype=np.float32)
 
@@ -176,8 +189,7 @@ class _Sink:
             raise InvalidArgument(
                 f"the audio is longer than the limit of {self.max_seconds:g} seconds",
                 reason=AUDIO_TOO_LONG,
-                metadata={"max_seconds": f"{self.max_seconds:g}",
-                          "source_index": str(self.index)},
+                metadata={"max_seconds": f"{self.max_seconds:g}", "source_index": str(self.index)},
             )
         if self.samples >= self._next_check:
             self._next_check += int(_CHECK_EVERY_SECONDS * SAMPLE_RATE)
@@ -198,8 +210,11 @@ def _decode_file(path: Path, index: int, sink: _Sink) -> None:
     """Decode the first audio stream of one file into `sink`."""
     # FFmpeg reports an empty file as "invalid data"; say what it is instead.
     if path.is_file() and path.stat().st_size == 0:
-        raise InvalidArgument(f"audio file {index} is empty", reason=AUDIO_EMPTY,
-                              metadata={"source_index": str(index)})
+        raise InvalidArgument(
+            f"audio file {index} is empty",
+            reason=AUDIO_EMPTY,
+            metadata={"source_index": str(index)},
+        )
     try:
         with av.open(str(path), mode="r") as container:
             for frame in _frames(container, index, sink):
@@ -207,12 +222,14 @@ def _decode_file(path: Path, index: int, sink: _Sink) -> None:
     except (av.FFmpegError, ValueError) as exc:
         # ValueError: PyAV's own complaints about malformed streams. Plain OSErrors
         # (writing `out_path`) are ours, not the file's, and pass through.
-        raise _undecodable(index, f"audio file {index} cannot be decoded: "
-                                  f"{_reason(exc, path)}") from exc
+        raise _undecodable(
+            index, f"audio file {index} cannot be decoded: {_reason(exc, path)}"
+        ) from exc
 
 
-def _frames(container: av.container.InputContainer, index: int,
-            sink: _Sink) -> Iterator[npt.NDArray[np.float32]]:
+def _frames(
+    container: av.container.InputContainer, index: int, sink: _Sink
+) -> Iterator[npt.NDArray[np.float32]]:
     if not container.streams.audio:
         raise _undecodable(index, f"audio file {index} has no audio stream")
     stream = container.streams.audio[0]
@@ -256,5 +273,4 @@ def _reason(exc: Exception, path: Path) -> str:
 
 
 def _undecodable(index: int, message: str) -> InvalidArgument:
-    return InvalidArgument(message, reason=AUDIO_UNDECODABLE,
-                           metadata={"source_index": str(index)})
+    return InvalidArgument(message, reason=AUDIO_UNDECODABLE, metadata={"source_index": str(index)})

@@ -33,7 +33,7 @@ def encode_audio(audio: NormalizedAudio, out_path: Path, fmt: Format = "flac") -
         stream.layout = "mono"
         stream.format = "s16"
         for start in range(0, len(samples), _BLOCK_SAMPLES):
-            block = np.clip(samples[start:start + _BLOCK_SAMPLES], -1.0, 1.0)
+            block = np.clip(samples[start : start + _BLOCK_SAMPLES], -1.0, 1.0)
             pcm = (block * 32767.0).astype("<i2").reshape(1, -1)
             frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
             frame.sample_rate = audio.sample_rate

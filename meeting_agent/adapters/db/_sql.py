@@ -43,8 +43,9 @@ def constraint_errors(
     except IntegrityError as exc:
         violation = _violation(exc)
         if duplicate is not None and violation in _UNIQUE:
-            raise AlreadyExists(f"{duplicate} already exists",
-                                metadata={"resource": duplicate}) from exc
+            raise AlreadyExists(
+                f"{duplicate} already exists", metadata={"resource": duplicate}
+            ) from exc
         if parent is not None and violation in _FOREIGN_KEY:
             raise NotFound(parent) from exc
         raise

@@ -84,7 +84,8 @@ class SqlAuditLogRepository:
             key_fingerprint=record.key_fingerprint,
             final=record.final,
             unit_prices=(
-                None if unit_prices is None
+                None
+                if unit_prices is None
                 else {name: str(price) for name, price in unit_prices.items()}
             ),
             create_time=record.create_time,
@@ -116,8 +117,9 @@ class SqlAuditLogRepository:
                 *(expression.label(name) for name, expression in dimensions.items()),
                 row.currency,
                 func.sum(case((row.final, 1), else_=0)).label("calls"),
-                func.sum(case((and_(row.final, row.outcome != SUCCEEDED), 1), else_=0))
-                .label("failed"),
+                func.sum(case((and_(row.final, row.outcome != SUCCEEDED), 1), else_=0)).label(
+                    "failed"
+                ),
                 func.count().label("attempts"),
                 func.sum(case((row.outcome == SUCCEEDED, 0), else_=1)).label("failed_attempts"),
                 func.sum(row.audio_seconds).label("audio_seconds"),
@@ -168,8 +170,9 @@ def _dimensions(group_by: Sequence[str], label_key: str) -> dict[str, ColumnElem
     unknown = [name for name in group_by if name not in GROUP_DIMENSIONS]
     if unknown:
         raise InvalidArgument.field(
-            "group_by", f"unknown dimension(s) {', '.join(unknown)}; "
-            f"expected any of {', '.join(GROUP_DIMENSIONS)}"
+            "group_by",
+            f"unknown dimension(s) {', '.join(unknown)}; "
+            f"expected any of {', '.join(GROUP_DIMENSIONS)}",
         )
     if "label" in group_by and not label_key:
         raise InvalidArgument.field("label_key", "is required when grouping by label")

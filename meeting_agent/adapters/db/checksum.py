@@ -78,8 +78,12 @@ def canonical_row(table: Table, row: Any) -> bytes:
     """One line for a row: its columns in table order, as sorted-key JSON."""
     mapping = row._mapping
     values = [_canonical(mapping[column]) for column in table.columns]
-    return json.dumps(values, sort_keys=True, ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8") + b"\n"
+    return (
+        json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8"
+        )
+        + b"\n"
+    )
 
 
 def _rows(connection: Connection, table: Table) -> Iterator[Any]:

@@ -129,7 +129,8 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         # execution path (events, result set-up) would double the cost of a small read.
         # The pool's rollback ends it as usual.
         connection.connection.driver_connection.execute(  # type: ignore[union-attr]
-            "BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
+            "BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE"
+        )
 
 
 def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
@@ -163,8 +164,9 @@ def _translate(exc: BaseException) -> MeetingAgentError | None:
     """The domain error for a database failure that a retry may fix, or None."""
     if isinstance(exc, DBAPIError):
         if getattr(exc.orig, "sqlstate", None) in _RETRY_TRANSACTION_SQLSTATES:
-            return Aborted("the database aborted a conflicting transaction; retry",
-                           reason="DATABASE_CONFLICT")
+            return Aborted(
+                "the database aborted a conflicting transaction; retry", reason="DATABASE_CONFLICT"
+            )
         if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
             return Unavailable("the database is unavailable", reason="DATABASE_UNAVAILABLE")
     elif isinstance(exc, PoolTimeoutError | DisconnectionError):
@@ -211,8 +213,11 @@ class SqlDatabase:
                 # One shared connection, or every connection would see its own database.
                 # A file's connections are cheap to keep but not to open (each sets its
                 # pragmas): a pool as large as the threads that use it never reopens one.
-                **({"poolclass": StaticPool} if memory
-                   else {"pool_size": sqlite_pool_size, "max_overflow": sqlite_pool_size}),
+                **(
+                    {"poolclass": StaticPool}
+                    if memory
+                    else {"pool_size": sqlite_pool_size, "max_overflow": sqlite_pool_size}
+                ),
             )
             _configure_sqlite(self._engine, wal=not memory)
             self._wal = not memory
@@ -263,12 +268,14 @@ class SqlDatabase:
     def session_factory(self) -> sessionmaker[Session]:
         return self._session_factory
 
-    def unit_of_work(self, *, read_only: bool = False, snapshot: bool = False
-                     ) -> SqlAlchemyUnitOfWork:
+    def unit_of_work(
+        self, *, read_only: bool = False, snapshot: bool = False
+    ) -> SqlAlchemyUnitOfWork:
         if not read_only:
             return SqlAlchemyUnitOfWork(self._session_factory)
-        return SqlAlchemyUnitOfWork(self._snapshot_session_factory if snapshot
-                                    else self._read_session_factory)
+        return SqlAlchemyUnitOfWork(
+            self._snapshot_session_factory if snapshot else self._read_session_factory
+        )
 
     def check(self) -> None:
         """Run `SELECT 1`; raise `Unavailable` when it fails or takes too long."""
@@ -283,8 +290,7 @@ class SqlDatabase:
                 connection.exec_driver_sql("SELECT 1").scalar_one()
         except SQLAlchemyError as exc:
             logger.warning("database check failed: %s", exc.__class__.__name__)
-            raise Unavailable("the database is unavailable",
-                              reason="DATABASE_UNAVAILABLE") from exc
+            raise Unavailable("the database is unavailable", reason="DATABASE_UNAVAILABLE") from exc
 
     def dispose(self) -> None:
         """Close every pooled connection; the object is unusable afterwards."""
@@ -386,9 +392,7 @@ def alembic_config(url: str | URL) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     # An attribute, not a main option: ini interpolation would choke on `%` in passwords.
-    config.attributes["sqlalchemy.url"] = normalize_url(url).render_as_string(
-        hide_password=False
-    )
+    config.attributes["sqlalchemy.url"] = normalize_url(url).render_as_string(hide_password=False)
     return config
 
 

@@ -63,8 +63,7 @@ class SqlHotwordSetRepository:
             (after_id,) = codec.decode_cursor(cursor, str)
             stmt = stmt.where(HotwordSetRow.id > after_id)
         stmt = stmt.order_by(HotwordSetRow.id).limit(check_limit(limit) + 1)
-        kept, next_cursor = page_of(self._session.scalars(stmt).all(), limit,
-                                    lambda row: (row.id,))
+        kept, next_cursor = page_of(self._session.scalars(stmt).all(), limit, lambda row: (row.id,))
         return Page([_hotword_set_from_row(row) for row in kept], next_cursor)
 
     def save(self, hotword_set: HotwordSet) -> None:
@@ -141,8 +140,7 @@ class SqlPromptTemplateRepository:
             (after_id,) = codec.decode_cursor(cursor, str)
             stmt = stmt.where(PromptTemplateRow.id > after_id)
         stmt = stmt.order_by(PromptTemplateRow.id).limit(check_limit(limit) + 1)
-        kept, next_cursor = page_of(self._session.scalars(stmt).all(), limit,
-                                    lambda row: (row.id,))
+        kept, next_cursor = page_of(self._session.scalars(stmt).all(), limit, lambda row: (row.id,))
         return Page([_template_from_row(row) for row in kept], next_cursor)
 
     def save(self, template: PromptTemplate) -> None:

@@ -211,9 +211,7 @@ class SpeakerMappingRow(Base):
 
     __tablename__ = "speaker_mappings"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["task_id"], ["speaker_mapping_sets.task_id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["task_id"], ["speaker_mapping_sets.task_id"], ondelete="CASCADE"),
     )
 
     task_id: Mapped[ResourceId] = mapped_column(primary_key=True)

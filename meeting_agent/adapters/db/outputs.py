@@ -102,8 +102,14 @@ class SqlSpeakerMappingRepository:
             )
             self._session.execute(
                 insert(SpeakerMappingSetRow),
-                [{"task_id": task_id, "tenant_id": tenant_id, "etag": etag,
-                  "update_time": update_time}],
+                [
+                    {
+                        "task_id": task_id,
+                        "tenant_id": tenant_id,
+                        "etag": etag,
+                        "update_time": update_time,
+                    }
+                ],
             )
             if mappings.mappings:
                 self._session.execute(
@@ -248,8 +254,9 @@ def _artifact_from_row(row: ArtifactRow) -> Artifact:
         json_object_key=row.json_object_key,
         markdown_object_key=row.markdown_object_key,
         error=codec.load_error(row.error),
-        requested_providers=[ProviderChoice(c["provider"], c.get("model", ""))
-                             for c in row.requested_providers or []],
+        requested_providers=[
+            ProviderChoice(c["provider"], c.get("model", "")) for c in row.requested_providers or []
+        ],
         fallback=codec.FALLBACK.validate_python(row.fallback),
     )
 
@@ -266,8 +273,9 @@ def _write_artifact(row: ArtifactRow, artifact: Artifact) -> None:
     row.error = codec.dump_error(artifact.error)
     row.create_time = artifact.create_time
     row.update_time = artifact.update_time
-    row.requested_providers = [{"provider": c.provider, "model": c.model}
-                               for c in artifact.requested_providers]
+    row.requested_providers = [
+        {"provider": c.provider, "model": c.model} for c in artifact.requested_providers
+    ]
     row.fallback = codec.FALLBACK.dump_python(artifact.fallback, mode="json")
 
 
@@ -322,8 +330,11 @@ class SqlArtifactRepository:
 
     def pending(self, task_id: str) -> Sequence[Artifact]:
         """Artifacts of a task still GENERATING, oldest first. Cross-tenant: for jobs."""
-        stmt = (select(ArtifactRow)
-                .where(ArtifactRow.task_id == task_id,
-                       ArtifactRow.state == ArtifactState.GENERATING.value)
-                .order_by(ArtifactRow.create_time, ArtifactRow.id))
+        stmt = (
+            select(ArtifactRow)
+            .where(
+                ArtifactRow.task_id == task_id, ArtifactRow.state == ArtifactState.GENERATING.value
+            )
+            .order_by(ArtifactRow.create_time, ArtifactRow.id)
+        )
         return [_artifact_from_row(row) for row in self._session.scalars(stmt)]

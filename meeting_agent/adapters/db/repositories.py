@@ -105,8 +105,9 @@ class SqlUserRepository:
 _TASKS = TaskRow.__table__
 _TASK_EVENTS = TaskEventRow.__table__
 # Built once: constructing a statement (and its cache key) costs more than running it.
-_GET_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("task_id"),
-                                 _TASKS.c.tenant_id == bindparam("tenant_id"))
+_GET_TASK = select(_TASKS).where(
+    _TASKS.c.id == bindparam("task_id"), _TASKS.c.tenant_id == bindparam("tenant_id")
+)
 
 
 def _task_from_row(row: TaskRow | Row[Any]) -> Task:
@@ -170,8 +171,12 @@ class SqlTaskRepository:
         self._session = session
 
     def add(self, task: Task) -> None:
-        row = TaskRow(id=task.id, tenant_id=task.tenant_id, heartbeat_time=task.heartbeat_time,
-                      attempts=task.attempts)
+        row = TaskRow(
+            id=task.id,
+            tenant_id=task.tenant_id,
+            heartbeat_time=task.heartbeat_time,
+            attempts=task.attempts,
+        )
         _write_task(row, task)
         with constraint_errors(self._session, duplicate=task_name(task.id)):
             self._session.add(row)
@@ -191,8 +196,11 @@ class SqlTaskRepository:
         # A plain read is the hottest query of the service (GetTask, every watcher): a
         # Core select on the session's connection skips the ORM's identity map and
         # per-row instance state, about half of its cost.
-        found = self._session.connection().execute(
-            _GET_TASK, {"task_id": task_id, "tenant_id": tenant_id}).one_or_none()
+        found = (
+            self._session.connection()
+            .execute(_GET_TASK, {"task_id": task_id, "tenant_id": tenant_id})
+            .one_or_none()
+        )
         return None if found is None else _task_from_row(found)
 
     def list(
@@ -261,12 +269,16 @@ class SqlTaskRepository:
         return _task_from_row(row)
 
     def heartbeat(self, task_id: str, now: datetime, *, attempt: int | None = None) -> bool:
-        stmt = update(TaskRow).where(TaskRow.id == task_id,
-                                     TaskRow.state == TaskState.RUNNING.value)
+        stmt = update(TaskRow).where(
+            TaskRow.id == task_id, TaskRow.state == TaskState.RUNNING.value
+        )
         if attempt is not None:
             stmt = stmt.where(TaskRow.attempts == attempt)
-        stmt = (stmt.values(heartbeat_time=now).returning(TaskRow.id)
-                .execution_options(synchronize_session=False))
+        stmt = (
+            stmt.values(heartbeat_time=now)
+            .returning(TaskRow.id)
+            .execution_options(synchronize_session=False)
+        )
         return self._session.execute(stmt).scalar_one_or_none() is not None
 
     def find_orphans(
@@ -274,10 +286,14 @@ class SqlTaskRepository:
     ) -> builtins.list[Task]:  # `list` alone would name the method above
         stmt = (
             select(TaskRow)
-            .where(or_(
-                and_(TaskRow.state == TaskState.QUEUED.value, TaskRow.create_time < queued_before),
-                _stale_running(stale_before),
-            ))
+            .where(
+                or_(
+                    and_(
+                        TaskRow.state == TaskState.QUEUED.value, TaskRow.create_time < queued_before
+                    ),
+                    _stale_running(stale_before),
+                )
+            )
             .order_by(TaskRow.create_time, TaskRow.id)
             .limit(check_limit(limit))
         )
@@ -393,8 +409,7 @@ class SqlUploadRepository:
         with constraint_errors(self._session, duplicate=f"uploads/{upload.id}"):
             self._session.add(row)
 
-    def get(self, tenant_id: str, upload_id: str, *, for_update: bool = False
-            ) -> Upload | None:
+    def get(self, tenant_id: str, upload_id: str, *, for_update: bool = False) -> Upload | None:
         stmt = select(UploadRow).where(UploadRow.id == upload_id, UploadRow.tenant_id == tenant_id)
         if for_update:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)

@@ -80,8 +80,7 @@ def _insert_skipping_existing(table: Table, dialect: str) -> Insert:
     # constraint is a real divergence and must fail loudly.
     # RETURNING counts the rows really inserted: executemany's rowcount is unreliable.
     if dialect == "postgresql":
-        return (postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
-                .returning(*keys))
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys).returning(*keys)
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys).returning(*keys)
     raise ValueError(f"unsupported target database {dialect!r}")
@@ -119,14 +118,22 @@ def _advance_sequences(connection: Connection, table: Table) -> None:
     quote = connection.dialect.identifier_preparer
     name = quote.quote(column.name)
     connection.execute(
-        text(f"SELECT setval(pg_get_serial_sequence(:table, :column), coalesce(max({name}), 1), "
-             f"max({name}) IS NOT NULL) FROM {quote.format_table(table)}"),
+        text(
+            f"SELECT setval(pg_get_serial_sequence(:table, :column), coalesce(max({name}), 1), "
+            f"max({name}) IS NOT NULL) FROM {quote.format_table(table)}"
+        ),
         {"table": table.name, "column": column.name},
     )
 
 
-def copy_table(source: Engine, target: Engine, table: Table, *, batch_size: int = 1000,
-               on_batch: BatchCallback | None = None) -> TableCopy:
+def copy_table(
+    source: Engine,
+    target: Engine,
+    table: Table,
+    *,
+    batch_size: int = 1000,
+    on_batch: BatchCallback | None = None,
+) -> TableCopy:
     """Copy `table` from `source` to `target`, batch by batch, skipping existing keys."""
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
@@ -144,17 +151,20 @@ def copy_table(source: Engine, target: Engine, table: Table, *, batch_size: int 
     return TableCopy(table=table.name, read=read, inserted=inserted)
 
 
-def verify_tables(source: Engine, target: Engine,
-                  tables: Sequence[Table]) -> list[TableVerification]:
+def verify_tables(
+    source: Engine, target: Engine, tables: Sequence[Table]
+) -> list[TableVerification]:
     """Count and checksum each table on both sides, the same way."""
     existing = set(inspect(target).get_table_names())
     report: list[TableVerification] = []
     with source.connect() as source_connection, target.connect() as target_connection:
         for table in tables:
-            target_digest = (digest_table(target_connection, table)
-                             if table.name in existing else None)
-            report.append(TableVerification(table.name, digest_table(source_connection, table),
-                                            target_digest))
+            target_digest = (
+                digest_table(target_connection, table) if table.name in existing else None
+            )
+            report.append(
+                TableVerification(table.name, digest_table(source_connection, table), target_digest)
+            )
     return report
 
 

@@ -153,16 +153,16 @@ class CentredVectors:
         rows = np.asarray(embeddings, dtype=np.float32)
         total = np.zeros(rows.shape[1], dtype=np.float64)
         for begin in range(0, len(rows), _BLOCK_ROWS):
-            total += normalized(rows[begin:begin + _BLOCK_ROWS]).sum(axis=0, dtype=np.float64)
+            total += normalized(rows[begin : begin + _BLOCK_ROWS]).sum(axis=0, dtype=np.float64)
         mean = (total / max(len(rows), 1)).astype(np.float32)
         # Each block is read before it is written, so the result may take its place.
         z = rows if in_place and rows is embeddings else np.empty(rows.shape, dtype=np.float32)
         lengths = np.empty(len(rows), dtype=np.float32)
         for begin in range(0, len(rows), _BLOCK_ROWS):
-            x = normalized(rows[begin:begin + _BLOCK_ROWS]) - mean
+            x = normalized(rows[begin : begin + _BLOCK_ROWS]) - mean
             length = np.linalg.norm(x, axis=1)
-            z[begin:begin + len(x)] = x / np.maximum(length, 1e-12)[:, None]
-            lengths[begin:begin + len(x)] = length
+            z[begin : begin + len(x)] = x / np.maximum(length, 1e-12)[:, None]
+            lengths[begin : begin + len(x)] = length
         return cls(z, lengths, mean)
 
     def unit(self, rows: npt.NDArray[np.int64]) -> _Matrix:
@@ -184,8 +184,7 @@ def centered(rows: _Matrix) -> _Matrix:
     return CentredVectors.of(rows).z
 
 
-def group_sums(x: npt.NDArray[np.floating], labels: _Labels, count: int
-               ) -> npt.NDArray[np.float64]:
+def group_sums(x: npt.NDArray[np.floating], labels: _Labels, count: int) -> npt.NDArray[np.float64]:
     """Row sums per label (0..count-1), as one matrix product (`np.add.at` is slow)."""
     members = np.zeros((count, len(labels)), dtype=np.float64)
     members[labels, np.arange(len(labels))] = 1.0
@@ -233,8 +232,9 @@ def _cut(z: _Matrix, penalty: float, longest: int) -> list[int]:
     return ends[::-1]
 
 
-def speaker_pieces(z: _Matrix, regions: npt.NDArray[np.int64], *, penalty: float,
-                   longest: int) -> _Labels:
+def speaker_pieces(
+    z: _Matrix, regions: npt.NDArray[np.int64], *, penalty: float, longest: int
+) -> _Labels:
     """A piece number per window: each region's windows cut where the voice changes.
 
     Args:
@@ -248,15 +248,14 @@ def speaker_pieces(z: _Matrix, regions: npt.NDArray[np.int64], *, penalty: float
     number = 0
     for first, stop in zip(np.r_[0, boundaries], np.r_[boundaries, len(z)], strict=True):
         begin = int(first)
-        for end in _cut(z[begin:int(stop)], penalty, max(1, longest)):
-            pieces[begin:int(first) + end] = number
+        for end in _cut(z[begin : int(stop)], penalty, max(1, longest)):
+            pieces[begin : int(first) + end] = number
             number += 1
             begin = int(first) + end
     return pieces
 
 
-def smooth_within_pieces(z: _Matrix, starts: _Seconds, pieces: _Labels,
-                         radius: float) -> _Matrix:
+def smooth_within_pieces(z: _Matrix, starts: _Seconds, pieces: _Labels, radius: float) -> _Matrix:
     """Each window averaged with the windows of its piece that start within `radius` s."""
     result = np.empty_like(z)
     for begin, stop, block in _smoothed_blocks(z, starts, pieces, radius):
@@ -264,13 +263,17 @@ def smooth_within_pieces(z: _Matrix, starts: _Seconds, pieces: _Labels,
     return result
 
 
-def _smoothed_blocks(z: _Matrix, starts: _Seconds, pieces: _Labels, radius: float
-                     ) -> Iterator[tuple[int, int, _Matrix]]:
+def _smoothed_blocks(
+    z: _Matrix, starts: _Seconds, pieces: _Labels, radius: float
+) -> Iterator[tuple[int, int, _Matrix]]:
     """`smooth_within_pieces` a few thousand windows at a time, cut between pieces (no
     average crosses one), so that hours of windows need no second matrix of vectors."""
     piece_starts = np.r_[0, np.flatnonzero(np.diff(pieces)) + 1, len(z)]
-    cuts = np.unique(np.r_[piece_starts[np.searchsorted(
-        piece_starts, np.arange(0, len(z), _BLOCK_ROWS))], len(z)])
+    cuts = np.unique(
+        np.r_[
+            piece_starts[np.searchsorted(piece_starts, np.arange(0, len(z), _BLOCK_ROWS))], len(z)
+        ]
+    )
     for begin, stop in itertools.pairwise(cuts.tolist()):
         rows = z[begin:stop]
         if radius <= 0:
@@ -300,8 +303,8 @@ def _piece_means(z: _Matrix, pieces: _Labels) -> tuple[npt.NDArray[np.float64], 
     means = np.add.reduceat(z, runs, axis=0, dtype=np.float64) / sizes[:, None]
     spread = np.empty(len(z))
     for begin in range(0, len(z), _BLOCK_ROWS):
-        gap = z[begin:begin + _BLOCK_ROWS] - means[pieces[begin:begin + _BLOCK_ROWS]]
-        spread[begin:begin + _BLOCK_ROWS] = np.einsum("ij,ij->i", gap, gap)
+        gap = z[begin : begin + _BLOCK_ROWS] - means[pieces[begin : begin + _BLOCK_ROWS]]
+        spread[begin : begin + _BLOCK_ROWS] = np.einsum("ij,ij->i", gap, gap)
     settled = sizes[pieces] >= 3
     return means, float(spread[settled].mean() if settled.any() else spread.mean())
 
@@ -322,8 +325,15 @@ class _Groups:
         return _Groups(labels[self.of_piece], sums / held[:, None], held)
 
 
-def group_pieces(means: npt.NDArray[np.float64], seconds: _Seconds, noise: float, *,
-                 low: int, high: int, settings: ClusteringSettings) -> _Labels:
+def group_pieces(
+    means: npt.NDArray[np.float64],
+    seconds: _Seconds,
+    noise: float,
+    *,
+    low: int,
+    high: int,
+    settings: ClusteringSettings,
+) -> _Labels:
     """A speaker number per piece: pieces merged while they are one voice.
 
     The hint (`low`..`high`) forces or refuses merges to stay in its range; an
@@ -337,17 +347,19 @@ def group_pieces(means: npt.NDArray[np.float64], seconds: _Seconds, noise: float
         high: Most speakers allowed.
         settings: `threshold`, `noise_scale` and the cluster shares.
     """
-    floor, scale = settings.threshold ** 2, settings.noise_scale * noise
+    floor, scale = settings.threshold**2, settings.noise_scale * noise
     groups = _Groups(np.arange(len(means), dtype=np.int64), means, np.maximum(seconds, 1e-3))
-    groups = groups.regroup(_merge(groups.means, groups.seconds, floor, scale,
-                                   fewest=low, most=high))
+    groups = groups.regroup(
+        _merge(groups.means, groups.seconds, floor, scale, fewest=low, most=high)
+    )
     if low < high:
         groups = groups.regroup(_absorb_small(groups, floor, scale, low, settings))
     return _compact(groups.of_piece)
 
 
-def _absorb_small(groups: _Groups, floor: float, scale: float, low: int,
-                  settings: ClusteringSettings) -> _Labels:
+def _absorb_small(
+    groups: _Groups, floor: float, scale: float, low: int, settings: ClusteringSettings
+) -> _Labels:
     """What is left of each group once groups too small to be people have joined others.
 
     A group with little speech is more often an unusual stretch of a voice already
@@ -387,8 +399,15 @@ def _absorb_small(groups: _Groups, floor: float, scale: float, low: int,
     return np.unique(into, return_inverse=True)[1].astype(np.int64)
 
 
-def _merge(means: npt.NDArray[np.float64], seconds: _Seconds, floor: float,
-           noise: float, *, fewest: int = 1, most: int | None = None) -> _Labels:
+def _merge(
+    means: npt.NDArray[np.float64],
+    seconds: _Seconds,
+    floor: float,
+    noise: float,
+    *,
+    fewest: int = 1,
+    most: int | None = None,
+) -> _Labels:
     """Merge the pair furthest inside its allowance until no pair is inside it.
 
     The allowance of two groups is `floor + noise * (1 / T_a + 1 / T_b)`; the pair
@@ -405,10 +424,12 @@ def _merge(means: npt.NDArray[np.float64], seconds: _Seconds, floor: float,
     active = np.ones(count, dtype=bool)
     labels = np.arange(count, dtype=np.int64)
 
-    def allowance(rows: npt.NDArray[np.float64], columns: npt.NDArray[np.float64]
-                  ) -> npt.NDArray[np.float64]:
+    def allowance(
+        rows: npt.NDArray[np.float64], columns: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
         result: npt.NDArray[np.float64] = np.maximum(
-            floor + noise * (1.0 / rows + 1.0 / columns), 1e-12)
+            floor + noise * (1.0 / rows + 1.0 / columns), 1e-12
+        )
         return result
 
     def ratios(i: int) -> npt.NDArray[np.float64]:
@@ -476,9 +497,15 @@ def cluster_windows(
     """
     if len(embeddings) == 0:
         return np.zeros(0, dtype=np.int64)
-    return cluster_vectors(CentredVectors.of(embeddings), speaker_count=speaker_count,
-                           starts=starts, regions=regions, speech=speech,
-                           step_seconds=step_seconds, settings=settings)
+    return cluster_vectors(
+        CentredVectors.of(embeddings),
+        speaker_count=speaker_count,
+        starts=starts,
+        regions=regions,
+        speech=speech,
+        step_seconds=step_seconds,
+        settings=settings,
+    )
 
 
 def cluster_vectors(
@@ -496,46 +523,68 @@ def cluster_vectors(
     n = len(vectors.z)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    low, high = (1, n) if speaker_count is None else (
-        max(1, speaker_count.minimum), max(1, speaker_count.maximum))
+    low, high = (
+        (1, n)
+        if speaker_count is None
+        else (max(1, speaker_count.minimum), max(1, speaker_count.maximum))
+    )
     if low <= 1 < high and vectors.coherence >= s.single_speaker_coherence:
         return np.zeros(n, dtype=np.int64)
     chunks = _chunks(starts, regions, s.chunk_seconds)
     if len(chunks) > 1:
-        return _cluster_by_chunks(vectors, chunks, low=low, high=high, starts=starts,
-                                  regions=regions, speech=speech,
-                                  step_seconds=step_seconds, settings=s)
+        return _cluster_by_chunks(
+            vectors,
+            chunks,
+            low=low,
+            high=high,
+            starts=starts,
+            regions=regions,
+            speech=speech,
+            step_seconds=step_seconds,
+            settings=s,
+        )
     z = vectors.z
     pieces = _pieces(z, regions, step_seconds, s)
     low, high = min(low, int(pieces.max()) + 1), min(high, int(pieces.max()) + 1)
     if high <= 1:
         return np.zeros(n, dtype=np.int64)
     means, noise = _piece_means(z, pieces)
-    speaker_of_piece = group_pieces(means, _piece_seconds(starts, speech, pieces), noise,
-                                    low=low, high=high, settings=s)
+    speaker_of_piece = group_pieces(
+        means, _piece_seconds(starts, speech, pieces), noise, low=low, high=high, settings=s
+    )
     count = int(speaker_of_piece.max()) + 1
     if count <= 1:
         return np.zeros(n, dtype=np.int64)
-    assigned = _nearest_centroids(z, starts, pieces, s.smoothing_seconds,
-                                  speaker_of_piece[pieces], count)
+    assigned = _nearest_centroids(
+        z, starts, pieces, s.smoothing_seconds, speaker_of_piece[pieces], count
+    )
     if low < high:
-        assigned = _split_distinct(vectors, _compact(assigned), starts=starts,
-                                   regions=regions, speech=speech,
-                                   step_seconds=step_seconds, settings=s,
-                                   room=high - count)
+        assigned = _split_distinct(
+            vectors,
+            _compact(assigned),
+            starts=starts,
+            regions=regions,
+            speech=speech,
+            step_seconds=step_seconds,
+            settings=s,
+            room=high - count,
+        )
     return _compact(assigned)
 
 
-def _pieces(z: _Matrix, regions: npt.NDArray[np.int64], step_seconds: float,
-            settings: ClusteringSettings) -> _Labels:
+def _pieces(
+    z: _Matrix, regions: npt.NDArray[np.int64], step_seconds: float, settings: ClusteringSettings
+) -> _Labels:
     longest = max(1, math.floor(settings.max_piece_seconds / step_seconds))
     # The penalty is per second of windows, so the cutting does not depend on the step.
-    return speaker_pieces(z, regions, penalty=settings.change_penalty / step_seconds,
-                          longest=longest)
+    return speaker_pieces(
+        z, regions, penalty=settings.change_penalty / step_seconds, longest=longest
+    )
 
 
-def _chunks(starts: _Seconds, regions: npt.NDArray[np.int64], seconds: float
-            ) -> list[tuple[int, int]]:
+def _chunks(
+    starts: _Seconds, regions: npt.NDArray[np.int64], seconds: float
+) -> list[tuple[int, int]]:
     """Runs of windows about `seconds` long, cut between speech regions; a last run
     shorter than half of that joins the one before.
 
@@ -551,10 +600,18 @@ def _chunks(starts: _Seconds, regions: npt.NDArray[np.int64], seconds: float
     return list(itertools.pairwise([*cuts, len(starts)]))
 
 
-def _cluster_by_chunks(vectors: CentredVectors, chunks: list[tuple[int, int]], *, low: int,
-                       high: int, starts: _Seconds, regions: npt.NDArray[np.int64],
-                       speech: _Seconds, step_seconds: float,
-                       settings: ClusteringSettings) -> _Labels:
+def _cluster_by_chunks(
+    vectors: CentredVectors,
+    chunks: list[tuple[int, int]],
+    *,
+    low: int,
+    high: int,
+    starts: _Seconds,
+    regions: npt.NDArray[np.int64],
+    speech: _Seconds,
+    step_seconds: float,
+    settings: ClusteringSettings,
+) -> _Labels:
     """Each chunk clustered as a meeting of its own, then its speakers linked across.
 
     A chunk is centred on its own mean, as a short meeting is, which is where the
@@ -573,29 +630,40 @@ def _cluster_by_chunks(vectors: CentredVectors, chunks: list[tuple[int, int]], *
     chunk_of: list[int] = []
     sums = []
     for number, (begin, stop) in enumerate(chunks):
-        found = cluster_windows(vectors.unit(np.arange(begin, stop)), speaker_count=hint,
-                                starts=starts[begin:stop], regions=regions[begin:stop],
-                                speech=speech[begin:stop], step_seconds=step_seconds,
-                                settings=settings_of_chunk)
+        found = cluster_windows(
+            vectors.unit(np.arange(begin, stop)),
+            speaker_count=hint,
+            starts=starts[begin:stop],
+            regions=regions[begin:stop],
+            speech=speech[begin:stop],
+            step_seconds=step_seconds,
+            settings=settings_of_chunk,
+        )
         count = int(found.max()) + 1
         labels[begin:stop] = found + len(chunk_of)
         chunk_of += [number] * count
         sums.append(group_sums(vectors.z[begin:stop], found, count))
     totals = np.vstack(sums)
     windows = np.bincount(labels, minlength=len(chunk_of)).astype(np.float64)
-    linked = _link_across_chunks(totals, windows, np.asarray(chunk_of),
-                                 settings.link_distance ** 2)
+    linked = _link_across_chunks(totals, windows, np.asarray(chunk_of), settings.link_distance**2)
     count = int(linked.max()) + 1
     held = np.bincount(linked, weights=windows, minlength=count).astype(np.float64)
     means = group_sums(totals, linked, count) / held[:, None]
     _, noise = _piece_means(vectors.z, _pieces(vectors.z, regions, step_seconds, settings))
-    final = _merge(means, held * step_seconds, settings.threshold ** 2,
-                   settings.noise_scale * noise, fewest=low, most=high)
+    final = _merge(
+        means,
+        held * step_seconds,
+        settings.threshold**2,
+        settings.noise_scale * noise,
+        fewest=low,
+        most=high,
+    )
     return _compact(final[linked][labels])
 
 
-def _link_across_chunks(sums: npt.NDArray[np.float64], windows: npt.NDArray[np.float64],
-                        chunk_of: _Labels, limit: float) -> _Labels:
+def _link_across_chunks(
+    sums: npt.NDArray[np.float64], windows: npt.NDArray[np.float64], chunk_of: _Labels, limit: float
+) -> _Labels:
     """Speakers of all chunks joined, closest pair first, while the squared distance of
     their means is under `limit`; two speakers of one chunk never join, nor do groups
     holding speakers of one chunk."""
@@ -630,8 +698,9 @@ def _link_across_chunks(sums: npt.NDArray[np.float64], windows: npt.NDArray[np.f
     return np.unique(labels, return_inverse=True)[1].astype(np.int64)
 
 
-def _nearest_centroids(z: _Matrix, starts: _Seconds, pieces: _Labels, radius: float,
-                       labels: _Labels, count: int) -> _Labels:
+def _nearest_centroids(
+    z: _Matrix, starts: _Seconds, pieces: _Labels, radius: float, labels: _Labels, count: int
+) -> _Labels:
     """Every smoothed window moved to the nearest speaker centroid, twice.
 
     Twice, so that a window its piece's average misplaced (a piece straddling a
@@ -653,9 +722,17 @@ def _nearest_centroids(z: _Matrix, starts: _Seconds, pieces: _Labels, radius: fl
     return assigned
 
 
-def _split_distinct(vectors: CentredVectors, labels: _Labels, *, starts: _Seconds,
-                    regions: npt.NDArray[np.int64], speech: _Seconds, step_seconds: float,
-                    settings: ClusteringSettings, room: int) -> _Labels:
+def _split_distinct(
+    vectors: CentredVectors,
+    labels: _Labels,
+    *,
+    starts: _Seconds,
+    regions: npt.NDArray[np.int64],
+    speech: _Seconds,
+    step_seconds: float,
+    settings: ClusteringSettings,
+    room: int,
+) -> _Labels:
     """Speakers split in two where their two halves are plainly different voices.
 
     Voices far from the meeting's mean (another microphone, a telephone line) look
@@ -677,9 +754,15 @@ def _split_distinct(vectors: CentredVectors, labels: _Labels, *, starts: _Second
         if len(members) * step_seconds < 2 * enough:
             continue
         unit = vectors.unit(members)
-        halves = cluster_windows(unit, speaker_count=exact, starts=starts[members],
-                                 regions=regions[members], speech=speech[members],
-                                 step_seconds=step_seconds, settings=settings)
+        halves = cluster_windows(
+            unit,
+            speaker_count=exact,
+            starts=starts[members],
+            regions=regions[members],
+            speech=speech[members],
+            step_seconds=step_seconds,
+            settings=settings,
+        )
         if np.bincount(halves, minlength=2).min() * step_seconds < enough:
             continue
         first, second = _centroids(unit, halves, 2)

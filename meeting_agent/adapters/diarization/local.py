@@ -122,11 +122,14 @@ class LocalDiarizerSettings:
     @property
     def clustering(self) -> ClusteringSettings:
         return ClusteringSettings(
-            threshold=self.threshold, noise_scale=self.noise_scale,
-            change_penalty=self.change_penalty, smoothing_seconds=self.smoothing_seconds,
+            threshold=self.threshold,
+            noise_scale=self.noise_scale,
+            change_penalty=self.change_penalty,
+            smoothing_seconds=self.smoothing_seconds,
             min_cluster_share=self.min_cluster_share,
             single_speaker_coherence=self.single_speaker_coherence,
-            chunk_seconds=self.cluster_chunk_seconds)
+            chunk_seconds=self.cluster_chunk_seconds,
+        )
 
 
 class LocalDiarizer:
@@ -136,8 +139,9 @@ class LocalDiarizer:
     state on the stack.
     """
 
-    def __init__(self, settings: LocalDiarizerSettings | None = None,
-                 encoder: VoiceEncoder | None = None) -> None:
+    def __init__(
+        self, settings: LocalDiarizerSettings | None = None, encoder: VoiceEncoder | None = None
+    ) -> None:
         self.settings = settings or LocalDiarizerSettings()
         self._encoder = encoder
 
@@ -154,13 +158,18 @@ class LocalDiarizer:
                 self._encoder = shared_encoder(self.settings.weights_path)
             except (OSError, ValueError) as exc:  # UnsafeCheckpoint is a ValueError
                 raise FailedPrecondition(
-                    f"the speaker embedding model cannot be loaded: {exc}",
-                    reason=MODEL_UNAVAILABLE) from exc
+                    f"the speaker embedding model cannot be loaded: {exc}", reason=MODEL_UNAVAILABLE
+                ) from exc
         return self._encoder
 
-    def diarize(self, audio: NormalizedAudio, *, speaker_count: SpeakerCount | None,
-                progress: ProgressReporter,
-                check_cancelled: CancellationCheck) -> list[SpeakerTurn]:
+    def diarize(
+        self,
+        audio: NormalizedAudio,
+        *,
+        speaker_count: SpeakerCount | None,
+        progress: ProgressReporter,
+        check_cancelled: CancellationCheck,
+    ) -> list[SpeakerTurn]:
         """Speaker turns over the whole recording, labelled `SPEAKER_1`, `SPEAKER_2`, …
 
         Raises:
@@ -170,8 +179,10 @@ class LocalDiarizer:
         s = self.settings
         encoder = self.encoder  # fail on missing weights before any work
         probabilities = speech_probabilities(
-            audio, check_cancelled=check_cancelled,
-            progress=lambda f, message="": progress(_VAD_SHARE * f, "detecting speech"))
+            audio,
+            check_cancelled=check_cancelled,
+            progress=lambda f, message="": progress(_VAD_SHARE * f, "detecting speech"),
+        )
         regions = speech_regions(probabilities, audio.duration_seconds, s.vad)
         if not regions:
             progress(1.0)
@@ -181,26 +192,40 @@ class LocalDiarizer:
         frames = round(s.window_seconds * SAMPLE_RATE / HOP_LENGTH)
         for first in range(0, len(starts), s.batch_size):
             check_cancelled()
-            batch = starts[first:first + s.batch_size]
-            embeddings[first:first + len(batch)] = encoder.embed(
-                self._batch_mels(audio, batch, frames))
-            progress(_VAD_SHARE + _EMBED_SHARE * (first + len(batch)) / len(starts),
-                     "comparing voices")
+            batch = starts[first : first + s.batch_size]
+            embeddings[first : first + len(batch)] = encoder.embed(
+                self._batch_mels(audio, batch, frames)
+            )
+            progress(
+                _VAD_SHARE + _EMBED_SHARE * (first + len(batch)) / len(starts), "comparing voices"
+            )
         check_cancelled()
         # The centred vectors take the embeddings' place: one matrix for the meeting.
         vectors = CentredVectors.of(embeddings, in_place=True)
-        labels = cluster_vectors(vectors, speaker_count=speaker_count, starts=starts,
-                                 regions=region_of, speech=speech,
-                                 step_seconds=s.step_seconds, settings=s.clustering)
+        labels = cluster_vectors(
+            vectors,
+            speaker_count=speaker_count,
+            starts=starts,
+            regions=region_of,
+            speech=speech,
+            step_seconds=s.step_seconds,
+            settings=s.clustering,
+        )
         turns = self._turns(regions, starts, vectors.z, labels)
         progress(1.0)
-        logger.info("diarized %.1f s: %d speech regions, %d windows, %d speakers, %d turns",
-                    audio.duration_seconds, len(regions), len(starts),
-                    len({t.speaker for t in turns}), len(turns))
+        logger.info(
+            "diarized %.1f s: %d speech regions, %d windows, %d speakers, %d turns",
+            audio.duration_seconds,
+            len(regions),
+            len(starts),
+            len({t.speaker for t in turns}),
+            len(turns),
+        )
         return turns
 
-    def _batch_mels(self, audio: NormalizedAudio, starts: npt.NDArray[np.float64],
-                    frames: int) -> npt.NDArray[np.float32]:
+    def _batch_mels(
+        self, audio: NormalizedAudio, starts: npt.NDArray[np.float64], frames: int
+    ) -> npt.NDArray[np.float32]:
         """The mel frames of each window; windows on one 10 ms grid share one spectrogram.
 
         Window `i` is exactly what `_window_mel` gives it: its frames are a slice of
@@ -213,8 +238,11 @@ class LocalDiarizer:
         i = 0
         while i < len(starts):
             stop = i + 1
-            while (stop < len(starts) and offsets[stop] - offsets[stop - 1] < length
-                   and (offsets[stop] - offsets[i]) % HOP_LENGTH == 0):
+            while (
+                stop < len(starts)
+                and offsets[stop] - offsets[stop - 1] < length
+                and (offsets[stop] - offsets[i]) % HOP_LENGTH == 0
+            ):
                 stop += 1
             if stop - i == 1:
                 mels[i] = self._window_mel(audio, float(starts[i]), frames)
@@ -228,7 +256,7 @@ class LocalDiarizer:
             energy = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
             for k in range(i, stop):
                 shift = int(offsets[k] - offsets[i])
-                mels[k] = spectrum[shift // HOP_LENGTH:shift // HOP_LENGTH + frames]
+                mels[k] = spectrum[shift // HOP_LENGTH : shift // HOP_LENGTH + frames]
                 if target is not None:
                     rms = math.sqrt((energy[shift + length] - energy[shift]) / length)
                     if rms > 1e-5:
@@ -236,8 +264,9 @@ class LocalDiarizer:
             i = stop
         return mels
 
-    def _window_mel(self, audio: NormalizedAudio, start: float,
-                    frames: int) -> npt.NDArray[np.float32]:
+    def _window_mel(
+        self, audio: NormalizedAudio, start: float, frames: int
+    ) -> npt.NDArray[np.float32]:
         # Half an FFT of context on each side, so frame i is centred at start + i * 10 ms.
         first = round(start * SAMPLE_RATE) - N_FFT // 2
         samples = _read_padded(audio, first, (frames - 1) * HOP_LENGTH + N_FFT)
@@ -248,9 +277,13 @@ class LocalDiarizer:
                 samples = samples * np.float32(10 ** (target / 20) / rms)
         return mel_frames(samples)
 
-    def _turns(self, regions: Sequence[tuple[float, float]], starts: npt.NDArray[np.float64],
-               z: npt.NDArray[np.float32],
-               labels: npt.NDArray[np.int64]) -> list[SpeakerTurn]:
+    def _turns(
+        self,
+        regions: Sequence[tuple[float, float]],
+        starts: npt.NDArray[np.float64],
+        z: npt.NDArray[np.float32],
+        labels: npt.NDArray[np.int64],
+    ) -> list[SpeakerTurn]:
         s = self.settings
         count = int(labels.max()) + 1
         scores = z @ normalized(group_sums(z, labels, count).astype(np.float32)).T
@@ -265,11 +298,13 @@ class LocalDiarizer:
             hi = np.searchsorted(starts, centres, side="right")
             covered = hi > lo
             mean = np.empty((steps, count))
-            mean[covered] = ((cumulative[hi[covered]] - cumulative[lo[covered]])
-                             / (hi[covered] - lo[covered])[:, None])
+            mean[covered] = (cumulative[hi[covered]] - cumulative[lo[covered]]) / (
+                hi[covered] - lo[covered]
+            )[:, None]
             if not covered.all():
-                nearest = np.abs(starts[None, :] + s.window_seconds / 2
-                                 - centres[~covered, None]).argmin(axis=1)
+                nearest = np.abs(
+                    starts[None, :] + s.window_seconds / 2 - centres[~covered, None]
+                ).argmin(axis=1)
                 mean[~covered] = scores[nearest]
             edges_of.append(edges)
             frame_scores.append(mean * np.diff(edges)[:, None])
@@ -282,7 +317,7 @@ class LocalDiarizer:
         turns: list[tuple[float, float, int]] = []
         first = 0
         for edges in edges_of:
-            runs = _runs(path[first:first + len(edges) - 1], edges)
+            runs = _runs(path[first : first + len(edges) - 1], edges)
             first += len(edges) - 1
             turns.extend(_absorb_short(runs, s.min_turn_seconds))
         return _relabel(turns)
@@ -292,13 +327,15 @@ def _read_padded(audio: NormalizedAudio, first: int, length: int) -> npt.NDArray
     """`length` samples from sample `first` on, zeros where the audio has none."""
     samples = read_window(audio, max(first, 0) / SAMPLE_RATE, (first + length) / SAMPLE_RATE)
     lead = max(-first, 0)
-    padded: npt.NDArray[np.float32] = np.pad(
-        samples, (lead, max(length - lead - samples.size, 0)))[:length]
+    padded: npt.NDArray[np.float32] = np.pad(samples, (lead, max(length - lead - samples.size, 0)))[
+        :length
+    ]
     return padded
 
 
-def _viterbi(scores: npt.NDArray[np.float64],
-             penalties: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+def _viterbi(
+    scores: npt.NDArray[np.float64], penalties: npt.NDArray[np.float64]
+) -> npt.NDArray[np.intp]:
     """The speaker per frame maximising the summed scores minus the penalty of each
     change (`penalties[t]`: changing between frames t - 1 and t).
 
@@ -315,8 +352,8 @@ def _viterbi(scores: npt.NDArray[np.float64],
     total = scores[0].tolist()
     block = 4096
     for first in range(1, steps, block):
-        rows = scores[first:first + block].tolist()
-        costs = penalties[first:first + block].tolist()
+        rows = scores[first : first + block].tolist()
+        costs = penalties[first : first + block].tolist()
         for offset, row in enumerate(rows):
             leader = max(speakers, key=total.__getitem__)
             best = total[leader] - costs[offset]
@@ -330,9 +367,9 @@ def _viterbi(scores: npt.NDArray[np.float64],
     return path
 
 
-def _plan_windows(regions: Sequence[tuple[float, float]], window: float, step: float
-                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
-                             npt.NDArray[np.int64]]:
+def _plan_windows(
+    regions: Sequence[tuple[float, float]], window: float, step: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Window starts (sorted), the seconds of speech each holds, and its region."""
     starts: list[float] = []
     speech: list[float] = []
@@ -350,12 +387,16 @@ def _plan_windows(regions: Sequence[tuple[float, float]], window: float, step: f
         speech.extend([window] * (count + 1))
         region_of.extend([number] * (count + 1))
     # Regions are disjoint and in order, so their windows already are.
-    return (np.asarray(starts, dtype=np.float64), np.asarray(speech, dtype=np.float64),
-            np.asarray(region_of, dtype=np.int64))
+    return (
+        np.asarray(starts, dtype=np.float64),
+        np.asarray(speech, dtype=np.float64),
+        np.asarray(region_of, dtype=np.int64),
+    )
 
 
-def _runs(labels: npt.NDArray[np.intp], edges: npt.NDArray[np.float64]
-          ) -> list[tuple[float, float, int]]:
+def _runs(
+    labels: npt.NDArray[np.intp], edges: npt.NDArray[np.float64]
+) -> list[tuple[float, float, int]]:
     runs: list[tuple[float, float, int]] = []
     start = 0
     for i in range(1, len(labels) + 1):
@@ -365,8 +406,9 @@ def _runs(labels: npt.NDArray[np.intp], edges: npt.NDArray[np.float64]
     return runs
 
 
-def _absorb_short(runs: list[tuple[float, float, int]], minimum: float
-                  ) -> list[tuple[float, float, int]]:
+def _absorb_short(
+    runs: list[tuple[float, float, int]], minimum: float
+) -> list[tuple[float, float, int]]:
     """Give the shortest too-short run to its longer neighbour until none is left."""
     runs = list(runs)
     while len(runs) > 1:
@@ -377,9 +419,9 @@ def _absorb_short(runs: list[tuple[float, float, int]], minimum: float
         right = runs[i + 1] if i + 1 < len(runs) else None
         if right is None or (left is not None and left[1] - left[0] >= right[1] - right[0]):
             assert left is not None
-            runs[i - 1:i + 1] = [(left[0], runs[i][1], left[2])]
+            runs[i - 1 : i + 1] = [(left[0], runs[i][1], left[2])]
         else:
-            runs[i:i + 2] = [(runs[i][0], right[1], right[2])]
+            runs[i : i + 2] = [(runs[i][0], right[1], right[2])]
         # Neighbours of one speaker that now touch become one run.
         merged: list[tuple[float, float, int]] = []
         for run in runs:

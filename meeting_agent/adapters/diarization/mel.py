@@ -55,8 +55,9 @@ def mel_to_hz(mel: npt.ArrayLike) -> npt.NDArray[np.float64]:
 
 
 @functools.cache
-def mel_filterbank(sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT,
-                   n_mels: int = N_MELS) -> npt.NDArray[np.float32]:
+def mel_filterbank(
+    sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS
+) -> npt.NDArray[np.float32]:
     """Triangular filters, shape (n_mels, n_fft // 2 + 1), each of unit area (Slaney)."""
     fft_freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     edges = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(sample_rate / 2.0), n_mels + 2))

@@ -79,29 +79,40 @@ class _PendingTensor:
         if data is None:
             raise UnsafeCheckpoint("a tensor refers to a storage the file does not contain")
         if not self.size:
-            return data[self.offset:self.offset + 1].reshape(()).copy()
+            return data[self.offset : self.offset + 1].reshape(()).copy()
         # Bounds check before striding: a forged size/stride must not read past the storage.
         last = self.offset + sum((n - 1) * s for n, s in zip(self.size, self.stride, strict=True))
         if self.offset < 0 or min(self.stride) < 0 or last >= data.size:
             raise UnsafeCheckpoint("a tensor reaches outside its storage")
         itemsize = data.itemsize
         view = np.lib.stride_tricks.as_strided(
-            data[self.offset:], shape=self.size,
-            strides=tuple(s * itemsize for s in self.stride), writeable=False)
+            data[self.offset :],
+            shape=self.size,
+            strides=tuple(s * itemsize for s in self.stride),
+            writeable=False,
+        )
         return np.array(view)
 
 
-def _rebuild_tensor_v2(storage: object, storage_offset: int, size: tuple[int, ...],
-                       stride: tuple[int, ...], requires_grad: bool = False,
-                       backward_hooks: object = None, metadata: object = None) -> _PendingTensor:
+def _rebuild_tensor_v2(
+    storage: object,
+    storage_offset: int,
+    size: tuple[int, ...],
+    stride: tuple[int, ...],
+    requires_grad: bool = False,
+    backward_hooks: object = None,
+    metadata: object = None,
+) -> _PendingTensor:
     if not isinstance(storage, _Storage):
         raise UnsafeCheckpoint("a tensor is built from something other than a storage")
-    return _PendingTensor(storage, int(storage_offset), tuple(int(n) for n in size),
-                          tuple(int(s) for s in stride))
+    return _PendingTensor(
+        storage, int(storage_offset), tuple(int(n) for n in size), tuple(int(s) for s in stride)
+    )
 
 
-def _rebuild_parameter(data: object, requires_grad: bool = False,
-                       backward_hooks: object = None) -> object:
+def _rebuild_parameter(
+    data: object, requires_grad: bool = False, backward_hooks: object = None
+) -> object:
     return data
 
 
@@ -114,8 +125,9 @@ _ALLOWED: dict[tuple[str, str], Callable[..., object] | type] = {
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: IO[bytes], load_storage: Callable[[tuple[Any, ...]], _Storage]
-                 ) -> None:
+    def __init__(
+        self, file: IO[bytes], load_storage: Callable[[tuple[Any, ...]], _Storage]
+    ) -> None:
         super().__init__(file)
         self._load_storage = load_storage
 
@@ -124,8 +136,9 @@ class _Unpickler(pickle.Unpickler):
             return _StorageType(_STORAGE_DTYPES[name])
         found = _ALLOWED.get((module, name))
         if found is None:
-            raise UnsafeCheckpoint(f"the checkpoint refers to {module}.{name}, which is not "
-                                   "allowed in a weights file")
+            raise UnsafeCheckpoint(
+                f"the checkpoint refers to {module}.{name}, which is not allowed in a weights file"
+            )
         return found
 
     def persistent_load(self, pid: Any) -> Any:
@@ -184,8 +197,7 @@ def _load_legacy(f: IO[bytes]) -> Any:
             raise UnsafeCheckpoint("truncated checkpoint")
         (numel,) = struct.unpack("<q", header)
         if numel != storage.numel:
-            raise UnsafeCheckpoint(f"storage {key} has {numel} elements, expected "
-                                   f"{storage.numel}")
+            raise UnsafeCheckpoint(f"storage {key} has {numel} elements, expected {storage.numel}")
         raw = f.read(numel * storage.dtype.itemsize)
         if len(raw) != numel * storage.dtype.itemsize:
             raise UnsafeCheckpoint("truncated checkpoint")
@@ -246,11 +258,20 @@ def load_state(path: Path, key: str | None = None) -> dict[str, npt.NDArray[Any]
         else:
             with path.open("rb") as f:
                 checkpoint = _load_legacy(f)
-    except (pickle.UnpicklingError, EOFError, struct.error, TypeError, AttributeError,
-            IndexError) as exc:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        struct.error,
+        TypeError,
+        AttributeError,
+        IndexError,
+    ) as exc:
         raise UnsafeCheckpoint(f"{path} is not a readable PyTorch checkpoint: {exc}") from exc
-    state = checkpoint if key is None else (
-        checkpoint.get(key) if isinstance(checkpoint, dict) else None)
+    state = (
+        checkpoint
+        if key is None
+        else (checkpoint.get(key) if isinstance(checkpoint, dict) else None)
+    )
     if not isinstance(state, dict):
         raise UnsafeCheckpoint(f"{path} holds no state dict" + (f" under {key!r}" if key else ""))
     arrays = {str(k): v for k, v in state.items() if isinstance(v, np.ndarray)}

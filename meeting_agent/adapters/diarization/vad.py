@@ -35,8 +35,9 @@ class VadSettings:
     pad_seconds: float = 0.15
 
 
-def speech_probabilities(audio: NormalizedAudio, *, check_cancelled: CancellationCheck,
-                         progress: ProgressReporter) -> npt.NDArray[np.float32]:
+def speech_probabilities(
+    audio: NormalizedAudio, *, check_cancelled: CancellationCheck, progress: ProgressReporter
+) -> npt.NDArray[np.float32]:
     """One speech probability per 512 samples (32 ms) of the whole recording."""
     if audio.sample_rate != 16_000:
         raise ValueError("Silero VAD runs at 16 kHz")
@@ -59,9 +60,12 @@ def speech_probabilities(audio: NormalizedAudio, *, check_cancelled: Cancellatio
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
 
 
-def speech_regions(probabilities: npt.NDArray[np.float32], duration_seconds: float,
-                   settings: VadSettings = VadSettings(), sample_rate: int = 16_000
-                   ) -> list[tuple[float, float]]:
+def speech_regions(
+    probabilities: npt.NDArray[np.float32],
+    duration_seconds: float,
+    settings: VadSettings = VadSettings(),
+    sample_rate: int = 16_000,
+) -> list[tuple[float, float]]:
     """Speech regions `(start, end)` in seconds, sorted and disjoint."""
     step = _WINDOW / sample_rate
     regions: list[list[float]] = []

@@ -44,8 +44,9 @@ def default_weights_path() -> Path:
     spec = importlib.util.find_spec("resemblyzer")
     locations = spec.submodule_search_locations if spec is not None else None
     if not locations:
-        raise FileNotFoundError("the resemblyzer package is not installed "
-                                "(pip install --no-deps resemblyzer==0.1.4)")
+        raise FileNotFoundError(
+            "the resemblyzer package is not installed (pip install --no-deps resemblyzer==0.1.4)"
+        )
     return Path(next(iter(locations))) / "pretrained.pt"
 
 
@@ -68,7 +69,7 @@ class VoiceEncoder:
         # reordered to input, forget, output, candidate, and the three sigmoid gates
         # are pre-scaled by 1/2, because sigmoid(x) = (tanh(x / 2) + 1) / 2: then one
         # tanh over all four gates does each step's non-linear work.
-        order = np.r_[0:2 * _HIDDEN, 3 * _HIDDEN:4 * _HIDDEN, 2 * _HIDDEN:3 * _HIDDEN]
+        order = np.r_[0 : 2 * _HIDDEN, 3 * _HIDDEN : 4 * _HIDDEN, 2 * _HIDDEN : 3 * _HIDDEN]
         scale = np.r_[np.full(3 * _HIDDEN, 0.5), np.ones(_HIDDEN)].astype(np.float32)
         self._w_ih: list[_Array] = []
         self._w_hh: list[_Array] = []
@@ -77,8 +78,9 @@ class VoiceEncoder:
             inputs = N_MELS if layer == 0 else _HIDDEN
             w_ih = take(f"lstm.weight_ih_l{layer}", (gates, inputs))[order] * scale[:, None]
             w_hh = take(f"lstm.weight_hh_l{layer}", (gates, _HIDDEN))[order] * scale[:, None]
-            bias = (take(f"lstm.bias_ih_l{layer}", (gates,))
-                    + take(f"lstm.bias_hh_l{layer}", (gates,)))[order] * scale
+            bias = (
+                take(f"lstm.bias_ih_l{layer}", (gates,)) + take(f"lstm.bias_hh_l{layer}", (gates,))
+            )[order] * scale
             # Transposed once, so each step is a plain (batch, in) @ (in, 4h) product.
             self._w_ih.append(np.ascontiguousarray(w_ih.T))
             self._w_hh.append(np.ascontiguousarray(w_hh.T))
@@ -114,8 +116,9 @@ class VoiceEncoder:
         h3 = 3 * _HIDDEN
         for layer in range(_LAYERS):
             # Input contributions for every step at once: one large matrix product.
-            projected = (sequence.reshape(steps * batch, -1) @ self._w_ih[layer]
-                         + self._bias[layer]).reshape(steps, batch, 4 * _HIDDEN)
+            projected = (
+                sequence.reshape(steps * batch, -1) @ self._w_ih[layer] + self._bias[layer]
+            ).reshape(steps, batch, 4 * _HIDDEN)
             last = layer == _LAYERS - 1
             outputs = None if last else np.empty((steps, batch, _HIDDEN), dtype=np.float32)
             hidden = np.zeros((batch, _HIDDEN), dtype=np.float32)
@@ -129,9 +132,9 @@ class VoiceEncoder:
                 sig *= 0.5
                 sig += 0.5
                 # cell = forget * cell + input * candidate; hidden = output * tanh(cell)
-                cell *= gates[:, _HIDDEN:2 * _HIDDEN]
+                cell *= gates[:, _HIDDEN : 2 * _HIDDEN]
                 cell += gates[:, :_HIDDEN] * gates[:, h3:]
-                hidden = np.tanh(cell) * gates[:, 2 * _HIDDEN:h3]
+                hidden = np.tanh(cell) * gates[:, 2 * _HIDDEN : h3]
                 if outputs is not None:
                     outputs[t] = hidden
             if outputs is not None:

@@ -33,7 +33,9 @@ def encode_event(event: TaskEvent) -> str:
         "message": event.message,
         "event_time": event.event_time.isoformat(),
         "reason": event.reason,
-        "error": None if event.error is None else {
+        "error": None
+        if event.error is None
+        else {
             "code": event.error.code,
             "reason": event.error.reason,
             "message": event.error.message,
@@ -62,12 +64,16 @@ def decode_event(data: str | bytes) -> TaskEvent:
             message=_typed(document["message"], str),
             event_time=event_time,
             reason=_typed(document.get("reason", ""), str),
-            error=None if error is None else TaskError(
+            error=None
+            if error is None
+            else TaskError(
                 code=_typed(error["code"], int),
                 reason=_typed(error["reason"], str),
                 message=_typed(error["message"], str),
-                metadata={_typed(k, str): _typed(v, str)
-                          for k, v in dict(error.get("metadata") or {}).items()},
+                metadata={
+                    _typed(k, str): _typed(v, str)
+                    for k, v in dict(error.get("metadata") or {}).items()
+                },
             ),
         )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:

@@ -30,8 +30,9 @@ class InProcessEventStream:
     `next` and `close` must be awaited on that loop.
     """
 
-    def __init__(self, bus: InProcessEventBus, loop: asyncio.AbstractEventLoop,
-                 max_pending: int) -> None:
+    def __init__(
+        self, bus: InProcessEventBus, loop: asyncio.AbstractEventLoop, max_pending: int
+    ) -> None:
         self._bus = bus
         self._loop = loop
         self._max_pending = max_pending

@@ -29,8 +29,7 @@ from meeting_agent.domain.models import TaskEvent
 from meeting_agent.errors import Unavailable
 from meeting_agent.ports import EVENT_GAP, EventGap
 
-__all__ = ["CHANNEL_PATTERN", "CHANNEL_PREFIX", "RedisEventBus", "RedisEventStream",
-           "channel_for"]
+__all__ = ["CHANNEL_PATTERN", "CHANNEL_PREFIX", "RedisEventBus", "RedisEventStream", "channel_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +85,14 @@ class RedisEventBus:
         except RedisError as exc:
             with self._lock:
                 self._paused_until = time.monotonic() + self._backoff_seconds
-            logger.warning("could not publish event %d of task %s (%s); not publishing for "
-                           "%.0f s: watchers fall back to the stored events", event.sequence,
-                           event.task_id, exc.__class__.__name__, self._backoff_seconds)
+            logger.warning(
+                "could not publish event %d of task %s (%s); not publishing for "
+                "%.0f s: watchers fall back to the stored events",
+                event.sequence,
+                event.task_id,
+                exc.__class__.__name__,
+                self._backoff_seconds,
+            )
 
     def listen(self) -> RedisEventStream:
         """Start listening on the running asyncio loop (connecting in the background).
@@ -206,8 +210,9 @@ class RedisEventStream:
             try:
                 await self._subscribe(pubsub)
                 if failures:
-                    logger.info("listening to task events again after %d failed attempt(s)",
-                                failures)
+                    logger.info(
+                        "listening to task events again after %d failed attempt(s)", failures
+                    )
                 failures = 0
                 self.connections += 1
                 self._subscribed.set()
@@ -216,9 +221,11 @@ class RedisEventStream:
             except (RedisError, OSError, TimeoutError) as exc:
                 failures += 1
                 # Once per outage at warning: while it lasts, attempts repeat every few s.
-                logger.log(logging.WARNING if failures == 1 else logging.DEBUG,
-                           "lost the task event channel (%s); reconnecting",
-                           exc.__class__.__name__)
+                logger.log(
+                    logging.WARNING if failures == 1 else logging.DEBUG,
+                    "lost the task event channel (%s); reconnecting",
+                    exc.__class__.__name__,
+                )
             except Exception:
                 # Whatever it was, the listener must outlive it: watchers depend on it.
                 failures += 1
@@ -242,15 +249,15 @@ class RedisEventStream:
 
     async def _read(self, pubsub: Any) -> None:
         while True:
-            message = await pubsub.get_message(ignore_subscribe_messages=True,
-                                               timeout=self._health_check_seconds)
+            message = await pubsub.get_message(
+                ignore_subscribe_messages=True, timeout=self._health_check_seconds
+            )
             if message is None or message.get("type") != "pmessage":
                 continue
             try:
                 event = decode_event(message["data"])
             except EventDecodeError as exc:
-                logger.warning("ignoring a malformed event on %s: %s",
-                               message.get("channel"), exc)
+                logger.warning("ignoring a malformed event on %s: %s", message.get("channel"), exc)
                 continue
             self._push(event)
 

@@ -29,5 +29,6 @@ def build_job_queue(settings: Settings, run: Callable[[str], None]) -> JobQueue:
         )
     from meeting_agent.adapters.jobs.inline import InlineJobQueue
 
-    return InlineJobQueue(run, workers=settings.jobs.resolved_inline_workers,
-                          nice=settings.jobs.inline_nice)
+    return InlineJobQueue(
+        run, workers=settings.jobs.resolved_inline_workers, nice=settings.jobs.inline_nice
+    )

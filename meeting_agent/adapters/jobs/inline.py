@@ -47,9 +47,12 @@ class InlineJobQueue:
         if workers < 1:
             raise ValueError(f"workers must be positive, got {workers}")
         self._run = run
-        self._executor = ThreadPoolExecutor(max_workers=workers,
-                                            thread_name_prefix="meeting-agent-job",
-                                            initializer=_lower_priority, initargs=(nice,))
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers,
+            thread_name_prefix="meeting-agent-job",
+            initializer=_lower_priority,
+            initargs=(nice,),
+        )
         self._lock = threading.Lock()
         # Task id -> the job queued or running for it.
         self._live: dict[str, Future[None]] = {}

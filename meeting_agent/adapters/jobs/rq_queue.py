@@ -52,8 +52,7 @@ DEFAULT_JOB_PATH = "meeting_agent.jobs.process_task"
 QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE"
 
 # Jobs that will still run, or are running: a second job for the task would be a duplicate.
-_LIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED,
-                   JobStatus.DEFERRED})
+_LIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
 
 # How often `enqueue` re-reads the job after losing a race with another replica.
 _ENQUEUE_ATTEMPTS = 4
@@ -73,8 +72,9 @@ def job_id_for(task_id: str) -> str:
     return f"task-{task_id}"
 
 
-def redis_client(url: str, *, connect_timeout_seconds: float = 1.0,
-                 timeout_seconds: float = 2.0) -> Redis:
+def redis_client(
+    url: str, *, connect_timeout_seconds: float = 1.0, timeout_seconds: float = 2.0
+) -> Redis:
     """A client that fails fast, for request paths that must not hang on a Redis outage.
 
     redis-py retries a failed command three times with backoff by default; one immediate
@@ -228,8 +228,7 @@ class RqJobQueue:
             # A worker that dies right after popping a job leaves it QUEUED but in no
             # queue: nobody will ever run it. (A worker still between pop and start is
             # harmless to race with: the task's claim lets only one of them run it.)
-            logger.warning("job %s is marked queued but is in no queue; it may be replaced",
-                           job_id)
+            logger.warning("job %s is marked queued but is in no queue; it may be replaced", job_id)
             return None
         return status
 
@@ -358,8 +357,7 @@ class HandBackWorker(Worker):
                 os.kill(pid, signal.SIGTERM)
 
 
-def build_worker(settings: JobSettings, *, worker_class: type[Worker] = HandBackWorker
-                 ) -> Worker:
+def build_worker(settings: JobSettings, *, worker_class: type[Worker] = HandBackWorker) -> Worker:
     """An RQ worker on the configured queue (its connection has no short timeouts: it
     blocks on the queue).
 
@@ -371,7 +369,13 @@ def build_worker(settings: JobSettings, *, worker_class: type[Worker] = HandBack
     queue = Queue(settings.queue_name, connection=connection)
     # RQ re-takes the scheduler lock (and cleans its registries) at each maintenance;
     # its ten-minute default left retries stalled for minutes after a Redis restart.
-    extra: dict[str, Any] = ({"redis_url": settings.redis_url}
-                             if issubclass(worker_class, HandBackWorker) else {})
-    return worker_class([queue], connection=connection, name=worker_name(),
-                        maintenance_interval=settings.maintenance_interval_seconds, **extra)
+    extra: dict[str, Any] = (
+        {"redis_url": settings.redis_url} if issubclass(worker_class, HandBackWorker) else {}
+    )
+    return worker_class(
+        [queue],
+        connection=connection,
+        name=worker_name(),
+        maintenance_interval=settings.maintenance_interval_seconds,
+        **extra,
+    )

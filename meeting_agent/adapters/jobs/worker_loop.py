@@ -74,12 +74,14 @@ def work_until_stopped(settings: Settings, *, burst: bool = False) -> int:
 
 
 def _asked_to_stop(worker: object) -> bool:
-    return bool(getattr(worker, "shutdown_requested", False)
-                or getattr(worker, "_stop_requested", False))
+    return bool(
+        getattr(worker, "shutdown_requested", False) or getattr(worker, "_stop_requested", False)
+    )
 
 
 def _sleep_unless_stopped(seconds: float, stopping: threading.Event) -> bool:
     """Sleep, but wake and return True on SIGTERM or SIGINT."""
+
     def stop(_signum: int, _frame: FrameType | None) -> None:
         stopping.set()
 

@@ -49,7 +49,9 @@ def check_model(request: AsrRequest, provider: str, models: tuple[str, ...]) -> 
     if request.model not in models:
         raise InvalidArgument(
             f"ASR provider {provider!r} has no model {request.model!r}",
-            reason=UNKNOWN_MODEL, metadata={"provider": provider, "model": request.model})
+            reason=UNKNOWN_MODEL,
+            metadata={"provider": provider, "model": request.model},
+        )
     return request.model
 
 
@@ -60,8 +62,11 @@ def over_limit(provider: str, what: str) -> Unavailable:
     provider on Unavailable only, and another provider may well take the file. When no
     provider can, the task fails with this reason once its attempts are spent.
     """
-    return Unavailable(f"{provider} cannot take this audio: {what}",
-                       reason=AUDIO_EXCEEDS_PROVIDER_LIMIT, metadata={"provider": provider})
+    return Unavailable(
+        f"{provider} cannot take this audio: {what}",
+        reason=AUDIO_EXCEEDS_PROVIDER_LIMIT,
+        metadata={"provider": provider},
+    )
 
 
 def load_json_checkpoint(checkpoints: Checkpoints, name: str) -> dict[str, Any] | None:
@@ -98,8 +103,9 @@ class SpeakerLabels:
         return self._names.setdefault(key, f"SPEAKER_{len(self._names) + 1}")
 
 
-def finish_segments(segments: list[TranscriptSegment],
-                    audio: NormalizedAudio) -> list[TranscriptSegment]:
+def finish_segments(
+    segments: list[TranscriptSegment], audio: NormalizedAudio
+) -> list[TranscriptSegment]:
     """Segments sorted by start, clamped to the audio, indexed, with their source file,
     their text spaced the way `meeting_agent.text.normalize` describes."""
     duration = audio.duration_seconds

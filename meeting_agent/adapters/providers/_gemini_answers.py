@@ -38,10 +38,14 @@ SEGMENTS_SCHEMA: dict[str, Any] = {
                 "required": ["speaker", "start", "end", "text"],
                 "properties": {
                     "speaker": {"type": "string"},
-                    "start": {"type": "number",
-                              "description": "Seconds from the start of the recording."},
-                    "end": {"type": "number",
-                            "description": "Seconds from the start of the recording."},
+                    "start": {
+                        "type": "number",
+                        "description": "Seconds from the start of the recording.",
+                    },
+                    "end": {
+                        "type": "number",
+                        "description": "Seconds from the start of the recording.",
+                    },
                     "text": {"type": "string"},
                 },
             },
@@ -75,12 +79,18 @@ class GeminiUsage:
         meta = response.get("usageMetadata")
         if not isinstance(meta, dict):
             return cls()
-        audio = sum(_int(d.get("tokenCount")) for d in meta.get("promptTokensDetails") or ()
-                    if isinstance(d, dict) and d.get("modality") == "AUDIO")
-        return cls(prompt_tokens=_int(meta.get("promptTokenCount")), audio_tokens=audio,
-                   candidates_tokens=_int(meta.get("candidatesTokenCount")),
-                   thoughts_tokens=_int(meta.get("thoughtsTokenCount")),
-                   total_tokens=_int(meta.get("totalTokenCount")))
+        audio = sum(
+            _int(d.get("tokenCount"))
+            for d in meta.get("promptTokensDetails") or ()
+            if isinstance(d, dict) and d.get("modality") == "AUDIO"
+        )
+        return cls(
+            prompt_tokens=_int(meta.get("promptTokenCount")),
+            audio_tokens=audio,
+            candidates_tokens=_int(meta.get("candidatesTokenCount")),
+            thoughts_tokens=_int(meta.get("thoughtsTokenCount")),
+            total_tokens=_int(meta.get("totalTokenCount")),
+        )
 
 
 class BadSegments(Exception):
@@ -92,34 +102,47 @@ def transcription_prompt(request: AsrRequest) -> str:
     """The instructions sent with the audio."""
     lines = ["Transcribe this meeting recording verbatim."]
     if request.language_code:
-        lines.append(f"The meeting is in the language {request.language_code} (BCP-47); "
-                     "write what is said in the language it is said in, without translating.")
-    lines.append("Split the transcript into segments at every change of speaker and at long "
-                 "pauses, each at most about 30 seconds long. For each segment give the "
-                 "speaker, its start and end in seconds from the beginning of the recording, "
-                 "and the exact words spoken.")
+        lines.append(
+            f"The meeting is in the language {request.language_code} (BCP-47); "
+            "write what is said in the language it is said in, without translating."
+        )
+    lines.append(
+        "Split the transcript into segments at every change of speaker and at long "
+        "pauses, each at most about 30 seconds long. For each segment give the "
+        "speaker, its start and end in seconds from the beginning of the recording, "
+        "and the exact words spoken."
+    )
     count = request.speaker_count
     if not request.diarization or (count is not None and count.maximum <= 1):
         lines.append('Use the speaker label "Speaker 1" for every segment.')
     else:
-        lines.append('Label speakers "Speaker 1", "Speaker 2", and so on, in order of first '
-                     "appearance, and keep the same label for the same voice throughout.")
+        lines.append(
+            'Label speakers "Speaker 1", "Speaker 2", and so on, in order of first '
+            "appearance, and keep the same label for the same voice throughout."
+        )
         if count is not None:
-            lines.append(f"There are {count.minimum} speakers." if count.minimum == count.maximum
-                         else f"There are between {count.minimum} and {count.maximum} speakers.")
+            lines.append(
+                f"There are {count.minimum} speakers."
+                if count.minimum == count.maximum
+                else f"There are between {count.minimum} and {count.maximum} speakers."
+            )
     terms = prompt_terms(request.hotwords)
     if terms:
-        lines.append("These names and terms may occur; spell them this way: "
-                     + "; ".join(terms) + ".")
-    lines.append("Do not summarise, correct or add anything that was not said. If nobody "
-                 "speaks, answer with no segments.")
+        lines.append(
+            "These names and terms may occur; spell them this way: " + "; ".join(terms) + "."
+        )
+    lines.append(
+        "Do not summarise, correct or add anything that was not said. If nobody "
+        "speaks, answer with no segments."
+    )
     return "\n".join(lines)
 
 
 def prompt_terms(hotwords: Sequence[Hotword]) -> list[str]:
     ranked = sorted(hotwords, key=lambda h: -h.weight)
     return list(dict.fromkeys(h.phrase.strip() for h in ranked if h.phrase.strip()))[
-        :MAX_PROMPT_HOTWORDS]
+        :MAX_PROMPT_HOTWORDS
+    ]
 
 
 def parse_segments(response: dict[str, Any]) -> list[dict[str, Any]]:
@@ -144,8 +167,14 @@ def parse_segments(response: dict[str, Any]) -> list[dict[str, Any]]:
         start, end = _seconds(item.get("start")), _seconds(item.get("end"))
         if start is None or end is None or not isinstance(item.get("text"), str):
             raise BadSegments(f"segment {k} lacks start, end or text")
-        segments.append({"speaker": str(item.get("speaker") or ""), "start": start,
-                         "end": max(end, start), "text": item["text"]})
+        segments.append(
+            {
+                "speaker": str(item.get("speaker") or ""),
+                "start": start,
+                "end": max(end, start),
+                "text": item["text"],
+            }
+        )
     return segments
 
 
@@ -170,8 +199,11 @@ def answer_text(response: dict[str, Any]) -> str:
     """The text of the first candidate, thought summaries left out."""
     content = response["candidates"][0].get("content")
     parts = content.get("parts") if isinstance(content, dict) else None
-    return "".join(str(p.get("text") or "") for p in parts or ()
-                   if isinstance(p, dict) and not p.get("thought"))
+    return "".join(
+        str(p.get("text") or "")
+        for p in parts or ()
+        if isinstance(p, dict) and not p.get("thought")
+    )
 
 
 def _int(value: object) -> int:

@@ -63,7 +63,8 @@ _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 _ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 # Finish reasons that mean the content itself was refused, not that output ran out.
 BLOCKED_FINISH_REASONS = frozenset(
-    {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY"})
+    {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY"}
+)
 # files.list answers at most 100 files a page.
 LIST_PAGE_SIZE = 100
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
@@ -121,54 +122,79 @@ class GeminiClient:
 
     def call(self, operation: str, attempt: Callable[[ApiKey], T]) -> T:
         """Run `attempt` under the key rotation and retry rules of `call_vendor`."""
-        return call_vendor(self.pool, attempt, policy=self._policy, operation=operation,
-                           sleep=quota_bounded_sleep(self._policy, self.sleep))
+        return call_vendor(
+            self.pool,
+            attempt,
+            policy=self._policy,
+            operation=operation,
+            sleep=quota_bounded_sleep(self._policy, self.sleep),
+        )
 
     # ------------------------------------------------------------ generateContent
 
-    def generate(self, key: ApiKey, model: str, body: dict[str, Any], *,
-                 file_refs: bool = False) -> dict[str, Any]:
+    def generate(
+        self, key: ApiKey, model: str, body: dict[str, Any], *, file_refs: bool = False
+    ) -> dict[str, Any]:
         """One generateContent call; the response when it has a usable candidate.
 
         With `file_refs` (the body names uploaded files), a 404 is `FileGone`.
         """
         model_path = model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
-        reply = send(self._http, "POST", f"{self._base}/{self._version}/{model_path}"
-                     ":generateContent", timeout_seconds=self._timeout,
-                     what=f"{self.name} generateContent", headers=self._headers(key),
-                     json_body=body)
+        reply = send(
+            self._http,
+            "POST",
+            f"{self._base}/{self._version}/{model_path}:generateContent",
+            timeout_seconds=self._timeout,
+            what=f"{self.name} generateContent",
+            headers=self._headers(key),
+            json_body=body,
+        )
         if reply.status != 200:
             raise self.error(reply, key, file=file_refs)
         response = reply.json()
         if not isinstance(response, dict):
-            raise Transient(f"{self.name}: malformed generateContent body "
-                            f"({len(reply.body)} bytes)")
+            raise Transient(
+                f"{self.name}: malformed generateContent body ({len(reply.body)} bytes)"
+            )
         feedback = response.get("promptFeedback")
         if isinstance(feedback, dict) and feedback.get("blockReason"):
-            raise CallerError(f"{self.name} blocked the prompt: {feedback['blockReason']}",
-                              reason=CONTENT_BLOCKED)
+            raise CallerError(
+                f"{self.name} blocked the prompt: {feedback['blockReason']}", reason=CONTENT_BLOCKED
+            )
         candidates = response.get("candidates")
-        if not isinstance(candidates, list) or not candidates \
-                or not isinstance(candidates[0], dict):
+        if (
+            not isinstance(candidates, list)
+            or not candidates
+            or not isinstance(candidates[0], dict)
+        ):
             raise Transient(f"{self.name}: generateContent answered without candidates")
         finish = str(candidates[0].get("finishReason") or "")
         if finish in BLOCKED_FINISH_REASONS:
-            raise CallerError(f"{self.name} stopped the answer: finishReason {finish}",
-                              reason=CONTENT_BLOCKED)
+            raise CallerError(
+                f"{self.name} stopped the answer: finishReason {finish}", reason=CONTENT_BLOCKED
+            )
         return response
 
     # ------------------------------------------------------------ Files API
 
-    def start_upload(self, key: ApiKey, *, size: int, mime_type: str,
-                     display_name: str) -> str:
+    def start_upload(self, key: ApiKey, *, size: int, mime_type: str, display_name: str) -> str:
         """Open a resumable upload; returns the session URL to send the bytes to."""
-        headers = {**self._headers(key), "X-Goog-Upload-Protocol": "resumable",
-                   "X-Goog-Upload-Command": "start",
-                   "X-Goog-Upload-Header-Content-Length": str(size),
-                   "X-Goog-Upload-Header-Content-Type": mime_type}
-        reply = send(self._http, "POST", f"{self._base}/upload/{self._version}/files",
-                     timeout_seconds=60.0, what=f"{self.name} upload start", headers=headers,
-                     json_body={"file": {"display_name": display_name}})
+        headers = {
+            **self._headers(key),
+            "X-Goog-Upload-Protocol": "resumable",
+            "X-Goog-Upload-Command": "start",
+            "X-Goog-Upload-Header-Content-Length": str(size),
+            "X-Goog-Upload-Header-Content-Type": mime_type,
+        }
+        reply = send(
+            self._http,
+            "POST",
+            f"{self._base}/upload/{self._version}/files",
+            timeout_seconds=60.0,
+            what=f"{self.name} upload start",
+            headers=headers,
+            json_body={"file": {"display_name": display_name}},
+        )
         if reply.status != 200:
             raise self.error(reply, key)
         url = str(reply.headers.get("x-goog-upload-url", ""))
@@ -179,10 +205,21 @@ class GeminiClient:
     def upload(self, key: ApiKey, session_url: str, path: Path) -> dict[str, Any]:
         """Send the whole file and finalize; returns the File resource."""
         size = path.stat().st_size
-        headers = {**self._headers(key), "Content-Length": str(size),
-                   "X-Goog-Upload-Offset": "0", "X-Goog-Upload-Command": "upload, finalize"}
-        reply = send(self._http, "POST", session_url, timeout_seconds=self._upload_timeout,
-                     what=f"{self.name} upload", headers=headers, content=_chunks(path))
+        headers = {
+            **self._headers(key),
+            "Content-Length": str(size),
+            "X-Goog-Upload-Offset": "0",
+            "X-Goog-Upload-Command": "upload, finalize",
+        }
+        reply = send(
+            self._http,
+            "POST",
+            session_url,
+            timeout_seconds=self._upload_timeout,
+            what=f"{self.name} upload",
+            headers=headers,
+            content=_chunks(path),
+        )
         if reply.status != 200:
             raise self.error(reply, key)
         status = reply.headers.get("x-goog-upload-status", "final").lower()
@@ -193,9 +230,14 @@ class GeminiClient:
         return file
 
     def get_file(self, key: ApiKey, name: str) -> dict[str, Any]:
-        reply = send(self._http, "GET", f"{self._base}/{self._version}/{name}",
-                     timeout_seconds=60.0, what=f"{self.name} get file",
-                     headers=self._headers(key))
+        reply = send(
+            self._http,
+            "GET",
+            f"{self._base}/{self._version}/{name}",
+            timeout_seconds=60.0,
+            what=f"{self.name} get file",
+            headers=self._headers(key),
+        )
         if reply.status != 200:
             raise self.error(reply, key, file=True)
         body = reply.json()
@@ -211,9 +253,14 @@ class GeminiClient:
         exist") counts as deleted.
         """
         try:
-            reply = send(self._http, "DELETE", f"{self._base}/{self._version}/{name}",
-                         timeout_seconds=60.0, what=f"{self.name} delete file",
-                         headers=self._headers(key))
+            reply = send(
+                self._http,
+                "DELETE",
+                f"{self._base}/{self._version}/{name}",
+                timeout_seconds=60.0,
+                what=f"{self.name} delete file",
+                headers=self._headers(key),
+            )
         except Transient as exc:
             logger.warning("%s: %s not deleted: %s", self.name, name, exc)
             return False
@@ -225,16 +272,22 @@ class GeminiClient:
         logger.warning("%s: %s not deleted: HTTP %d", self.name, name, reply.status)
         return False
 
-    def list_files(self, key: ApiKey, *, page_token: str = "",
-                   page_size: int = LIST_PAGE_SIZE) -> tuple[list[dict[str, Any]], str]:
+    def list_files(
+        self, key: ApiKey, *, page_token: str = "", page_size: int = LIST_PAGE_SIZE
+    ) -> tuple[list[dict[str, Any]], str]:
         """One page of the files of the key's project, and the token of the next ("" at
         the end). `files.list`: pageSize at most 100, `{files, nextPageToken}`
         (ai.google.dev/api/rest/v1beta/files/list)."""
-        params = {"pageSize": str(page_size), **({"pageToken": page_token} if page_token
-                                                 else {})}
-        reply = send(self._http, "GET", f"{self._base}/{self._version}/files",
-                     timeout_seconds=60.0, what=f"{self.name} list files",
-                     headers=self._headers(key), params=params)
+        params = {"pageSize": str(page_size), **({"pageToken": page_token} if page_token else {})}
+        reply = send(
+            self._http,
+            "GET",
+            f"{self._base}/{self._version}/files",
+            timeout_seconds=60.0,
+            what=f"{self.name} list files",
+            headers=self._headers(key),
+            params=params,
+        )
         if reply.status != 200:
             raise self.error(reply, key)
         body = reply.json()
@@ -247,8 +300,11 @@ class GeminiClient:
 
     def error(self, reply: Reply, key: ApiKey, *, file: bool = False) -> Exception:
         """Classify a non-200 answer as the table in the module docstring says."""
-        return answered(self._classify(reply, key, file=file), http_status=reply.status,
-                        vendor_code=str(_error_object(reply).get("status") or ""))
+        return answered(
+            self._classify(reply, key, file=file),
+            http_status=reply.status,
+            vendor_code=str(_error_object(reply).get("status") or ""),
+        )
 
     def _classify(self, reply: Reply, key: ApiKey, *, file: bool) -> Exception:
         error = _error_object(reply)
@@ -258,32 +314,46 @@ class GeminiClient:
         text = redact(f"{self.name} HTTP {reply.status} {status}: {message}", key)[:500]
         code = reply.status
         if code == 429:
-            quota_ids = [str(v.get("quotaId") or "") for d in details
-                         if d.get("@type") == _QUOTA_FAILURE
-                         for v in d.get("violations") or () if isinstance(v, dict)]
+            quota_ids = [
+                str(v.get("quotaId") or "")
+                for d in details
+                if d.get("@type") == _QUOTA_FAILURE
+                for v in d.get("violations") or ()
+                if isinstance(v, dict)
+            ]
             # "...PerProjectPerModel...": the project's quota, so its other keys too.
             per_project = any("PerProject" in q for q in quota_ids)
             if any("PerDay" in q for q in quota_ids):
                 return QuotaExceeded(text, scope="day", per_project=per_project)
-            return QuotaExceeded(text, scope="minute", per_project=per_project,
-                                 retry_after=_retry_delay(details, reply))
+            return QuotaExceeded(
+                text,
+                scope="minute",
+                per_project=per_project,
+                retry_after=_retry_delay(details, reply),
+            )
         if code == 402:
             return QuotaExceeded(text, scope="day")
         reasons = {str(d.get("reason") or "") for d in details if d.get("@type") == _ERROR_INFO}
-        if file and code in (400, 403, 404) and "file" in message.lower() \
-                and status != "INVALID_ARGUMENT":
+        if (
+            file
+            and code in (400, 403, 404)
+            and "file" in message.lower()
+            and status != "INVALID_ARGUMENT"
+        ):
             # "You do not have permission to access the File x or it may not exist" (403),
             # "The File x is not in an ACTIVE state" (400 FAILED_PRECONDITION): the file,
             # not the key. Dropping the key for good here would be a costly mistake.
             return FileGone(text)
-        if code in (401, 403) or "API_KEY_INVALID" in reasons \
-                or (code == 400 and status == "FAILED_PRECONDITION"):
+        if (
+            code in (401, 403)
+            or "API_KEY_INVALID" in reasons
+            or (code == 400 and status == "FAILED_PRECONDITION")
+        ):
             return KeyRejected(text)
         if code in (408, 499) or code >= 500:
             return Transient(text, retry_after=retry_after_seconds(reply.headers))
         logger.error("%s refused the request: %s", self.name, text)
-        return Unavailable(text, reason=PROVIDER_REJECTED_REQUEST,
-                           metadata={"provider": self.name})
+        return Unavailable(text, reason=PROVIDER_REJECTED_REQUEST, metadata={"provider": self.name})
 
     @staticmethod
     def _headers(key: ApiKey) -> dict[str, str]:

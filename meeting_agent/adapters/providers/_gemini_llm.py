@@ -59,8 +59,9 @@ class GeminiLlm:
     def max_input_tokens(self) -> int:
         return self._max_input_tokens
 
-    def complete_json(self, *, system: str, prompt: str, schema: dict[str, Any]
-                      ) -> tuple[dict[str, Any], LlmUsage]:
+    def complete_json(
+        self, *, system: str, prompt: str, schema: dict[str, Any]
+    ) -> tuple[dict[str, Any], LlmUsage]:
         """One answer as a JSON object, with the tokens it cost.
 
         Raises:
@@ -71,21 +72,27 @@ class GeminiLlm:
         """
         body = self.request_body(system=system, prompt=prompt, schema=schema)
         response = self._client.call(
-            "generateContent", lambda key: self._client.generate(key, self._model, body))
+            "generateContent", lambda key: self._client.generate(key, self._model, body)
+        )
         tokens = GeminiUsage.of(response)
-        usage = LlmUsage(input_tokens=tokens.prompt_tokens, output_tokens=tokens.output_tokens,
-                         thinking_tokens=tokens.thoughts_tokens)
+        usage = LlmUsage(
+            input_tokens=tokens.prompt_tokens,
+            output_tokens=tokens.output_tokens,
+            thinking_tokens=tokens.thoughts_tokens,
+        )
         if response["candidates"][0].get("finishReason") == "MAX_TOKENS":
-            raise LlmOutputError(f"the answer was cut at {self._max_output_tokens} tokens",
-                                 usage=usage)
+            raise LlmOutputError(
+                f"the answer was cut at {self._max_output_tokens} tokens", usage=usage
+            )
         return parse_json_object(answer_text(response), usage), usage
 
-    def request_body(self, *, system: str, prompt: str, schema: dict[str, Any]
-                     ) -> dict[str, Any]:
+    def request_body(self, *, system: str, prompt: str, schema: dict[str, Any]) -> dict[str, Any]:
         """The generateContent body (public for tests and diagnostics)."""
-        config: dict[str, Any] = {"temperature": self._temperature,
-                                  "maxOutputTokens": self._max_output_tokens,
-                                  "responseMimeType": "application/json"}
+        config: dict[str, Any] = {
+            "temperature": self._temperature,
+            "maxOutputTokens": self._max_output_tokens,
+            "responseMimeType": "application/json",
+        }
         if self._schema_field == "responseJsonSchema":
             config["responseJsonSchema"] = schema
         else:
@@ -97,8 +104,10 @@ class GeminiLlm:
                 raise TypeError(f"schema not expressible as responseSchema: {exc}") from exc
         if self._thinking_budget is not None:
             config["thinkingConfig"] = {"thinkingBudget": self._thinking_budget}
-        body: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": prompt}]}],
-                                "generationConfig": config}
+        body: dict[str, Any] = {
+            "contents": [{"role": "user", "parts": [{"text": prompt}]}],
+            "generationConfig": config,
+        }
         if system.strip():
             body["systemInstruction"] = {"parts": [{"text": system}]}
         return body

@@ -16,8 +16,14 @@ from typing import Any
 
 __all__ = ["to_gemini_schema"]
 
-_TYPES = {"string": "STRING", "number": "NUMBER", "integer": "INTEGER", "boolean": "BOOLEAN",
-          "array": "ARRAY", "object": "OBJECT"}
+_TYPES = {
+    "string": "STRING",
+    "number": "NUMBER",
+    "integer": "INTEGER",
+    "boolean": "BOOLEAN",
+    "array": "ARRAY",
+    "object": "OBJECT",
+}
 _KEPT = ("format", "description", "enum", "minItems", "maxItems")
 _UNSUPPORTED = ("$ref", "anyOf", "oneOf", "allOf", "not", "if", "patternProperties")
 
@@ -53,8 +59,9 @@ def _convert(schema: dict[str, Any], path: str) -> dict[str, Any]:
         out["nullable"] = True
     properties = schema.get("properties")
     if isinstance(properties, dict):
-        out["properties"] = {name: _convert(sub, f"{path}.{name}")
-                             for name, sub in properties.items()}
+        out["properties"] = {
+            name: _convert(sub, f"{path}.{name}") for name, sub in properties.items()
+        }
         # The model writes properties in this order; without it, alphabetically.
         out["propertyOrdering"] = list(properties)
         if schema.get("required"):

@@ -34,9 +34,11 @@ def parse_json_object(text: str, usage: LlmUsage) -> dict[str, Any]:
     try:
         value = json.loads(body)
     except json.JSONDecodeError as exc:
-        raise LlmOutputError(f"the answer is not JSON ({exc.msg} at {exc.pos})",
-                             usage=usage) from None
+        raise LlmOutputError(
+            f"the answer is not JSON ({exc.msg} at {exc.pos})", usage=usage
+        ) from None
     if not isinstance(value, dict):
-        raise LlmOutputError(f"the answer is JSON {type(value).__name__}, not an object",
-                             usage=usage)
+        raise LlmOutputError(
+            f"the answer is JSON {type(value).__name__}, not an object", usage=usage
+        )
     return value

@@ -51,9 +51,11 @@ class Timeouts:
 
     def capped(self, seconds: float) -> Timeouts:
         """These deadlines, none longer than `seconds`."""
-        return Timeouts(total=min(self.total, seconds),
-                        first_byte=min(self.first_byte or self.total, seconds),
-                        connect=min(self.connect, seconds))
+        return Timeouts(
+            total=min(self.total, seconds),
+            first_byte=min(self.first_byte or self.total, seconds),
+            connect=min(self.connect, seconds),
+        )
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,11 @@ def send(
         Transient: the connection failed, timed out, or the body was cut or oversized;
             `unreachable` when no connection could be made.
     """
-    limits = timeout_seconds if isinstance(timeout_seconds, Timeouts) \
+    limits = (
+        timeout_seconds
+        if isinstance(timeout_seconds, Timeouts)
         else Timeouts(total=timeout_seconds, connect=min(timeout_seconds, _CONNECT_SECONDS))
+    )
     left = deadlines.remaining()
     if left is not None:
         if left <= 0.0:
@@ -105,15 +110,24 @@ def send(
     first_byte = min(limits.first_byte or total, total)
     # httpx's read timeout bounds the wait for the status line (the first byte) and
     # every gap between chunks after it; the loop below bounds the total.
-    timeout = httpx.Timeout(connect=limits.connect, read=first_byte, write=total,
-                            pool=limits.connect)
+    timeout = httpx.Timeout(
+        connect=limits.connect, read=first_byte, write=total, pool=limits.connect
+    )
     deadline = time.monotonic() + total
     failure = ""
     unreachable = False
     try:
-        request = http.build_request(method, url, headers=headers, params=params,
-                                     content=content, json=json_body, data=data,
-                                     files=files, timeout=timeout)
+        request = http.build_request(
+            method,
+            url,
+            headers=headers,
+            params=params,
+            content=content,
+            json=json_body,
+            data=data,
+            files=files,
+            timeout=timeout,
+        )
         response = http.send(request, stream=True)
         try:
             chunks: list[bytes] = []
@@ -169,8 +183,9 @@ def redact(text: str, key: ApiKey) -> str:
     return text.replace(key.secret, key.fingerprint) if key.secret else text
 
 
-def quota_bounded_sleep(policy: RetryPolicy,
-                        sleep: Callable[[float], None]) -> Callable[[float], None]:
+def quota_bounded_sleep(
+    policy: RetryPolicy, sleep: Callable[[float], None]
+) -> Callable[[float], None]:
     """`sleep` for `call_vendor` that skips waits longer than any the policy allows.
 
     `call_vendor` waits out the last key's `retry_after` before it checks that wait

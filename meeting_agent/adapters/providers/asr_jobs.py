@@ -40,8 +40,9 @@ WORKED = 0.95
 class KeyRing:
     """A provider's secrets: the rotating pool, and single keys found by fingerprint."""
 
-    def __init__(self, provider: str, secrets: Sequence[str],
-                 window: QuotaWindow | None = None) -> None:
+    def __init__(
+        self, provider: str, secrets: Sequence[str], window: QuotaWindow | None = None
+    ) -> None:
         self.pool = KeyPool(provider, secrets, window=window)
         self._provider = provider
         self._window = window
@@ -53,8 +54,7 @@ class KeyRing:
     def pinned(self, fingerprint: str) -> KeyPool | None:
         """A pool of the one key with this fingerprint, or None if it is not configured."""
         secret = self._secrets.get(fingerprint)
-        return None if secret is None else KeyPool(self._provider, [secret],
-                                                   window=self._window)
+        return None if secret is None else KeyPool(self._provider, [secret], window=self._window)
 
 
 class PollBudget:
@@ -64,9 +64,16 @@ class PollBudget:
     `WORKED` as the wait grows past it, never reaching it before the result is in.
     """
 
-    def __init__(self, provider: str, *, max_wait_seconds: float, expected_seconds: float,
-                 clock: Callable[[], float], sleep: Callable[[float], None],
-                 progress: ProgressReporter) -> None:
+    def __init__(
+        self,
+        provider: str,
+        *,
+        max_wait_seconds: float,
+        expected_seconds: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        progress: ProgressReporter,
+    ) -> None:
         self._provider = provider
         self._clock = clock
         self._sleep = sleep
@@ -93,7 +100,9 @@ class PollBudget:
         if self._clock() + seconds > self._deadline:
             raise Unavailable(
                 f"{self._provider} did not finish the job within the wait allowed",
-                reason="PROVIDER_TIMEOUT", metadata={"provider": self._provider})
+                reason="PROVIDER_TIMEOUT",
+                metadata={"provider": self._provider},
+            )
         self._sleep(seconds)
 
 
@@ -103,8 +112,9 @@ def sanitize(message: str) -> str:
     return cleaned if len(cleaned) <= _MAX_MESSAGE else cleaned[:_MAX_MESSAGE] + "…"
 
 
-def http_failure(reply: Reply, *, operation: str,
-                 max_quota_wait_seconds: float) -> VendorError | None:
+def http_failure(
+    reply: Reply, *, operation: str, max_quota_wait_seconds: float
+) -> VendorError | None:
     """The failure an HTTP status alone tells, or None when the vendor's code must decide.
 
     401/403 reject the key; 408 and 5xx are outages; 429 is a rate limit that
@@ -119,11 +129,16 @@ def http_failure(reply: Reply, *, operation: str,
         wait = retry_after_seconds(reply.headers)
         if wait is not None and wait > max_quota_wait_seconds:
             # No retry_after: `call_vendor` would sleep it when no other key is left.
-            return QuotaExceeded(f"{operation}: HTTP 429 for {wait:.0f} s", scope="day",
-                                 http_status=status)
-        return QuotaExceeded(f"{operation}: HTTP 429", scope="minute", retry_after=wait,
-                             http_status=status)
+            return QuotaExceeded(
+                f"{operation}: HTTP 429 for {wait:.0f} s", scope="day", http_status=status
+            )
+        return QuotaExceeded(
+            f"{operation}: HTTP 429", scope="minute", retry_after=wait, http_status=status
+        )
     if status == 408 or status >= 500:
-        return Transient(f"{operation}: HTTP {status}",
-                         retry_after=retry_after_seconds(reply.headers), http_status=status)
+        return Transient(
+            f"{operation}: HTTP {status}",
+            retry_after=retry_after_seconds(reply.headers),
+            http_status=status,
+        )
     return None

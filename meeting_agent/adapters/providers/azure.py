@@ -88,10 +88,23 @@ _MAX_PHRASES = 500
 _MIN_SPEAKERS, _MAX_SPEAKERS = 2, 35
 # A region for a bare language, as Azure locales always carry one.
 _DEFAULT_REGIONS = {
-    "ar": "ar-SA", "de": "de-DE", "en": "en-US", "es": "es-ES", "fr": "fr-FR",
-    "hi": "hi-IN", "it": "it-IT", "ja": "ja-JP", "ko": "ko-KR", "nl": "nl-NL",
-    "pt": "pt-BR", "ru": "ru-RU", "th": "th-TH", "tr": "tr-TR", "vi": "vi-VN",
-    "yue": "zh-HK", "zh": "zh-CN",
+    "ar": "ar-SA",
+    "de": "de-DE",
+    "en": "en-US",
+    "es": "es-ES",
+    "fr": "fr-FR",
+    "hi": "hi-IN",
+    "it": "it-IT",
+    "ja": "ja-JP",
+    "ko": "ko-KR",
+    "nl": "nl-NL",
+    "pt": "pt-BR",
+    "ru": "ru-RU",
+    "th": "th-TH",
+    "tr": "tr-TR",
+    "vi": "vi-VN",
+    "yue": "zh-HK",
+    "zh": "zh-CN",
 }
 _SCRIPTS = {"hans": "CN", "hant": "TW"}
 
@@ -203,8 +216,12 @@ class AzureFastTranscription:
             if azure_takes_phrase_lists(self._api_version):
                 definition["phraseList"] = {"phrases": phrases}
             else:
-                logger.info("%s: api-version %s has no phrase lists; %d hotwords not sent",
-                            self._name, self._api_version, len(phrases))
+                logger.info(
+                    "%s: api-version %s has no phrase lists; %d hotwords not sent",
+                    self._name,
+                    self._api_version,
+                    len(phrases),
+                )
         return definition
 
     def _max_speakers(self, request: AsrRequest) -> int:
@@ -218,18 +235,27 @@ class AzureFastTranscription:
             return 0
         return min(max(count.maximum, _MIN_SPEAKERS), _MAX_SPEAKERS)
 
-    def _call(self, audio: NormalizedAudio, request: AsrRequest, checkpoints: Checkpoints,
-              progress: ProgressReporter, check_cancelled: CancellationCheck) -> dict[str, Any]:
+    def _call(
+        self,
+        audio: NormalizedAudio,
+        request: AsrRequest,
+        checkpoints: Checkpoints,
+        progress: ProgressReporter,
+        check_cancelled: CancellationCheck,
+    ) -> dict[str, Any]:
         if audio.duration_seconds >= self._max_seconds:
-            raise over_limit(self._name, f"{audio.duration_seconds:.0f} s of audio, the limit "
-                                         f"is {self._max_seconds:.0f} s")
+            raise over_limit(
+                self._name,
+                f"{audio.duration_seconds:.0f} s of audio, the limit is {self._max_seconds:.0f} s",
+            )
         definition = json.dumps(self.definition(request), ensure_ascii=False)
         check_cancelled()
         with encoded_audio(audio, self._format, self._work_dir) as path:
             size = path.stat().st_size
             if size >= self._max_bytes:
-                raise over_limit(self._name, f"{size} bytes of {self._format}, the limit is "
-                                             f"{self._max_bytes}")
+                raise over_limit(
+                    self._name, f"{size} bytes of {self._format}, the limit is {self._max_bytes}"
+                )
             progress(0.05, "uploading")
 
             def attempt(key: ApiKey) -> dict[str, Any]:
@@ -239,14 +265,21 @@ class AzureFastTranscription:
                 save_json_checkpoint(checkpoints, CHECKPOINT, saved)
                 return saved
 
-            return call_vendor(self._pool, attempt, policy=self._policy,
-                               operation="transcribe",
-                               sleep=quota_bounded_sleep(self._policy, self._sleep))
+            return call_vendor(
+                self._pool,
+                attempt,
+                policy=self._policy,
+                operation="transcribe",
+                sleep=quota_bounded_sleep(self._policy, self._sleep),
+            )
 
     def _post(self, key: ApiKey, path: Path, definition: str) -> dict[str, Any]:
         with path.open("rb") as audio_file:
             reply = send(
-                self._http, "POST", self._url, timeout_seconds=self._timeout,
+                self._http,
+                "POST",
+                self._url,
+                timeout_seconds=self._timeout,
                 what=f"{self._name} transcribe",
                 params={"api-version": self._api_version},
                 headers={"Ocp-Apim-Subscription-Key": key.secret, "Accept": "application/json"},
@@ -257,15 +290,16 @@ class AzureFastTranscription:
             raise self._error(reply, key)
         body = reply.json()
         if not isinstance(body, dict) or not isinstance(body.get("phrases"), list):
-            raise Transient(f"{self._name}: malformed transcription body "
-                            f"({len(reply.body)} bytes)")
-        request_id = (reply.headers.get("apim-request-id")
-                      or reply.headers.get("x-requestid") or "")
+            raise Transient(f"{self._name}: malformed transcription body ({len(reply.body)} bytes)")
+        request_id = reply.headers.get("apim-request-id") or reply.headers.get("x-requestid") or ""
         return {"request_id": request_id, "response": body}
 
     def _error(self, reply: Reply, key: ApiKey) -> Exception:
-        return answered(self._classify(reply, key), http_status=reply.status,
-                        vendor_code=str(_error_code(reply)[0] or ""))
+        return answered(
+            self._classify(reply, key),
+            http_status=reply.status,
+            vendor_code=str(_error_code(reply)[0] or ""),
+        )
 
     def _classify(self, reply: Reply, key: ApiKey) -> Exception:
         """Classify a non-200 answer (see the module docstring for the body shapes)."""
@@ -274,14 +308,17 @@ class AzureFastTranscription:
         status = reply.status
         if status == 429 or code == "TooManyRequests":
             # Azure has per-second and concurrency throttles, nothing per day.
-            return QuotaExceeded(text, scope="minute",
-                                 retry_after=retry_after_seconds(reply.headers))
+            return QuotaExceeded(
+                text, scope="minute", retry_after=retry_after_seconds(reply.headers)
+            )
         if status in (401, 403) or code in ("Unauthorized", "Forbidden"):
             return KeyRejected(text)
         if status >= 500 or status == 408:
             return Transient(text, retry_after=retry_after_seconds(reply.headers))
-        if code in ("InvalidArgument", "UnsupportedMediaType", "UnprocessableEntity") \
-                or status in (415, 422):
+        if code in ("InvalidArgument", "UnsupportedMediaType", "UnprocessableEntity") or status in (
+            415,
+            422,
+        ):
             if "locale" in message.lower():
                 return CallerError(text, reason=LANGUAGE_UNSUPPORTED, precondition=True)
             return CallerError(text, reason=AUDIO_UNDECODABLE)
@@ -289,13 +326,15 @@ class AzureFastTranscription:
         # configuration, not the caller's audio. Retrying the same request is pointless;
         # Unavailable passes through call_vendor and the pipeline fails over.
         logger.error("%s refused the request: %s", self._name, text)
-        return Unavailable(text, reason=PROVIDER_REJECTED_REQUEST,
-                           metadata={"provider": self._name})
+        return Unavailable(
+            text, reason=PROVIDER_REJECTED_REQUEST, metadata={"provider": self._name}
+        )
 
     # ------------------------------------------------------------ answer
 
-    def _result(self, saved: dict[str, Any], audio: NormalizedAudio, request: AsrRequest,
-                model: str) -> AsrResult:
+    def _result(
+        self, saved: dict[str, Any], audio: NormalizedAudio, request: AsrRequest, model: str
+    ) -> AsrResult:
         body: dict[str, Any] = saved["response"]
         labels = SpeakerLabels()
         locales: dict[str, int] = {}
@@ -305,38 +344,57 @@ class AzureFastTranscription:
                 continue
             start = _ms(phrase.get("offsetMilliseconds"))
             words = [
-                Word(text=str(w.get("text", "")).strip(), start=_ms(w.get("offsetMilliseconds")),
-                     end=_ms(w.get("offsetMilliseconds"))
-                     + _ms(w.get("durationMilliseconds")))
-                for w in phrase.get("words") or () if isinstance(w, dict)
-                and str(w.get("text", "")).strip()
+                Word(
+                    text=str(w.get("text", "")).strip(),
+                    start=_ms(w.get("offsetMilliseconds")),
+                    end=_ms(w.get("offsetMilliseconds")) + _ms(w.get("durationMilliseconds")),
+                )
+                for w in phrase.get("words") or ()
+                if isinstance(w, dict) and str(w.get("text", "")).strip()
             ]
-            segments.append(TranscriptSegment(
-                index=0, speaker_label=labels(phrase.get("speaker")), start=start,
-                end=start + _ms(phrase.get("durationMilliseconds")),
-                text=str(phrase.get("text", "")), words=words))
+            segments.append(
+                TranscriptSegment(
+                    index=0,
+                    speaker_label=labels(phrase.get("speaker")),
+                    start=start,
+                    end=start + _ms(phrase.get("durationMilliseconds")),
+                    text=str(phrase.get("text", "")),
+                    words=words,
+                )
+            )
             locale = phrase.get("locale")
             if isinstance(locale, str) and locale:
                 locales[locale] = locales.get(locale, 0) + 1
         duration = body.get("durationMilliseconds")
-        billed = _ms(duration) if isinstance(duration, int | float) and duration > 0 \
+        billed = (
+            _ms(duration)
+            if isinstance(duration, int | float) and duration > 0
             else audio.duration_seconds
+        )
         language = max(locales, key=lambda k: locales[k]) if locales else request.language_code
         sent, note = self.hotwords_sent(request)
-        return AsrResult(provider=self._name, model=model, language_code=language,
-                         segments=finish_segments(segments, audio),
-                         billed_audio_seconds=billed,
-                         vendor_request_id=str(saved.get("request_id") or ""),
-                         hotwords_sent=sent, hotwords_note=note)
+        return AsrResult(
+            provider=self._name,
+            model=model,
+            language_code=language,
+            segments=finish_segments(segments, audio),
+            billed_audio_seconds=billed,
+            vendor_request_id=str(saved.get("request_id") or ""),
+            hotwords_sent=sent,
+            hotwords_note=note,
+        )
 
     def hotwords_sent(self, request: AsrRequest) -> tuple[int, str]:
         """How many hotwords `definition` sends as a phrase list, and why not all."""
         phrases = _phrases(request.hotwords)
         if not azure_takes_phrase_lists(self._api_version):
-            return 0, (f"api-version {self._api_version} has no phrase lists "
-                       f"(they need {_PHRASE_LIST_SINCE} or later)")
-        return len(phrases), (f"a phrase list takes at most {_MAX_PHRASES}"
-                              if len(phrases) == _MAX_PHRASES else "")
+            return 0, (
+                f"api-version {self._api_version} has no phrase lists "
+                f"(they need {_PHRASE_LIST_SINCE} or later)"
+            )
+        return len(phrases), (
+            f"a phrase list takes at most {_MAX_PHRASES}" if len(phrases) == _MAX_PHRASES else ""
+        )
 
 
 def azure_takes_phrase_lists(api_version: str) -> bool:
@@ -366,8 +424,7 @@ def azure_locale(language_code: str) -> str:
 def _phrases(hotwords: Sequence[Hotword]) -> list[str]:
     """Distinct phrases, heaviest first (Azure takes no weights), at most 500."""
     ranked = sorted(hotwords, key=lambda h: -h.weight)
-    return list(dict.fromkeys(h.phrase.strip() for h in ranked if h.phrase.strip()))[
-        :_MAX_PHRASES]
+    return list(dict.fromkeys(h.phrase.strip() for h in ranked if h.phrase.strip()))[:_MAX_PHRASES]
 
 
 def _ms(value: object) -> float:

@@ -47,17 +47,24 @@ class VendorError(Exception):
     that a failed task can say exactly that (HTTP 401, code 45000010).
     """
 
-    def __init__(self, message: str, *, http_status: int | None = None,
-                 vendor_code: str = "") -> None:
+    def __init__(
+        self, message: str, *, http_status: int | None = None, vendor_code: str = ""
+    ) -> None:
         super().__init__(message)
         self.http_status = http_status
         self.vendor_code = vendor_code
 
 
 class Transient(VendorError):
-    def __init__(self, message: str, *, retry_after: float | None = None,
-                 unreachable: bool = False, http_status: int | None = None,
-                 vendor_code: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        unreachable: bool = False,
+        http_status: int | None = None,
+        vendor_code: str = "",
+    ) -> None:
         super().__init__(message, http_status=http_status, vendor_code=vendor_code)
         self.retry_after = retry_after
         # No answer at all: the connection failed or timed out.
@@ -65,9 +72,16 @@ class Transient(VendorError):
 
 
 class QuotaExceeded(VendorError):
-    def __init__(self, message: str, *, scope: Literal["minute", "day"],
-                 retry_after: float | None = None, http_status: int | None = None,
-                 vendor_code: str = "", per_project: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        scope: Literal["minute", "day"],
+        retry_after: float | None = None,
+        http_status: int | None = None,
+        vendor_code: str = "",
+        per_project: bool = False,
+    ) -> None:
         super().__init__(message, http_status=http_status, vendor_code=vendor_code)
         self.scope = scope
         self.retry_after = retry_after
@@ -83,8 +97,15 @@ class KeyRejected(VendorError):
 class CallerError(VendorError):
     """The vendor says the input is the problem; `reason` is our stable reason for it."""
 
-    def __init__(self, message: str, *, reason: str, precondition: bool = False,
-                 http_status: int | None = None, vendor_code: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        precondition: bool = False,
+        http_status: int | None = None,
+        vendor_code: str = "",
+    ) -> None:
         super().__init__(message, http_status=http_status, vendor_code=vendor_code)
         self.reason = reason
         # FAILED_PRECONDITION (the caller must change state, e.g. enable a feature)
@@ -125,13 +146,19 @@ class KeyPool:
     vendor's `retry_after`. Keys are used round-robin among the rested ones.
     """
 
-    def __init__(self, provider: str, secrets: Sequence[str],
-                 *, now: Callable[[], float] = time.time,
-                 window: QuotaWindow | None = None) -> None:
+    def __init__(
+        self,
+        provider: str,
+        secrets: Sequence[str],
+        *,
+        now: Callable[[], float] = time.time,
+        window: QuotaWindow | None = None,
+    ) -> None:
         self.provider = provider
         self.window = window or QuotaWindow()
-        self._keys = list(dict.fromkeys(ApiKey(s, self.window.projects.get(s, ""))
-                                        for s in secrets if s))
+        self._keys = list(
+            dict.fromkeys(ApiKey(s, self.window.projects.get(s, "")) for s in secrets if s)
+        )
         self._zone = ZoneInfo(self.window.daily_reset_timezone)
         self._shared = self.window.scope == "project"
         self._resting_until: dict[ApiKey, float] = {}
@@ -162,8 +189,7 @@ class KeyPool:
         """Seconds until some key may be used again; None when all are gone for good."""
         now = self._now()
         with self._lock:
-            waits = [until - now for until in self._resting_until.values()
-                     if until != float("inf")]
+            waits = [until - now for until in self._resting_until.values() if until != float("inf")]
         return max(0.0, min(waits)) if waits else None
 
     def next_reset(self) -> float:
@@ -171,11 +197,17 @@ class KeyPool:
         the wall-clock date is advanced, then localised)."""
         local = datetime.fromtimestamp(self._now(), self._zone)
         tomorrow = local.date() + timedelta(days=1)
-        return datetime(tomorrow.year, tomorrow.month, tomorrow.day,
-                        tzinfo=self._zone).timestamp()
+        return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=self._zone).timestamp()
 
-    def rest(self, key: ApiKey, *, seconds: float | None = None, until_midnight: bool = False,
-             forever: bool = False, whole_project: bool = False) -> None:
+    def rest(
+        self,
+        key: ApiKey,
+        *,
+        seconds: float | None = None,
+        until_midnight: bool = False,
+        forever: bool = False,
+        whole_project: bool = False,
+    ) -> None:
         """Rest `key`; a daily quota (or `whole_project`) rests its project's keys too
         when quotas are the project's."""
         now = self._now()
@@ -191,9 +223,12 @@ class KeyPool:
         with self._lock:
             for k in resting:
                 self._resting_until[k] = max(self._resting_until.get(k, 0.0), until)
-        _LOGGER.warning("%s %s rests for %s", self.provider,
-                        ", ".join(k.fingerprint for k in resting),
-                        "good" if forever else f"{until - now:.0f} s")
+        _LOGGER.warning(
+            "%s %s rests for %s",
+            self.provider,
+            ", ".join(k.fingerprint for k in resting),
+            "good" if forever else f"{until - now:.0f} s",
+        )
 
 
 @dataclass(frozen=True)
@@ -225,8 +260,9 @@ def call_vendor(
     `meeting_agent.deadlines`): no attempt starts, and no wait runs, past it.
     """
     provider = pool.provider
-    jitter = wait_random_exponential(multiplier=policy.initial_backoff_seconds,
-                                     max=policy.max_backoff_seconds)
+    jitter = wait_random_exponential(
+        multiplier=policy.initial_backoff_seconds, max=policy.max_backoff_seconds
+    )
 
     answered: list[VendorError] = []  # what the vendor said, the last answer last
 
@@ -254,11 +290,11 @@ def call_vendor(
                 if exc.scope == "day":
                     pool.rest(key, until_midnight=True, whole_project=exc.per_project)
                 else:
-                    pool.rest(key, seconds=exc.retry_after or 60.0,
-                              whole_project=exc.per_project)
+                    pool.rest(key, seconds=exc.retry_after or 60.0, whole_project=exc.per_project)
             raise
         _report(operation, key, started, None)
         return result
+
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, KeyRejected):
@@ -283,8 +319,11 @@ def call_vendor(
         wait=wait,
         sleep=sleep,
         before_sleep=lambda state: _LOGGER.info(
-            "%s %s failed (%s); retrying", provider, operation,
-            state.outcome.exception() if state.outcome else "?"),
+            "%s %s failed (%s); retrying",
+            provider,
+            operation,
+            state.outcome.exception() if state.outcome else "?",
+        ),
         reraise=True,
     )
     try:
@@ -293,28 +332,37 @@ def call_vendor(
         raise _timed_out(exc.budget, answered[-1] if answered else None) from None
     except CallerError as exc:
         cls = FailedPrecondition if exc.precondition else InvalidArgument
-        raise cls(f"{provider} refused the input: {exc}", reason=exc.reason,
-                  metadata=_answer(provider, exc)) from exc
+        raise cls(
+            f"{provider} refused the input: {exc}",
+            reason=exc.reason,
+            metadata=_answer(provider, exc),
+        ) from exc
     except (_KeysSpent, QuotaExceeded, KeyRejected) as exc:
         rested = exc.rested if isinstance(exc, _KeysSpent) else pool.soonest_rested()
         last = answered[-1] if answered else None
         if isinstance(last, KeyRejected):
-            raise Unavailable(f"{provider} rejected the API key: {last}",
-                              reason="PROVIDER_KEY_REJECTED",
-                              metadata=_answer(provider, last)) from exc
-        raise Unavailable(f"{provider}: every API key is out of quota"
-                          + (f" ({last})" if last is not None else ""),
-                          reason="PROVIDER_QUOTA_EXHAUSTED", retry_after_seconds=rested,
-                          metadata=_answer(provider, last)) from exc
+            raise Unavailable(
+                f"{provider} rejected the API key: {last}",
+                reason="PROVIDER_KEY_REJECTED",
+                metadata=_answer(provider, last),
+            ) from exc
+        raise Unavailable(
+            f"{provider}: every API key is out of quota"
+            + (f" ({last})" if last is not None else ""),
+            reason="PROVIDER_QUOTA_EXHAUSTED",
+            retry_after_seconds=rested,
+            metadata=_answer(provider, last),
+        ) from exc
     except Transient as exc:
         budget = deadlines.current()
         if budget is not None and budget.left() <= 0.0:
             raise _timed_out(budget, exc) from exc
-        raise Unavailable(f"{provider} {operation} failed: {exc}",
-                          reason="PROVIDER_UNREACHABLE" if exc.unreachable
-                          else "PROVIDER_UNAVAILABLE",
-                          retry_after_seconds=exc.retry_after,
-                          metadata=_answer(provider, exc)) from exc
+        raise Unavailable(
+            f"{provider} {operation} failed: {exc}",
+            reason="PROVIDER_UNREACHABLE" if exc.unreachable else "PROVIDER_UNAVAILABLE",
+            retry_after_seconds=exc.retry_after,
+            metadata=_answer(provider, exc),
+        ) from exc
 
 
 E = TypeVar("E", bound=Exception)
@@ -365,8 +413,9 @@ def _timed_out(budget: deadlines.Budget, last: VendorError | None) -> Unavailabl
     error = budget.error()
     if last is not None:
         error.message += f"; last answer: {last}"
-        error.metadata.update({k: v for k, v in _answer(budget.provider, last).items()
-                               if k != "provider"})
+        error.metadata.update(
+            {k: v for k, v in _answer(budget.provider, last).items() if k != "provider"}
+        )
     return error
 
 
@@ -382,15 +431,18 @@ def _report(operation: str, key: ApiKey, started: float, error: BaseException | 
         failure = "caller_error"
     elif isinstance(error, Transient):
         timed_out = "timed out" in str(error)
-        failure = "timeout" if timed_out else "unreachable" if error.unreachable \
-            else "transient"
+        failure = "timeout" if timed_out else "unreachable" if error.unreachable else "transient"
     else:
         failure = "error"
     vendor = error if isinstance(error, VendorError) else None
-    attempts.report(attempts.Attempt(
-        operation=operation, failure=failure,
-        latency_ms=int((time.monotonic() - started) * 1000),
-        key_fingerprint=key.fingerprint,
-        http_status=vendor.http_status if vendor else None,
-        vendor_code=vendor.vendor_code if vendor else "",
-        message=str(error)[:300] if error is not None else ""))
+    attempts.report(
+        attempts.Attempt(
+            operation=operation,
+            failure=failure,
+            latency_ms=int((time.monotonic() - started) * 1000),
+            key_fingerprint=key.fingerprint,
+            http_status=vendor.http_status if vendor else None,
+            vendor_code=vendor.vendor_code if vendor else "",
+            message=str(error)[:300] if error is not None else "",
+        )
+    )

@@ -53,6 +53,7 @@ class CloudProviders:
 
     def preflight(self, can_presign: bool) -> Callable[[str], None]:
         """A check task creation runs on the first recogniser a task would use."""
+
         def check(name: str) -> None:
             provider = self.asr.get(name)
             if isinstance(provider, VolcengineAsr):
@@ -68,8 +69,11 @@ class CloudProviders:
 
 
 def _window(vendor: VendorSettings) -> QuotaWindow:
-    return QuotaWindow(daily_reset_timezone=vendor.daily_reset_timezone,
-                       scope=vendor.quota_scope, projects=vendor.key_projects())
+    return QuotaWindow(
+        daily_reset_timezone=vendor.daily_reset_timezone,
+        scope=vendor.quota_scope,
+        projects=vendor.key_projects(),
+    )
 
 
 def _pool(name: str, vendor: VendorSettings) -> KeyPool:
@@ -77,14 +81,20 @@ def _pool(name: str, vendor: VendorSettings) -> KeyPool:
 
 
 def _timeouts(vendor: VendorSettings) -> Timeouts:
-    return Timeouts(total=vendor.timeout_seconds, first_byte=vendor.first_byte_timeout_seconds,
-                    connect=vendor.connect_timeout_seconds)
+    return Timeouts(
+        total=vendor.timeout_seconds,
+        first_byte=vendor.first_byte_timeout_seconds,
+        connect=vendor.connect_timeout_seconds,
+    )
 
 
 def _policy(vendor: VendorSettings) -> RetryPolicy:
-    return RetryPolicy(max_attempts=vendor.max_attempts,
-                       max_total_seconds=min(vendor.timeout_seconds * vendor.max_attempts,
-                                             vendor.max_wait_seconds))
+    return RetryPolicy(
+        max_attempts=vendor.max_attempts,
+        max_total_seconds=min(
+            vendor.timeout_seconds * vendor.max_attempts, vendor.max_wait_seconds
+        ),
+    )
 
 
 def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> CloudProviders:
@@ -92,65 +102,120 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
     volc = settings.volcengine
     if volc.enabled:
         built.asr["volcengine"] = VolcengineAsr(
-            keys=volc.secrets(), quota_window=_window(volc), mode=volc.mode,
+            keys=volc.secrets(),
+            quota_window=_window(volc),
+            mode=volc.mode,
             publisher=StoreAudioPublisher(store),
-            base_url=volc.base_url or volcengine.DEFAULT_BASE_URL, resource_id=volc.resource_id,
-            flash_resource_id=volc.flash_resource_id, max_wait_seconds=volc.max_wait_seconds,
+            base_url=volc.base_url or volcengine.DEFAULT_BASE_URL,
+            resource_id=volc.resource_id,
+            flash_resource_id=volc.flash_resource_id,
+            max_wait_seconds=volc.max_wait_seconds,
             poll_interval_seconds=volc.poll_interval_seconds,
-            retry_policy=_policy(volc))
-        built.asr_info.append(AsrInfo("volcengine", (volc.model,), _CLOUD_LANGUAGES,
-                                      diarization=True, hotwords=True, word_timestamps=True,
-                                      native_hotwords=True))
+            retry_policy=_policy(volc),
+        )
+        built.asr_info.append(
+            AsrInfo(
+                "volcengine",
+                (volc.model,),
+                _CLOUD_LANGUAGES,
+                diarization=True,
+                hotwords=True,
+                word_timestamps=True,
+                native_hotwords=True,
+            )
+        )
         if store.supports_presign:
             built.sweeps.append(ProviderAudioSweep(store))
     fly = settings.iflytek
     if fly.enabled:
-        built.asr["iflytek"] = IflytekAsr(keys=fly.secrets(), quota_window=_window(fly),
-                                          base_url=fly.base_url or iflytek.DEFAULT_BASE_URL,
-                                          max_wait_seconds=fly.max_wait_seconds,
-                                          poll_interval_seconds=fly.poll_interval_seconds,
-                                          retry_policy=_policy(fly))
-        built.asr_info.append(AsrInfo("iflytek", (fly.model,), _CLOUD_LANGUAGES,
-                                      diarization=True, hotwords=True, word_timestamps=True,
-                                      native_hotwords=True))
+        built.asr["iflytek"] = IflytekAsr(
+            keys=fly.secrets(),
+            quota_window=_window(fly),
+            base_url=fly.base_url or iflytek.DEFAULT_BASE_URL,
+            max_wait_seconds=fly.max_wait_seconds,
+            poll_interval_seconds=fly.poll_interval_seconds,
+            retry_policy=_policy(fly),
+        )
+        built.asr_info.append(
+            AsrInfo(
+                "iflytek",
+                (fly.model,),
+                _CLOUD_LANGUAGES,
+                diarization=True,
+                hotwords=True,
+                word_timestamps=True,
+                native_hotwords=True,
+            )
+        )
     azure = settings.azure
     if azure.enabled:
         built.asr["azure"] = AzureFastTranscription(
-            endpoint=azure.base_url or azure.endpoint, pool=_pool("azure", azure),
-            api_version=azure.api_version, policy=_policy(azure),
-            timeout_seconds=_timeouts(azure))
-        built.asr_info.append(AsrInfo("azure", (azure.model,), _CLOUD_LANGUAGES,
-                                      diarization=True, hotwords=True, word_timestamps=True,
-                                      native_hotwords=azure_takes_phrase_lists(
-                                          azure.api_version)))
+            endpoint=azure.base_url or azure.endpoint,
+            pool=_pool("azure", azure),
+            api_version=azure.api_version,
+            policy=_policy(azure),
+            timeout_seconds=_timeouts(azure),
+        )
+        built.asr_info.append(
+            AsrInfo(
+                "azure",
+                (azure.model,),
+                _CLOUD_LANGUAGES,
+                diarization=True,
+                hotwords=True,
+                word_timestamps=True,
+                native_hotwords=azure_takes_phrase_lists(azure.api_version),
+            )
+        )
     gemini = settings.gemini
     if gemini.enabled:
-        client = GeminiClient(pool=_pool("gemini", gemini),
-                              base_url=gemini.base_url or GEMINI_BASE_URL,
-                              policy=_policy(gemini), timeout_seconds=_timeouts(gemini))
+        client = GeminiClient(
+            pool=_pool("gemini", gemini),
+            base_url=gemini.base_url or GEMINI_BASE_URL,
+            policy=_policy(gemini),
+            timeout_seconds=_timeouts(gemini),
+        )
         if gemini.asr:
-            built.asr["gemini"] = GeminiAsr(client=client, model=gemini.asr_model,
-                                            inline_limit_bytes=gemini.inline_limit_bytes)
-            built.sweeps.append(GeminiFileSweep(
-                client, max_age_seconds=settings.sweep.gemini_file_max_age_seconds))
-            built.asr_info.append(AsrInfo("gemini", (gemini.asr_model,), _CLOUD_LANGUAGES,
-                                          diarization=True, hotwords=True,
-                                          native_hotwords=True))
+            built.asr["gemini"] = GeminiAsr(
+                client=client, model=gemini.asr_model, inline_limit_bytes=gemini.inline_limit_bytes
+            )
+            built.sweeps.append(
+                GeminiFileSweep(client, max_age_seconds=settings.sweep.gemini_file_max_age_seconds)
+            )
+            built.asr_info.append(
+                AsrInfo(
+                    "gemini",
+                    (gemini.asr_model,),
+                    _CLOUD_LANGUAGES,
+                    diarization=True,
+                    hotwords=True,
+                    native_hotwords=True,
+                )
+            )
         if gemini.llm:
-            built.llm["gemini"] = GeminiLlm(client=client, model=gemini.llm_model,
-                                            max_input_tokens=gemini.max_input_tokens)
+            built.llm["gemini"] = GeminiLlm(
+                client=client, model=gemini.llm_model, max_input_tokens=gemini.max_input_tokens
+            )
             built.llm_info.append(LlmInfo("gemini", (gemini.llm_model,)))
     openai = settings.openai
     if openai.enabled:
         built.llm[openai.name] = OpenAiCompatibleLlm(
-            base_url=openai.base_url or "", model=openai.model,
+            base_url=openai.base_url or "",
+            model=openai.model,
             pool=_pool(openai.name, openai),
-            max_input_tokens=openai.max_input_tokens, name=openai.name,
-            policy=_policy(openai), timeout_seconds=_timeouts(openai))
+            max_input_tokens=openai.max_input_tokens,
+            name=openai.name,
+            policy=_policy(openai),
+            timeout_seconds=_timeouts(openai),
+        )
         built.llm_info.append(LlmInfo(openai.name, (openai.model,)))
-    for name, vendor in (("volcengine", volc), ("iflytek", fly), ("azure", azure),
-                         ("gemini", gemini), (openai.name, openai)):
+    for name, vendor in (
+        ("volcengine", volc),
+        ("iflytek", fly),
+        ("azure", azure),
+        ("gemini", gemini),
+        (openai.name, openai),
+    ):
         if vendor.enabled and vendor.task_budget_seconds is not None:
             built.budgets[name] = vendor.task_budget_seconds
     return built
-

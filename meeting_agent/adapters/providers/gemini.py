@@ -196,56 +196,88 @@ class GeminiAsr:
         usage = GeminiUsage.of(response)
         labels = SpeakerLabels()
         segments = [
-            TranscriptSegment(index=0, speaker_label=labels(s["speaker"])
-                              if request.diarization else "",
-                              start=s["start"], end=s["end"], text=s["text"])
+            TranscriptSegment(
+                index=0,
+                speaker_label=labels(s["speaker"]) if request.diarization else "",
+                start=s["start"],
+                end=s["end"],
+                text=s["text"],
+            )
             for s in found
         ]
-        billed = usage.audio_tokens / AUDIO_TOKENS_PER_SECOND if usage.audio_tokens \
+        billed = (
+            usage.audio_tokens / AUDIO_TOKENS_PER_SECOND
+            if usage.audio_tokens
             else audio.duration_seconds
+        )
         return GeminiAsrResult(
-            provider=self.name, model=str(saved.get("model") or model),
+            provider=self.name,
+            model=str(saved.get("model") or model),
             language_code=request.language_code,
-            segments=finish_segments(segments, audio), billed_audio_seconds=billed,
-            vendor_request_id=str(response.get("responseId") or ""), usage=usage,
+            segments=finish_segments(segments, audio),
+            billed_audio_seconds=billed,
+            vendor_request_id=str(response.get("responseId") or ""),
+            usage=usage,
             input_tokens=usage.prompt_tokens if usage else 0,
             audio_input_tokens=usage.audio_tokens if usage else 0,
             output_tokens=usage.output_tokens if usage else 0,
             thinking_tokens=usage.thoughts_tokens if usage else 0,
             hotwords_sent=len(prompt_terms(request.hotwords)),
-            hotwords_note=f"the prompt names at most {MAX_PROMPT_HOTWORDS}")
+            hotwords_note=f"the prompt names at most {MAX_PROMPT_HOTWORDS}",
+        )
 
-    def _call(self, audio: NormalizedAudio, request: AsrRequest, model: str,
-              checkpoints: Checkpoints, progress: ProgressReporter,
-              check_cancelled: CancellationCheck) -> dict[str, Any]:
+    def _call(
+        self,
+        audio: NormalizedAudio,
+        request: AsrRequest,
+        model: str,
+        checkpoints: Checkpoints,
+        progress: ProgressReporter,
+        check_cancelled: CancellationCheck,
+    ) -> dict[str, Any]:
         if audio.duration_seconds > self._max_seconds:
-            raise over_limit(self.name, f"{audio.duration_seconds:.0f} s of audio, the limit "
-                                        f"is {self._max_seconds:.0f} s")
+            raise over_limit(
+                self.name,
+                f"{audio.duration_seconds:.0f} s of audio, the limit is {self._max_seconds:.0f} s",
+            )
         prompt = transcription_prompt(request)
         mime = CONTENT_TYPES[self._format]
         check_cancelled()
         with encoded_audio(audio, self._format, self._work_dir) as path:
             size = path.stat().st_size
-            request_bytes = math.ceil(size / 3) * 4 + len(prompt.encode()) \
-                + _REQUEST_OVERHEAD_BYTES
+            request_bytes = math.ceil(size / 3) * 4 + len(prompt.encode()) + _REQUEST_OVERHEAD_BYTES
             inline = request_bytes <= self._inline_limit
             progress(0.05, "sending audio" if inline else "uploading audio")
-            audio_part = ({"inlineData": {"mimeType": mime, "data": base64.b64encode(
-                path.read_bytes()).decode("ascii")}} if inline else None)
+            audio_part = (
+                {
+                    "inlineData": {
+                        "mimeType": mime,
+                        "data": base64.b64encode(path.read_bytes()).decode("ascii"),
+                    }
+                }
+                if inline
+                else None
+            )
 
             def attempt(key: ApiKey) -> dict[str, Any]:
                 check_cancelled()
                 part = audio_part
                 file: dict[str, Any] | None = None
                 if part is None:
-                    file = self._active_file(key, path, mime, _display_name(request),
-                                             checkpoints, check_cancelled)
-                    part = {"fileData": {"mimeType": file.get("mimeType") or mime,
-                                         "fileUri": file["uri"]}}
+                    file = self._active_file(
+                        key, path, mime, _display_name(request), checkpoints, check_cancelled
+                    )
+                    part = {
+                        "fileData": {
+                            "mimeType": file.get("mimeType") or mime,
+                            "fileUri": file["uri"],
+                        }
+                    }
                     progress(0.3, "transcribing")
                 try:
-                    response = self._client.generate(key, model, self._body(prompt, part),
-                                                     file_refs=file is not None)
+                    response = self._client.generate(
+                        key, model, self._body(prompt, part), file_refs=file is not None
+                    )
                 except FileGone:
                     # Gone, or not ACTIVE after all (400): a DELETE settles both.
                     self.release(checkpoints)
@@ -264,18 +296,25 @@ class GeminiAsr:
                 except BadSegments as exc:
                     problem = str(exc)
                     logger.warning("%s answered with unusable segments: %s", self.name, problem)
-        raise Unavailable(f"{self.name} model {model} did not answer with usable segments: "
-                          f"{problem}"[:500], reason=ASR_BAD_OUTPUT,
-                          metadata={"provider": self.name, "model": model})
+        raise Unavailable(
+            f"{self.name} model {model} did not answer with usable segments: {problem}"[:500],
+            reason=ASR_BAD_OUTPUT,
+            metadata={"provider": self.name, "model": model},
+        )
 
     def _body(self, prompt: str, audio_part: dict[str, Any]) -> dict[str, Any]:
         config: dict[str, Any] = {
-            "temperature": self._temperature, "maxOutputTokens": self._max_output_tokens,
-            "responseMimeType": "application/json", "responseSchema": self._response_schema}
+            "temperature": self._temperature,
+            "maxOutputTokens": self._max_output_tokens,
+            "responseMimeType": "application/json",
+            "responseSchema": self._response_schema,
+        }
         if self._thinking_budget is not None:
             config["thinkingConfig"] = {"thinkingBudget": self._thinking_budget}
-        return {"contents": [{"role": "user", "parts": [{"text": prompt}, audio_part]}],
-                "generationConfig": config}
+        return {
+            "contents": [{"role": "user", "parts": [{"text": prompt}, audio_part]}],
+            "generationConfig": config,
+        }
 
     def release(self, checkpoints: Checkpoints) -> None:
         """Delete the uploaded file the checkpoint names, with the key that uploaded it.
@@ -290,15 +329,25 @@ class GeminiAsr:
         name, fingerprint = str(saved["name"]), str(saved.get("key") or "")
         owner = self._client.key(fingerprint)
         if owner is None:
-            logger.warning("%s: %s belongs to %s, which is no longer configured; it expires "
-                           "by itself", self.name, name, fingerprint or "an unknown key")
+            logger.warning(
+                "%s: %s belongs to %s, which is no longer configured; it expires by itself",
+                self.name,
+                name,
+                fingerprint or "an unknown key",
+            )
         else:
             self._client.delete_file(owner, name)
         save_json_checkpoint(checkpoints, FILE_CHECKPOINT, {})
 
-    def _active_file(self, key: ApiKey, path: Path, mime: str, display_name: str,
-                     checkpoints: Checkpoints,
-                     check_cancelled: CancellationCheck) -> dict[str, Any]:
+    def _active_file(
+        self,
+        key: ApiKey,
+        path: Path,
+        mime: str,
+        display_name: str,
+        checkpoints: Checkpoints,
+        check_cancelled: CancellationCheck,
+    ) -> dict[str, Any]:
         """An ACTIVE uploaded file of the audio: the checkpointed one, or a new upload.
 
         A file belongs to the project of the key that uploaded it (other keys get 403),
@@ -318,23 +367,27 @@ class GeminiAsr:
                 self.release(checkpoints)
                 file = None
         if file is None:
-            url = self._client.start_upload(key, size=path.stat().st_size, mime_type=mime,
-                                            display_name=display_name)
+            url = self._client.start_upload(
+                key, size=path.stat().st_size, mime_type=mime, display_name=display_name
+            )
             file = self._client.upload(key, url, path)
-            save_json_checkpoint(checkpoints, FILE_CHECKPOINT,
-                                 {"name": file["name"], "key": key.fingerprint})
+            save_json_checkpoint(
+                checkpoints, FILE_CHECKPOINT, {"name": file["name"], "key": key.fingerprint}
+            )
         deadline = time.monotonic() + self._active_timeout
         while file.get("state") == "PROCESSING":
             if time.monotonic() > deadline:
-                raise Transient(f"{self.name}: {file['name']} still PROCESSING after "
-                                f"{self._active_timeout:g} s")
+                raise Transient(
+                    f"{self.name}: {file['name']} still PROCESSING after {self._active_timeout:g} s"
+                )
             check_cancelled()
             self._client.sleep(self._poll)
             file = self._client.get_file(key, str(file["name"]))
         if file.get("state") == "FAILED":
             self.release(checkpoints)
-            raise CallerError(f"{self.name} could not process the uploaded audio",
-                              reason=AUDIO_UNDECODABLE)
+            raise CallerError(
+                f"{self.name} could not process the uploaded audio", reason=AUDIO_UNDECODABLE
+            )
         if not file.get("uri"):
             raise Transient(f"{self.name}: {file['name']} has no uri")
         return file
@@ -342,8 +395,7 @@ class GeminiAsr:
 
 def _display_name(request: AsrRequest) -> str:
     """What the sweep recognises our files by: the prefix, then the task (if any)."""
-    owner = (request.context.task_id if request.context is not None else None) \
-        or uuid.uuid4().hex
+    owner = (request.context.task_id if request.context is not None else None) or uuid.uuid4().hex
     return f"{FILE_DISPLAY_PREFIX}{owner}"[:DISPLAY_NAME_MAX]
 
 
@@ -355,8 +407,7 @@ def _checkpointed(saved: dict[str, Any] | None) -> list[dict[str, Any]] | None:
     try:
         return parse_segments(response)
     except BadSegments:
-        logger.warning("checkpoint %s holds no usable answer; transcribing again",
-                       RESULT_CHECKPOINT)
+        logger.warning(
+            "checkpoint %s holds no usable answer; transcribing again", RESULT_CHECKPOINT
+        )
         return None
-
-

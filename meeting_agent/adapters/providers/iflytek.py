@@ -93,8 +93,12 @@ class _Order:
     @classmethod
     def from_bytes(cls, data: bytes) -> _Order:
         document = json.loads(data)
-        return cls(str(document["order_id"]), str(document["key"]), int(document["polls"]),
-                   bool(document.get("gone", False)))
+        return cls(
+            str(document["order_id"]),
+            str(document["key"]),
+            int(document["polls"]),
+            bool(document.get("gone", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -174,8 +178,7 @@ class IflytekAsr:
             raise ValueError(f"max_polls must be between 1 and {_VENDOR_MAX_POLLS}")
         if result_method not in ("POST", "GET"):
             raise ValueError(f"unknown method {result_method!r}")
-        for timeout in (request_timeout_seconds, upload_timeout_seconds,
-                        rate_limit_rest_seconds):
+        for timeout in (request_timeout_seconds, upload_timeout_seconds, rate_limit_rest_seconds):
             if not 0 < timeout < math.inf:
                 raise ValueError("timeouts and rests must be positive and finite")
         self._keys = KeyRing(name, keys, quota_window)
@@ -234,8 +237,7 @@ class IflytekAsr:
         if answer is None:
             answer = self._run(audio, request, checkpoints, progress, check_cancelled)
         else:
-            logger.info("%s: reusing the saved result of order %s", self._name,
-                        answer.order_id)
+            logger.info("%s: reusing the saved result of order %s", self._name, answer.order_id)
         segments, duration = _parse(answer)
         progress(1.0, "done")
         sent, note = protocol.hotwords_sent(request.hotwords)
@@ -248,13 +250,20 @@ class IflytekAsr:
             # the cost is not understated.
             billed_audio_seconds=duration if duration is not None else audio.duration_seconds,
             vendor_request_id=answer.order_id,
-            hotwords_sent=sent, hotwords_note=note,
+            hotwords_sent=sent,
+            hotwords_note=note,
         )
 
     # ------------------------------------------------------------------ flow
 
-    def _run(self, audio: NormalizedAudio, request: AsrRequest, checkpoints: Checkpoints,
-             progress: ProgressReporter, check_cancelled: CancellationCheck) -> _Answer:
+    def _run(
+        self,
+        audio: NormalizedAudio,
+        request: AsrRequest,
+        checkpoints: Checkpoints,
+        progress: ProgressReporter,
+        check_cancelled: CancellationCheck,
+    ) -> _Answer:
         order = self._saved_order(checkpoints)
         estimate = max(30.0, audio.duration_seconds / 5)
         uploaded = False
@@ -265,16 +274,19 @@ class IflytekAsr:
                 progress(SUBMITTED, "uploaded")
                 uploaded = True
             try:
-                return self._poll(order, estimate, checkpoints, progress, check_cancelled,
-                                  wait_first=uploaded)
+                return self._poll(
+                    order, estimate, checkpoints, progress, check_cancelled, wait_first=uploaded
+                )
             except protocol.OrderGone as exc:
                 logger.warning("%s: order %s is gone (%s)", self._name, order.order_id, exc)
                 if uploaded:
                     # A fresh order failed upstream: another provider, or a later retry,
                     # does better than paying for a third upload now.
-                    raise Unavailable(f"{self._name} lost the order: {exc}",
-                                      reason="PROVIDER_UNAVAILABLE",
-                                      metadata={"provider": self._name}) from exc
+                    raise Unavailable(
+                        f"{self._name} lost the order: {exc}",
+                        reason="PROVIDER_UNAVAILABLE",
+                        metadata={"provider": self._name},
+                    ) from exc
                 order = None
 
     def _saved_answer(self, checkpoints: Checkpoints) -> _Answer | None:
@@ -285,8 +297,9 @@ class IflytekAsr:
             answer = _Answer.from_bytes(data)
             _parse(answer)
         except (ValueError, KeyError, TypeError, Transient):
-            logger.warning("%s: the saved result is unreadable; asking the vendor again",
-                           self._name)
+            logger.warning(
+                "%s: the saved result is unreadable; asking the vendor again", self._name
+            )
             return None
         return answer
 
@@ -303,15 +316,19 @@ class IflytekAsr:
             return None
         if self._keys.pinned(order.key) is None:
             # Only the app that owns the order may read it.
-            logger.warning("%s: the key of order %s is no longer configured; uploading "
-                           "again", self._name, order.order_id)
+            logger.warning(
+                "%s: the key of order %s is no longer configured; uploading again",
+                self._name,
+                order.order_id,
+            )
             return None
         return order
 
     # ------------------------------------------------------------------ upload
 
-    def _upload(self, audio: NormalizedAudio, request: AsrRequest,
-                checkpoints: Checkpoints) -> tuple[_Order, float]:
+    def _upload(
+        self, audio: NormalizedAudio, request: AsrRequest, checkpoints: Checkpoints
+    ) -> tuple[_Order, float]:
         language = protocol.vendor_language(request.language_code, self._name)
         if audio.duration_seconds > protocol.MAX_SECONDS:
             raise over_limit(self._name, "at most 5 h of audio")
@@ -320,18 +337,30 @@ class IflytekAsr:
             if size > protocol.MAX_BYTES:
                 raise over_limit(self._name, "files of at most 500 MB")
             params = protocol.upload_params(
-                file_name=f"meeting.{self._format}", file_size=size,
-                duration_ms=round(audio.duration_seconds * 1000), language=language,
-                diarization=request.diarization, speaker_count=request.speaker_count,
-                hotwords=request.hotwords)
+                file_name=f"meeting.{self._format}",
+                file_size=size,
+                duration_ms=round(audio.duration_seconds * 1000),
+                language=language,
+                diarization=request.diarization,
+                speaker_count=request.speaker_count,
+                hotwords=request.hotwords,
+            )
 
             def upload(key: ApiKey) -> tuple[_Order, float]:
                 reply = self._send(
-                    "POST", UPLOAD_PATH, key, params, operation="upload",
-                    timeout=self._upload_timeout, content=_file_chunks(path),
+                    "POST",
+                    UPLOAD_PATH,
+                    key,
+                    params,
+                    operation="upload",
+                    timeout=self._upload_timeout,
+                    content=_file_chunks(path),
                     # The doc's stream mode; an exact length, not chunked encoding.
-                    headers={"Content-Type": "application/octet-stream",
-                             "Content-Length": str(size)})
+                    headers={
+                        "Content-Type": "application/octet-stream",
+                        "Content-Length": str(size),
+                    },
+                )
                 try:
                     document = self._checked(reply, "upload")
                 except protocol.OrderGone as exc:
@@ -345,23 +374,41 @@ class IflytekAsr:
                 estimate = _seconds(content.get("taskEstimateTime")) if content else 0.0
                 return _Order(order_id, key.fingerprint), estimate
 
-            order, estimate = call_vendor(self._keys.pool, upload, policy=self._policy,
-                                          operation="upload", sleep=self._sleep)
+            order, estimate = call_vendor(
+                self._keys.pool, upload, policy=self._policy, operation="upload", sleep=self._sleep
+            )
         checkpoints.save(ORDER_CHECKPOINT, order.to_bytes())
-        logger.info("%s: uploaded order %s (%s), estimated %.0f s", self._name,
-                    order.order_id, order.key, estimate)
+        logger.info(
+            "%s: uploaded order %s (%s), estimated %.0f s",
+            self._name,
+            order.order_id,
+            order.key,
+            estimate,
+        )
         return order, estimate
 
     # ------------------------------------------------------------------ getResult
 
-    def _poll(self, order: _Order, estimate: float, checkpoints: Checkpoints,
-              progress: ProgressReporter, check_cancelled: CancellationCheck, *,
-              wait_first: bool) -> _Answer:
+    def _poll(
+        self,
+        order: _Order,
+        estimate: float,
+        checkpoints: Checkpoints,
+        progress: ProgressReporter,
+        check_cancelled: CancellationCheck,
+        *,
+        wait_first: bool,
+    ) -> _Answer:
         pool = self._keys.pinned(order.key)
         assert pool is not None  # _saved_order and _upload give orders of our keys only
-        budget = PollBudget(self._name, max_wait_seconds=self._max_wait,
-                            expected_seconds=estimate, clock=self._clock, sleep=self._sleep,
-                            progress=progress)
+        budget = PollBudget(
+            self._name,
+            max_wait_seconds=self._max_wait,
+            expected_seconds=estimate,
+            clock=self._clock,
+            sleep=self._sleep,
+            progress=progress,
+        )
         polls = order.polls
 
         def get_result(key: ApiKey) -> _Answer | float:
@@ -369,10 +416,15 @@ class IflytekAsr:
             if polls >= self._max_polls:
                 raise protocol.OrderGone(f"{self._name}: {polls} getResult calls made")
             polls += 1
-            reply = self._send(self._result_method, RESULT_PATH, key,
-                               {"orderId": order.order_id, "resultType": "transfer"},
-                               operation="getResult", timeout=self._timeout,
-                               headers={"Content-Type": "application/json"})
+            reply = self._send(
+                self._result_method,
+                RESULT_PATH,
+                key,
+                {"orderId": order.order_id, "resultType": "transfer"},
+                operation="getResult",
+                timeout=self._timeout,
+                headers={"Content-Type": "application/json"},
+            )
             document = self._checked(reply, "getResult")
             if document is None:
                 return 0.0
@@ -382,8 +434,9 @@ class IflytekAsr:
             state, left = protocol.order_state(content, operation=f"{self._name} getResult")
             if state is protocol.OrderState.PENDING:
                 return left
-            answer = _Answer(order.order_id, _text(reply),
-                             silent=state is protocol.OrderState.SILENT)
+            answer = _Answer(
+                order.order_id, _text(reply), silent=state is protocol.OrderState.SILENT
+            )
             _parse(answer)  # a garbled result is Transient: ask again before keeping it
             return answer
 
@@ -393,15 +446,17 @@ class IflytekAsr:
             check_cancelled()
             gone = False
             try:
-                outcome = call_vendor(pool, get_result, policy=self._policy,
-                                      operation="getResult", sleep=self._sleep)
+                outcome = call_vendor(
+                    pool, get_result, policy=self._policy, operation="getResult", sleep=self._sleep
+                )
             except protocol.OrderGone:
                 gone = True
                 raise
             finally:
                 # Counted across attempts: the vendor's limit is per order, not per job.
-                checkpoints.save(ORDER_CHECKPOINT,
-                                 replace(order, polls=polls, gone=gone).to_bytes())
+                checkpoints.save(
+                    ORDER_CHECKPOINT, replace(order, polls=polls, gone=gone).to_bytes()
+                )
             if isinstance(outcome, _Answer):
                 checkpoints.save(RESULT_CHECKPOINT, outcome.to_bytes())
                 return outcome
@@ -409,34 +464,62 @@ class IflytekAsr:
             budget.wait(self._interval(polls, outcome))
 
     def _interval(self, polls: int, vendor_estimate: float) -> float:
-        graded = self._poll_interval * _POLL_GROWTH ** polls
+        graded = self._poll_interval * _POLL_GROWTH**polls
         return min(max(graded, vendor_estimate), self._max_poll_interval)
 
     # ------------------------------------------------------------------ HTTP
 
-    def _send(self, method: str, path: str, key: ApiKey, params: dict[str, str], *,
-              operation: str, timeout: float, headers: dict[str, str],
-              content: Iterator[bytes] | None = None) -> Reply:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        key: ApiKey,
+        params: dict[str, str],
+        *,
+        operation: str,
+        timeout: float,
+        headers: dict[str, str],
+        content: Iterator[bytes] | None = None,
+    ) -> Reply:
         # Signed per request: a long wait must not outlive the signature's validity.
         query = {**protocol.auth_params(key.secret, int(self._now())), **params}
-        reply = send(self._http, method, self._base_url + path, timeout_seconds=timeout,
-                     what=f"{self._name} {operation}", headers=headers, params=query,
-                     content=content)
-        logger.log(logging.DEBUG if operation == "getResult" else logging.INFO,
-                   "%s %s (%s): HTTP %d", self._name, operation, key.fingerprint, reply.status)
+        reply = send(
+            self._http,
+            method,
+            self._base_url + path,
+            timeout_seconds=timeout,
+            what=f"{self._name} {operation}",
+            headers=headers,
+            params=query,
+            content=content,
+        )
+        logger.log(
+            logging.DEBUG if operation == "getResult" else logging.INFO,
+            "%s %s (%s): HTTP %d",
+            self._name,
+            operation,
+            key.fingerprint,
+            reply.status,
+        )
         return reply
 
     def _checked(self, reply: Reply, operation: str) -> dict[str, Any] | None:
         """The answer's JSON when it is a success, None while the order is processing."""
         document: Any = None
         try:
-            failure = http_failure(reply, operation=f"{self._name} {operation}",
-                                   max_quota_wait_seconds=self._policy.max_quota_wait_seconds)
+            failure = http_failure(
+                reply,
+                operation=f"{self._name} {operation}",
+                max_quota_wait_seconds=self._policy.max_quota_wait_seconds,
+            )
             if failure is not None:
                 raise failure
             document = reply.json()
-            if not protocol.check_code(document, operation=f"{self._name} {operation}",
-                                       rate_limit_rest_seconds=self._rate_limit_rest):
+            if not protocol.check_code(
+                document,
+                operation=f"{self._name} {operation}",
+                rate_limit_rest_seconds=self._rate_limit_rest,
+            ):
                 return None
         except VendorError as exc:
             # What the vendor answered, for the task's error: HTTP status and its code.

@@ -66,11 +66,28 @@ LANGUAGE_UNSUPPORTED = "LANGUAGE_UNSUPPORTED"
 # BCP-47 → the doc's `language` values (its language table and its note on the
 # multilingual model). Chinese regions that speak Cantonese map to cn_cantonese.
 _LANGUAGES: dict[str, str] = {
-    "zh": "cn", "zh-cn": "cn", "zh-sg": "cn", "zh-tw": "cn",
-    "zh-hk": "cn_cantonese", "zh-mo": "cn_cantonese", "yue": "cn_cantonese",
-    "ug": "cn_uyghur", "bo": "cn_tibetan",
-    "en": "en", "ja": "ja", "ko": "ko", "ru": "ru", "fr": "fr", "es": "es", "vi": "vi",
-    "ar": "ar", "de": "de", "it": "it", "pt": "pt", "th": "th", "hi": "hi",
+    "zh": "cn",
+    "zh-cn": "cn",
+    "zh-sg": "cn",
+    "zh-tw": "cn",
+    "zh-hk": "cn_cantonese",
+    "zh-mo": "cn_cantonese",
+    "yue": "cn_cantonese",
+    "ug": "cn_uyghur",
+    "bo": "cn_tibetan",
+    "en": "en",
+    "ja": "ja",
+    "ko": "ko",
+    "ru": "ru",
+    "fr": "fr",
+    "es": "es",
+    "vi": "vi",
+    "ar": "ar",
+    "de": "de",
+    "it": "it",
+    "pt": "pt",
+    "th": "th",
+    "hi": "hi",
 }
 LANGUAGE_CODES: tuple[str, ...] = tuple(sorted({c for c in _LANGUAGES if "-" not in c}))
 
@@ -79,9 +96,13 @@ _PENDING_CODES = frozenset({"26605", "26682"})
 _CALLER_CODES: dict[str, str] = {
     "26606": AUDIO_EMPTY,
     "26610": PROVIDER_REJECTED_REQUEST,
-    "26621": AUDIO_TOO_LARGE, "26631": AUDIO_TOO_LARGE,
-    "26622": AUDIO_TOO_LONG, "26632": AUDIO_TOO_LONG,
-    "26623": AUDIO_UNDECODABLE, "26643": AUDIO_UNDECODABLE, "26650": AUDIO_UNDECODABLE,
+    "26621": AUDIO_TOO_LARGE,
+    "26631": AUDIO_TOO_LARGE,
+    "26622": AUDIO_TOO_LONG,
+    "26632": AUDIO_TOO_LONG,
+    "26623": AUDIO_UNDECODABLE,
+    "26643": AUDIO_UNDECODABLE,
+    "26650": AUDIO_UNDECODABLE,
 }
 # "Out of purchased hours": this app is done until someone buys more; try the next key.
 _HOURS_SPENT_CODES = frozenset({"26625", "26633"})
@@ -140,9 +161,11 @@ def vendor_language(language_code: str, provider: str = "iflytek") -> str:
     for key in ([f"{parts[0]}-{regions[0]}"] if regions else []) + [parts[0]]:
         if key in _LANGUAGES:
             return _LANGUAGES[key]
-    raise Unavailable(f"{provider} does not transcribe {language_code!r}",
-                      reason=LANGUAGE_UNSUPPORTED,
-                      metadata={"provider": provider, "language_code": language_code})
+    raise Unavailable(
+        f"{provider} does not transcribe {language_code!r}",
+        reason=LANGUAGE_UNSUPPORTED,
+        metadata={"provider": provider, "language_code": language_code},
+    )
 
 
 def hotword_param(hotwords: Sequence[Hotword]) -> str:
@@ -150,8 +173,11 @@ def hotword_param(hotwords: Sequence[Hotword]) -> str:
     kept: list[str] = []
     for hotword in hotwords:
         phrase = hotword.phrase.strip()
-        if (HOTWORD_MIN_CHARS <= len(phrase) <= HOTWORD_MAX_CHARS and "|" not in phrase
-                and phrase not in kept):
+        if (
+            HOTWORD_MIN_CHARS <= len(phrase) <= HOTWORD_MAX_CHARS
+            and "|" not in phrase
+            and phrase not in kept
+        ):
             kept.append(phrase)
         if len(kept) == MAX_HOTWORDS:
             break
@@ -161,26 +187,42 @@ def hotword_param(hotwords: Sequence[Hotword]) -> str:
 def hotwords_sent(hotwords: Sequence[Hotword]) -> tuple[int, str]:
     """How many hotwords `hotWord` carries, and why not all."""
     words = hotword_param(hotwords)
-    return (len(words.split("|")) if words else 0,
-            f"hotWord takes words of {HOTWORD_MIN_CHARS}-{HOTWORD_MAX_CHARS} characters "
-            f"without '|', at most {MAX_HOTWORDS}")
+    return (
+        len(words.split("|")) if words else 0,
+        f"hotWord takes words of {HOTWORD_MIN_CHARS}-{HOTWORD_MAX_CHARS} characters "
+        f"without '|', at most {MAX_HOTWORDS}",
+    )
 
 
-def upload_params(*, file_name: str, file_size: int, duration_ms: int, language: str,
-                  diarization: bool, speaker_count: SpeakerCount | None,
-                  hotwords: Sequence[Hotword]) -> dict[str, str]:
+def upload_params(
+    *,
+    file_name: str,
+    file_size: int,
+    duration_ms: int,
+    language: str,
+    diarization: bool,
+    speaker_count: SpeakerCount | None,
+    hotwords: Sequence[Hotword],
+) -> dict[str, str]:
     """The upload's query parameters, authentication aside.
 
     `duration` is in milliseconds: the doc's example sends `duration=200` and reads it
     back as `originalDuration` (milliseconds).
     """
-    params = {"fileName": file_name, "fileSize": str(file_size),
-              "duration": str(duration_ms), "language": language}
+    params = {
+        "fileName": file_name,
+        "fileSize": str(file_size),
+        "duration": str(duration_ms),
+        "language": language,
+    }
     if diarization:
         params["roleType"] = "1"
         # 0 asks the vendor to find the number of speakers itself ("盲分").
-        exact = (speaker_count is not None and speaker_count.minimum == speaker_count.maximum
-                 and 1 <= speaker_count.maximum <= MAX_ROLES)
+        exact = (
+            speaker_count is not None
+            and speaker_count.minimum == speaker_count.maximum
+            and 1 <= speaker_count.maximum <= MAX_ROLES
+        )
         params["roleNum"] = str(speaker_count.maximum) if exact and speaker_count else "0"
     words = hotword_param(hotwords)
     if words:
@@ -188,8 +230,9 @@ def upload_params(*, file_name: str, file_size: int, duration_ms: int, language:
     return params
 
 
-def check_code(document: Any, *, operation: str,
-               rate_limit_rest_seconds: float = RATE_LIMIT_REST_SECONDS) -> bool:
+def check_code(
+    document: Any, *, operation: str, rate_limit_rest_seconds: float = RATE_LIMIT_REST_SECONDS
+) -> bool:
     """True when an answer is a success, False when the order is still processing.
 
     Raises:
@@ -216,8 +259,7 @@ def check_code(document: Any, *, operation: str,
     if code == "26601":
         raise KeyRejected(detail.rstrip())
     if code == "26603":
-        raise QuotaExceeded(detail.rstrip(), scope="minute",
-                            retry_after=rate_limit_rest_seconds)
+        raise QuotaExceeded(detail.rstrip(), scope="minute", retry_after=rate_limit_rest_seconds)
     if code in _HOURS_SPENT_CODES:
         raise QuotaExceeded(detail.rstrip(), scope="day")
     if code in _ORDER_GONE_CODES:
@@ -306,8 +348,13 @@ def _segment(sentence: Mapping[str, Any], speakers: SpeakerLabels) -> Transcript
         first, last = int(token.get("wb") or 0), int(token.get("we") or 0)
         if last > 0:
             start_ms = min(begin_ms + first * 10, end_ms)
-            words.append(Word(text=piece, start=start_ms / 1000.0,
-                              end=min(max(begin_ms + last * 10, start_ms), end_ms) / 1000.0))
+            words.append(
+                Word(
+                    text=piece,
+                    start=start_ms / 1000.0,
+                    end=min(max(begin_ms + last * 10, start_ms), end_ms) / 1000.0,
+                )
+            )
     # English often comes a letter per token ("P", "o", …): joined, not spaced out.
     text = join_tokens(pieces)
     if not text:
@@ -315,8 +362,14 @@ def _segment(sentence: Mapping[str, Any], speakers: SpeakerLabels) -> Transcript
     role = str(sentence.get("rl") or "0")
     # "0" is what the vendor says when roles are not separated.
     label = speakers(role) if role != "0" else ""
-    return TranscriptSegment(index=0, speaker_label=label, start=begin_ms / 1000.0,
-                             end=end_ms / 1000.0, text=text, words=words)
+    return TranscriptSegment(
+        index=0,
+        speaker_label=label,
+        start=begin_ms / 1000.0,
+        end=end_ms / 1000.0,
+        text=text,
+        words=words,
+    )
 
 
 def _number(value: Any) -> float:

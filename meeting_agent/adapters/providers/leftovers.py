@@ -42,8 +42,13 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 class GeminiFileSweep:
     """Deletes our Gemini Files API uploads older than `max_age_seconds`, per project."""
 
-    def __init__(self, client: GeminiClient, *, max_age_seconds: float,
-                 display_prefix: str = FILE_DISPLAY_PREFIX) -> None:
+    def __init__(
+        self,
+        client: GeminiClient,
+        *,
+        max_age_seconds: float,
+        display_prefix: str = FILE_DISPLAY_PREFIX,
+    ) -> None:
         self._client = client
         self._max_age = timedelta(seconds=max_age_seconds)
         self._prefix = display_prefix
@@ -59,8 +64,9 @@ class GeminiFileSweep:
                 doomed = self._stale(key, now)
             except (VendorError, MeetingAgentError) as exc:
                 # One project unreachable or its key revoked: the others still get swept.
-                logger.warning("%s: could not list the files of %s: %s", self.name,
-                               key.fingerprint, exc)
+                logger.warning(
+                    "%s: could not list the files of %s: %s", self.name, key.fingerprint, exc
+                )
                 continue
             deleted += sum(self._client.delete_file(key, name) for name in doomed)
         return deleted
@@ -74,9 +80,12 @@ class GeminiFileSweep:
             files, token = self._client.list_files(key, page_token=token)
             for file in files:
                 created = _timestamp(str(file.get("createTime") or ""))
-                if str(file.get("displayName") or "").startswith(self._prefix) \
-                        and file.get("name") and created is not None \
-                        and now - created > self._max_age:
+                if (
+                    str(file.get("displayName") or "").startswith(self._prefix)
+                    and file.get("name")
+                    and created is not None
+                    and now - created > self._max_age
+                ):
                     doomed.append(str(file["name"]))
             if not token:
                 return doomed
@@ -85,8 +94,9 @@ class GeminiFileSweep:
 class ProviderAudioSweep:
     """Deletes audio published for URL-only vendors once its URLs have expired."""
 
-    def __init__(self, store: ObjectStore, *,
-                 max_age_seconds: float = PROVIDER_AUDIO_URL_SECONDS) -> None:
+    def __init__(
+        self, store: ObjectStore, *, max_age_seconds: float = PROVIDER_AUDIO_URL_SECONDS
+    ) -> None:
         self._store = store
         self._max_age = timedelta(seconds=max_age_seconds)
 
@@ -95,8 +105,11 @@ class ProviderAudioSweep:
         return "provider-audio"
 
     def sweep(self, now: datetime) -> int:
-        doomed = [info.key for info in self._store.list_objects(PROVIDER_AUDIO_PREFIX)
-                  if info.modify_time is not None and now - info.modify_time > self._max_age]
+        doomed = [
+            info.key
+            for info in self._store.list_objects(PROVIDER_AUDIO_PREFIX)
+            if info.modify_time is not None and now - info.modify_time > self._max_age
+        ]
         for key in doomed:
             self._store.delete(key)
         return len(doomed)

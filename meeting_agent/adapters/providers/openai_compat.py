@@ -132,8 +132,9 @@ class OpenAiCompatibleLlm:
     def max_input_tokens(self) -> int:
         return self._max_input_tokens
 
-    def complete_json(self, *, system: str, prompt: str, schema: dict[str, Any]
-                      ) -> tuple[dict[str, Any], LlmUsage]:
+    def complete_json(
+        self, *, system: str, prompt: str, schema: dict[str, Any]
+    ) -> tuple[dict[str, Any], LlmUsage]:
         """One answer as a JSON object, with the tokens it cost.
 
         Raises:
@@ -142,33 +143,42 @@ class OpenAiCompatibleLlm:
             Unavailable: keys spent, an outage, or a request the server refuses.
         """
         body = self.request_body(system=system, prompt=prompt, schema=schema)
-        answer = call_vendor(self._pool, lambda key: self._post(key, body),
-                             policy=self._policy, operation="chat.completions",
-                             sleep=quota_bounded_sleep(self._policy, self._sleep))
+        answer = call_vendor(
+            self._pool,
+            lambda key: self._post(key, body),
+            policy=self._policy,
+            operation="chat.completions",
+            sleep=quota_bounded_sleep(self._policy, self._sleep),
+        )
         usage_body = answer.get("usage")
         usage = LlmUsage()
         if isinstance(usage_body, dict):
             details = usage_body.get("completion_tokens_details")
-            usage = LlmUsage(input_tokens=_int(usage_body.get("prompt_tokens")),
-                             output_tokens=_int(usage_body.get("completion_tokens")),
-                             # Reasoning models count it inside completion_tokens.
-                             thinking_tokens=_int(details.get("reasoning_tokens"))
-                             if isinstance(details, dict) else 0)
+            usage = LlmUsage(
+                input_tokens=_int(usage_body.get("prompt_tokens")),
+                output_tokens=_int(usage_body.get("completion_tokens")),
+                # Reasoning models count it inside completion_tokens.
+                thinking_tokens=_int(details.get("reasoning_tokens"))
+                if isinstance(details, dict)
+                else 0,
+            )
         else:
             logger.warning("%s answered without usage; 0 tokens recorded", self._name)
         choice = answer["choices"][0]
         message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
         content = message.get("content") if message else None
         if choice.get("finish_reason") == "length":
-            raise LlmOutputError(f"the answer was cut at max_tokens={self._max_tokens}",
-                                 usage=usage)
+            raise LlmOutputError(
+                f"the answer was cut at max_tokens={self._max_tokens}", usage=usage
+            )
         if not isinstance(content, str) or not content.strip():
-            raise LlmOutputError(f"the answer has no content (finish_reason "
-                                 f"{choice.get('finish_reason')!r})", usage=usage)
+            raise LlmOutputError(
+                f"the answer has no content (finish_reason {choice.get('finish_reason')!r})",
+                usage=usage,
+            )
         return parse_json_object(content, usage), usage
 
-    def request_body(self, *, system: str, prompt: str, schema: dict[str, Any]
-                     ) -> dict[str, Any]:
+    def request_body(self, *, system: str, prompt: str, schema: dict[str, Any]) -> dict[str, Any]:
         """The chat.completions body (public for tests and diagnostics)."""
         messages = [{"role": "user", "content": prompt}]
         if system.strip():
@@ -180,30 +190,43 @@ class OpenAiCompatibleLlm:
             "max_tokens": self._max_tokens,
             "temperature": self._temperature,
             "stream": False,
-            "response_format": {"type": "json_schema", "json_schema": {
-                "name": "minutes", "strict": True, "schema": schema}},
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "minutes", "strict": True, "schema": schema},
+            },
         }
 
     def _post(self, key: ApiKey, body: dict[str, Any]) -> dict[str, Any]:
         headers = {"Accept": "application/json"}
         if key.secret != _NO_KEY:
             headers["Authorization"] = f"Bearer {key.secret}"
-        reply = send(self._http, "POST", self._url, timeout_seconds=self._timeout,
-                     what=f"{self._name} chat.completions", headers=headers, json_body=body)
+        reply = send(
+            self._http,
+            "POST",
+            self._url,
+            timeout_seconds=self._timeout,
+            what=f"{self._name} chat.completions",
+            headers=headers,
+            json_body=body,
+        )
         if reply.status != 200:
             raise self._error(reply, key)
         answer = reply.json()
         choices = answer.get("choices") if isinstance(answer, dict) else None
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             # A proxy's HTML page, a cut body: the same request may well work next time.
-            raise Transient(f"{self._name}: malformed chat.completions body "
-                            f"({len(reply.body)} bytes)")
+            raise Transient(
+                f"{self._name}: malformed chat.completions body ({len(reply.body)} bytes)"
+            )
         assert isinstance(answer, dict)
         return answer
 
     def _error(self, reply: Reply, key: ApiKey) -> Exception:
-        return answered(self._classify(reply, key), http_status=reply.status,
-                        vendor_code=str(_error_fields(reply)[0] or ""))
+        return answered(
+            self._classify(reply, key),
+            http_status=reply.status,
+            vendor_code=str(_error_fields(reply)[0] or ""),
+        )
 
     def _classify(self, reply: Reply, key: ApiKey) -> Exception:
         code, message = _error_fields(reply)
@@ -214,13 +237,17 @@ class OpenAiCompatibleLlm:
         if status == 429:
             if code == "insufficient_quota":
                 return QuotaExceeded(text, scope="day")
-            return QuotaExceeded(text, scope="minute",
-                                 retry_after=retry_after_seconds(reply.headers))
+            return QuotaExceeded(
+                text, scope="minute", retry_after=retry_after_seconds(reply.headers)
+            )
         if status >= 500 or status == 408:
             return Transient(text, retry_after=retry_after_seconds(reply.headers))
         logger.error("%s refused the request: %s", self._name, text)
-        return Unavailable(text, reason=PROVIDER_REJECTED_REQUEST,
-                           metadata={"provider": self._name, "model": self._model})
+        return Unavailable(
+            text,
+            reason=PROVIDER_REJECTED_REQUEST,
+            metadata={"provider": self._name, "model": self._model},
+        )
 
 
 def _error_fields(reply: Reply) -> tuple[str, str]:

@@ -54,6 +54,7 @@ class StoreAudioPublisher:
 
 def _owner_prefix(owner: str) -> str:
     """One key segment per owner: a task id as is, anything else by its hash."""
-    segment = owner if _SAFE_OWNER.fullmatch(owner) else \
-        hashlib.sha256(owner.encode()).hexdigest()[:32]
+    segment = (
+        owner if _SAFE_OWNER.fullmatch(owner) else hashlib.sha256(owner.encode()).hexdigest()[:32]
+    )
     return f"{PROVIDER_AUDIO_PREFIX}{segment}/"

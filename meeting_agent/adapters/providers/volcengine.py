@@ -58,8 +58,13 @@ from meeting_agent.ports import (
     ProgressReporter,
 )
 
-__all__ = ["AUDIO_CHECKPOINT", "DEFAULT_BASE_URL", "REQUEST_CHECKPOINT", "RESULT_CHECKPOINT",
-           "VolcengineAsr"]
+__all__ = [
+    "AUDIO_CHECKPOINT",
+    "DEFAULT_BASE_URL",
+    "REQUEST_CHECKPOINT",
+    "RESULT_CHECKPOINT",
+    "VolcengineAsr",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +99,7 @@ class _Job:
     @classmethod
     def from_bytes(cls, data: bytes) -> _Job:
         document = json.loads(data)
-        return cls(str(document["request_id"]), str(document["key"]),
-                   str(document["resource_id"]))
+        return cls(str(document["request_id"]), str(document["key"]), str(document["resource_id"]))
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,12 @@ class _Answer:
     @classmethod
     def from_bytes(cls, data: bytes) -> _Answer:
         document = json.loads(data)
-        return cls(*(str(document[f]) for f in
-                     ("request_id", "resource_id", "status_code", "log_id", "body")))
+        return cls(
+            *(
+                str(document[f])
+                for f in ("request_id", "resource_id", "status_code", "log_id", "body")
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -212,8 +220,9 @@ class VolcengineAsr:
         if self._owns_client:
             self._http.close()
 
-    def check_supported(self, duration_seconds: float | None, size_estimate: int | None,
-                        can_presign: bool) -> None:
+    def check_supported(
+        self, duration_seconds: float | None, size_estimate: int | None, can_presign: bool
+    ) -> None:
         """Raise now what `transcribe` would raise for audio of this length and size.
 
         Pure: task creation calls it before any work. `size_estimate` is the size of
@@ -254,8 +263,7 @@ class VolcengineAsr:
         if answer is None:
             answer = self._run(audio, request, checkpoints, progress, check_cancelled)
         else:
-            logger.info("%s: reusing the saved result of request %s", self._name,
-                        answer.request_id)
+            logger.info("%s: reusing the saved result of request %s", self._name, answer.request_id)
         parsed = _parse(answer)
         progress(1.0, "done")
         billed = parsed.duration_seconds
@@ -269,7 +277,8 @@ class VolcengineAsr:
             # the cost is not understated.
             billed_audio_seconds=billed if billed is not None else audio.duration_seconds,
             vendor_request_id=answer.request_id,
-            hotwords_sent=sent, hotwords_note=note,
+            hotwords_sent=sent,
+            hotwords_note=note,
         )
 
     def release(self, checkpoints: Checkpoints) -> None:
@@ -295,35 +304,55 @@ class VolcengineAsr:
 
     # ------------------------------------------------------------------ flow
 
-    def _run(self, audio: NormalizedAudio, request: AsrRequest, checkpoints: Checkpoints,
-             progress: ProgressReporter, check_cancelled: CancellationCheck) -> _Answer:
+    def _run(
+        self,
+        audio: NormalizedAudio,
+        request: AsrRequest,
+        checkpoints: Checkpoints,
+        progress: ProgressReporter,
+        check_cancelled: CancellationCheck,
+    ) -> _Answer:
         job, pool = self._saved_job(checkpoints)
         resumed = pool is not None
         if job is None or pool is None:
             forced, resource = self._model(request)
-            mode = self._choose_mode(forced or self._mode, audio.duration_seconds,
-                                     protocol.wav_size(audio.duration_seconds),
-                                     self._publisher is not None)
+            mode = self._choose_mode(
+                forced or self._mode,
+                audio.duration_seconds,
+                protocol.wav_size(audio.duration_seconds),
+                self._publisher is not None,
+            )
             check_cancelled()
             if mode == "flash":
-                return self._flash(audio, request, resource or self._flash_resource_id,
-                                   checkpoints, progress)
-            submitted = self._submit(audio, request, resource or self._resource_id,
-                                     checkpoints, progress)
+                return self._flash(
+                    audio, request, resource or self._flash_resource_id, checkpoints, progress
+                )
+            submitted = self._submit(
+                audio, request, resource or self._resource_id, checkpoints, progress
+            )
             if isinstance(submitted, _Answer):
                 return submitted
             job, pool = submitted
-        return self._poll(job, pool, audio, checkpoints, progress, check_cancelled,
-                          wait_first=not resumed)
+        return self._poll(
+            job, pool, audio, checkpoints, progress, check_cancelled, wait_first=not resumed
+        )
 
-    def _choose_mode(self, configured: Literal["auto", "standard", "flash"],
-                     duration: float | None, size: int | None,
-                     can_presign: bool) -> protocol.Mode:
+    def _choose_mode(
+        self,
+        configured: Literal["auto", "standard", "flash"],
+        duration: float | None,
+        size: int | None,
+        can_presign: bool,
+    ) -> protocol.Mode:
         if size is None and duration is not None:
             size = protocol.wav_size(duration)
-        return protocol.choose_mode(configured, duration_seconds=duration, size_bytes=size,
-                                    can_presign=can_presign and self._publisher is not None,
-                                    provider=self._name)
+        return protocol.choose_mode(
+            configured,
+            duration_seconds=duration,
+            size_bytes=size,
+            can_presign=can_presign and self._publisher is not None,
+            provider=self._name,
+        )
 
     def _model(self, request: AsrRequest) -> tuple[Literal["standard", "flash"] | None, str]:
         """The variant and resource id a request's `model` names, if it names one.
@@ -336,7 +365,9 @@ class VolcengineAsr:
             raise InvalidArgument(
                 f"{self._name} models are resource ids such as {self._resource_id!r}, "
                 f"not {request.model!r}",
-                reason=UNKNOWN_MODEL, metadata={"model": request.model})
+                reason=UNKNOWN_MODEL,
+                metadata={"model": request.model},
+            )
         return ("flash" if request.model.endswith("_turbo") else "standard"), request.model
 
     def _saved_answer(self, checkpoints: Checkpoints) -> _Answer | None:
@@ -347,8 +378,9 @@ class VolcengineAsr:
             answer = _Answer.from_bytes(data)
             _parse(answer)
         except (ValueError, KeyError, TypeError, Transient):
-            logger.warning("%s: the saved result is unreadable; asking the vendor again",
-                           self._name)
+            logger.warning(
+                "%s: the saved result is unreadable; asking the vendor again", self._name
+            )
             return None
         return answer
 
@@ -364,41 +396,59 @@ class VolcengineAsr:
         pool = self._keys.pinned(job.key)
         if pool is None:
             # Only the key that submitted may query; without it the job is lost to us.
-            logger.warning("%s: the key of request %s is no longer configured; "
-                           "submitting again", self._name, job.request_id)
+            logger.warning(
+                "%s: the key of request %s is no longer configured; submitting again",
+                self._name,
+                job.request_id,
+            )
             return None, None
         return job, pool
 
     # ------------------------------------------------------------------ standard
 
-    def _submit(self, audio: NormalizedAudio, request: AsrRequest, resource: str,
-                checkpoints: Checkpoints,
-                progress: ProgressReporter) -> tuple[_Job, KeyPool] | _Answer:
+    def _submit(
+        self,
+        audio: NormalizedAudio,
+        request: AsrRequest,
+        resource: str,
+        checkpoints: Checkpoints,
+        progress: ProgressReporter,
+    ) -> tuple[_Job, KeyPool] | _Answer:
         assert self._publisher is not None  # _choose_mode picks standard only with one
-        owner = (request.context.task_id if request.context is not None else None) \
-            or uuid.uuid4().hex
+        owner = (
+            request.context.task_id if request.context is not None else None
+        ) or uuid.uuid4().hex
         # Recorded before the upload, so that a job that dies right after it still
         # knows what to withdraw.
         checkpoints.save(AUDIO_CHECKPOINT, json.dumps({"owner": owner}).encode())
         with encoded_audio(audio, "wav", audio.path.parent) as wav:
-            url = self._publisher.publish(wav, content_type="audio/wav",
-                                          name="volcengine.wav", owner=owner)
+            url = self._publisher.publish(
+                wav, content_type="audio/wav", name="volcengine.wav", owner=owner
+            )
         payload = json.dumps(self._body(request, {"url": url}), ensure_ascii=False).encode()
 
         def submit(key: ApiKey) -> tuple[_Job, _Answer | None]:
             # A fresh id per attempt: an id the vendor already saw is refused (45000001),
             # and a retry may go out under another key anyway.
             request_id = str(uuid.uuid4())
-            reply = self._post(SUBMIT_PATH, key, resource, request_id, payload,
-                               operation="submit", timeout=self._timeout)
+            reply = self._post(
+                SUBMIT_PATH,
+                key,
+                resource,
+                request_id,
+                payload,
+                operation="submit",
+                timeout=self._timeout,
+            )
             status = self._status(reply, "submit")
             job = _Job(request_id, key.fingerprint, resource)
             if status is protocol.Status.SILENT:
                 return job, _answer(job, reply)
             return job, None
 
-        job, silent = call_vendor(self._keys.pool, submit, policy=self._policy,
-                                  operation="submit", sleep=self._sleep)
+        job, silent = call_vendor(
+            self._keys.pool, submit, policy=self._policy, operation="submit", sleep=self._sleep
+        )
         if silent is not None:
             checkpoints.save(RESULT_CHECKPOINT, silent.to_bytes())
             self.release(checkpoints)
@@ -409,17 +459,37 @@ class VolcengineAsr:
         assert pool is not None  # the key just used is one of ours
         return job, pool
 
-    def _poll(self, job: _Job, pool: KeyPool, audio: NormalizedAudio,
-              checkpoints: Checkpoints, progress: ProgressReporter,
-              check_cancelled: CancellationCheck, *, wait_first: bool) -> _Answer:
+    def _poll(
+        self,
+        job: _Job,
+        pool: KeyPool,
+        audio: NormalizedAudio,
+        checkpoints: Checkpoints,
+        progress: ProgressReporter,
+        check_cancelled: CancellationCheck,
+        *,
+        wait_first: bool,
+    ) -> _Answer:
         # No documented processing rate: a tenth of real time is a guess for progress only.
-        budget = PollBudget(self._name, max_wait_seconds=self._max_wait,
-                            expected_seconds=max(30.0, audio.duration_seconds / 10),
-                            clock=self._clock, sleep=self._sleep, progress=progress)
+        budget = PollBudget(
+            self._name,
+            max_wait_seconds=self._max_wait,
+            expected_seconds=max(30.0, audio.duration_seconds / 10),
+            clock=self._clock,
+            sleep=self._sleep,
+            progress=progress,
+        )
 
         def query(key: ApiKey) -> _Answer | str:
-            reply = self._post(QUERY_PATH, key, job.resource_id, job.request_id, b"{}",
-                               operation="query", timeout=self._timeout)
+            reply = self._post(
+                QUERY_PATH,
+                key,
+                job.resource_id,
+                job.request_id,
+                b"{}",
+                operation="query",
+                timeout=self._timeout,
+            )
             status = self._status(reply, "query")
             if status is protocol.Status.PENDING:
                 return str(reply.headers.get("X-Api-Status-Code", ""))
@@ -431,8 +501,9 @@ class VolcengineAsr:
             budget.wait(self._poll_interval)
         while True:
             check_cancelled()
-            outcome = call_vendor(pool, query, policy=self._policy, operation="query",
-                                  sleep=self._sleep)
+            outcome = call_vendor(
+                pool, query, policy=self._policy, operation="query", sleep=self._sleep
+            )
             if isinstance(outcome, _Answer):
                 checkpoints.save(RESULT_CHECKPOINT, outcome.to_bytes())
                 # The vendor has fetched the audio and answered: the URL served its turn.
@@ -443,8 +514,14 @@ class VolcengineAsr:
 
     # ------------------------------------------------------------------ flash
 
-    def _flash(self, audio: NormalizedAudio, request: AsrRequest, resource: str,
-               checkpoints: Checkpoints, progress: ProgressReporter) -> _Answer:
+    def _flash(
+        self,
+        audio: NormalizedAudio,
+        request: AsrRequest,
+        resource: str,
+        checkpoints: Checkpoints,
+        progress: ProgressReporter,
+    ) -> _Answer:
         with encoded_audio(audio, "wav", audio.path.parent) as wav:
             size = wav.stat().st_size
             # The body around the audio, split where a one-off marker stands for it.
@@ -457,9 +534,16 @@ class VolcengineAsr:
             def recognize(key: ApiKey) -> _Answer:
                 request_id = str(uuid.uuid4())
                 # Streamed: the base64 of an hour of audio is never held in memory.
-                reply = self._post(FLASH_PATH, key, resource, request_id,
-                                   _inline_body(head, wav, tail), operation="flash",
-                                   timeout=self._flash_timeout, length=length)
+                reply = self._post(
+                    FLASH_PATH,
+                    key,
+                    resource,
+                    request_id,
+                    _inline_body(head, wav, tail),
+                    operation="flash",
+                    timeout=self._flash_timeout,
+                    length=length,
+                )
                 status = self._status(reply, "flash")
                 if status is protocol.Status.PENDING:
                     raise Transient("flash: the synchronous call answered 'processing'")
@@ -467,22 +551,39 @@ class VolcengineAsr:
                 _parse(answer)
                 return answer
 
-            answer = call_vendor(self._keys.pool, recognize, policy=self._policy,
-                                 operation="flash", sleep=self._sleep)
+            answer = call_vendor(
+                self._keys.pool,
+                recognize,
+                policy=self._policy,
+                operation="flash",
+                sleep=self._sleep,
+            )
         checkpoints.save(RESULT_CHECKPOINT, answer.to_bytes())
         return answer
 
     # ------------------------------------------------------------------ HTTP
 
     def _body(self, request: AsrRequest, audio: dict[str, str]) -> dict[str, object]:
-        return protocol.request_body(uid=self._uid, audio=audio,
-                                     language=protocol.vendor_language(request.language_code),
-                                     diarization=request.diarization,
-                                     hotwords=request.hotwords)
+        return protocol.request_body(
+            uid=self._uid,
+            audio=audio,
+            language=protocol.vendor_language(request.language_code),
+            diarization=request.diarization,
+            hotwords=request.hotwords,
+        )
 
-    def _post(self, path: str, key: ApiKey, resource: str, request_id: str,
-              content: bytes | Iterator[bytes], *, operation: str, timeout: float,
-              length: int | None = None) -> Reply:
+    def _post(
+        self,
+        path: str,
+        key: ApiKey,
+        resource: str,
+        request_id: str,
+        content: bytes | Iterator[bytes],
+        *,
+        operation: str,
+        timeout: float,
+        length: int | None = None,
+    ) -> Reply:
         headers = {
             **protocol.auth_headers(key.secret),
             "X-Api-Resource-Id": resource,
@@ -494,27 +595,48 @@ class VolcengineAsr:
         if length is not None:
             # An exact length instead of chunked encoding, which not every gateway takes.
             headers["Content-Length"] = str(length)
-        reply = send(self._http, "POST", self._base_url + path, timeout_seconds=timeout,
-                     what=f"{self._name} {operation}", headers=headers, content=content)
+        reply = send(
+            self._http,
+            "POST",
+            self._base_url + path,
+            timeout_seconds=timeout,
+            what=f"{self._name} {operation}",
+            headers=headers,
+            content=content,
+        )
         # Every poll at DEBUG; submits, flash calls and final answers at INFO.
         final = operation != "query" or reply.headers.get("X-Api-Status-Code") not in (
-            protocol.PROCESSING, protocol.QUEUED)
-        logger.log(logging.INFO if final else logging.DEBUG,
-                   "%s %s %s (%s): HTTP %d, status %s, logid %s", self._name, operation,
-                   request_id, key.fingerprint, reply.status,
-                   reply.headers.get("X-Api-Status-Code", "-"),
-                   reply.headers.get("X-Tt-Logid", "-"))
+            protocol.PROCESSING,
+            protocol.QUEUED,
+        )
+        logger.log(
+            logging.INFO if final else logging.DEBUG,
+            "%s %s %s (%s): HTTP %d, status %s, logid %s",
+            self._name,
+            operation,
+            request_id,
+            key.fingerprint,
+            reply.status,
+            reply.headers.get("X-Api-Status-Code", "-"),
+            reply.headers.get("X-Tt-Logid", "-"),
+        )
         return reply
 
     def _status(self, reply: Reply, operation: str) -> protocol.Status:
         code = str(reply.headers.get("X-Api-Status-Code", ""))
         try:
-            failure = http_failure(reply, operation=f"{self._name} {operation}",
-                                   max_quota_wait_seconds=self._policy.max_quota_wait_seconds)
+            failure = http_failure(
+                reply,
+                operation=f"{self._name} {operation}",
+                max_quota_wait_seconds=self._policy.max_quota_wait_seconds,
+            )
             if failure is not None:
                 raise failure
-            return protocol.classify_status(code, str(reply.headers.get("X-Api-Message", "")),
-                                            operation=f"{self._name} {operation}")
+            return protocol.classify_status(
+                code,
+                str(reply.headers.get("X-Api-Message", "")),
+                operation=f"{self._name} {operation}",
+            )
         except VendorError as exc:
             # What the vendor answered, for the task's error: HTTP 401, code 45000010.
             exc.http_status = exc.http_status or reply.status
@@ -527,9 +649,13 @@ def _answer(job: _Job, reply: Reply) -> _Answer:
         body = reply.body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Transient("the result is not UTF-8") from exc
-    return _Answer(request_id=job.request_id, resource_id=job.resource_id,
-                   status_code=str(reply.headers.get("X-Api-Status-Code", "")),
-                   log_id=str(reply.headers.get("X-Tt-Logid", "")), body=body)
+    return _Answer(
+        request_id=job.request_id,
+        resource_id=job.resource_id,
+        status_code=str(reply.headers.get("X-Api-Status-Code", "")),
+        log_id=str(reply.headers.get("X-Tt-Logid", "")),
+        body=body,
+    )
 
 
 def _parse(answer: _Answer) -> _Parsed:

@@ -76,9 +76,21 @@ PRESIGN_UNSUPPORTED = "PRESIGN_UNSUPPORTED"
 # BCP-47 primary subtags the docs' `language` codes qualify with a region (the docs
 # give "en-US", "ja-JP"; a request naming a region is passed through as it is).
 _DEFAULT_REGIONS: dict[str, str] = {
-    "zh": "zh-CN", "en": "en-US", "ja": "ja-JP", "ko": "ko-KR", "fr": "fr-FR",
-    "es": "es-MX", "de": "de-DE", "ru": "ru-RU", "pt": "pt-BR", "it": "it-IT",
-    "id": "id-ID", "th": "th-TH", "vi": "vi-VN", "ms": "ms-MY", "ar": "ar-SA",
+    "zh": "zh-CN",
+    "en": "en-US",
+    "ja": "ja-JP",
+    "ko": "ko-KR",
+    "fr": "fr-FR",
+    "es": "es-MX",
+    "de": "de-DE",
+    "ru": "ru-RU",
+    "pt": "pt-BR",
+    "it": "it-IT",
+    "id": "id-ID",
+    "th": "th-TH",
+    "vi": "vi-VN",
+    "ms": "ms-MY",
+    "ar": "ar-SA",
 }
 # For the provider catalog: what a task may ask this provider for.
 LANGUAGE_CODES: tuple[str, ...] = tuple(sorted(_DEFAULT_REGIONS))
@@ -108,9 +120,14 @@ def wav_size(duration_seconds: float) -> int:
     return _WAV_HEADER_BYTES + math.ceil(duration_seconds * _WAV_BYTES_PER_SECOND)
 
 
-def choose_mode(configured: Literal["auto", "standard", "flash"], *,
-                duration_seconds: float | None, size_bytes: int | None,
-                can_presign: bool, provider: str = "volcengine") -> Mode:
+def choose_mode(
+    configured: Literal["auto", "standard", "flash"],
+    *,
+    duration_seconds: float | None,
+    size_bytes: int | None,
+    can_presign: bool,
+    provider: str = "volcengine",
+) -> Mode:
     """The variant that can take this audio, or the error that says why none can.
 
     Unknown duration or size (None) counts as fitting. Raises `FailedPrecondition`
@@ -119,31 +136,44 @@ def choose_mode(configured: Literal["auto", "standard", "flash"], *,
     of the variant that must take it: another provider may take it, and the pipeline
     fails over on `Unavailable` only.
     """
-    fits_flash = ((duration_seconds is None or duration_seconds <= FLASH_MAX_SECONDS)
-                  and (size_bytes is None or size_bytes <= FLASH_MAX_BYTES))
+    fits_flash = (duration_seconds is None or duration_seconds <= FLASH_MAX_SECONDS) and (
+        size_bytes is None or size_bytes <= FLASH_MAX_BYTES
+    )
     if configured == "flash" or (configured == "auto" and fits_flash):
-        _check_limits(provider, "flash", duration_seconds, size_bytes,
-                      FLASH_MAX_SECONDS, FLASH_MAX_BYTES)
+        _check_limits(
+            provider, "flash", duration_seconds, size_bytes, FLASH_MAX_SECONDS, FLASH_MAX_BYTES
+        )
         return "flash"
     if not can_presign:
         raise FailedPrecondition(
             f"{provider} needs a URL it can download the audio from, and the object store "
-            "cannot presign one" + ("" if configured == "standard" else
-                                    "; the audio is too long for the flash variant"),
-            reason=PRESIGN_UNSUPPORTED, metadata={"provider": provider})
-    _check_limits(provider, "standard", duration_seconds, size_bytes,
-                  STANDARD_MAX_SECONDS, STANDARD_MAX_BYTES)
+            "cannot presign one"
+            + ("" if configured == "standard" else "; the audio is too long for the flash variant"),
+            reason=PRESIGN_UNSUPPORTED,
+            metadata={"provider": provider},
+        )
+    _check_limits(
+        provider, "standard", duration_seconds, size_bytes, STANDARD_MAX_SECONDS, STANDARD_MAX_BYTES
+    )
     return "standard"
 
 
-def _check_limits(provider: str, variant: str, duration: float | None, size: int | None,
-                  max_seconds: float, max_bytes: int) -> None:
+def _check_limits(
+    provider: str,
+    variant: str,
+    duration: float | None,
+    size: int | None,
+    max_seconds: float,
+    max_bytes: int,
+) -> None:
     if duration is not None and duration > max_seconds:
-        raise over_limit(provider, f"the {variant} variant takes at most "
-                                   f"{max_seconds / 3600:g} h of audio")
+        raise over_limit(
+            provider, f"the {variant} variant takes at most {max_seconds / 3600:g} h of audio"
+        )
     if size is not None and size > max_bytes:
-        raise over_limit(provider, f"the {variant} variant takes at most "
-                                   f"{max_bytes // 1_000_000} MB of audio")
+        raise over_limit(
+            provider, f"the {variant} variant takes at most {max_bytes // 1_000_000} MB of audio"
+        )
 
 
 def vendor_language(language_code: str) -> str:
@@ -158,8 +188,14 @@ def vendor_language(language_code: str) -> str:
     return _DEFAULT_REGIONS.get(primary, primary)
 
 
-def request_body(*, uid: str, audio: Mapping[str, Any], language: str, diarization: bool,
-                 hotwords: Sequence[Hotword]) -> dict[str, Any]:
+def request_body(
+    *,
+    uid: str,
+    audio: Mapping[str, Any],
+    language: str,
+    diarization: bool,
+    hotwords: Sequence[Hotword],
+) -> dict[str, Any]:
     """The submit (or flash) body; `audio` holds `url` or `data`.
 
     Every switch is sent explicitly: the doc copies disagree on their defaults.
@@ -178,12 +214,20 @@ def request_body(*, uid: str, audio: Mapping[str, Any], language: str, diarizati
     words = _hotword_list(hotwords)
     if words:
         # A JSON document inside a JSON string, as the vendor expects.
-        request["corpus"] = {"context": json.dumps(
-            {"hotwords": [{"word": w} for w in words]}, ensure_ascii=False)}
+        request["corpus"] = {
+            "context": json.dumps({"hotwords": [{"word": w} for w in words]}, ensure_ascii=False)
+        }
     return {
         "user": {"uid": uid},
-        "audio": {**audio, "format": "wav", "codec": "raw", "rate": 16_000, "bits": 16,
-                  "channel": 1, "language": language},
+        "audio": {
+            **audio,
+            "format": "wav",
+            "codec": "raw",
+            "rate": 16_000,
+            "bits": 16,
+            "channel": 1,
+            "language": language,
+        },
         "request": request,
     }
 
@@ -252,8 +296,11 @@ def parse_result(document: Mapping[str, Any]) -> tuple[list[TranscriptSegment], 
     if not segments and text:
         # Text without utterances (the vendor ignored `show_utterances`): keep what was
         # paid for as one unlabelled segment over the whole audio.
-        segments = [TranscriptSegment(index=0, speaker_label="", start=0.0,
-                                      end=round(duration or 0.0, 3), text=text)]
+        segments = [
+            TranscriptSegment(
+                index=0, speaker_label="", start=0.0, end=round(duration or 0.0, 3), text=text
+            )
+        ]
     return segments, duration
 
 
@@ -269,11 +316,22 @@ def _segment(utterance: Mapping[str, Any], speakers: SpeakerLabels) -> Transcrip
         if not word_text or int(word.get("start_time", -1)) < 0:
             continue
         word_start = _seconds(word["start_time"])
-        words.append(Word(text=word_text, start=word_start,
-                          end=max(_seconds(word.get("end_time", 0)), word_start),
-                          confidence=float(word.get("confidence") or 0.0)))
-    return TranscriptSegment(index=0, speaker_label=speakers(_speaker(utterance)),
-                             start=start, end=end, text=text, words=words)
+        words.append(
+            Word(
+                text=word_text,
+                start=word_start,
+                end=max(_seconds(word.get("end_time", 0)), word_start),
+                confidence=float(word.get("confidence") or 0.0),
+            )
+        )
+    return TranscriptSegment(
+        index=0,
+        speaker_label=speakers(_speaker(utterance)),
+        start=start,
+        end=end,
+        text=text,
+        words=words,
+    )
 
 
 def _speaker(utterance: Mapping[str, Any]) -> object:
@@ -286,8 +344,10 @@ def _speaker(utterance: Mapping[str, Any]) -> object:
 
 
 def _duration_seconds(document: Mapping[str, Any]) -> float | None:
-    candidates = [(document.get("audio_info") or {}).get("duration"),
-                  ((document.get("result") or {}).get("additions") or {}).get("duration")]
+    candidates = [
+        (document.get("audio_info") or {}).get("duration"),
+        ((document.get("result") or {}).get("additions") or {}).get("duration"),
+    ]
     for value in candidates:
         try:
             if value is not None and float(value) > 0:

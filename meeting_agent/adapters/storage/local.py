@@ -222,8 +222,11 @@ class LocalObjectStore:
                     if not stat.S_ISREG(status.st_mode):
                         continue
                     key = path.relative_to(self._root).as_posix()
-                    yield ObjectInfo(key=key, size_bytes=status.st_size,
-                                     modify_time=datetime.fromtimestamp(status.st_mtime, UTC))
+                    yield ObjectInfo(
+                        key=key,
+                        size_bytes=status.st_size,
+                        modify_time=datetime.fromtimestamp(status.st_mtime, UTC),
+                    )
 
     def presign_put(
         self, key: str, *, content_type: str, expires_in_seconds: int

@@ -125,8 +125,10 @@ def copy_one(
         recorded = state.done.get(item.key)
         if recorded is not None and recorded[0] == item.size:
             head = target.head(item.key)
-            if head is not None and head.size_bytes == item.size and (
-                recorded[1] == _sha256_of(item.path)
+            if (
+                head is not None
+                and head.size_bytes == item.size
+                and (recorded[1] == _sha256_of(item.path))
             ):
                 return CopyOutcome(item.key, item.size, "skipped", recorded[1])
         digest = hashlib.sha256()
@@ -142,12 +144,14 @@ def copy_one(
             raise
         local_sha = digest.hexdigest()
         if info.sha256 != local_sha or info.size_bytes != item.size:
-            return CopyOutcome(item.key, item.size, "failed", local_sha,
-                               "the file changed while it was copied")
+            return CopyOutcome(
+                item.key, item.size, "failed", local_sha, "the file changed while it was copied"
+            )
         head = target.head(item.key)
         if head is None or head.size_bytes != item.size:
-            return CopyOutcome(item.key, item.size, "failed", local_sha,
-                               "the target reports another size")
+            return CopyOutcome(
+                item.key, item.size, "failed", local_sha, "the target reports another size"
+            )
         state.record(item.key, item.size, local_sha)
         return CopyOutcome(item.key, item.size, "copied", local_sha)
     except MeetingAgentError as exc:

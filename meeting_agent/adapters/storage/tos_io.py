@@ -118,8 +118,10 @@ class TosObjectWriter:
             except (TosClientError, TosServerError) as exc:
                 # abort runs on error paths; raising would hide the error being handled.
                 # A lifecycle rule on the bucket removes parts of forgotten uploads.
-                logger.warning("could not abort multipart upload of an object: %s",
-                               translate(exc, "aborting a multipart upload").message)
+                logger.warning(
+                    "could not abort multipart upload of an object: %s",
+                    translate(exc, "aborting a multipart upload").message,
+                )
 
     def __enter__(self) -> Self:
         return self
@@ -206,8 +208,12 @@ class TosObjectWriter:
     def _upload_part(self, chunk: bytes) -> None:
         assert self._upload_id is not None
         part = self._client.upload_part(
-            self._bucket, self._key, self._upload_id, len(self._parts) + 1,
-            content_length=len(chunk), content=chunk,
+            self._bucket,
+            self._key,
+            self._upload_id,
+            len(self._parts) + 1,
+            content_length=len(chunk),
+            content=chunk,
         )
         self._parts.append(part)
 
@@ -215,7 +221,10 @@ class TosObjectWriter:
         self._spool.seek(0)
         body = self._spool.read()
         self._client.put_object(
-            self._bucket, self._key, content_length=len(body), content_type=self._content_type,
+            self._bucket,
+            self._key,
+            content_length=len(body),
+            content_type=self._content_type,
             content=body,
         )
 

@@ -148,14 +148,19 @@ class TosObjectStore:
             with map_tos_errors("listing objects"):
                 # list_only_once: without it the SDK walks every page before returning.
                 page = self._client.list_objects_type2(
-                    self._bucket, prefix=prefix or None, continuation_token=token,
-                    max_keys=_LIST_PAGE, list_only_once=True,
+                    self._bucket,
+                    prefix=prefix or None,
+                    continuation_token=token,
+                    max_keys=_LIST_PAGE,
+                    list_only_once=True,
                 )
             for item in page.contents:
                 modified = item.last_modified
-                yield ObjectInfo(key=str(item.key), size_bytes=int(item.size or 0),
-                                 modify_time=modified if isinstance(modified, datetime)
-                                 else None)
+                yield ObjectInfo(
+                    key=str(item.key),
+                    size_bytes=int(item.size or 0),
+                    modify_time=modified if isinstance(modified, datetime) else None,
+                )
             token = page.next_continuation_token
             if not page.is_truncated or not token:
                 return
@@ -169,11 +174,17 @@ class TosObjectStore:
         headers = {"Content-Type": content_type} if content_type else {}
         with map_tos_errors("signing an upload URL"):
             output = self._client.pre_signed_url(
-                tos.HttpMethodType.Http_Method_Put, self._bucket, key, expires=expires,
-                header=dict(headers), is_signed_all_headers=bool(headers),
+                tos.HttpMethodType.Http_Method_Put,
+                self._bucket,
+                key,
+                expires=expires,
+                header=dict(headers),
+                is_signed_all_headers=bool(headers),
             )
         return PresignedRequest(
-            url=output.signed_url, method="PUT", headers=headers,
+            url=output.signed_url,
+            method="PUT",
+            headers=headers,
             expire_time=datetime.now(UTC) + timedelta(seconds=expires),
         )
 
@@ -181,7 +192,9 @@ class TosObjectStore:
         validate_key(key)
         with map_tos_errors("signing a download URL"):
             output = self._client.pre_signed_url(
-                tos.HttpMethodType.Http_Method_Get, self._bucket, key,
+                tos.HttpMethodType.Http_Method_Get,
+                self._bucket,
+                key,
                 expires=self._expires(expires_in_seconds),
             )
         url: str = output.signed_url

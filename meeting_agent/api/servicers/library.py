@@ -40,16 +40,21 @@ MAX_HOTWORDS = 1000
 
 
 def _check_caller_id(v: Violations, value: str, field: str) -> None:
-    v.check(not value or CALLER_ID.fullmatch(value) is not None, field,
-            "must match [a-z][a-z0-9-]{0,62}")
+    v.check(
+        not value or CALLER_ID.fullmatch(value) is not None,
+        field,
+        "must match [a-z][a-z0-9-]{0,62}",
+    )
 
 
-def _template(msg: prompt_template_pb2.PromptTemplate, template_id: str, fields: set[str]
-              ) -> PromptTemplate:
+def _template(
+    msg: prompt_template_pb2.PromptTemplate, template_id: str, fields: set[str]
+) -> PromptTemplate:
     v = Violations()
     if "display_name" in fields:
-        check_text(v, msg.display_name, "prompt_template.display_name", max_length=200,
-                   required=True)
+        check_text(
+            v, msg.display_name, "prompt_template.display_name", max_length=200, required=True
+        )
     if "description" in fields:
         check_text(v, msg.description, "prompt_template.description", max_length=2000)
     if "system_prompt" in fields:
@@ -59,17 +64,24 @@ def _template(msg: prompt_template_pb2.PromptTemplate, template_id: str, fields:
     if "language_code" in fields:
         check_language(v, msg.language_code, "prompt_template.language_code")
     v.raise_if_any()
-    return PromptTemplate(id=template_id, tenant_id="", display_name=msg.display_name,
-                          description=msg.description, system_prompt=msg.system_prompt,
-                          body=msg.body, language_code=msg.language_code, etag=msg.etag,
-                          create_time=_EPOCH, update_time=_EPOCH)
+    return PromptTemplate(
+        id=template_id,
+        tenant_id="",
+        display_name=msg.display_name,
+        description=msg.description,
+        system_prompt=msg.system_prompt,
+        body=msg.body,
+        language_code=msg.language_code,
+        etag=msg.etag,
+        create_time=_EPOCH,
+        update_time=_EPOCH,
+    )
 
 
 def _hotword_set(msg: hotword_set_pb2.HotwordSet, set_id: str, fields: set[str]) -> HotwordSet:
     v = Violations()
     if "display_name" in fields:
-        check_text(v, msg.display_name, "hotword_set.display_name", max_length=200,
-                   required=True)
+        check_text(v, msg.display_name, "hotword_set.display_name", max_length=200, required=True)
     if "language_code" in fields:
         check_language(v, msg.language_code, "hotword_set.language_code")
     if "hotwords" in fields:
@@ -84,10 +96,16 @@ def _hotword_set(msg: hotword_set_pb2.HotwordSet, set_id: str, fields: set[str])
             v.check(key not in seen, f"{field}.phrase", f"duplicates {h.phrase!r}")
             seen.add(key)
     v.raise_if_any()
-    return HotwordSet(id=set_id, tenant_id="", display_name=msg.display_name,
-                      hotwords=[Hotword(h.phrase.strip(), h.weight) for h in msg.hotwords],
-                      language_code=msg.language_code, etag=msg.etag, create_time=_EPOCH,
-                      update_time=_EPOCH)
+    return HotwordSet(
+        id=set_id,
+        tenant_id="",
+        display_name=msg.display_name,
+        hotwords=[Hotword(h.phrase.strip(), h.weight) for h in msg.hotwords],
+        language_code=msg.language_code,
+        etag=msg.etag,
+        create_time=_EPOCH,
+        update_time=_EPOCH,
+    )
 
 
 class PromptTemplateServicer(prompt_template_service_pb2_grpc.PromptTemplateServiceServicer):
@@ -102,10 +120,12 @@ class PromptTemplateServicer(prompt_template_service_pb2_grpc.PromptTemplateServ
         _check_caller_id(v, request.prompt_template_id, "prompt_template_id")
         v.raise_if_any()
         template = _template(request.prompt_template, "", set(TEMPLATE_MUTABLE_FIELDS))
-        created = await self._offload.call(self._templates.create, current_principal(), template,
-                                          request.prompt_template_id)
+        created = await self._offload.call(
+            self._templates.create, current_principal(), template, request.prompt_template_id
+        )
         return prompt_template_service_pb2.CreatePromptTemplateResponse(
-            prompt_template=mappers.prompt_template(created))
+            prompt_template=mappers.prompt_template(created)
+        )
 
     async def GetPromptTemplate(
         self, request: prompt_template_service_pb2.GetPromptTemplateRequest, context: Context
@@ -113,37 +133,44 @@ class PromptTemplateServicer(prompt_template_service_pb2_grpc.PromptTemplateServ
         (template_id,) = parse_name(request.name, "name", "promptTemplates")
         template = await self._offload.read(self._templates.get, current_principal(), template_id)
         return prompt_template_service_pb2.GetPromptTemplateResponse(
-            prompt_template=mappers.prompt_template(template))
+            prompt_template=mappers.prompt_template(template)
+        )
 
     async def ListPromptTemplates(
         self, request: prompt_template_service_pb2.ListPromptTemplatesRequest, context: Context
     ) -> prompt_template_service_pb2.ListPromptTemplatesResponse:
         scope = ("promptTemplates",)
         page = page_request(request.page_size, request.page_token, scope=scope)
-        result = await self._offload.read(self._templates.list, current_principal(),
-                                         limit=page.size, cursor=page.cursor)
+        result = await self._offload.read(
+            self._templates.list, current_principal(), limit=page.size, cursor=page.cursor
+        )
         return prompt_template_service_pb2.ListPromptTemplatesResponse(
             prompt_templates=[mappers.prompt_template(t) for t in result.items],
-            next_page_token=next_page_token(result.next_cursor, scope=scope))
+            next_page_token=next_page_token(result.next_cursor, scope=scope),
+        )
 
     async def UpdatePromptTemplate(
         self, request: prompt_template_service_pb2.UpdatePromptTemplateRequest, context: Context
     ) -> prompt_template_service_pb2.UpdatePromptTemplateResponse:
-        (template_id,) = parse_name(request.prompt_template.name, "prompt_template.name",
-                                    "promptTemplates")
+        (template_id,) = parse_name(
+            request.prompt_template.name, "prompt_template.name", "promptTemplates"
+        )
         paths = check_mask(request.update_mask.paths, TEMPLATE_MUTABLE_FIELDS)
         template = _template(request.prompt_template, template_id, set(paths))
-        updated = await self._offload.call(self._templates.update, current_principal(), template,
-                                          paths)
+        updated = await self._offload.call(
+            self._templates.update, current_principal(), template, paths
+        )
         return prompt_template_service_pb2.UpdatePromptTemplateResponse(
-            prompt_template=mappers.prompt_template(updated))
+            prompt_template=mappers.prompt_template(updated)
+        )
 
     async def DeletePromptTemplate(
         self, request: prompt_template_service_pb2.DeletePromptTemplateRequest, context: Context
     ) -> prompt_template_service_pb2.DeletePromptTemplateResponse:
         (template_id,) = parse_name(request.name, "name", "promptTemplates")
-        await self._offload.call(self._templates.delete, current_principal(), template_id,
-                                request.etag)
+        await self._offload.call(
+            self._templates.delete, current_principal(), template_id, request.etag
+        )
         return prompt_template_service_pb2.DeletePromptTemplateResponse()
 
 
@@ -159,10 +186,12 @@ class HotwordSetServicer(hotword_set_service_pb2_grpc.HotwordSetServiceServicer)
         _check_caller_id(v, request.hotword_set_id, "hotword_set_id")
         v.raise_if_any()
         hotword_set = _hotword_set(request.hotword_set, "", set(HOTWORD_SET_MUTABLE_FIELDS))
-        created = await self._offload.call(self._sets.create, current_principal(), hotword_set,
-                                          request.hotword_set_id)
+        created = await self._offload.call(
+            self._sets.create, current_principal(), hotword_set, request.hotword_set_id
+        )
         return hotword_set_service_pb2.CreateHotwordSetResponse(
-            hotword_set=mappers.hotword_set(created))
+            hotword_set=mappers.hotword_set(created)
+        )
 
     async def GetHotwordSet(
         self, request: hotword_set_service_pb2.GetHotwordSetRequest, context: Context
@@ -176,11 +205,13 @@ class HotwordSetServicer(hotword_set_service_pb2_grpc.HotwordSetServiceServicer)
     ) -> hotword_set_service_pb2.ListHotwordSetsResponse:
         scope = ("hotwordSets",)
         page = page_request(request.page_size, request.page_token, scope=scope)
-        result = await self._offload.read(self._sets.list, current_principal(), limit=page.size,
-                                         cursor=page.cursor)
+        result = await self._offload.read(
+            self._sets.list, current_principal(), limit=page.size, cursor=page.cursor
+        )
         return hotword_set_service_pb2.ListHotwordSetsResponse(
             hotword_sets=[mappers.hotword_set(s) for s in result.items],
-            next_page_token=next_page_token(result.next_cursor, scope=scope))
+            next_page_token=next_page_token(result.next_cursor, scope=scope),
+        )
 
     async def UpdateHotwordSet(
         self, request: hotword_set_service_pb2.UpdateHotwordSetRequest, context: Context
@@ -188,10 +219,12 @@ class HotwordSetServicer(hotword_set_service_pb2_grpc.HotwordSetServiceServicer)
         (set_id,) = parse_name(request.hotword_set.name, "hotword_set.name", "hotwordSets")
         paths = check_mask(request.update_mask.paths, HOTWORD_SET_MUTABLE_FIELDS)
         hotword_set = _hotword_set(request.hotword_set, set_id, set(paths))
-        updated = await self._offload.call(self._sets.update, current_principal(), hotword_set,
-                                          paths)
+        updated = await self._offload.call(
+            self._sets.update, current_principal(), hotword_set, paths
+        )
         return hotword_set_service_pb2.UpdateHotwordSetResponse(
-            hotword_set=mappers.hotword_set(updated))
+            hotword_set=mappers.hotword_set(updated)
+        )
 
     async def DeleteHotwordSet(
         self, request: hotword_set_service_pb2.DeleteHotwordSetRequest, context: Context

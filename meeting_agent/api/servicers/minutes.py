@@ -27,50 +27,71 @@ class MinutesServicer(minutes_service_pb2_grpc.MinutesServiceServicer):
         self._minutes = minutes
         self._offload = offload
 
-    async def ListArtifacts(self, request: minutes_service_pb2.ListArtifactsRequest,
-                            context: Context) -> minutes_service_pb2.ListArtifactsResponse:
+    async def ListArtifacts(
+        self, request: minutes_service_pb2.ListArtifactsRequest, context: Context
+    ) -> minutes_service_pb2.ListArtifactsResponse:
         (task_id,) = parse_name(request.parent, "parent", "tasks")
         scope = ("artifacts", task_id)
         page = page_request(request.page_size, request.page_token, scope=scope)
-        result = await self._offload.read(self._minutes.list, current_principal(), task_id,
-                                         limit=page.size, cursor=page.cursor)
+        result = await self._offload.read(
+            self._minutes.list, current_principal(), task_id, limit=page.size, cursor=page.cursor
+        )
         return minutes_service_pb2.ListArtifactsResponse(
             artifacts=[mappers.artifact(a) for a in result.items],
-            next_page_token=next_page_token(result.next_cursor, scope=scope))
+            next_page_token=next_page_token(result.next_cursor, scope=scope),
+        )
 
-    async def GetArtifact(self, request: minutes_service_pb2.GetArtifactRequest,
-                          context: Context) -> minutes_service_pb2.GetArtifactResponse:
+    async def GetArtifact(
+        self, request: minutes_service_pb2.GetArtifactRequest, context: Context
+    ) -> minutes_service_pb2.GetArtifactResponse:
         task_id, artifact_id = parse_name(request.name, "name", "tasks", "artifacts")
-        artifact = await self._offload.read(self._minutes.get, current_principal(), task_id,
-                                           artifact_id)
+        artifact = await self._offload.read(
+            self._minutes.get, current_principal(), task_id, artifact_id
+        )
         return minutes_service_pb2.GetArtifactResponse(artifact=mappers.artifact(artifact))
 
-    async def GenerateArtifact(self, request: minutes_service_pb2.GenerateArtifactRequest,
-                               context: Context
-                               ) -> minutes_service_pb2.GenerateArtifactResponse:
+    async def GenerateArtifact(
+        self, request: minutes_service_pb2.GenerateArtifactRequest, context: Context
+    ) -> minutes_service_pb2.GenerateArtifactResponse:
         (task_id,) = parse_name(request.parent, "parent", "tasks")
         v = Violations()
         template_id = ""
         if request.prompt_template:
-            (template_id,) = parse_name(request.prompt_template, "prompt_template",
-                                        "promptTemplates")
+            (template_id,) = parse_name(
+                request.prompt_template, "prompt_template", "promptTemplates"
+            )
         for i, c in enumerate(request.llm_providers):
             v.check(bool(c.provider), f"llm_providers[{i}].provider", "is required")
-        v.check(not request.request_id or REQUEST_ID.fullmatch(request.request_id) is not None,
-                "request_id", "must be 1 to 64 characters of letters, digits, '_', '.', ':', '-'")
+        v.check(
+            not request.request_id or REQUEST_ID.fullmatch(request.request_id) is not None,
+            "request_id",
+            "must be 1 to 64 characters of letters, digits, '_', '.', ':', '-'",
+        )
         v.raise_if_any()
         choices = [ProviderChoice(c.provider, c.model) for c in request.llm_providers]
-        artifact = await self._offload.call(self._minutes.generate, current_principal(), task_id,
-                                           template_id, choices, request.request_id)
+        artifact = await self._offload.call(
+            self._minutes.generate,
+            current_principal(),
+            task_id,
+            template_id,
+            choices,
+            request.request_id,
+        )
         return minutes_service_pb2.GenerateArtifactResponse(artifact=mappers.artifact(artifact))
 
-    async def ExportArtifact(self, request: minutes_service_pb2.ExportArtifactRequest,
-                             context: Context) -> minutes_service_pb2.ExportArtifactResponse:
+    async def ExportArtifact(
+        self, request: minutes_service_pb2.ExportArtifactRequest, context: Context
+    ) -> minutes_service_pb2.ExportArtifactResponse:
         task_id, artifact_id = parse_name(request.name, "name", "tasks", "artifacts")
         if request.format not in _MINUTES_FORMATS:
             raise InvalidArgument.field("format", "must be MARKDOWN or JSON")
         content, content_type, filename = await self._offload.call(
-            self._minutes.export, current_principal(), task_id, artifact_id,
-            _MINUTES_FORMATS[request.format])
+            self._minutes.export,
+            current_principal(),
+            task_id,
+            artifact_id,
+            _MINUTES_FORMATS[request.format],
+        )
         return minutes_service_pb2.ExportArtifactResponse(
-            content=content, content_type=content_type, filename=filename)
+            content=content, content_type=content_type, filename=filename
+        )

@@ -34,8 +34,9 @@ class UsageServicer(usage_service_pb2_grpc.UsageServiceServicer):
         self._usage = usage
         self._offload = offload
 
-    async def GetUsage(self, request: usage_service_pb2.GetUsageRequest, context: Context
-                       ) -> usage_service_pb2.GetUsageResponse:
+    async def GetUsage(
+        self, request: usage_service_pb2.GetUsageRequest, context: Context
+    ) -> usage_service_pb2.GetUsageResponse:
         v = Violations()
         v.check(request.HasField("start_time"), "start_time", "is required")
         v.check(request.HasField("end_time"), "end_time", "is required")
@@ -49,39 +50,55 @@ class UsageServicer(usage_service_pb2_grpc.UsageServiceServicer):
                 v.add(f"group_by[{i}]", "is repeated")
             else:
                 group_by.append(_DIMENSIONS[dimension])
-        v.check(not request.label_key or LABEL_KEY.fullmatch(request.label_key) is not None,
-                "label_key", "must match [a-z][a-z0-9_-]{0,62}")
+        v.check(
+            not request.label_key or LABEL_KEY.fullmatch(request.label_key) is not None,
+            "label_key",
+            "must match [a-z][a-z0-9_-]{0,62}",
+        )
         user_id = request.user.removeprefix("users/")
-        v.check(not request.user or (request.user.startswith("users/") and bool(user_id)),
-                "user", "must have the form users/{user}")
+        v.check(
+            not request.user or (request.user.startswith("users/") and bool(user_id)),
+            "user",
+            "must have the form users/{user}",
+        )
         v.raise_if_any()
         assert start is not None and end is not None
         query = UsageQuery(
             start=start,
             end=end,
-            group_by=group_by, label_key=request.label_key, provider=request.provider,
+            group_by=group_by,
+            label_key=request.label_key,
+            provider=request.provider,
             user_id=user_id if request.user else "",
         )
         rows, total = await self._offload.call(self._usage.get_usage, current_principal(), query)
-        return usage_service_pb2.GetUsageResponse(rows=[mappers.usage_row(r) for r in rows],
-                                                  total=mappers.usage_row(total))
+        return usage_service_pb2.GetUsageResponse(
+            rows=[mappers.usage_row(r) for r in rows], total=mappers.usage_row(total)
+        )
 
 
 class CapabilitiesServicer(capabilities_service_pb2_grpc.CapabilitiesServiceServicer):
-    def __init__(self, catalog: ProviderCatalog, settings: Settings,
-                 *, presigned_upload: bool) -> None:
+    def __init__(
+        self, catalog: ProviderCatalog, settings: Settings, *, presigned_upload: bool
+    ) -> None:
         limits = settings.limits
         self._response = capabilities_service_pb2.GetCapabilitiesResponse(
             asr_providers=[
                 capabilities_service_pb2.AsrProviderInfo(
-                    name=p.name, models=p.models, language_codes=p.language_codes,
-                    diarization=p.diarization, hotwords=p.hotwords,
-                    word_timestamps=p.word_timestamps, native_hotwords=p.native_hotwords)
+                    name=p.name,
+                    models=p.models,
+                    language_codes=p.language_codes,
+                    diarization=p.diarization,
+                    hotwords=p.hotwords,
+                    word_timestamps=p.word_timestamps,
+                    native_hotwords=p.native_hotwords,
+                )
                 for p in catalog.asr
             ],
             llm_providers=[
-                capabilities_service_pb2.LlmProviderInfo(name=p.name, models=p.models,
-                                                         extractive=p.extractive)
+                capabilities_service_pb2.LlmProviderInfo(
+                    name=p.name, models=p.models, extractive=p.extractive
+                )
                 for p in catalog.llm
             ],
             limits=capabilities_service_pb2.Limits(
@@ -95,7 +112,7 @@ class CapabilitiesServicer(capabilities_service_pb2_grpc.CapabilitiesServiceServ
             server_version=__version__,
         )
 
-    async def GetCapabilities(self, request: capabilities_service_pb2.GetCapabilitiesRequest,
-                              context: Context
-                              ) -> capabilities_service_pb2.GetCapabilitiesResponse:
+    async def GetCapabilities(
+        self, request: capabilities_service_pb2.GetCapabilitiesRequest, context: Context
+    ) -> capabilities_service_pb2.GetCapabilitiesResponse:
         return self._response

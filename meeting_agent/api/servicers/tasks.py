@@ -35,20 +35,24 @@ _MESSAGE_CACHE_SIZE = 4096
 
 
 class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
-    def __init__(self, tasks: TaskService, watch: TaskWatchHub, offload: Offload, *,
-                 max_audio_sources: int) -> None:
+    def __init__(
+        self, tasks: TaskService, watch: TaskWatchHub, offload: Offload, *, max_audio_sources: int
+    ) -> None:
         self._tasks = tasks
         self._watch = watch
         self._offload = offload
         self._max_audio_sources = max_audio_sources
-        self._messages: OrderedDict[tuple[str, int], task_service_pb2.WatchTaskResponse] = \
+        self._messages: OrderedDict[tuple[str, int], task_service_pb2.WatchTaskResponse] = (
             OrderedDict()
+        )
 
-    async def CreateTask(self, request: task_service_pb2.CreateTaskRequest, context: Context
-                         ) -> task_service_pb2.CreateTaskResponse:
+    async def CreateTask(
+        self, request: task_service_pb2.CreateTaskRequest, context: Context
+    ) -> task_service_pb2.CreateTaskResponse:
         new = self._validate_create(request)
-        task = await self._offload.call(self._tasks.create, current_principal(), new,
-                                        request.request_id)
+        task = await self._offload.call(
+            self._tasks.create, current_principal(), new, request.request_id
+        )
         return task_service_pb2.CreateTaskResponse(task=mappers.task(task))
 
     def _validate_create(self, request: task_service_pb2.CreateTaskRequest) -> NewTask:
@@ -56,8 +60,11 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
         t = request.task
         v.check(request.HasField("task"), "task", "is required")
         check_text(v, t.display_name, "task.display_name", max_length=200)
-        v.check(request.request_id == "" or REQUEST_ID.fullmatch(request.request_id) is not None,
-                "request_id", "must be 1 to 64 characters of letters, digits, '_', '.', ':', '-'")
+        v.check(
+            request.request_id == "" or REQUEST_ID.fullmatch(request.request_id) is not None,
+            "request_id",
+            "must be 1 to 64 characters of letters, digits, '_', '.', ':', '-'",
+        )
         sources = []
         if not t.audio_sources:
             v.add("task.audio_sources", "at least one audio source is required")
@@ -81,61 +88,86 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
         if len(t.labels) > MAX_LABELS:
             v.add("task.labels", f"at most {MAX_LABELS} labels are allowed")
         for key, value in t.labels.items():
-            v.check(LABEL_KEY.fullmatch(key) is not None, f"task.labels[{key!r}]",
-                    "key must match [a-z][a-z0-9_-]{0,62}")
-            v.check(len(value) <= 128, f"task.labels[{key!r}]", "value must be at most 128 "
-                    "characters")
+            v.check(
+                LABEL_KEY.fullmatch(key) is not None,
+                f"task.labels[{key!r}]",
+                "key must match [a-z][a-z0-9_-]{0,62}",
+            )
+            v.check(
+                len(value) <= 128, f"task.labels[{key!r}]", "value must be at most 128 characters"
+            )
         options = self._validate_options(v, t.options)
         v.raise_if_any()
-        return NewTask(display_name=t.display_name, sources=sources, options=options,
-                       labels=dict(t.labels))
+        return NewTask(
+            display_name=t.display_name, sources=sources, options=options, labels=dict(t.labels)
+        )
 
     @staticmethod
     def _validate_options(v: Violations, o: task_pb2.TaskOptions) -> TaskOptions:
         check_language(v, o.language_code, "task.options.language_code")
         asr = [ProviderChoice(c.provider, c.model) for c in o.asr_providers]
         llm = [ProviderChoice(c.provider, c.model) for c in o.llm_providers]
-        for path, choices in (("task.options.asr_providers", asr),
-                              ("task.options.llm_providers", llm)):
+        for path, choices in (
+            ("task.options.asr_providers", asr),
+            ("task.options.llm_providers", llm),
+        ):
             for i, c in enumerate(choices):
                 v.check(bool(c.provider), f"{path}[{i}].provider", "is required")
         hotword_set_id = template_id = ""
         if o.hotword_set:
-            hotword_set_id = _collect_name(v, o.hotword_set, "task.options.hotword_set",
-                                           "hotwordSets")
+            hotword_set_id = _collect_name(
+                v, o.hotword_set, "task.options.hotword_set", "hotwordSets"
+            )
         if o.prompt_template:
-            template_id = _collect_name(v, o.prompt_template, "task.options.prompt_template",
-                                        "promptTemplates")
+            template_id = _collect_name(
+                v, o.prompt_template, "task.options.prompt_template", "promptTemplates"
+            )
         count = None
         hint = o.speaker_count.WhichOneof("hint") if o.HasField("speaker_count") else None
         if hint == "exact":
             n = o.speaker_count.exact
-            v.check(1 <= n <= MAX_SPEAKERS, "task.options.speaker_count.exact",
-                    f"must be between 1 and {MAX_SPEAKERS}")
+            v.check(
+                1 <= n <= MAX_SPEAKERS,
+                "task.options.speaker_count.exact",
+                f"must be between 1 and {MAX_SPEAKERS}",
+            )
             count = SpeakerCount(n, n)
         elif hint == "range":
             lo, hi = o.speaker_count.range.min, o.speaker_count.range.max
-            v.check(1 <= lo <= MAX_SPEAKERS, "task.options.speaker_count.range.min",
-                    f"must be between 1 and {MAX_SPEAKERS}")
-            v.check(1 <= hi <= MAX_SPEAKERS and hi >= lo, "task.options.speaker_count.range.max",
-                    f"must be between min and {MAX_SPEAKERS}")
+            v.check(
+                1 <= lo <= MAX_SPEAKERS,
+                "task.options.speaker_count.range.min",
+                f"must be between 1 and {MAX_SPEAKERS}",
+            )
+            v.check(
+                1 <= hi <= MAX_SPEAKERS and hi >= lo,
+                "task.options.speaker_count.range.max",
+                f"must be between min and {MAX_SPEAKERS}",
+            )
             count = SpeakerCount(lo, hi)
         elif o.HasField("speaker_count"):
             v.add("task.options.speaker_count", "one of exact or range is required")
-        return TaskOptions(language_code=o.language_code, asr_providers=asr,
-                           hotword_set_id=hotword_set_id, prompt_template_id=template_id,
-                           llm_providers=llm, speaker_count=count,
-                           disable_diarization=o.disable_diarization,
-                           no_fallback=o.no_fallback)
+        return TaskOptions(
+            language_code=o.language_code,
+            asr_providers=asr,
+            hotword_set_id=hotword_set_id,
+            prompt_template_id=template_id,
+            llm_providers=llm,
+            speaker_count=count,
+            disable_diarization=o.disable_diarization,
+            no_fallback=o.no_fallback,
+        )
 
-    async def GetTask(self, request: task_service_pb2.GetTaskRequest, context: Context
-                      ) -> task_service_pb2.GetTaskResponse:
+    async def GetTask(
+        self, request: task_service_pb2.GetTaskRequest, context: Context
+    ) -> task_service_pb2.GetTaskResponse:
         (task_id,) = parse_name(request.name, "name", "tasks")
         task = await self._offload.read(self._tasks.get, current_principal(), task_id)
         return task_service_pb2.GetTaskResponse(task=mappers.task(task))
 
-    async def ListTasks(self, request: task_service_pb2.ListTasksRequest, context: Context
-                        ) -> task_service_pb2.ListTasksResponse:
+    async def ListTasks(
+        self, request: task_service_pb2.ListTasksRequest, context: Context
+    ) -> task_service_pb2.ListTasksResponse:
         v = Violations()
         states = []
         for i, state in enumerate(request.states):
@@ -143,42 +175,54 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
                 states.append(mappers.TASK_STATES_FROM_PROTO[state])
             else:
                 v.add(f"states[{i}]", f"unknown task state {state}")
-        start = (check_timestamp(v, request.create_time_start, "create_time_start")
-                 if request.HasField("create_time_start") else None)
-        end = (check_timestamp(v, request.create_time_end, "create_time_end")
-               if request.HasField("create_time_end") else None)
-        v.check(start is None or end is None or start < end, "create_time_end",
-                "must be after create_time_start")
+        start = (
+            check_timestamp(v, request.create_time_start, "create_time_start")
+            if request.HasField("create_time_start")
+            else None
+        )
+        end = (
+            check_timestamp(v, request.create_time_end, "create_time_end")
+            if request.HasField("create_time_end")
+            else None
+        )
+        v.check(
+            start is None or end is None or start < end,
+            "create_time_end",
+            "must be after create_time_start",
+        )
         v.raise_if_any()
         flt = TaskFilter(states=states, create_time_start=start, create_time_end=end)
         scope = ("tasks", sorted(s.value for s in states), str(start), str(end))
         page = page_request(request.page_size, request.page_token, scope=scope)
-        result = await self._offload.read(self._tasks.list, current_principal(), flt,
-                                          limit=page.size, cursor=page.cursor)
+        result = await self._offload.read(
+            self._tasks.list, current_principal(), flt, limit=page.size, cursor=page.cursor
+        )
         return task_service_pb2.ListTasksResponse(
             tasks=[mappers.task(t) for t in result.items],
             next_page_token=next_page_token(result.next_cursor, scope=scope),
         )
 
-    async def CancelTask(self, request: task_service_pb2.CancelTaskRequest, context: Context
-                         ) -> task_service_pb2.CancelTaskResponse:
+    async def CancelTask(
+        self, request: task_service_pb2.CancelTaskRequest, context: Context
+    ) -> task_service_pb2.CancelTaskResponse:
         (task_id,) = parse_name(request.name, "name", "tasks")
         task = await self._offload.call(self._tasks.cancel, current_principal(), task_id)
         return task_service_pb2.CancelTaskResponse(task=mappers.task(task))
 
-    async def DeleteTask(self, request: task_service_pb2.DeleteTaskRequest, context: Context
-                         ) -> task_service_pb2.DeleteTaskResponse:
+    async def DeleteTask(
+        self, request: task_service_pb2.DeleteTaskRequest, context: Context
+    ) -> task_service_pb2.DeleteTaskResponse:
         (task_id,) = parse_name(request.name, "name", "tasks")
         await self._offload.call(self._tasks.delete, current_principal(), task_id)
         return task_service_pb2.DeleteTaskResponse()
 
-    async def WatchTask(self, request: task_service_pb2.WatchTaskRequest, context: Context
-                        ) -> AsyncIterator[task_service_pb2.WatchTaskResponse]:
+    async def WatchTask(
+        self, request: task_service_pb2.WatchTaskRequest, context: Context
+    ) -> AsyncIterator[task_service_pb2.WatchTaskResponse]:
         (task_id,) = parse_name(request.name, "name", "tasks")
         if request.after_sequence < 0:
             raise InvalidArgument.field("after_sequence", "must not be negative")
-        async for item in self._watch.watch(current_principal(), task_id,
-                                            request.after_sequence):
+        async for item in self._watch.watch(current_principal(), task_id, request.after_sequence):
             yield self._watch_message(item)
 
     def _watch_message(self, item: WatchItem) -> task_service_pb2.WatchTaskResponse:
@@ -191,7 +235,8 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
         if message is None:
             message = task_service_pb2.WatchTaskResponse(
                 event=mappers.task_event(item.event),
-                task=mappers.task(item.task) if item.task is not None else None)
+                task=mappers.task(item.task) if item.task is not None else None,
+            )
             self._messages[key] = message
             if len(self._messages) > _MESSAGE_CACHE_SIZE:
                 self._messages.popitem(last=False)

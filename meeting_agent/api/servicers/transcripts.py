@@ -28,37 +28,46 @@ class TranscriptServicer(transcript_service_pb2_grpc.TranscriptServiceServicer):
         self._transcripts = transcripts
         self._offload = offload
 
-    async def GetTranscript(self, request: transcript_service_pb2.GetTranscriptRequest,
-                            context: Context) -> transcript_service_pb2.GetTranscriptResponse:
+    async def GetTranscript(
+        self, request: transcript_service_pb2.GetTranscriptRequest, context: Context
+    ) -> transcript_service_pb2.GetTranscriptResponse:
         task_id = parse_singleton(request.name, "name", "tasks", "transcript")
         if request.view not in transcript_pb2.TranscriptView.values():
             raise InvalidArgument.field("view", f"unknown view {request.view}")
         with_words = request.view == transcript_pb2.TRANSCRIPT_VIEW_FULL
         transcript, mappings = await self._offload.call(
-            self._transcripts.get, current_principal(), task_id, with_words=with_words)
+            self._transcripts.get, current_principal(), task_id, with_words=with_words
+        )
         return transcript_service_pb2.GetTranscriptResponse(
-            transcript=mappers.transcript(transcript, mappings, with_words=with_words))
+            transcript=mappers.transcript(transcript, mappings, with_words=with_words)
+        )
 
-    async def ExportTranscript(self, request: transcript_service_pb2.ExportTranscriptRequest,
-                               context: Context
-                               ) -> transcript_service_pb2.ExportTranscriptResponse:
+    async def ExportTranscript(
+        self, request: transcript_service_pb2.ExportTranscriptRequest, context: Context
+    ) -> transcript_service_pb2.ExportTranscriptResponse:
         task_id = parse_singleton(request.name, "name", "tasks", "transcript")
         if request.format not in _TRANSCRIPT_FORMATS:
             raise InvalidArgument.field("format", "must be SRT, WEBVTT, TEXT or JSON")
         content, content_type, filename = await self._offload.call(
-            self._transcripts.export, current_principal(), task_id,
-            _TRANSCRIPT_FORMATS[request.format])
+            self._transcripts.export,
+            current_principal(),
+            task_id,
+            _TRANSCRIPT_FORMATS[request.format],
+        )
         return transcript_service_pb2.ExportTranscriptResponse(
-            content=content, content_type=content_type, filename=filename)
+            content=content, content_type=content_type, filename=filename
+        )
 
     async def GetSpeakerMappings(
         self, request: transcript_service_pb2.GetSpeakerMappingsRequest, context: Context
     ) -> transcript_service_pb2.GetSpeakerMappingsResponse:
         task_id = parse_singleton(request.name, "name", "tasks", "speakerMappings")
-        mappings = await self._offload.read(self._transcripts.get_mappings, current_principal(),
-                                           task_id)
+        mappings = await self._offload.read(
+            self._transcripts.get_mappings, current_principal(), task_id
+        )
         return transcript_service_pb2.GetSpeakerMappingsResponse(
-            speaker_mappings=mappers.speaker_mappings(mappings))
+            speaker_mappings=mappers.speaker_mappings(mappings)
+        )
 
     async def UpdateSpeakerMappings(
         self, request: transcript_service_pb2.UpdateSpeakerMappingsRequest, context: Context
@@ -70,20 +79,36 @@ class TranscriptServicer(transcript_service_pb2_grpc.TranscriptServiceServicer):
         v.check(bool(paths), "update_mask", "must name `mappings` or `mappings.<label>` entries")
         for path in paths:
             label = path.removeprefix(WHOLE_MAP + ".")
-            v.check(path == WHOLE_MAP or (path.startswith(WHOLE_MAP + ".")
-                                          and SPEAKER_LABEL.fullmatch(label) is not None),
-                    "update_mask", f"unknown path {path!r}")
+            v.check(
+                path == WHOLE_MAP
+                or (
+                    path.startswith(WHOLE_MAP + ".") and SPEAKER_LABEL.fullmatch(label) is not None
+                ),
+                "update_mask",
+                f"unknown path {path!r}",
+            )
         mappings = {}
         for label, identity in given.mappings.items():
             field = f"speaker_mappings.mappings[{label!r}]"
-            v.check(SPEAKER_LABEL.fullmatch(label) is not None, field,
-                    "label must be 1 to 64 letters, digits, '_' or '-'")
-            check_text(v, identity.display_name, f"{field}.display_name", max_length=100,
-                       required=True)
+            v.check(
+                SPEAKER_LABEL.fullmatch(label) is not None,
+                field,
+                "label must be 1 to 64 letters, digits, '_' or '-'",
+            )
+            check_text(
+                v, identity.display_name, f"{field}.display_name", max_length=100, required=True
+            )
             check_text(v, identity.user_id, f"{field}.user_id", max_length=128)
             mappings[label] = SpeakerIdentity(identity.display_name, identity.user_id)
         v.raise_if_any()
-        result = await self._offload.call(self._transcripts.update_mappings, current_principal(),
-                                         task_id, mappings, given.etag, paths)
+        result = await self._offload.call(
+            self._transcripts.update_mappings,
+            current_principal(),
+            task_id,
+            mappings,
+            given.etag,
+            paths,
+        )
         return transcript_service_pb2.UpdateSpeakerMappingsResponse(
-            speaker_mappings=mappers.speaker_mappings(result))
+            speaker_mappings=mappers.speaker_mappings(result)
+        )

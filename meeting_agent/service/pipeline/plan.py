@@ -81,15 +81,25 @@ class Workload:
     llm_minutes: bool = False
 
     @classmethod
-    def of(cls, profiles: ProviderProfiles, *, audio_seconds: float | None,
-           transcribe: bool, asr_provider: str, diarizer: bool, minutes_provider: str
-           ) -> Workload:
+    def of(
+        cls,
+        profiles: ProviderProfiles,
+        *,
+        audio_seconds: float | None,
+        transcribe: bool,
+        asr_provider: str,
+        diarizer: bool,
+        minutes_provider: str,
+    ) -> Workload:
         """The work with these providers; `diarizer` says whether diarization is wanted
         and available, and it runs only when the recogniser labels no speakers."""
-        return cls(audio_seconds=audio_seconds, transcribe=transcribe,
-                   cloud_asr=asr_provider in profiles.cloud_asr,
-                   diarize=diarizer and asr_provider not in profiles.speaker_labelling_asr,
-                   llm_minutes=minutes_provider in profiles.llm_minutes)
+        return cls(
+            audio_seconds=audio_seconds,
+            transcribe=transcribe,
+            cloud_asr=asr_provider in profiles.cloud_asr,
+            diarize=diarizer and asr_provider not in profiles.speaker_labelling_asr,
+            llm_minutes=minutes_provider in profiles.llm_minutes,
+        )
 
 
 def stage_costs(work: Workload) -> dict[TaskStage, float]:
@@ -103,15 +113,17 @@ def stage_costs(work: Workload) -> dict[TaskStage, float]:
         if work.diarize:
             costs[TaskStage.DIARIZE] = _LOCAL_DIARIZATION
     costs[TaskStage.APPLY_SPEAKER_MAPPINGS] = _APPLY_SPEAKER_MAPPINGS
-    costs[TaskStage.GENERATE_MINUTES] = _LLM_MINUTES if work.llm_minutes \
-        else _EXTRACTIVE_MINUTES
+    costs[TaskStage.GENERATE_MINUTES] = _LLM_MINUTES if work.llm_minutes else _EXTRACTIVE_MINUTES
     return {stage: cost.seconds(seconds) for stage, cost in costs.items()}
 
 
-def stage_spans(costs: Mapping[TaskStage, float], *, start: int = 0,
-                end: int = LAST_STAGE_PERCENT,
-                stages: Collection[TaskStage] = PIPELINE_ORDER
-                ) -> dict[TaskStage, tuple[int, int]]:
+def stage_spans(
+    costs: Mapping[TaskStage, float],
+    *,
+    start: int = 0,
+    end: int = LAST_STAGE_PERCENT,
+    stages: Collection[TaskStage] = PIPELINE_ORDER,
+) -> dict[TaskStage, tuple[int, int]]:
     """Consecutive `(low, high)` percents for `stages` (pipeline order) over start-end,
     each as wide as its share of the total cost.
 

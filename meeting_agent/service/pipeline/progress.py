@@ -37,8 +37,9 @@ class TaskProgress:
     one event per second, so a long transcription does not flood the event log.
     """
 
-    def __init__(self, task: Task, uow_factory: UnitOfWorkFactory, clock: Clock,
-                 events: EventBus) -> None:
+    def __init__(
+        self, task: Task, uow_factory: UnitOfWorkFactory, clock: Clock, events: EventBus
+    ) -> None:
         self._task_id = task.id
         self._tenant_id = task.tenant_id
         self._uow_factory = uow_factory
@@ -46,8 +47,7 @@ class TaskProgress:
         self._events = events
         self._last_emit = 0.0
         self.percent = task.progress_percent
-        self._spans = stage_spans(stage_costs(Workload(audio_seconds=None)),
-                                  start=self.percent)
+        self._spans = stage_spans(stage_costs(Workload(audio_seconds=None)), start=self.percent)
         # What a progress event says when its reporter says nothing: what the stage does.
         self._doing = ""
         # A span and a duration per stage; the runner closes it if the job dies mid-stage.
@@ -69,8 +69,9 @@ class TaskProgress:
         return task
 
     def started(self, attempt: int) -> None:
-        message = ("processing started" if attempt <= 1
-                   else f"processing resumed (attempt {attempt})")
+        message = (
+            "processing started" if attempt <= 1 else f"processing resumed (attempt {attempt})"
+        )
         self._record(TaskEventType.STATE_CHANGED, message)
 
     def plan(self, work: Workload, *, first: TaskStage = PIPELINE_ORDER[0]) -> None:
@@ -78,9 +79,8 @@ class TaskProgress:
         by their expected cost. Called again when the task learns more (the audio's
         length, whether the recogniser labelled speakers): earlier stages keep theirs,
         and the new spans start at the current percent, so it never goes back."""
-        remaining = PIPELINE_ORDER[PIPELINE_ORDER.index(first):]
-        self._spans.update(stage_spans(stage_costs(work), start=self.percent,
-                                       stages=remaining))
+        remaining = PIPELINE_ORDER[PIPELINE_ORDER.index(first) :]
+        self._spans.update(stage_spans(stage_costs(work), start=self.percent, stages=remaining))
 
     def span(self, stage: TaskStage) -> tuple[int, int]:
         if stage is TaskStage.DONE:
@@ -91,8 +91,9 @@ class TaskProgress:
         self.percent = max(self.percent, self.span(stage)[0])
         self._doing = message
         self.timeline.enter(stage.value)
-        self._record(TaskEventType.STAGE_CHANGED, message, stage=stage,
-                     progress_percent=self.percent)
+        self._record(
+            TaskEventType.STAGE_CHANGED, message, stage=stage, progress_percent=self.percent
+        )
 
     def within(self, stage: TaskStage, fraction: float, message: str = "") -> None:
         low, high = self.span(stage)
@@ -104,10 +105,15 @@ class TaskProgress:
         self.percent = percent
         self._record(TaskEventType.PROGRESS, message or self._doing, progress_percent=percent)
 
-    def finished(self, state: TaskState, message: str, *, error: TaskError | None = None,
-                 **changes: object) -> Task:
+    def finished(
+        self, state: TaskState, message: str, *, error: TaskError | None = None, **changes: object
+    ) -> Task:
         final_changes: dict[str, object] = {
-            "state": state, "error": error, "end_time": self._clock.now(), **changes}
+            "state": state,
+            "error": error,
+            "end_time": self._clock.now(),
+            **changes,
+        }
         if state is TaskState.SUCCEEDED:
             final_changes.update(stage=TaskStage.DONE, progress_percent=100)
         task = self._record(TaskEventType.STATE_CHANGED, message, **final_changes)
@@ -123,10 +129,19 @@ class TaskProgress:
         self.timeline.close("interrupted")
         self._record(TaskEventType.STATE_CHANGED, message, state=TaskState.QUEUED)
 
-    def warning(self, reason: str, message: str, *,
-                fallback: ProviderFallback | None = None) -> None:
-        record_warning(self._uow_factory, self._clock, self._events, self._tenant_id,
-                       self._task_id, reason, message, fallback=fallback)
+    def warning(
+        self, reason: str, message: str, *, fallback: ProviderFallback | None = None
+    ) -> None:
+        record_warning(
+            self._uow_factory,
+            self._clock,
+            self._events,
+            self._tenant_id,
+            self._task_id,
+            reason,
+            message,
+            fallback=fallback,
+        )
 
     def update(self, **changes: object) -> None:
         """Change task fields without an event (for example the audio duration)."""
@@ -140,9 +155,17 @@ class TaskProgress:
             uow.commit()
 
 
-def record_warning(uow_factory: UnitOfWorkFactory, clock: Clock, events: EventBus,
-                   tenant_id: str, task_id: str, reason: str, message: str, *,
-                   fallback: ProviderFallback | None = None) -> None:
+def record_warning(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    events: EventBus,
+    tenant_id: str,
+    task_id: str,
+    reason: str,
+    message: str,
+    *,
+    fallback: ProviderFallback | None = None,
+) -> None:
     """A WARNING event on the task, stored then published; a fallback is also kept on
     the task, one per output (a later one of the same output replaces it)."""
     with uow_factory() as uow:
@@ -150,8 +173,7 @@ def record_warning(uow_factory: UnitOfWorkFactory, clock: Clock, events: EventBu
         if task is None:
             return
         if fallback is not None:
-            task.fallbacks = [*(f for f in task.fallbacks if f.output != fallback.output),
-                              fallback]
+            task.fallbacks = [*(f for f in task.fallbacks if f.output != fallback.output), fallback]
         task.update_time = clock.now()
         event = record_event(uow, task, TaskEventType.WARNING, message, clock, reason=reason)
         uow.tasks.save(task)

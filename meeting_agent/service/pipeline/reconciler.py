@@ -47,9 +47,11 @@ class Reconciler:
         now = self._clock.now()
         try:
             with self._uow_factory(read_only=True) as uow:
-                orphans = uow.tasks.find_orphans(stale_before=now - self._lease_timeout,
-                                                 queued_before=now - self._queued_grace,
-                                                 limit=self._batch)
+                orphans = uow.tasks.find_orphans(
+                    stale_before=now - self._lease_timeout,
+                    queued_before=now - self._queued_grace,
+                    limit=self._batch,
+                )
         except MeetingAgentError as exc:
             _LOGGER.warning("reconciler could not read tasks: %s", exc.message)
             return 0
@@ -59,11 +61,14 @@ class Reconciler:
             try:
                 if self._queue.requeue(task.id):
                     requeued += 1
-                    _LOGGER.info("requeued tasks/%s (%s%s)", task.id, task.state.value,
-                                 ", lease stale" if task.state is TaskState.RUNNING else "")
+                    _LOGGER.info(
+                        "requeued tasks/%s (%s%s)",
+                        task.id,
+                        task.state.value,
+                        ", lease stale" if task.state is TaskState.RUNNING else "",
+                    )
             except MeetingAgentError as exc:
                 # The queue is down; every orphan stays in the table for the next round.
-                _LOGGER.warning("reconciler could not requeue tasks/%s: %s", task.id,
-                                exc.message)
+                _LOGGER.warning("reconciler could not requeue tasks/%s: %s", task.id, exc.message)
                 break
         return requeued

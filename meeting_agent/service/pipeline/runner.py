@@ -98,8 +98,7 @@ class _Lease:
         self._task = task
         self._stop = threading.Event()
         self.cancelled = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"lease-{task.id}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{task.id}", daemon=True)
 
     def __enter__(self) -> _Lease:
         self._thread.start()
@@ -115,8 +114,9 @@ class _Lease:
             try:
                 with runner.uow_factory() as uow:
                     # The attempt number tells us if a newer claim took the task over.
-                    alive = uow.tasks.heartbeat(self._task.id, runner.clock.now(),
-                                                attempt=self._task.attempts)
+                    alive = uow.tasks.heartbeat(
+                        self._task.id, runner.clock.now(), attempt=self._task.attempts
+                    )
                     task = uow.tasks.get(self._task.tenant_id, self._task.id)
                     uow.commit()
                 if not alive or task is None or task.cancel_requested:
@@ -218,8 +218,10 @@ class PipelineRunner:
                 except JobInterrupted:
                     if self._deleted(task):
                         raise
-                    progress.handed_back("this process is shutting down; processing resumes "
-                                         "where it stopped, here after a restart or elsewhere")
+                    progress.handed_back(
+                        "this process is shutting down; processing resumes "
+                        "where it stopped, here after a restart or elsewhere"
+                    )
                     _LOGGER.info("tasks/%s handed back: shutting down", task.id)
                 except TaskCancelled:
                     progress.finished(TaskState.CANCELLED, "task cancelled")
@@ -264,29 +266,33 @@ class PipelineRunner:
             try:
                 provider.release(self._asr_checkpoints(task, name))
             except Exception:
-                _LOGGER.warning("%s could not release the files of tasks/%s", name, task.id,
-                                exc_info=True)
+                _LOGGER.warning(
+                    "%s could not release the files of tasks/%s", name, task.id, exc_info=True
+                )
 
     def _asr_checkpoints(self, task: Task, provider: str) -> ObjectStoreCheckpoints:
         return ObjectStoreCheckpoints(
-            self.store, object_keys.task_prefix(task.tenant_id, task.id)
-            + f"checkpoints/asr/{provider}/")
+            self.store,
+            object_keys.task_prefix(task.tenant_id, task.id) + f"checkpoints/asr/{provider}/",
+        )
 
-    def _after_transient_failure(self, task: Task, progress: TaskProgress,
-                                 exc: Exception) -> bool:
+    def _after_transient_failure(self, task: Task, progress: TaskProgress, exc: Exception) -> bool:
         """Fail the task after its last attempt (True), else queue it again (False)."""
         if isinstance(exc, MeetingAgentError):
             error = error_of(exc)
         else:
             _LOGGER.exception("tasks/%s failed unexpectedly", task.id)
-            error = error_of(Unavailable("internal error while processing the task",
-                                         reason="INTERNAL"))
+            error = error_of(
+                Unavailable("internal error while processing the task", reason="INTERNAL")
+            )
         if task.attempts >= self.settings.max_attempts or error.reason == PROVIDER_TIMEOUT:
             # A spent budget is the task's, not this attempt's: another attempt would
             # only wait as long again.
-            progress.finished(TaskState.FAILED,
-                              f"gave up after {task.attempts} attempts: {error.message}",
-                              error=error)
+            progress.finished(
+                TaskState.FAILED,
+                f"gave up after {task.attempts} attempts: {error.message}",
+                error=error,
+            )
             return True
         progress.requeued(f"attempt {task.attempts} failed ({error.reason}); will retry")
         return False
@@ -298,8 +304,9 @@ class PipelineRunner:
         transcript = self._stored_transcript(task)
         progress.plan(self._workload(task, transcribe=transcript is None))
         if transcript is None:
-            with tempfile.TemporaryDirectory(prefix="meeting-agent-",
-                                             dir=self.settings.work_dir) as work:
+            with tempfile.TemporaryDirectory(
+                prefix="meeting-agent-", dir=self.settings.work_dir
+            ) as work:
                 audio = self._fetch_and_decode(task, Path(work), progress, lease)
                 transcript = self._transcribe(task, audio, progress, lease)
             # Stored: no attempt will transcribe again, whatever happens to the minutes.
@@ -317,8 +324,9 @@ class PipelineRunner:
         with self.uow_factory(read_only=True) as uow:
             return uow.transcripts.get(task.tenant_id, task.id, with_words=False)
 
-    def _fetch_and_decode(self, task: Task, work: Path, progress: TaskProgress,
-                          lease: _Lease) -> NormalizedAudio:
+    def _fetch_and_decode(
+        self, task: Task, work: Path, progress: TaskProgress, lease: _Lease
+    ) -> NormalizedAudio:
         progress.stage(TaskStage.FETCH_AUDIO, f"fetching {len(task.audio_sources)} file(s)")
         files = []
         for index, source in enumerate(task.audio_sources):
@@ -328,19 +336,27 @@ class PipelineRunner:
             if source.upload_id is not None:
                 self._verify_upload(task, source.upload_id, digest)
             files.append(path)
-            progress.within(TaskStage.FETCH_AUDIO, (index + 1) / len(task.audio_sources),
-                            f"fetched {index + 1} of {len(task.audio_sources)} file(s)")
+            progress.within(
+                TaskStage.FETCH_AUDIO,
+                (index + 1) / len(task.audio_sources),
+                f"fetched {index + 1} of {len(task.audio_sources)} file(s)",
+            )
         progress.stage(TaskStage.DECODE, "decoding audio")
         audio = self._normalize(
-            files, work / "audio.f32", max_seconds=self.settings.max_audio_seconds,
+            files,
+            work / "audio.f32",
+            max_seconds=self.settings.max_audio_seconds,
             check_cancelled=lease.check,
-            progress=lambda fraction, message="": progress.within(TaskStage.DECODE, fraction,
-                                                                  message))
+            progress=lambda fraction, message="": progress.within(
+                TaskStage.DECODE, fraction, message
+            ),
+        )
         progress.update(audio_duration_seconds=audio.duration_seconds)
         # Fixed costs (model loads, an LLM round trip) weigh less on a longer recording.
-        progress.plan(self._workload(task, transcribe=True,
-                                     audio_seconds=audio.duration_seconds),
-                      first=TaskStage.TRANSCRIBE)
+        progress.plan(
+            self._workload(task, transcribe=True, audio_seconds=audio.duration_seconds),
+            first=TaskStage.TRANSCRIBE,
+        )
         return audio
 
     def _download(self, key: str, path: Path) -> str:
@@ -348,8 +364,9 @@ class PipelineRunner:
         try:
             reader = self.store.open_reader(key)
         except NotFound:
-            raise FailedPrecondition("an audio file of the task is no longer stored",
-                                     reason="AUDIO_MISSING") from None
+            raise FailedPrecondition(
+                "an audio file of the task is no longer stored", reason="AUDIO_MISSING"
+            ) from None
         with reader, path.open("wb") as out:
             for chunk in iter_chunks(reader):
                 digest.update(chunk)
@@ -360,20 +377,24 @@ class PipelineRunner:
         with self.uow_factory() as uow:
             upload = uow.uploads.get(task.tenant_id, upload_id, for_update=True)
             if upload is None:
-                raise FailedPrecondition(f"uploads/{upload_id} no longer exists",
-                                         reason="AUDIO_MISSING")
+                raise FailedPrecondition(
+                    f"uploads/{upload_id} no longer exists", reason="AUDIO_MISSING"
+                )
             if upload.sha256 != digest:
                 # A presigned upload is only checked here, once its bytes are read.
-                raise InvalidArgument(f"uploads/{upload_id} does not match its declared SHA-256",
-                                      reason="UPLOAD_CHECKSUM_MISMATCH",
-                                      metadata={"upload": f"uploads/{upload_id}"})
+                raise InvalidArgument(
+                    f"uploads/{upload_id} does not match its declared SHA-256",
+                    reason="UPLOAD_CHECKSUM_MISMATCH",
+                    metadata={"upload": f"uploads/{upload_id}"},
+                )
             if upload.state is UploadState.PENDING:
                 upload.state = UploadState.READY
                 uow.uploads.save(upload)
                 uow.commit()
 
-    def _transcribe(self, task: Task, audio: NormalizedAudio, progress: TaskProgress,
-                    lease: _Lease) -> Transcript:
+    def _transcribe(
+        self, task: Task, audio: NormalizedAudio, progress: TaskProgress, lease: _Lease
+    ) -> Transcript:
         progress.stage(TaskStage.TRANSCRIBE, "transcribing")
         hotword_set = self._hotword_set(task)
         request = AsrRequest(
@@ -382,21 +403,35 @@ class PipelineRunner:
             hotwords=tuple(hotword_set.hotwords) if hotword_set else (),
             speaker_count=task.options.speaker_count,
             diarization=not task.options.disable_diarization,
-            context=CallContext(tenant_id=task.tenant_id, user_id=task.creator_id,
-                                task_id=task.id, labels=dict(task.labels)),
+            context=CallContext(
+                tenant_id=task.tenant_id,
+                user_id=task.creator_id,
+                task_id=task.id,
+                labels=dict(task.labels),
+            ),
         )
         result = self._run_asr(task, audio, request, progress, lease)
         self._warn_on_hotwords(request, result, progress)
-        segments = apply_hotwords(result.segments, request.hotwords) if request.hotwords \
+        segments = (
+            apply_hotwords(result.segments, request.hotwords)
+            if request.hotwords
             else result.segments
+        )
         diarizer = self._diarizer
-        diarize = (diarizer is not None and request.diarization and bool(segments)
-                   and not any(segment.speaker_label for segment in segments))
+        diarize = (
+            diarizer is not None
+            and request.diarization
+            and bool(segments)
+            and not any(segment.speaker_label for segment in segments)
+        )
         # Only now is it known whether the recogniser labelled the speakers itself.
-        progress.plan(replace(self._workload(task, transcribe=True,
-                                             audio_seconds=audio.duration_seconds),
-                              diarize=diarize),
-                      first=TaskStage.DIARIZE)
+        progress.plan(
+            replace(
+                self._workload(task, transcribe=True, audio_seconds=audio.duration_seconds),
+                diarize=diarize,
+            ),
+            first=TaskStage.DIARIZE,
+        )
         if diarizer is not None and diarize:
             turns = self._diarize(diarizer, task, audio, progress, lease)
             segments = assign_speakers(segments, turns)
@@ -405,11 +440,16 @@ class PipelineRunner:
             segment.speaker_label = segment.speaker_label or DEFAULT_SPEAKER
         now = self.clock.now()
         transcript = Transcript(
-            task_id=task.id, tenant_id=task.tenant_id,
+            task_id=task.id,
+            tenant_id=task.tenant_id,
             language_code=result.language_code or task.options.language_code or "en",
-            segments=segments, duration_seconds=audio.duration_seconds,
-            asr_provider=result.provider, asr_model=result.model,
-            create_time=now, update_time=now)
+            segments=segments,
+            duration_seconds=audio.duration_seconds,
+            asr_provider=result.provider,
+            asr_model=result.model,
+            create_time=now,
+            update_time=now,
+        )
         with self.uow_factory() as uow:
             uow.transcripts.put(transcript)
             stored = uow.tasks.get(task.tenant_id, task.id, for_update=True)
@@ -419,24 +459,44 @@ class PipelineRunner:
             uow.commit()
         return transcript
 
-    def _diarize(self, diarizer: Diarizer, task: Task, audio: NormalizedAudio,
-                 progress: TaskProgress, lease: _Lease) -> list[SpeakerTurn]:
+    def _diarize(
+        self,
+        diarizer: Diarizer,
+        task: Task,
+        audio: NormalizedAudio,
+        progress: TaskProgress,
+        lease: _Lease,
+    ) -> list[SpeakerTurn]:
         progress.stage(TaskStage.DIARIZE, "identifying speakers")
         checkpoints = ObjectStoreCheckpoints(
-            self.store, object_keys.task_prefix(task.tenant_id, task.id)
-            + "checkpoints/diarization/")
+            self.store,
+            object_keys.task_prefix(task.tenant_id, task.id) + "checkpoints/diarization/",
+        )
         return diarize_once(
-            diarizer, audio, speaker_count=task.options.speaker_count,
+            diarizer,
+            audio,
+            speaker_count=task.options.speaker_count,
             checkpoints=checkpoints,
-            progress=lambda fraction, message="": progress.within(TaskStage.DIARIZE, fraction,
-                                                                  message),
-            check_cancelled=lease.check)
+            progress=lambda fraction, message="": progress.within(
+                TaskStage.DIARIZE, fraction, message
+            ),
+            check_cancelled=lease.check,
+        )
 
-    def _run_asr(self, task: Task, audio: NormalizedAudio, request: AsrRequest,
-                 progress: TaskProgress, lease: _Lease) -> AsrResult:
+    def _run_asr(
+        self,
+        task: Task,
+        audio: NormalizedAudio,
+        request: AsrRequest,
+        progress: TaskProgress,
+        lease: _Lease,
+    ) -> AsrResult:
         choices = task.options.asr_providers
-        names = failover_order([c.provider for c in choices] or self._asr_order, self._asr,
-                               no_fallback=task.options.no_fallback)
+        names = failover_order(
+            [c.provider for c in choices] or self._asr_order,
+            self._asr,
+            no_fallback=task.options.no_fallback,
+        )
         models = {c.provider: c.model for c in choices}
         failures: list[ProviderFailure] = []
         for name in names:
@@ -445,13 +505,16 @@ class PipelineRunner:
             try:
                 with provider_budget(name, self._budgets.get(name)):
                     result = provider.transcribe(
-                        audio, _with_model(request, models.get(name, "")),
+                        audio,
+                        _with_model(request, models.get(name, "")),
                         checkpoints=checkpoints,
                         progress=self._transcription_reporter(name, audio, progress),
-                        check_cancelled=lease.check)
+                        check_cancelled=lease.check,
+                    )
             except Unavailable as exc:
-                _LOGGER.warning("ASR provider %s unavailable for tasks/%s: %s", name, task.id,
-                                exc.message)
+                _LOGGER.warning(
+                    "ASR provider %s unavailable for tasks/%s: %s", name, task.id, exc.message
+                )
                 failures.append((name, exc))
             except FailedPrecondition as exc:
                 # A provider chosen beside others that cannot take this language: the
@@ -462,16 +525,14 @@ class PipelineRunner:
             else:
                 fallback = fallback_of("transcript", name, failures)
                 if fallback is not None:
-                    progress.warning("PROVIDER_FALLBACK", fallback.describe(),
-                                     fallback=fallback)
+                    progress.warning("PROVIDER_FALLBACK", fallback.describe(), fallback=fallback)
                 return result
         if not failures:
             raise Unavailable("no ASR provider is configured", reason="ASR_UNAVAILABLE")
         raise every_provider_failed("ASR", failures)
 
     @staticmethod
-    def _warn_on_hotwords(request: AsrRequest, result: AsrResult,
-                          progress: TaskProgress) -> None:
+    def _warn_on_hotwords(request: AsrRequest, result: AsrResult, progress: TaskProgress) -> None:
         """Say so when the engine was not sent every hotword: only post-correction of
         the transcript applies those, which cannot recover a word misheard as another."""
         wanted = len(distinct_phrases(request.hotwords))
@@ -481,24 +542,29 @@ class PipelineRunner:
         progress.warning(
             "HOTWORDS_NOT_SENT",
             f"{result.provider} was sent {result.hotwords_sent} of {wanted} hotwords{why}; "
-            "the rest apply by post-correction of the transcript only")
+            "the rest apply by post-correction of the transcript only",
+        )
 
-    def _transcription_reporter(self, provider: str, audio: NormalizedAudio,
-                                progress: TaskProgress) -> ProgressReporter:
+    def _transcription_reporter(
+        self, provider: str, audio: NormalizedAudio, progress: TaskProgress
+    ) -> ProgressReporter:
         # A recogniser on this machine reports how much of the audio it has heard; a
         # vendor's fraction is a guess from the time waited, so it gets no position.
         local = provider not in self._profiles.cloud_asr
 
         def report(fraction: float, message: str = "") -> None:
             if not message and local:
-                message = (f"transcribed {_audio_clock(fraction * audio.duration_seconds)} "
-                           f"of {_audio_clock(audio.duration_seconds)}")
+                message = (
+                    f"transcribed {_audio_clock(fraction * audio.duration_seconds)} "
+                    f"of {_audio_clock(audio.duration_seconds)}"
+                )
             progress.within(TaskStage.TRANSCRIBE, fraction, message)
 
         return report
 
-    def _workload(self, task: Task, *, transcribe: bool,
-                  audio_seconds: float | None = None) -> Workload:
+    def _workload(
+        self, task: Task, *, transcribe: bool, audio_seconds: float | None = None
+    ) -> Workload:
         """What this attempt is expected to run, before the providers have answered."""
         return Workload.of(
             self._profiles,
@@ -506,7 +572,8 @@ class PipelineRunner:
             transcribe=transcribe,
             asr_provider=self._first_asr(task),
             diarizer=self._diarizer is not None and not task.options.disable_diarization,
-            minutes_provider=self._minutes.first_provider(task.options.llm_providers))
+            minutes_provider=self._minutes.first_provider(task.options.llm_providers),
+        )
 
     def _first_asr(self, task: Task) -> str:
         names = [c.provider for c in task.options.asr_providers] or self._asr_order
@@ -526,18 +593,24 @@ class PipelineRunner:
             if artifact is None:
                 now = self.clock.now()
                 artifact = Artifact(
-                    id=artifact_id, task_id=task.id, tenant_id=task.tenant_id,
+                    id=artifact_id,
+                    task_id=task.id,
+                    tenant_id=task.tenant_id,
                     prompt_template_id=task.options.prompt_template_id or "default",
-                    state=ArtifactState.GENERATING, llm_provider="", llm_model="",
-                    extractive=False, create_time=now, update_time=now)
+                    state=ArtifactState.GENERATING,
+                    llm_provider="",
+                    llm_model="",
+                    extractive=False,
+                    create_time=now,
+                    update_time=now,
+                )
                 uow.artifacts.add(artifact)
                 uow.commit()
         if artifact.state is ArtifactState.SUCCEEDED:
             return
         done = self._minutes.generate(task, artifact, task.options.llm_providers)
         if done.fallback is not None:
-            progress.warning("PROVIDER_FALLBACK", done.fallback.describe(),
-                             fallback=done.fallback)
+            progress.warning("PROVIDER_FALLBACK", done.fallback.describe(), fallback=done.fallback)
 
     def _generate_pending_minutes(self, task_id: str) -> None:
         """Fill in artifacts requested with `GenerateArtifact`; no transcription again."""
@@ -549,17 +622,25 @@ class PipelineRunner:
         for artifact in pending:
             try:
                 done = self._minutes.generate(
-                    task, artifact, artifact.requested_providers or task.options.llm_providers)
+                    task, artifact, artifact.requested_providers or task.options.llm_providers
+                )
             except MeetingAgentError as exc:
                 # The artifact records the failure; the other requests still run.
-                _LOGGER.warning("minutes for %s/artifacts/%s failed: %s", task_id, artifact.id,
-                                exc.message)
+                _LOGGER.warning(
+                    "minutes for %s/artifacts/%s failed: %s", task_id, artifact.id, exc.message
+                )
                 continue
             if done.fallback is not None:
                 # Only the event: the task's own fallbacks are those of its first minutes.
-                record_warning(self.uow_factory, self.clock, self.events, task.tenant_id,
-                               task.id, "PROVIDER_FALLBACK",
-                               f"artifacts/{artifact.id}: {done.fallback.describe()}")
+                record_warning(
+                    self.uow_factory,
+                    self.clock,
+                    self.events,
+                    task.tenant_id,
+                    task.id,
+                    "PROVIDER_FALLBACK",
+                    f"artifacts/{artifact.id}: {done.fallback.describe()}",
+                )
 
 
 def _with_model(request: AsrRequest, model: str) -> AsrRequest:

@@ -45,8 +45,11 @@ class Response:
 
     @classmethod
     def json(cls, status: int, value: Any, headers: dict[str, str] | None = None) -> Response:
-        return cls(status, json.dumps(value, ensure_ascii=False).encode(),
-                   {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+        return cls(
+            status,
+            json.dumps(value, ensure_ascii=False).encode(),
+            {"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+        )
 
 
 @dataclass
@@ -96,8 +99,14 @@ class FakeVendor:
 
     def malformed(self, *, times: int | None = 1, status: int = 200) -> None:
         """A body that is not what the documentation describes (a proxy's HTML page)."""
-        self.inject(Fault(Response(status, b"<html><body>Bad gateway</body></html>",
-                                   {"Content-Type": "text/html"}), times=times))
+        self.inject(
+            Fault(
+                Response(
+                    status, b"<html><body>Bad gateway</body></html>", {"Content-Type": "text/html"}
+                ),
+                times=times,
+            )
+        )
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -105,8 +114,11 @@ class FakeVendor:
 
     def calls(self, method: str | None = None, path_contains: str = "") -> list[Recorded]:
         with self._lock:
-            return [r for r in self.requests if (method is None or r.method == method)
-                    and path_contains in r.path]
+            return [
+                r
+                for r in self.requests
+                if (method is None or r.method == method) and path_contains in r.path
+            ]
 
     # ------------------------------------------------------------ server
 
@@ -135,13 +147,21 @@ class FakeVendor:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         # A short poll interval: shutdown() waits up to one interval, at every test's end.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        name=f"{type(self).__name__}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            args=(0.02,),
+            name=f"{type(self).__name__}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._stopping.set()  # wakes handlers held by a delay fault
         assert self._server is not None and self._thread is not None
         self._server.shutdown()
@@ -157,8 +177,9 @@ class FakeVendor:
         if fault is not None and fault.delay:
             self._stopping.wait(fault.delay)
         try:
-            response = fault.response if fault is not None and fault.response else \
-                self.route(request)
+            response = (
+                fault.response if fault is not None and fault.response else self.route(request)
+            )
         except Exception as exc:  # a bug in the fake: say so loudly, as a 500
             response = Response.json(500, {"fake_error": repr(exc)})
         try:
@@ -192,8 +213,13 @@ def _read(handler: BaseHTTPRequestHandler) -> Recorded:
     else:
         body = handler.rfile.read(int(headers.get("content-length", "0") or 0))
     parts = urllib.parse.urlsplit(handler.path)
-    return Recorded(method=handler.command, path=urllib.parse.unquote(parts.path),
-                    query=urllib.parse.parse_qs(parts.query), headers=headers, body=body)
+    return Recorded(
+        method=handler.command,
+        path=urllib.parse.unquote(parts.path),
+        query=urllib.parse.parse_qs(parts.query),
+        headers=headers,
+        body=body,
+    )
 
 
 def _read_chunked(handler: BaseHTTPRequestHandler) -> bytes:
@@ -222,9 +248,9 @@ def audio_seconds(data: bytes) -> float | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         pos, byte_rate, size = 12, 0, 0
         while pos + 8 <= len(data):
-            chunk, length = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+            chunk, length = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
             if chunk == b"fmt ":
-                byte_rate = int.from_bytes(data[pos + 16:pos + 20], "little")
+                byte_rate = int.from_bytes(data[pos + 16 : pos + 20], "little")
             elif chunk == b"data":
                 size = min(length, len(data) - pos - 8)
                 break

@@ -81,8 +81,13 @@ class FakeAzureSpeech(FakeVendor):
         max_bytes: Larger audio is refused (400 InvalidArgument).
     """
 
-    def __init__(self, *, keys: Sequence[str], script: Sequence[Phrase] = DEFAULT_SCRIPT,
-                 max_bytes: int = 200 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        *,
+        keys: Sequence[str],
+        script: Sequence[Phrase] = DEFAULT_SCRIPT,
+        max_bytes: int = 200 * 1024 * 1024,
+    ) -> None:
         super().__init__()
         self.keys = set(keys)
         self.script = list(script)
@@ -91,26 +96,47 @@ class FakeAzureSpeech(FakeVendor):
 
     # ------------------------------------------------------------ knobs
 
-    def throttle(self, *, retry_after: float = 1, key: str | None = None,
-                 times: int | None = 1) -> None:
+    def throttle(
+        self, *, retry_after: float = 1, key: str | None = None, times: int | None = 1
+    ) -> None:
         """429 TooManyRequests with `Retry-After`."""
-        self.inject(Fault(_error(429, "TooManyRequests", "Too many requests.",
-                                 {"Retry-After": f"{retry_after:g}"}), key=key, times=times))
+        self.inject(
+            Fault(
+                _error(
+                    429,
+                    "TooManyRequests",
+                    "Too many requests.",
+                    {"Retry-After": f"{retry_after:g}"},
+                ),
+                key=key,
+                times=times,
+            )
+        )
 
-    def server_error(self, *, status: int = 503, times: int | None = 1,
-                     retry_after: float | None = None) -> None:
+    def server_error(
+        self, *, status: int = 503, times: int | None = 1, retry_after: float | None = None
+    ) -> None:
         code = "ServiceUnavailable" if status == 503 else "InternalServerError"
         headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
         self.inject(Fault(_error(status, code, "The service is busy.", headers), times=times))
 
     def refuse_audio(self, *, code: str = "InvalidArgument", times: int | None = 1) -> None:
         status = 415 if code == "UnsupportedMediaType" else 400
-        self.inject(Fault(_error(status, code, "The audio could not be decoded.",
-                                 inner=("InvalidAudioFormat", "Audio format not supported.")),
-                          times=times))
+        self.inject(
+            Fault(
+                _error(
+                    status,
+                    code,
+                    "The audio could not be decoded.",
+                    inner=("InvalidAudioFormat", "Audio format not supported."),
+                ),
+                times=times,
+            )
+        )
 
-    def fail(self, status: int, body: dict[str, Any], *, times: int | None = 1,
-             key: str | None = None) -> None:
+    def fail(
+        self, status: int, body: dict[str, Any], *, times: int | None = 1, key: str | None = None
+    ) -> None:
         self.inject(Fault(Response.json(status, body), times=times, key=key))
 
     # ------------------------------------------------------------ protocol
@@ -131,8 +157,11 @@ class FakeAzureSpeech(FakeVendor):
             return _error(400, "InvalidRequest", "Expected multipart/form-data.")
         unknown = set(parts) - {"audio", "definition"}
         if unknown or "definition" not in parts:
-            return _error(400, "InvalidRequest",
-                          f"Expected parts 'audio' and 'definition', got {sorted(parts)}.")
+            return _error(
+                400,
+                "InvalidRequest",
+                f"Expected parts 'audio' and 'definition', got {sorted(parts)}.",
+            )
         try:
             definition = json.loads(parts["definition"][0])
         except ValueError:
@@ -149,13 +178,19 @@ class FakeAzureSpeech(FakeVendor):
             return _error(400, "InvalidArgument", "The audio file is too large.")
         seconds = audio_seconds(audio)
         if seconds is None:
-            return _error(400, "InvalidArgument", "The audio format is not supported.",
-                          inner=("InvalidAudioFormat", "Audio format not supported."))
+            return _error(
+                400,
+                "InvalidArgument",
+                "The audio format is not supported.",
+                inner=("InvalidAudioFormat", "Audio format not supported."),
+            )
         assert request.key is not None
-        self.transcriptions.append(Transcription(request.key, version, definition, len(audio),
-                                                 content_type))
-        return Response.json(200, self._answer(definition, seconds),
-                             {"apim-request-id": str(uuid.uuid4())})
+        self.transcriptions.append(
+            Transcription(request.key, version, definition, len(audio), content_type)
+        )
+        return Response.json(
+            200, self._answer(definition, seconds), {"apim-request-id": str(uuid.uuid4())}
+        )
 
     def _answer(self, definition: dict[str, Any], seconds: float) -> dict[str, Any]:
         diarized = bool(definition.get("diarization", {}).get("enabled"))
@@ -165,21 +200,32 @@ class FakeAzureSpeech(FakeVendor):
             item: dict[str, Any] = {
                 "offsetMilliseconds": phrase.offset_ms,
                 "durationMilliseconds": phrase.duration_ms,
-                "text": phrase.text, "locale": phrase.locale or locales[0],
-                "confidence": phrase.confidence, "words": _words(phrase)}
+                "text": phrase.text,
+                "locale": phrase.locale or locales[0],
+                "confidence": phrase.confidence,
+                "words": _words(phrase),
+            }
             if diarized:
                 item["speaker"] = phrase.speaker
             phrases.append(item)
-        return {"durationMilliseconds": round(seconds * 1000),
-                "combinedPhrases": [{"text": " ".join(p.text for p in self.script)}],
-                "phrases": phrases}
+        return {
+            "durationMilliseconds": round(seconds * 1000),
+            "combinedPhrases": [{"text": " ".join(p.text for p in self.script)}],
+            "phrases": phrases,
+        }
 
 
 def _words(phrase: Phrase) -> list[dict[str, Any]]:
     texts = phrase.text.split()
     step = phrase.duration_ms // max(len(texts), 1)
-    return [{"text": text, "offsetMilliseconds": phrase.offset_ms + k * step,
-             "durationMilliseconds": step} for k, text in enumerate(texts)]
+    return [
+        {
+            "text": text,
+            "offsetMilliseconds": phrase.offset_ms + k * step,
+            "durationMilliseconds": step,
+        }
+        for k, text in enumerate(texts)
+    ]
 
 
 def _check_definition(definition: Any, fields: set[str]) -> str:
@@ -189,13 +235,17 @@ def _check_definition(definition: Any, fields: set[str]) -> str:
     if unknown:
         return f"Unknown definition properties {sorted(unknown)} for this api-version."
     locales = definition.get("locales", [])
-    if not isinstance(locales, list) or not all(isinstance(x, str) and _LOCALE.match(x)
-                                                for x in locales):
+    if not isinstance(locales, list) or not all(
+        isinstance(x, str) and _LOCALE.match(x) for x in locales
+    ):
         return f"Invalid locales {locales!r}."
     diarization = definition.get("diarization")
     if diarization is not None:
-        if not isinstance(diarization, dict) or set(diarization) - {"enabled", "maxSpeakers"} \
-                or not isinstance(diarization.get("enabled"), bool):
+        if (
+            not isinstance(diarization, dict)
+            or set(diarization) - {"enabled", "maxSpeakers"}
+            or not isinstance(diarization.get("enabled"), bool)
+        ):
             return f"Invalid diarization {diarization!r}."
         speakers = diarization.get("maxSpeakers")
         if speakers is not None and (not isinstance(speakers, int) or not 2 <= speakers <= 35):
@@ -219,7 +269,8 @@ def _multipart(request: Recorded) -> dict[str, tuple[bytes, str]] | None:
     if not content_type.startswith("multipart/form-data"):
         return None
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + request.body)
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + request.body
+    )
     if not message.is_multipart():
         return None
     parts: dict[str, tuple[bytes, str]] = {}
@@ -231,8 +282,13 @@ def _multipart(request: Recorded) -> dict[str, tuple[bytes, str]] | None:
     return parts
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None,
-           inner: tuple[str, str] | None = None) -> Response:
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    inner: tuple[str, str] | None = None,
+) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     if inner:
         body["innerError"] = {"code": inner[0], "message": inner[1]}

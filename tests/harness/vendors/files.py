@@ -39,8 +39,10 @@ class LocalAudioPublisher(FakeVendor):
             self._files[token] = (stored, content_type)
             self._owners[token] = owner
             self.published.append(name)
-        return (f"{self.base_url}/audio/{token}/{name}"
-                f"?X-Tos-Expires=900&X-Tos-Signature={self._signature}")
+        return (
+            f"{self.base_url}/audio/{token}/{name}"
+            f"?X-Tos-Expires=900&X-Tos-Signature={self._signature}"
+        )
 
     def withdraw(self, owner: str) -> int:
         with self._files_lock:

@@ -50,29 +50,67 @@ from tests.harness.vendors._fake_server import (
     instance_of,
 )
 
-AUDIO_MIME_TYPES = {"audio/wav", "audio/mp3", "audio/aiff", "audio/aac", "audio/ogg",
-                    "audio/flac"}
-SCHEMA_FIELDS = {"type", "format", "description", "nullable", "enum", "properties",
-                 "required", "items", "minItems", "maxItems", "propertyOrdering"}
+AUDIO_MIME_TYPES = {"audio/wav", "audio/mp3", "audio/aiff", "audio/aac", "audio/ogg", "audio/flac"}
+SCHEMA_FIELDS = {
+    "type",
+    "format",
+    "description",
+    "nullable",
+    "enum",
+    "properties",
+    "required",
+    "items",
+    "minItems",
+    "maxItems",
+    "propertyOrdering",
+}
 SCHEMA_TYPES = {"STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT"}
-GENERATION_FIELDS = {"temperature", "topP", "topK", "candidateCount", "maxOutputTokens",
-                     "stopSequences", "responseMimeType", "responseSchema",
-                     "responseJsonSchema", "thinkingConfig", "seed", "presencePenalty",
-                     "frequencyPenalty"}
-REQUEST_FIELDS = {"contents", "systemInstruction", "generationConfig", "safetySettings",
-                  "tools", "toolConfig", "cachedContent"}
+GENERATION_FIELDS = {
+    "temperature",
+    "topP",
+    "topK",
+    "candidateCount",
+    "maxOutputTokens",
+    "stopSequences",
+    "responseMimeType",
+    "responseSchema",
+    "responseJsonSchema",
+    "thinkingConfig",
+    "seed",
+    "presencePenalty",
+    "frequencyPenalty",
+}
+REQUEST_FIELDS = {
+    "contents",
+    "systemInstruction",
+    "generationConfig",
+    "safetySettings",
+    "tools",
+    "toolConfig",
+    "cachedContent",
+}
 _GENERATE = re.compile(r"^/v1beta/models/([^/:]+):generateContent$")
 _FILE = re.compile(r"^/v1beta/(files/[a-z0-9-]+)$")
-_QUOTA_IDS = {"minute": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
-              "day": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}
+_QUOTA_IDS = {
+    "minute": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+    "day": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+}
 
 # jfk.flac as two speakers would say it: the ASR answer's segments.
 DEFAULT_SEGMENTS: tuple[dict[str, Any], ...] = (
     {"speaker": "Speaker 1", "start": 0.3, "end": 3.4, "text": "And so, my fellow Americans,"},
-    {"speaker": "Speaker 2", "start": 3.9, "end": 8.0,
-     "text": "ask not what your country can do for you,"},
-    {"speaker": "Speaker 1", "start": 8.3, "end": 10.8,
-     "text": "ask what you can do for your country."},
+    {
+        "speaker": "Speaker 2",
+        "start": 3.9,
+        "end": 8.0,
+        "text": "ask not what your country can do for you,",
+    },
+    {
+        "speaker": "Speaker 1",
+        "start": 8.3,
+        "end": 10.8,
+        "text": "ask what you can do for your country.",
+    },
 )
 
 
@@ -100,12 +138,19 @@ class StoredFile:
 
     def resource(self, base_url: str) -> dict[str, Any]:
         created = _rfc3339(self.create_time)
-        return {"name": self.name, "displayName": self.display_name, "mimeType": self.mime_type,
-                "sizeBytes": str(len(self.data)), "createTime": created,
-                "updateTime": created,
-                "expirationTime": _rfc3339(self.create_time + timedelta(hours=48)),
-                "sha256Hash": "", "uri": f"{base_url}/v1beta/{self.name}",
-                "state": self.state, "source": "UPLOADED"}
+        return {
+            "name": self.name,
+            "displayName": self.display_name,
+            "mimeType": self.mime_type,
+            "sizeBytes": str(len(self.data)),
+            "createTime": created,
+            "updateTime": created,
+            "expirationTime": _rfc3339(self.create_time + timedelta(hours=48)),
+            "sha256Hash": "",
+            "uri": f"{base_url}/v1beta/{self.name}",
+            "state": self.state,
+            "source": "UPLOADED",
+        }
 
 
 @dataclass
@@ -133,11 +178,17 @@ class FakeGemini(FakeVendor):
         max_request_bytes: Larger generateContent bodies are refused (20 MB).
     """
 
-    def __init__(self, *, keys: Sequence[str], models: Sequence[str] = ("gemini-2.5-flash",),
-                 segments: Sequence[dict[str, Any]] = DEFAULT_SEGMENTS,
-                 answers: Sequence[Any] = (), thoughts_tokens: int = 0,
-                 processing_polls: int = 0,
-                 max_request_bytes: int = 20 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        *,
+        keys: Sequence[str],
+        models: Sequence[str] = ("gemini-2.5-flash",),
+        segments: Sequence[dict[str, Any]] = DEFAULT_SEGMENTS,
+        answers: Sequence[Any] = (),
+        thoughts_tokens: int = 0,
+        processing_polls: int = 0,
+        max_request_bytes: int = 20 * 1024 * 1024,
+    ) -> None:
         super().__init__()
         self.keys = set(keys)
         self.models = set(models)
@@ -155,73 +206,152 @@ class FakeGemini(FakeVendor):
 
     # ------------------------------------------------------------ knobs
 
-    def quota(self, scope: str = "minute", *, retry_delay: str = "1s", key: str | None = None,
-              times: int | None = 1) -> None:
+    def quota(
+        self,
+        scope: str = "minute",
+        *,
+        retry_delay: str = "1s",
+        key: str | None = None,
+        times: int | None = 1,
+    ) -> None:
         """429 RESOURCE_EXHAUSTED with QuotaFailure (per-minute or per-day), Help and
         RetryInfo, details in the order real answers show them."""
         details: list[dict[str, Any]] = [
-            {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
-             "violations": [{"quotaMetric": "generativelanguage.googleapis.com/"
-                                            "generate_content_free_tier_requests",
-                             "quotaId": _QUOTA_IDS[scope],
-                             "quotaDimensions": {"model": "gemini-2.5-flash",
-                                                 "location": "global"}}]},
-            {"@type": "type.googleapis.com/google.rpc.Help",
-             "links": [{"description": "Learn more about Gemini API quotas",
-                        "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+            {
+                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                "violations": [
+                    {
+                        "quotaMetric": "generativelanguage.googleapis.com/"
+                        "generate_content_free_tier_requests",
+                        "quotaId": _QUOTA_IDS[scope],
+                        "quotaDimensions": {"model": "gemini-2.5-flash", "location": "global"},
+                    }
+                ],
+            },
+            {
+                "@type": "type.googleapis.com/google.rpc.Help",
+                "links": [
+                    {
+                        "description": "Learn more about Gemini API quotas",
+                        "url": "https://ai.google.dev/gemini-api/docs/rate-limits",
+                    }
+                ],
+            },
             {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay},
         ]
-        self.inject(Fault(_error(429, "RESOURCE_EXHAUSTED",
-                                 f"You exceeded your current quota. Please retry in "
-                                 f"{retry_delay}.", details), key=key, times=times,
-                          when=_generate_call))
+        self.inject(
+            Fault(
+                _error(
+                    429,
+                    "RESOURCE_EXHAUSTED",
+                    f"You exceeded your current quota. Please retry in {retry_delay}.",
+                    details,
+                ),
+                key=key,
+                times=times,
+                when=_generate_call,
+            )
+        )
 
     def credits_exhausted(self, *, key: str | None = None, times: int | None = None) -> None:
-        self.inject(Fault(_error(402, "RESOURCE_EXHAUSTED", "Your prepaid credits are "
-                                 "exhausted."), key=key, times=times, when=_generate_call))
+        self.inject(
+            Fault(
+                _error(402, "RESOURCE_EXHAUSTED", "Your prepaid credits are exhausted."),
+                key=key,
+                times=times,
+                when=_generate_call,
+            )
+        )
 
     def server_error(self, *, status: int = 503, times: int | None = 1) -> None:
         names = {500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
-        self.inject(Fault(_error(status, names.get(status, "INTERNAL"),
-                                 "The model is overloaded. Please try again later."),
-                          times=times, when=_generate_call))
+        self.inject(
+            Fault(
+                _error(
+                    status,
+                    names.get(status, "INTERNAL"),
+                    "The model is overloaded. Please try again later.",
+                ),
+                times=times,
+                when=_generate_call,
+            )
+        )
 
     def block_prompt(self, *, times: int | None = 1) -> None:
-        self.inject(Fault(Response.json(200, {
-            "promptFeedback": {"blockReason": "SAFETY", "safetyRatings": []},
-            "usageMetadata": {"promptTokenCount": 10, "totalTokenCount": 10},
-            "modelVersion": "gemini-2.5-flash", "responseId": "blocked"}),
-            times=times, when=_generate_call))
+        self.inject(
+            Fault(
+                Response.json(
+                    200,
+                    {
+                        "promptFeedback": {"blockReason": "SAFETY", "safetyRatings": []},
+                        "usageMetadata": {"promptTokenCount": 10, "totalTokenCount": 10},
+                        "modelVersion": "gemini-2.5-flash",
+                        "responseId": "blocked",
+                    },
+                ),
+                times=times,
+                when=_generate_call,
+            )
+        )
 
-    def finish(self, reason: str, *, text: str = '{"segments": [', times: int | None = 1
-               ) -> None:
+    def finish(self, reason: str, *, text: str = '{"segments": [', times: int | None = 1) -> None:
         """Answer with `finishReason` `reason` (SAFETY, MAX_TOKENS, …) and a cut text."""
-        self.inject(Fault(Response.json(200, {
-            "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
-                            "finishReason": reason, "index": 0}],
-            "usageMetadata": {"promptTokenCount": 100, "candidatesTokenCount": 8192,
-                              "totalTokenCount": 8292},
-            "modelVersion": "gemini-2.5-flash", "responseId": "cut"}),
-            times=times, when=_generate_call))
+        self.inject(
+            Fault(
+                Response.json(
+                    200,
+                    {
+                        "candidates": [
+                            {
+                                "content": {"role": "model", "parts": [{"text": text}]},
+                                "finishReason": reason,
+                                "index": 0,
+                            }
+                        ],
+                        "usageMetadata": {
+                            "promptTokenCount": 100,
+                            "candidatesTokenCount": 8192,
+                            "totalTokenCount": 8292,
+                        },
+                        "modelVersion": "gemini-2.5-flash",
+                        "responseId": "cut",
+                    },
+                ),
+                times=times,
+                when=_generate_call,
+            )
+        )
 
     def expire(self, name: str) -> None:
         """The file is gone (48 h passed)."""
         self.files[name].deleted = True
 
-    def plant(self, key: str, *, display_name: str, age: timedelta,
-              state: str = "ACTIVE") -> StoredFile:
+    def plant(
+        self, key: str, *, display_name: str, age: timedelta, state: str = "ACTIVE"
+    ) -> StoredFile:
         """A file uploaded `age` ago under `key`'s project, as a killed worker leaves it."""
         name = f"files/{uuid.uuid4().hex[:12]}"
-        stored = StoredFile(name, key, "audio/flac", 4, display_name, bytearray(b"fLaC"),
-                            state=state, finalized=True,
-                            create_time=datetime.now(UTC) - age)
+        stored = StoredFile(
+            name,
+            key,
+            "audio/flac",
+            4,
+            display_name,
+            bytearray(b"fLaC"),
+            state=state,
+            finalized=True,
+            create_time=datetime.now(UTC) - age,
+        )
         self.files[name] = stored
         return stored
 
     def live_files(self, key: str | None = None) -> list[StoredFile]:
         """Files still at the vendor (uploaded, not deleted), of one project or all."""
-        return [f for f in self.files.values() if f.finalized and not f.deleted
-                and (key is None or f.key == key)]
+        return [
+            f
+            for f in self.files.values()
+            if f.finalized and not f.deleted and (key is None or f.key == key)
+        ]
 
     # ------------------------------------------------------------ protocol
 
@@ -234,10 +364,13 @@ class FakeGemini(FakeVendor):
                 return self._upload(request)
             return self._start_upload(request)
         if request.key is None:
-            return _error(403, "PERMISSION_DENIED",
-                          "Method doesn't allow unregistered callers (callers without "
-                          "established identity). Please use API Key or other form of API "
-                          "consumer identity to call this API.")
+            return _error(
+                403,
+                "PERMISSION_DENIED",
+                "Method doesn't allow unregistered callers (callers without "
+                "established identity). Please use API Key or other form of API "
+                "consumer identity to call this API.",
+            )
         if request.key not in self.keys:
             return _invalid_key()
         match = _GENERATE.match(request.path)
@@ -254,11 +387,18 @@ class FakeGemini(FakeVendor):
 
     def _generate(self, request: Recorded, model: str) -> Response:
         if model not in self.models:
-            return _error(404, "NOT_FOUND", f"models/{model} is not found for API version "
-                                            "v1beta, or is not supported for generateContent.")
+            return _error(
+                404,
+                "NOT_FOUND",
+                f"models/{model} is not found for API version "
+                "v1beta, or is not supported for generateContent.",
+            )
         if len(request.body) > self.max_request_bytes:
-            return _error(400, "INVALID_ARGUMENT", "Request payload size exceeds the limit: "
-                                                   f"{self.max_request_bytes} bytes.")
+            return _error(
+                400,
+                "INVALID_ARGUMENT",
+                f"Request payload size exceeds the limit: {self.max_request_bytes} bytes.",
+            )
         try:
             body = request.json()
         except ValueError:
@@ -275,8 +415,11 @@ class FakeGemini(FakeVendor):
             answer = json.dumps({"segments": self.segments}, ensure_ascii=False)
         elif self.answers:
             next_answer = self.answers.pop(0)
-            answer = next_answer if isinstance(next_answer, str) else json.dumps(
-                next_answer, ensure_ascii=False)
+            answer = (
+                next_answer
+                if isinstance(next_answer, str)
+                else json.dumps(next_answer, ensure_ascii=False)
+            )
         else:
             schema = config.get("responseSchema") or config.get("responseJsonSchema") or {}
             answer = json.dumps(instance_of(schema), ensure_ascii=False)
@@ -289,16 +432,28 @@ class FakeGemini(FakeVendor):
         output = estimate_tokens(answer)
         prompt = text_tokens + audio_tokens
         usage: dict[str, Any] = {
-            "promptTokenCount": prompt, "candidatesTokenCount": output,
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": output,
             "totalTokenCount": prompt + output + self.thoughts_tokens,
-            "promptTokensDetails": details}
+            "promptTokensDetails": details,
+        }
         if self.thoughts_tokens:
             usage["thoughtsTokenCount"] = self.thoughts_tokens
-        return Response.json(200, {
-            "candidates": [{"content": {"role": "model", "parts": [{"text": answer}]},
-                            "finishReason": "STOP", "index": 0}],
-            "usageMetadata": usage, "modelVersion": model,
-            "responseId": uuid.uuid4().hex[:22]})
+        return Response.json(
+            200,
+            {
+                "candidates": [
+                    {
+                        "content": {"role": "model", "parts": [{"text": answer}]},
+                        "finishReason": "STOP",
+                        "index": 0,
+                    }
+                ],
+                "usageMetadata": usage,
+                "modelVersion": model,
+                "responseId": uuid.uuid4().hex[:22],
+            },
+        )
 
     def _check_request(self, body: Any, key: str) -> tuple[str, float, list[str]]:
         """(problem, seconds of audio, texts) of a generateContent body."""
@@ -314,9 +469,12 @@ class FakeGemini(FakeVendor):
         audio = 0.0
         parts: list[Any] = []
         for content in contents:
-            if not isinstance(content, dict) or content.get("role", "user") not in (
-                    "user", "model") or not isinstance(content.get("parts"), list) \
-                    or not content["parts"]:
+            if (
+                not isinstance(content, dict)
+                or content.get("role", "user") not in ("user", "model")
+                or not isinstance(content.get("parts"), list)
+                or not content["parts"]
+            ):
                 return "* GenerateContentRequest.contents: bad content", 0.0, []
             parts.extend(content["parts"])
         system = body.get("systemInstruction")
@@ -336,14 +494,18 @@ class FakeGemini(FakeVendor):
         return problem, audio, texts
 
     def _check_part(self, part: Any, key: str) -> tuple[str, float, str]:
-        kinds = [k for k in ("text", "inlineData", "fileData") if isinstance(part, dict)
-                 and k in part]
+        kinds = [
+            k for k in ("text", "inlineData", "fileData") if isinstance(part, dict) and k in part
+        ]
         if len(kinds) != 1 or len(part) != 1:
             return "* GenerateContentRequest.contents.parts: exactly one data field", 0.0, ""
         if kinds == ["text"]:
             text = part["text"]
-            return ("", 0.0, text) if isinstance(text, str) and text else (
-                "* GenerateContentRequest.contents.parts.text: empty", 0.0, "")
+            return (
+                ("", 0.0, text)
+                if isinstance(text, str) and text
+                else ("* GenerateContentRequest.contents.parts.text: empty", 0.0, "")
+            )
         if kinds == ["inlineData"]:
             data = part["inlineData"]
             if not isinstance(data, dict) or data.get("mimeType") not in AUDIO_MIME_TYPES:
@@ -361,11 +523,21 @@ class FakeGemini(FakeVendor):
         name = str(uri).split("/v1beta/", 1)[-1] if uri else ""
         stored = self.files.get(name)
         if stored is None or stored.deleted or stored.key != key:
-            raise _Refusal(_error(403, "PERMISSION_DENIED", f"You do not have permission to "
-                                  f"access the File {name} or it may not exist."))
+            raise _Refusal(
+                _error(
+                    403,
+                    "PERMISSION_DENIED",
+                    f"You do not have permission to access the File {name} or it may not exist.",
+                )
+            )
         if stored.state != "ACTIVE":
-            raise _Refusal(_error(400, "FAILED_PRECONDITION", f"The File {name} is not in an "
-                                  "ACTIVE state and usage is not allowed."))
+            raise _Refusal(
+                _error(
+                    400,
+                    "FAILED_PRECONDITION",
+                    f"The File {name} is not in an ACTIVE state and usage is not allowed.",
+                )
+            )
         seconds = audio_seconds(bytes(stored.data)) or 0.0
         return "", seconds, ""
 
@@ -375,14 +547,19 @@ class FakeGemini(FakeVendor):
         if request.key not in self.keys:
             return _invalid_key()
         h = request.headers
-        if h.get("x-goog-upload-protocol") != "resumable" \
-                or h.get("x-goog-upload-command") != "start":
+        if (
+            h.get("x-goog-upload-protocol") != "resumable"
+            or h.get("x-goog-upload-command") != "start"
+        ):
             return _error(400, "INVALID_ARGUMENT", "Expected a resumable upload start.")
         length = h.get("x-goog-upload-header-content-length", "")
         mime = h.get("x-goog-upload-header-content-type", "")
         if not length.isdigit() or int(length) <= 0 or not mime:
-            return _error(400, "INVALID_ARGUMENT", "Missing X-Goog-Upload-Header-Content-"
-                                                   "Length or -Content-Type.")
+            return _error(
+                400,
+                "INVALID_ARGUMENT",
+                "Missing X-Goog-Upload-Header-Content-Length or -Content-Type.",
+            )
         display = ""
         if request.body:
             try:
@@ -390,20 +567,25 @@ class FakeGemini(FakeVendor):
             except ValueError:
                 return _error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.")
             file_meta = meta.get("file", {}) if isinstance(meta, dict) else None
-            if not isinstance(file_meta, dict) or set(file_meta) - {"display_name",
-                                                                   "displayName"}:
+            if not isinstance(file_meta, dict) or set(file_meta) - {"display_name", "displayName"}:
                 return _error(400, "INVALID_ARGUMENT", "Invalid file metadata.")
             display = str(file_meta.get("display_name") or file_meta.get("displayName") or "")
         upload_id = uuid.uuid4().hex
         name = f"files/{uuid.uuid4().hex[:12]}"
         assert request.key is not None
-        self.files[name] = StoredFile(name, request.key, mime, int(length), display,
-                                      polls_left=self.processing_polls)
+        self.files[name] = StoredFile(
+            name, request.key, mime, int(length), display, polls_left=self.processing_polls
+        )
         self._sessions[upload_id] = name
-        return Response(200, b"", {
-            "X-Goog-Upload-URL": f"{self.base_url}/upload/v1beta/files?upload_id={upload_id}"
-                                 "&upload_protocol=resumable",
-            "X-Goog-Upload-Status": "active"})
+        return Response(
+            200,
+            b"",
+            {
+                "X-Goog-Upload-URL": f"{self.base_url}/upload/v1beta/files?upload_id={upload_id}"
+                "&upload_protocol=resumable",
+                "X-Goog-Upload-Status": "active",
+            },
+        )
 
     def _upload(self, request: Recorded) -> Response:
         name = self._sessions.get(request.param("upload_id") or "")
@@ -422,13 +604,17 @@ class FakeGemini(FakeVendor):
         if "finalize" not in commands:
             return Response(200, b"", {"X-Goog-Upload-Status": "active"})
         if len(stored.data) != stored.declared_size:
-            return _error(400, "INVALID_ARGUMENT", "Upload size differs from the declared "
-                                                   "X-Goog-Upload-Header-Content-Length.")
+            return _error(
+                400,
+                "INVALID_ARGUMENT",
+                "Upload size differs from the declared X-Goog-Upload-Header-Content-Length.",
+            )
         stored.finalized = True
         if stored.polls_left <= 0:
             stored.state = "FAILED" if self.fail_processing else "ACTIVE"
-        return Response.json(200, {"file": stored.resource(self.base_url)},
-                             {"X-Goog-Upload-Status": "final"})
+        return Response.json(
+            200, {"file": stored.resource(self.base_url)}, {"X-Goog-Upload-Status": "final"}
+        )
 
     def _list_files(self, request: Recorded) -> Response:
         size_text = request.param("pageSize") or "10"
@@ -441,20 +627,22 @@ class FakeGemini(FakeVendor):
         except (ValueError, binascii.Error):
             return _error(400, "INVALID_ARGUMENT", "Invalid page token.")
         files = self.live_files(request.key)
-        page = files[start:start + size]
+        page = files[start : start + size]
         body: dict[str, Any] = {}
         if page:
             body["files"] = [f.resource(self.base_url) for f in page]
         if start + size < len(files):
-            body["nextPageToken"] = base64.urlsafe_b64encode(
-                str(start + size).encode()).decode()
+            body["nextPageToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
         return Response.json(200, body)
 
     def _file(self, request: Recorded, name: str) -> Response:
         stored = self.files.get(name)
         if stored is None or stored.deleted or stored.key != request.key:
-            return _error(403, "PERMISSION_DENIED", f"You do not have permission to access the "
-                                                    f"File {name} or it may not exist.")
+            return _error(
+                403,
+                "PERMISSION_DENIED",
+                f"You do not have permission to access the File {name} or it may not exist.",
+            )
         if request.method == "DELETE":
             stored.deleted = True
             return Response.json(200, {})
@@ -480,13 +668,16 @@ def _check_config(config: Any) -> str:
         return "* GenerateContentRequest.generation_config: bad value"
     unknown = set(config) - GENERATION_FIELDS
     if unknown:
-        return f'Invalid JSON payload received. Unknown name "{sorted(unknown)[0]}" at ' \
-               "'generation_config'."
+        return (
+            f'Invalid JSON payload received. Unknown name "{sorted(unknown)[0]}" at '
+            "'generation_config'."
+        )
     has_schema = "responseSchema" in config
     if has_schema and "responseJsonSchema" in config:
         return "responseSchema and responseJsonSchema cannot both be set."
-    if (has_schema or "responseJsonSchema" in config) \
-            and config.get("responseMimeType") != "application/json":
+    if (has_schema or "responseJsonSchema" in config) and config.get(
+        "responseMimeType"
+    ) != "application/json":
         return "response_mime_type must be application/json to use a response schema."
     if has_schema:
         return _check_schema(config["responseSchema"], "response_schema")
@@ -498,12 +689,16 @@ def _check_schema(schema: Any, path: str) -> str:
         return f"* {path}: must be an object"
     unknown = set(schema) - SCHEMA_FIELDS
     if unknown:
-        return f'Invalid JSON payload received. Unknown name "{sorted(unknown)[0]}" at ' \
-               f"'generation_config.{path}'."
+        return (
+            f'Invalid JSON payload received. Unknown name "{sorted(unknown)[0]}" at '
+            f"'generation_config.{path}'."
+        )
     kind = schema.get("type")
     if kind not in SCHEMA_TYPES:
-        return f"Invalid value at 'generation_config.{path}.type' " \
-               f"(type.googleapis.com/google.ai.generativelanguage.v1beta.Type), {kind!r}"
+        return (
+            f"Invalid value at 'generation_config.{path}.type' "
+            f"(type.googleapis.com/google.ai.generativelanguage.v1beta.Type), {kind!r}"
+        )
     if kind == "OBJECT":
         properties = schema.get("properties")
         if not isinstance(properties, dict) or not properties:
@@ -526,16 +721,25 @@ def _check_schema(schema: Any, path: str) -> str:
 
 
 def _invalid_key() -> Response:
-    return _error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
-                  [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                    "reason": "API_KEY_INVALID", "domain": "googleapis.com",
-                    "metadata": {"service": "generativelanguage.googleapis.com"}}])
+    return _error(
+        400,
+        "INVALID_ARGUMENT",
+        "API key not valid. Please pass a valid API key.",
+        [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "API_KEY_INVALID",
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            }
+        ],
+    )
 
 
-def _error(status: int, name: str, message: str, details: list[dict[str, Any]] | None = None
-           ) -> Response:
+def _error(
+    status: int, name: str, message: str, details: list[dict[str, Any]] | None = None
+) -> Response:
     error: dict[str, Any] = {"code": status, "message": message, "status": name}
     if details:
         error["details"] = details
     return Response.json(status, {"error": error})
-

@@ -40,11 +40,14 @@ class Reply:
     body: bytes = b""
 
     @classmethod
-    def json(cls, document: Any, *, status: int = 200,
-             headers: dict[str, str] | None = None) -> Reply:
-        return cls(status, {"Content-Type": "application/json; charset=utf-8",
-                            **(headers or {})},
-                   json.dumps(document, ensure_ascii=False).encode())
+    def json(
+        cls, document: Any, *, status: int = 200, headers: dict[str, str] | None = None
+    ) -> Reply:
+        return cls(
+            status,
+            {"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+            json.dumps(document, ensure_ascii=False).encode(),
+        )
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,9 @@ class Fault:
 
     @classmethod
     def http(cls, status: int, **headers: str) -> Fault:
-        return cls("http", status=status, headers={k.replace("_", "-"): v
-                                                   for k, v in headers.items()})
+        return cls(
+            "http", status=status, headers={k.replace("_", "-"): v for k, v in headers.items()}
+        )
 
     @classmethod
     def vendor_code(cls, code: str) -> Fault:
@@ -102,14 +106,21 @@ class FakeVendor:
         server.block_on_close = True
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name=f"{type(self).__name__}-server", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{type(self).__name__}-server",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._closing.set()
         assert self._server is not None and self._thread is not None
         self._server.shutdown()
@@ -211,7 +222,7 @@ def audio_duration_ms(data: bytes) -> int | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         return _wav_duration_ms(data)
     if data[:4] == b"fLaC" and len(data) >= 42 and data[4] & 0x7F == 0:
-        streaminfo = int.from_bytes(data[8 + 10:8 + 18], "big")
+        streaminfo = int.from_bytes(data[8 + 10 : 8 + 18], "big")
         rate = streaminfo >> 44
         samples = streaminfo & ((1 << 36) - 1)
         return round(samples * 1000 / rate) if rate else None
@@ -221,10 +232,12 @@ def audio_duration_ms(data: bytes) -> int | None:
 def _wav_duration_ms(data: bytes) -> int | None:
     position, byte_rate, size = 12, 0, None
     while position + 8 <= len(data):
-        chunk, length = data[position:position + 4], int.from_bytes(
-            data[position + 4:position + 8], "little")
+        chunk, length = (
+            data[position : position + 4],
+            int.from_bytes(data[position + 4 : position + 8], "little"),
+        )
         if chunk == b"fmt ":
-            byte_rate = int.from_bytes(data[position + 16:position + 20], "little")
+            byte_rate = int.from_bytes(data[position + 16 : position + 20], "little")
         elif chunk == b"data":
             size = min(length, len(data) - position - 8)
             break
@@ -240,8 +253,10 @@ def wav_data_bytes(data: bytes) -> int | None:
         return None
     position = 12
     while position + 8 <= len(data):
-        chunk, length = data[position:position + 4], int.from_bytes(
-            data[position + 4:position + 8], "little")
+        chunk, length = (
+            data[position : position + 4],
+            int.from_bytes(data[position + 4 : position + 8], "little"),
+        )
         if chunk == b"data":
             return min(length, len(data) - position - 8)
         position += 8 + length + (length & 1)

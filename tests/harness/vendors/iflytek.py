@@ -34,9 +34,29 @@ UPLOAD = "/v2/api/upload"
 GET_RESULT = "/v2/api/getResult"
 _ENDPOINTS = {UPLOAD: "upload", GET_RESULT: "getResult"}
 
-LANGUAGES = frozenset({"cn", "en", "ja", "ko", "ru", "fr", "es", "vi", "ar", "de", "it",
-                       "pt", "th", "hi", "cn_cantonese", "cn_uyghur", "cn_tibetan",
-                       "cn_xinanese", "cn_henanese"})
+LANGUAGES = frozenset(
+    {
+        "cn",
+        "en",
+        "ja",
+        "ko",
+        "ru",
+        "fr",
+        "es",
+        "vi",
+        "ar",
+        "de",
+        "it",
+        "pt",
+        "th",
+        "hi",
+        "cn_cantonese",
+        "cn_uyghur",
+        "cn_tibetan",
+        "cn_xinanese",
+        "cn_henanese",
+    }
+)
 RESULT_TYPES = frozenset({"transfer", "translate", "predict", "transfer,predict"})
 MAX_RESULT_CALLS = 100
 _MAGIC = {"flac": (b"fLaC",), "wav": (b"RIFF",), "mp3": (b"ID3", b"\xff\xfb", b"\xff\xf3")}
@@ -101,9 +121,14 @@ class IflytekFake(FakeVendor):
         script: Sequence[Line] = MEETING,
     ) -> None:
         super().__init__()
-        self.apps = dict(apps if apps is not None
-                         else {"595f23df": "d9f4aa7ea6d94faca62cd88a28fd5234",
-                               "3e79d91c": "0123456789abcdef0123456789abcdef"})
+        self.apps = dict(
+            apps
+            if apps is not None
+            else {
+                "595f23df": "d9f4aa7ea6d94faca62cd88a28fd5234",
+                "3e79d91c": "0123456789abcdef0123456789abcdef",
+            }
+        )
         self.max_skew_seconds = max_skew_seconds
         self.now = now
         self.pending_polls = pending_polls
@@ -169,9 +194,13 @@ class IflytekFake(FakeVendor):
             outcome = "undecodable"
         with self._orders_lock:
             self.orders[order_id] = Order(app_id, dict(query), request.body, outcome)
-        return Reply.json({"code": "000000", "descInfo": "success",
-                           "content": {"orderId": order_id,
-                                       "taskEstimateTime": self.estimate_ms}})
+        return Reply.json(
+            {
+                "code": "000000",
+                "descInfo": "success",
+                "content": {"orderId": order_id, "taskEstimateTime": self.estimate_ms},
+            }
+        )
 
     def _get_result(self, request: Recorded, app_id: str) -> Reply:
         query = request.query
@@ -187,7 +216,9 @@ class IflytekFake(FakeVendor):
         if calls > MAX_RESULT_CALLS:
             return _error("26604")
         info: dict[str, Any] = {
-            "orderId": order_id, "failType": 0, "status": 3,
+            "orderId": order_id,
+            "failType": 0,
+            "status": 3,
             "originalDuration": int(order.params["duration"]),
             "realDuration": audio_duration_ms(order.audio) or 0,
         }
@@ -204,13 +235,22 @@ class IflytekFake(FakeVendor):
         return _success(info, self._order_result(roles), 0)
 
     def _order_result(self, roles: bool) -> str:
-        lattice = [{"json_1best": json.dumps(_sentence(line, roles), ensure_ascii=False)}
-                   for line in self.script]
+        lattice = [
+            {"json_1best": json.dumps(_sentence(line, roles), ensure_ascii=False)}
+            for line in self.script
+        ]
         # The unsmoothed result: already objects, and with the filler the smoothed
         # `lattice` dropped, so a reader of the wrong list is caught.
-        lattice2 = [{"lid": "0", "begin": str(line.start_ms), "end": str(line.end_ms),
-                     "json_1best": _sentence(line, roles, filler="嗯"),
-                     "spk": f"段落-{i}"} for i, line in enumerate(self.script)]
+        lattice2 = [
+            {
+                "lid": "0",
+                "begin": str(line.start_ms),
+                "end": str(line.end_ms),
+                "json_1best": _sentence(line, roles, filler="嗯"),
+                "spk": f"段落-{i}",
+            }
+            for i, line in enumerate(self.script)
+        ]
         return json.dumps({"lattice": lattice, "lattice2": lattice2}, ensure_ascii=False)
 
 
@@ -228,14 +268,24 @@ def _sentence(line: Line, roles: bool, *, filler: str = "") -> dict[str, Any]:
         last = (token.end_ms - line.start_ms) // 10
         words.append(_word(token.text, "n", first, last))
     words.append(_word("", "g", last, last))  # the paragraph mark closing each sentence
-    return {"st": {"sc": "0.86", "pa": "0", "rt": [{"ws": words}],
-                   "bg": str(line.start_ms), "ed": str(line.end_ms),
-                   "rl": line.speaker if roles else "0"}}
+    return {
+        "st": {
+            "sc": "0.86",
+            "pa": "0",
+            "rt": [{"ws": words}],
+            "bg": str(line.start_ms),
+            "ed": str(line.end_ms),
+            "rl": line.speaker if roles else "0",
+        }
+    }
 
 
 def _word(text: str, kind: str, first: int, last: int) -> dict[str, Any]:
-    return {"cw": [{"w": text, "wp": kind, "wc": "1.0000" if kind == "n" else "0.0000"}],
-            "wb": first, "we": last}
+    return {
+        "cw": [{"w": text, "wp": kind, "wc": "1.0000" if kind == "n" else "0.0000"}],
+        "wb": first,
+        "we": last,
+    }
 
 
 def _upload_problem(query: Mapping[str, str]) -> str | None:
@@ -260,14 +310,23 @@ def _upload_problem(query: Mapping[str, str]) -> str | None:
 
 
 def _success(info: dict[str, Any], order_result: str, estimate_ms: int) -> Reply:
-    return Reply.json({"code": "000000", "descInfo": "success",
-                       "content": {"orderInfo": info, "orderResult": order_result,
-                                   "taskEstimateTime": estimate_ms}})
+    return Reply.json(
+        {
+            "code": "000000",
+            "descInfo": "success",
+            "content": {
+                "orderInfo": info,
+                "orderResult": order_result,
+                "taskEstimateTime": estimate_ms,
+            },
+        }
+    )
 
 
 def _error(code: str, description: str = "") -> Reply:
-    return Reply.json({"code": code,
-                       "descInfo": description or _DESCRIPTIONS.get(code, "转写业务通用错误")})
+    return Reply.json(
+        {"code": code, "descInfo": description or _DESCRIPTIONS.get(code, "转写业务通用错误")}
+    )
 
 
 def _fault_reply(fault: Fault) -> Reply:

@@ -61,10 +61,15 @@ class FakeOpenAiCompatible(FakeVendor):
         error_style: "nested" `{"error": {...}}` or "flat" (older vLLM).
     """
 
-    def __init__(self, *, models: Sequence[str] = ("qwen2.5:14b",),
-                 keys: Sequence[str] | None = None,
-                 flavor: Literal["vllm", "ollama"] = "vllm", answers: Sequence[Any] = (),
-                 error_style: Literal["nested", "flat"] = "nested") -> None:
+    def __init__(
+        self,
+        *,
+        models: Sequence[str] = ("qwen2.5:14b",),
+        keys: Sequence[str] | None = None,
+        flavor: Literal["vllm", "ollama"] = "vllm",
+        answers: Sequence[Any] = (),
+        error_style: Literal["nested", "flat"] = "nested",
+    ) -> None:
         super().__init__()
         self.models = set(models)
         self.keys = set(keys) if keys is not None else None
@@ -76,16 +81,35 @@ class FakeOpenAiCompatible(FakeVendor):
 
     # ------------------------------------------------------------ knobs
 
-    def rate_limit(self, *, retry_after: float = 1, key: str | None = None,
-                   times: int | None = 1, code: str = "rate_limit_exceeded") -> None:
-        self.inject(Fault(self._error(429, "Rate limit reached. Please try again later.",
-                                      "rate_limit_error", code,
-                                      {"Retry-After": f"{retry_after:g}"}),
-                          key=key, times=times))
+    def rate_limit(
+        self,
+        *,
+        retry_after: float = 1,
+        key: str | None = None,
+        times: int | None = 1,
+        code: str = "rate_limit_exceeded",
+    ) -> None:
+        self.inject(
+            Fault(
+                self._error(
+                    429,
+                    "Rate limit reached. Please try again later.",
+                    "rate_limit_error",
+                    code,
+                    {"Retry-After": f"{retry_after:g}"},
+                ),
+                key=key,
+                times=times,
+            )
+        )
 
     def server_error(self, *, status: int = 500, times: int | None = 1) -> None:
-        self.inject(Fault(self._error(status, "The engine is overloaded.", "InternalServerError",
-                                      status), times=times))
+        self.inject(
+            Fault(
+                self._error(status, "The engine is overloaded.", "InternalServerError", status),
+                times=times,
+            )
+        )
 
     def truncate(self, *, times: int = 1) -> None:
         """Cut the next answers short with `finish_reason: length`."""
@@ -98,14 +122,15 @@ class FakeOpenAiCompatible(FakeVendor):
 
     def key_of(self, request: Recorded) -> str | None:
         value = request.headers.get("authorization", "")
-        return value[len("Bearer "):] if value.startswith("Bearer ") else None
+        return value[len("Bearer ") :] if value.startswith("Bearer ") else None
 
     def route(self, request: Recorded) -> Response:
         if request.method != "POST" or request.path != PATH:
             return self._error(404, f"Not found: {request.path}", "NotFoundError", 404)
         if self.keys is not None and request.key not in self.keys:
-            return self._error(401, "Incorrect API key provided.", "invalid_request_error",
-                               "invalid_api_key")
+            return self._error(
+                401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"
+            )
         try:
             body = request.json()
         except ValueError:
@@ -114,8 +139,9 @@ class FakeOpenAiCompatible(FakeVendor):
         if problem:
             return self._error(400, problem, "BadRequestError", 400)
         if body["model"] not in self.models:
-            return self._error(404, f"The model `{body['model']}` does not exist.",
-                               "NotFoundError", 404)
+            return self._error(
+                404, f"The model `{body['model']}` does not exist.", "NotFoundError", 404
+            )
         content = self._answer(body)
         finish = "stop"
         if self._truncate:
@@ -123,16 +149,31 @@ class FakeOpenAiCompatible(FakeVendor):
             content, finish = content[: len(content) // 2], "length"
         prompt_tokens = sum(estimate_tokens(m["content"]) for m in body["messages"])
         completion_tokens = estimate_tokens(content)
-        self.completions.append(Completion(request.key, body, content, prompt_tokens,
-                                           completion_tokens))
-        return Response.json(200, {
-            "id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion",
-            "created": int(time.time()), "model": body["model"],
-            "system_fingerprint": "fp_ollama" if self.flavor == "ollama" else None,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                         "finish_reason": finish}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens}})
+        self.completions.append(
+            Completion(request.key, body, content, prompt_tokens, completion_tokens)
+        )
+        return Response.json(
+            200,
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "system_fingerprint": "fp_ollama" if self.flavor == "ollama" else None,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": finish,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            },
+        )
 
     def _check(self, body: Any) -> str:
         if not isinstance(body, dict):
@@ -143,8 +184,11 @@ class FakeOpenAiCompatible(FakeVendor):
         if not isinstance(messages, list) or not messages:
             return "messages: Field required"
         for k, message in enumerate(messages):
-            if not isinstance(message, dict) or message.get("role") not in ROLES \
-                    or not isinstance(message.get("content"), str):
+            if (
+                not isinstance(message, dict)
+                or message.get("role") not in ROLES
+                or not isinstance(message.get("content"), str)
+            ):
                 return f"messages[{k}]: expected {{role, content}}"
         if body.get("stream"):
             return "The fake does not stream."
@@ -159,8 +203,10 @@ class FakeOpenAiCompatible(FakeVendor):
             return ""
         kind = response_format.get("type") if isinstance(response_format, dict) else None
         if kind not in ("text", "json_object", "json_schema"):
-            return f"response_format.type: Input should be 'text', 'json_object' or " \
-                   f"'json_schema', got {kind!r}"
+            return (
+                f"response_format.type: Input should be 'text', 'json_object' or "
+                f"'json_schema', got {kind!r}"
+            )
         if kind == "json_schema":
             spec = response_format.get("json_schema")
             if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
@@ -174,11 +220,18 @@ class FakeOpenAiCompatible(FakeVendor):
             answer = self.answers.pop(0)
             return answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
         schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
-        return json.dumps(instance_of(schema or {"type": "object", "properties": {}}),
-                          ensure_ascii=False)
+        return json.dumps(
+            instance_of(schema or {"type": "object", "properties": {}}), ensure_ascii=False
+        )
 
-    def _error(self, status: int, message: str, kind: str, code: str | int,
-               headers: dict[str, str] | None = None) -> Response:
+    def _error(
+        self,
+        status: int,
+        message: str,
+        kind: str,
+        code: str | int,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         error = {"message": message, "type": kind, "param": None, "code": code}
         body = {"object": "error", **error} if self.error_style == "flat" else {"error": error}
         return Response.json(status, body, headers)

@@ -30,8 +30,7 @@ class SilentServer:
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self.connections = 0
-        self._thread = threading.Thread(target=self._accept, name="silent-server",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._accept, name="silent-server", daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -42,8 +41,12 @@ class SilentServer:
         self._thread.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self._stopped.set()
         self._socket.close()
         with self._lock:
@@ -70,5 +73,6 @@ class SilentServer:
 class StallingServer(SilentServer):
     """Answers 200 with the headers of a 1 MB JSON body, sends one byte, then stalls."""
 
-    greeting = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                b"Content-Length: 1048576\r\n\r\n{")
+    greeting = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\n\r\n{"
+    )

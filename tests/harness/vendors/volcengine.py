@@ -60,10 +60,20 @@ MAX_HOTWORDS = 5000
 _FORMATS = ("wav", "mp3", "ogg", "raw")
 # The audio URL points at 127.0.0.1: never through a proxy from the environment.
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-_FLAGS = ("enable_itn", "enable_punc", "enable_ddc", "enable_speaker_info",
-          "enable_channel_split", "show_utterances", "vad_segment", "enable_lid",
-          "enable_emotion_detection", "enable_gender_detection", "show_speech_rate",
-          "show_volume")
+_FLAGS = (
+    "enable_itn",
+    "enable_punc",
+    "enable_ddc",
+    "enable_speaker_info",
+    "enable_channel_split",
+    "show_utterances",
+    "vad_segment",
+    "enable_lid",
+    "enable_emotion_detection",
+    "enable_gender_detection",
+    "show_speech_rate",
+    "show_volume",
+)
 
 
 @dataclass
@@ -99,8 +109,9 @@ class VolcengineFake(FakeVendor):
         script: Sequence[Line] = MEETING,
     ) -> None:
         super().__init__()
-        self.app_keys = dict(app_keys if app_keys is not None
-                             else {"app-1": "access-1", "app-2": "access-2"})
+        self.app_keys = dict(
+            app_keys if app_keys is not None else {"app-1": "access-1", "app-2": "access-2"}
+        )
         self.api_keys = set(api_keys)
         self.granted = {k: set(v) for k, v in (granted or {}).items()}
         self.pending_polls = pending_polls
@@ -132,13 +143,18 @@ class VolcengineFake(FakeVendor):
             return Reply(401, _status_headers("", "invalid credentials"))
         resource = request.headers.get("x-api-resource-id", "")
         allowed = FLASH_RESOURCES if endpoint == "flash" else STANDARD_RESOURCES
-        if resource not in allowed or resource not in self.granted.get(credential,
-                                                                       {resource}):
-            return Reply(401, _status_headers(GRANT_MISSING,
-                                              "requested grant not found in SaaS storage"))
+        if resource not in allowed or resource not in self.granted.get(credential, {resource}):
+            return Reply(
+                401, _status_headers(GRANT_MISSING, "requested grant not found in SaaS storage")
+            )
         if credential in self.exhausted:
-            return Reply(429, {**_status_headers("", "quota exceeded"),
-                               "Retry-After": str(_seconds_to_midnight())})
+            return Reply(
+                429,
+                {
+                    **_status_headers("", "quota exceeded"),
+                    "Retry-After": str(_seconds_to_midnight()),
+                },
+            )
         request_id = request.headers.get("x-api-request-id", "")
         if not request_id:
             return _status(INVALID_PARAMS, "X-Api-Request-Id is required")
@@ -162,8 +178,7 @@ class VolcengineFake(FakeVendor):
 
     # ------------------------------------------------------------------ endpoints
 
-    def _submit(self, request: Recorded, credential: str, resource: str,
-                request_id: str) -> Reply:
+    def _submit(self, request: Recorded, credential: str, resource: str, request_id: str) -> Reply:
         if request.headers.get("x-api-sequence") != "-1":
             return _status(INVALID_PARAMS, "X-Api-Sequence must be -1")
         body, problem = _body(request)
@@ -229,16 +244,28 @@ class VolcengineFake(FakeVendor):
         }
         if options.get("show_utterances"):
             result["utterances"] = [self._utterance(line, speakers) for line in self.script]
-        return Reply.json({"audio_info": {"duration": duration}, "result": result},
-                          headers=_status_headers(SUCCESS, "OK"))
+        return Reply.json(
+            {"audio_info": {"duration": duration}, "result": result},
+            headers=_status_headers(SUCCESS, "OK"),
+        )
 
     def _utterance(self, line: Line, speakers: bool) -> dict[str, Any]:
         utterance: dict[str, Any] = {
-            "text": line.text, "start_time": line.start_ms, "end_time": line.end_ms,
+            "text": line.text,
+            "start_time": line.start_ms,
+            "end_time": line.end_ms,
             "definite": True,
-            "words": [{"text": t.text, "start_time": t.start_ms, "end_time": t.end_ms,
-                       "blank_duration": 0, "confidence": 0}
-                      for t in line.tokens if not t.punctuation],
+            "words": [
+                {
+                    "text": t.text,
+                    "start_time": t.start_ms,
+                    "end_time": t.end_ms,
+                    "blank_duration": 0,
+                    "confidence": 0,
+                }
+                for t in line.tokens
+                if not t.punctuation
+            ],
         }
         if speakers:
             if self.speaker_field == "additions":
@@ -292,8 +319,9 @@ def _problem(body: dict[str, Any], *, flash: bool) -> str | None:
             return f"request.{flag} must be a boolean"
     if options.get("enable_speaker_info") and not options.get("show_utterances"):
         return "speaker info needs show_utterances"
-    if "ssd_version" in options and not (options.get("enable_speaker_info")
-                                         and language in ("", "zh-CN")):
+    if "ssd_version" in options and not (
+        options.get("enable_speaker_info") and language in ("", "zh-CN")
+    ):
         return "ssd_version needs enable_speaker_info and zh-CN or empty language"
     return _corpus_problem(options.get("corpus"))
 
@@ -320,9 +348,12 @@ def _corpus_problem(corpus: Any) -> str | None:
     if not isinstance(hotwords, list) or len(hotwords) > MAX_HOTWORDS:
         return "corpus.context.hotwords must be a list of at most 5000"
     for hotword in hotwords:
-        if (not isinstance(hotword, dict) or not isinstance(hotword.get("word"), str)
-                or not hotword["word"]):
-            return "each hotword is {\"word\": \"...\"}"
+        if (
+            not isinstance(hotword, dict)
+            or not isinstance(hotword.get("word"), str)
+            or not hotword["word"]
+        ):
+            return 'each hotword is {"word": "..."}'
     return None
 
 
@@ -347,9 +378,11 @@ def _fault_reply(fault: Fault, endpoint: str) -> Reply:
     if fault.kind == "malformed":
         if endpoint == "submit":  # no status header at all: a gateway's page
             return Reply(200, {"Content-Type": "text/html"}, b"<html>bad gateway</html>")
-        return Reply(200, {**_status_headers(SUCCESS, "OK"),
-                           "Content-Type": "application/json"},
-                     b'{"audio_info": {"duration": 11000}, "result": {"utterances": [{"te')
+        return Reply(
+            200,
+            {**_status_headers(SUCCESS, "OK"), "Content-Type": "application/json"},
+            b'{"audio_info": {"duration": 11000}, "result": {"utterances": [{"te',
+        )
     raise ValueError(f"unknown fault {fault.kind!r}")
 
 
