@@ -17,10 +17,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from meeting_agent.errors import Unavailable
+from meeting_agent.reasons import PROVIDER_TIMEOUT
 
 __all__ = ["PROVIDER_TIMEOUT", "Budget", "current", "provider_budget", "remaining", "spent"]
-
-PROVIDER_TIMEOUT = "PROVIDER_TIMEOUT"
 
 
 @dataclass(frozen=True)

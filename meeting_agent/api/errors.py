@@ -11,6 +11,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from meeting_agent import errors
+from meeting_agent.reasons import INTERNAL
 
 ERROR_DOMAIN = "meeting-agent"
 
@@ -72,7 +73,7 @@ def internal_status_proto() -> status_pb2.Status:
     return status_pb2.Status(
         code=code_pb2.INTERNAL,
         message="internal error",
-        details=[pack_any(error_details_pb2.ErrorInfo(reason="INTERNAL", domain=ERROR_DOMAIN))],
+        details=[pack_any(error_details_pb2.ErrorInfo(reason=INTERNAL, domain=ERROR_DOMAIN))],
     )
 
 
