@@ -91,8 +91,8 @@ INTERNAL = _reason(
     "INTERNAL",
     ("INTERNAL", "UNAVAILABLE"),
     (_RPC, _TASK),
-    "An unexpected server error; the server logged it. A task that meets one is "
-    "retried, and fails with code UNAVAILABLE after its last attempt.",
+    "An unexpected server error, which the server logged: code INTERNAL on a call; a "
+    "task retries, and after its last attempt fails with code UNAVAILABLE.",
     "Retry later with backoff; report it if it persists.",
 )
 
@@ -525,7 +525,7 @@ PROVIDER_UNAVAILABLE = _reason(
     "PROVIDER_UNAVAILABLE",
     "UNAVAILABLE",
     _TASK,
-    "The provider answered with a server error or timed out.",
+    "The provider answered with a server error, timed out, or lost the job.",
     "Retry later, or choose another provider.",
 )
 PROVIDER_TIMEOUT = _reason(

@@ -22,6 +22,9 @@ stage "mypy"
 stage "contract: buf lint, format, breaking; generated stubs up to date"
 scripts/check-generated.sh
 
+stage "error reasons: docs/errors.md and the Go reason constants up to date"
+.venv/bin/python scripts/gen-errors.py --check
+
 stage "deployment files: nginx -t, compose config, kubeconform, systemd-analyze, Dockerfile"
 scripts/check-deploy.sh
 

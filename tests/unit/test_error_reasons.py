@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeGuard
@@ -243,3 +245,34 @@ def test_entries_are_well_formed() -> None:
         assert entry.surfaces and entry.meaning.endswith(".") and entry.action.endswith(".")
         if Surface.WARNING not in entry.surfaces:
             assert entry.codes, name
+
+
+def test_the_generated_docs_and_go_constants_are_current() -> None:
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen-errors.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_the_go_constants_keep_their_published_names() -> None:
+    go = (ROOT / "clients" / "go" / "meetingagent" / "reasons.go").read_text()
+    published = {
+        "ReasonMissingCredentials": "MISSING_CREDENTIALS",
+        "ReasonMalformedToken": "MALFORMED_TOKEN",
+        "ReasonTokenExpired": "TOKEN_EXPIRED",
+        "ReasonInvalidSignature": "INVALID_SIGNATURE",
+        "ReasonInvalidArgument": "INVALID_ARGUMENT",
+        "ReasonNotFound": "NOT_FOUND",
+        "ReasonUploadChecksumMismatch": "UPLOAD_CHECKSUM_MISMATCH",
+        "ReasonUploadSizeMismatch": "UPLOAD_SIZE_MISMATCH",
+        "ReasonRequestIDReused": "REQUEST_ID_REUSED",
+        "ReasonEtagMismatch": "ETAG_MISMATCH",
+        "ReasonTranscriptNotReady": "TRANSCRIPT_NOT_READY",
+        "ReasonTaskAlreadyFinished": "TASK_ALREADY_FINISHED",
+        "ReasonAudioTooLong": "AUDIO_TOO_LONG",
+    }
+    for name, reason in published.items():
+        assert f'\t{name} = "{reason}"\n' in go

@@ -13,38 +13,6 @@ import (
 // ErrorDomain is the google.rpc.ErrorInfo domain of every error the service raises.
 const ErrorDomain = "meeting-agent"
 
-// Some of the stable ErrorInfo reasons of the service; [ErrorReason] returns them.
-// The server's documentation lists them all. New reasons may appear: treat an
-// unknown one by its status code.
-const (
-	// ReasonMissingCredentials: the call carried no `authorization` metadata (UNAUTHENTICATED).
-	ReasonMissingCredentials = "MISSING_CREDENTIALS"
-	// ReasonMalformedToken: the bearer token is not a JWT (UNAUTHENTICATED).
-	ReasonMalformedToken = "MALFORMED_TOKEN"
-	// ReasonTokenExpired: the bearer token has expired; get a new one (UNAUTHENTICATED).
-	ReasonTokenExpired = "TOKEN_EXPIRED"
-	// ReasonInvalidSignature: the token is not signed by a trusted key (UNAUTHENTICATED).
-	ReasonInvalidSignature = "INVALID_SIGNATURE"
-	// ReasonInvalidArgument: a request field is invalid; see [FieldViolations] (INVALID_ARGUMENT).
-	ReasonInvalidArgument = "INVALID_ARGUMENT"
-	// ReasonNotFound: the resource does not exist, or belongs to another tenant (NOT_FOUND).
-	ReasonNotFound = "NOT_FOUND"
-	// ReasonUploadChecksumMismatch: the uploaded bytes do not match the declared SHA-256.
-	ReasonUploadChecksumMismatch = "UPLOAD_CHECKSUM_MISMATCH"
-	// ReasonUploadSizeMismatch: the uploaded bytes do not match the declared size.
-	ReasonUploadSizeMismatch = "UPLOAD_SIZE_MISMATCH"
-	// ReasonRequestIDReused: a request_id was reused with a different request (ALREADY_EXISTS).
-	ReasonRequestIDReused = "REQUEST_ID_REUSED"
-	// ReasonEtagMismatch: a concurrent update won; re-read and retry (ABORTED).
-	ReasonEtagMismatch = "ETAG_MISMATCH"
-	// ReasonTranscriptNotReady: the task has no transcript yet (NOT_FOUND).
-	ReasonTranscriptNotReady = "TRANSCRIPT_NOT_READY"
-	// ReasonTaskAlreadyFinished: the task cannot be cancelled any more (FAILED_PRECONDITION).
-	ReasonTaskAlreadyFinished = "TASK_ALREADY_FINISHED"
-	// ReasonAudioTooLong: the meeting is longer than the deployment accepts (task error).
-	ReasonAudioTooLong = "AUDIO_TOO_LONG"
-)
-
 // ErrorInfo returns the google.rpc.ErrorInfo detail of err's status with the
 // service's domain, or nil if err is not such a status. Wrapped errors are unwrapped.
 func ErrorInfo(err error) *errdetails.ErrorInfo {
