@@ -19,10 +19,13 @@ from __future__ import annotations
 import re
 
 from meeting_agent.errors import InvalidArgument
+from meeting_agent.reasons import INVALID_OBJECT_KEY, OBJECT_OUTSIDE_TENANT
 
 __all__ = [
+    "INVALID_OBJECT_KEY",
     "MAX_KEY_LENGTH",
     "MAX_SEGMENT_LENGTH",
+    "OBJECT_OUTSIDE_TENANT",
     "artifact_key",
     "ensure_in_tenant",
     "normalize_prefix",
@@ -37,9 +40,6 @@ __all__ = [
 MAX_KEY_LENGTH = 1024
 # NAME_MAX on common filesystems; a longer segment could never be stored locally.
 MAX_SEGMENT_LENGTH = 255
-
-INVALID_OBJECT_KEY = "INVALID_OBJECT_KEY"
-OBJECT_OUTSIDE_TENANT = "OBJECT_OUTSIDE_TENANT"
 
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
 _EXTENSION = re.compile(r"[A-Za-z0-9]{1,16}")

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from meeting_agent import reasons
 from meeting_agent.deadlines import provider_budget
 from meeting_agent.domain import object_keys
 from meeting_agent.domain.models import (
@@ -158,7 +159,7 @@ class MinutesWriter:
             transcript = uow.transcripts.get(task.tenant_id, task.id, with_words=False)
             mappings = uow.speaker_mappings.get(task.tenant_id, task.id)
         if transcript is None:
-            raise NotFound(f"tasks/{task.id}/transcript", reason="TRANSCRIPT_NOT_READY")
+            raise NotFound(f"tasks/{task.id}/transcript", reason=reasons.TRANSCRIPT_NOT_READY)
         context = CallContext(
             tenant_id=task.tenant_id,
             user_id=task.creator_id,
@@ -193,7 +194,7 @@ class MinutesWriter:
                 return result, fallback_of("minutes", name, failures)
         if not failures:
             raise Unavailable(
-                "no minutes generator is configured", reason="MINUTES_GENERATOR_UNAVAILABLE"
+                "no minutes generator is configured", reason=reasons.MINUTES_GENERATOR_UNAVAILABLE
             )
         raise every_provider_failed("minutes", failures)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from meeting_agent import reasons
 from meeting_agent.domain.models import ProviderChoice
 from meeting_agent.errors import FailedPrecondition, InvalidArgument
 
@@ -54,13 +55,13 @@ class ProviderCatalog:
                     f"task.options.asr_providers[{i}].provider",
                     f"unknown ASR provider {choice.provider!r}; this deployment has "
                     + ", ".join(sorted(self._by_name)),
-                    reason="UNKNOWN_PROVIDER",
+                    reason=reasons.UNKNOWN_PROVIDER,
                 )
             if choice.model and choice.model not in provider.models:
                 raise InvalidArgument.field(
                     f"task.options.asr_providers[{i}].model",
                     f"provider {provider.name!r} has no model {choice.model!r}",
-                    reason="UNKNOWN_MODEL",
+                    reason=reasons.UNKNOWN_MODEL,
                 )
             chosen.append(provider)
         if not chosen:
@@ -69,7 +70,7 @@ class ProviderCatalog:
             raise FailedPrecondition(
                 f"no chosen ASR provider transcribes language {language_code!r} "
                 "(configure a multilingual model or choose another provider)",
-                reason="LANGUAGE_UNSUPPORTED",
+                reason=reasons.LANGUAGE_UNSUPPORTED,
                 metadata={"language_code": language_code},
             )
 
@@ -82,13 +83,13 @@ class ProviderCatalog:
                     f"{field_path}[{i}].provider",
                     f"unknown LLM provider {choice.provider!r}; this deployment has "
                     + ", ".join(sorted(names)),
-                    reason="UNKNOWN_PROVIDER",
+                    reason=reasons.UNKNOWN_PROVIDER,
                 )
             if choice.model and choice.model not in provider.models:
                 raise InvalidArgument.field(
                     f"{field_path}[{i}].model",
                     f"provider {provider.name!r} has no model {choice.model!r}",
-                    reason="UNKNOWN_MODEL",
+                    reason=reasons.UNKNOWN_MODEL,
                 )
 
 

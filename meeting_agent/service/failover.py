@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+from meeting_agent import reasons
 from meeting_agent.domain.models import ProviderFallback, SkippedProvider
 from meeting_agent.errors import MeetingAgentError, Unavailable
 
@@ -67,7 +68,7 @@ def every_provider_failed(kind: str, failures: Sequence[ProviderFailure]) -> Mee
     merely down is retried rather than failed for good.
     """
     first = next(
-        (error for _, error in failures if error.reason != "PROVIDER_TIMEOUT"), failures[0][1]
+        (error for _, error in failures if error.reason != reasons.PROVIDER_TIMEOUT), failures[0][1]
     )
     metadata = {name: describe(error) for name, error in failures}
     # The cause's own details stay at the top level, where one-provider callers look.

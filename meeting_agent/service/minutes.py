@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 
+from meeting_agent import reasons
 from meeting_agent.domain.models import (
     Artifact,
     ArtifactState,
@@ -100,7 +101,7 @@ class MinutesService:
                 raise FailedPrecondition(
                     f"tasks/{task_id} has no transcript yet; minutes can be generated "
                     "once transcription has finished",
-                    reason="TRANSCRIPT_NOT_READY",
+                    reason=reasons.TRANSCRIPT_NOT_READY,
                     metadata={"task": f"tasks/{task_id}"},
                 )
             artifact = Artifact(
@@ -144,7 +145,7 @@ class MinutesService:
         if stored_print != request_print:
             raise AlreadyExists(
                 "request_id was already used for a different request",
-                reason="REQUEST_ID_REUSED",
+                reason=reasons.REQUEST_ID_REUSED,
                 metadata={"request_id": request_id},
             )
         return self.get(principal, task_id, artifact_id)
@@ -157,7 +158,7 @@ class MinutesService:
             raise FailedPrecondition(
                 f"tasks/{task_id}/artifacts/{artifact_id} is {artifact.state.value}; only "
                 "finished minutes can be exported",
-                reason="ARTIFACT_NOT_READY",
+                reason=reasons.ARTIFACT_NOT_READY,
             )
         with self._uow_factory(read_only=True) as uow:
             task = uow.tasks.get(principal.tenant_id, task_id)

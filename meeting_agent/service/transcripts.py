@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from meeting_agent import reasons
 from meeting_agent.domain.models import Principal, SpeakerIdentity, SpeakerMappings, Transcript
 from meeting_agent.errors import Aborted, InvalidArgument, NotFound
 from meeting_agent.exports import transcript as transcript_export
@@ -36,7 +37,7 @@ class TranscriptService:
             self._require_task(uow, principal, task_id)
             transcript = uow.transcripts.get(principal.tenant_id, task_id, with_words=with_words)
             if transcript is None:
-                raise NotFound(f"tasks/{task_id}/transcript", reason="TRANSCRIPT_NOT_READY")
+                raise NotFound(f"tasks/{task_id}/transcript", reason=reasons.TRANSCRIPT_NOT_READY)
             mappings = uow.speaker_mappings.get(principal.tenant_id, task_id)
         return transcript, mappings
 
@@ -76,7 +77,7 @@ class TranscriptService:
             if etag and etag != stored.etag:
                 raise Aborted(
                     f"tasks/{task_id}/speakerMappings changed since it was read",
-                    reason="ETAG_MISMATCH",
+                    reason=reasons.ETAG_MISMATCH,
                     metadata={"etag": stored.etag},
                 )
             named = {p.removeprefix(WHOLE_MAP + ".") for p in paths if p != WHOLE_MAP}

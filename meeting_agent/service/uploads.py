@@ -6,6 +6,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
+from meeting_agent import reasons
 from meeting_agent.domain import object_keys
 from meeting_agent.domain.models import Principal, Upload, UploadState
 from meeting_agent.errors import InvalidArgument, NotFound, ResourceExhausted
@@ -55,7 +56,7 @@ class UploadSession:
             raise InvalidArgument.field(
                 "metadata.size_bytes",
                 f"more bytes arrived than the declared {self._metadata.size_bytes}",
-                reason="UPLOAD_SIZE_MISMATCH",
+                reason=reasons.UPLOAD_SIZE_MISMATCH,
             )
         self._writer.write(chunk)
 
@@ -66,7 +67,7 @@ class UploadSession:
             raise InvalidArgument.field(
                 "metadata.size_bytes",
                 f"declared {meta.size_bytes} bytes but received {self._received}",
-                reason="UPLOAD_SIZE_MISMATCH",
+                reason=reasons.UPLOAD_SIZE_MISMATCH,
             )
         info = self._writer.commit()
         self._closed = True
@@ -75,7 +76,7 @@ class UploadSession:
             raise InvalidArgument.field(
                 "metadata.sha256",
                 "does not match the SHA-256 of the received bytes",
-                reason="UPLOAD_CHECKSUM_MISMATCH",
+                reason=reasons.UPLOAD_CHECKSUM_MISMATCH,
             )
         upload = Upload(
             id=self._upload_id,
@@ -124,7 +125,7 @@ class UploadService:
             raise ResourceExhausted(
                 f"file of {metadata.size_bytes} bytes exceeds the limit of "
                 f"{self.max_upload_bytes} bytes",
-                reason="UPLOAD_TOO_LARGE",
+                reason=reasons.UPLOAD_TOO_LARGE,
                 metadata={"limit_bytes": str(self.max_upload_bytes)},
             )
 

@@ -43,6 +43,8 @@ from meeting_agent.ports import (
     NormalizedAudio,
     ProgressReporter,
 )
+from meeting_agent.reasons import ASR_MODEL_UNAVAILABLE as MODEL_UNAVAILABLE
+from meeting_agent.reasons import LANGUAGE_UNSUPPORTED, UNKNOWN_MODEL
 
 __all__ = [
     "ACCURATE",
@@ -57,10 +59,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-LANGUAGE_UNSUPPORTED = "LANGUAGE_UNSUPPORTED"
-MODEL_UNAVAILABLE = "ASR_MODEL_UNAVAILABLE"
-UNKNOWN_MODEL = "UNKNOWN_MODEL"
 
 # CTranslate2 tells a multilingual Whisper from an English-only one by its vocabulary:
 # the multilingual vocabulary has one more token (51865 against 51864).

@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from meeting_agent.errors import InvalidArgument
 from meeting_agent.ports import CancellationCheck, NormalizedAudio, ProgressReporter, SourceSpan
+from meeting_agent.reasons import AUDIO_EMPTY, AUDIO_TOO_LONG, AUDIO_UNDECODABLE
 
 __all__ = [
     "AUDIO_EMPTY",
@@ -43,10 +44,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-AUDIO_UNDECODABLE = "AUDIO_UNDECODABLE"
-AUDIO_EMPTY = "AUDIO_EMPTY"
-AUDIO_TOO_LONG = "AUDIO_TOO_LONG"
 
 SAMPLE_RATE = 16_000
 # Shorter than this there is no word to recognise.

@@ -61,12 +61,11 @@ from meeting_agent.ports import (
     ProgressReporter,
     SpeakerTurn,
 )
+from meeting_agent.reasons import DIARIZATION_MODEL_UNAVAILABLE as MODEL_UNAVAILABLE
 
 __all__ = ["MODEL_UNAVAILABLE", "LocalDiarizer", "LocalDiarizerSettings"]
 
 logger = logging.getLogger(__name__)
-
-MODEL_UNAVAILABLE = "DIARIZATION_MODEL_UNAVAILABLE"
 
 # Progress split between the steps, by their measured share of the time.
 _VAD_SHARE = 0.1

@@ -28,6 +28,7 @@ from meeting_agent.adapters.events.codec import EventDecodeError, decode_event, 
 from meeting_agent.domain.models import TaskEvent
 from meeting_agent.errors import Unavailable
 from meeting_agent.ports import EVENT_GAP, EventGap
+from meeting_agent.reasons import EVENTS_UNAVAILABLE
 
 __all__ = ["CHANNEL_PATTERN", "CHANNEL_PREFIX", "RedisEventBus", "RedisEventStream", "channel_for"]
 
@@ -35,7 +36,6 @@ logger = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "meeting-agent:task-events:"
 CHANNEL_PATTERN = CHANNEL_PREFIX + "*"
-EVENTS_UNAVAILABLE = "EVENTS_UNAVAILABLE"
 # Events a listener may fall behind by before the backlog is replaced by one gap.
 MAX_PENDING = 4096
 

@@ -33,6 +33,7 @@ from rq.utils import current_timestamp, str_to_date
 
 from meeting_agent.config import JobSettings
 from meeting_agent.errors import Unavailable
+from meeting_agent.reasons import QUEUE_UNAVAILABLE
 
 __all__ = [
     "DEFAULT_JOB_PATH",
@@ -49,7 +50,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_JOB_PATH = "meeting_agent.jobs.process_task"
-QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE"
 
 # Jobs that will still run, or are running: a second job for the task would be a duplicate.
 _LIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
