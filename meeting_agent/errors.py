@@ -1,9 +1,9 @@
 """The domain error hierarchy of meeting-agent.
 
 Every error the service raises on purpose derives from `MeetingAgentError` and
-carries a stable, UPPER_SNAKE `reason` that callers can branch on. gRPC never
-appears here: `meeting_agent.api.errors` maps each class to a status code in one
-place.
+carries a stable, UPPER_SNAKE `reason` that callers can branch on, one of those
+`meeting_agent.reasons` catalogues. gRPC never appears here: `meeting_agent.api.errors`
+maps each class to a status code in one place.
 
     MeetingAgentError
     ├── InvalidArgument            bad request fields (carries field violations)

@@ -276,3 +276,18 @@ def test_the_go_constants_keep_their_published_names() -> None:
     }
     for name, reason in published.items():
         assert f'\t{name} = "{reason}"\n' in go
+
+
+def test_the_catalogue_imports_nothing_of_the_package() -> None:
+    # Any layer, the lowest included, may name a reason.
+    imported = {
+        node.module or ""
+        for node in ast.walk(TREES["meeting_agent.reasons"])
+        if isinstance(node, ast.ImportFrom)
+    } | {
+        alias.name
+        for node in ast.walk(TREES["meeting_agent.reasons"])
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert not {m for m in imported if m.startswith("meeting_agent")}

@@ -26,5 +26,6 @@
 // default timeout and the retry policy.
 //
 // Errors are gRPC statuses: branch on [status.Code] and [ErrorReason], never on the
-// message.
+// message. The Reason constants name every reason the service gives; docs/errors.md
+// in the meeting-agent repository says where each appears and what to do.
 package meetingagent
