@@ -6,14 +6,6 @@ The list is data (`meeting_agent/data/common_words.txt`); its header says how
 
 from __future__ import annotations
 
-from importlib import resources
+from meeting_agent.text.word_lists import load_word_list
 
-
-def _load() -> frozenset[str]:
-    text = resources.files("meeting_agent").joinpath("data/common_words.txt").read_text("utf-8")
-    return frozenset(
-        line for line in (raw.strip() for raw in text.splitlines()) if line and line[0] != "#"
-    )
-
-
-COMMON_WORDS: frozenset[str] = _load()
+COMMON_WORDS: frozenset[str] = frozenset(load_word_list("common_words.txt"))
