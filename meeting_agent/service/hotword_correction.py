@@ -5,7 +5,7 @@ tiny.en drop whole stretches of speech, so it can make a transcript much worse. 
 correction works on the recognised text instead and is built to never do harm:
 
 - English (and any spaced script): a run of one to a few words is rewritten to a
-  hotword when its spelling and its sound key (`text.phonetics.english_key`) are both
+  hotword when its spelling and its sound key (`meeting_agent.text.phonetics`) are both
   close to the hotword's, and its first sound is the same. "graphana" → "Grafana",
   "Kaleenowski" → "Kalinowski", "Qber need to" → "Kubernetes".
 - Guards: a run made only of common English words ("number", "graph on the", "work

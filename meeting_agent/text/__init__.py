@@ -16,7 +16,8 @@ thing everywhere:
 - `phonetics`: edit distance, English sound keys and pinyin similarity;
 - `hotword_matcher`: near-misses of hotword phrases in a token sequence;
 - `common_words`: the English words a hotword match never rewrites;
-- `templates`: checking and rendering prompt templates in Jinja2's sandbox.
+- `templates`: checking and rendering prompt templates in Jinja2's sandbox;
+- `word_lists`: reading the word lists kept as data in `meeting_agent/data/`.
 """
 
 from meeting_agent.text.cjk import (
