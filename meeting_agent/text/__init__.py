@@ -12,6 +12,7 @@ thing everywhere:
 - `sentences`: sentence ends in Chinese, English and mixed punctuation;
 - `normalize`: full-width/half-width, mixed-script spacing, vendor tokens joined;
 - `terms`: content terms for ranking and comparing sentences;
+- `ranking`: sentence ranking, topic segmentation (TextTiling) and keyword titles;
 - `dates`: due dates said in a meeting and the calendar dates they name;
 - `phonetics`: edit distance, English sound keys and pinyin similarity;
 - `hotword_matcher`: near-misses of hotword phrases in a token sequence;
