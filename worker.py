@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from meeting_agent.cli.main import configure_logging
+from meeting_agent.cli.startup import configure_logging
 from meeting_agent.config import ConfigurationError, load_settings
 
 

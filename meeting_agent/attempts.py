@@ -6,6 +6,8 @@ becomes an audit row. `call_vendor` reports every attempt it makes to the log op
 around the call by the metering wrapper (`recording`); like the task's budget, the log
 travels in a context variable, so no adapter passes it along and `calls.py` knows
 nothing of the database.
+
+Layer: cross-cutting, below the use cases; it imports nothing from meeting-agent.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The composition root: builds adapters and services from settings, and nothing else."""
+"""The composition root: builds adapters and services from settings, and nothing else.
+
+Layer: composition, below `api`, `jobs` and `cli`, above every other package.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 Nested fields use a double underscore: `MEETING_AGENT_AUTH__ISSUER`. The YAML file
 named by `MEETING_AGENT_CONFIG_FILE` has the same shape; environment variables win.
+
+Layer: settings, above the use cases and below the adapters and `auth`: services take
+values from the composition, never `Settings` itself.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Keys are `SecretStr`, so they never appear in a repr, a log line or an error; they come
 from the environment (`MEETING_AGENT_PROVIDERS__GEMINI__KEYS='["k1","k2"]'`) or from a
 file with one key a line (`..._KEYS_FILE`, for Kubernetes Secret volumes).
+
+Layer: cross-cutting, below the use cases: billing reads its `Price` type, and it
+imports nothing from meeting-agent.
 """
 
 from __future__ import annotations

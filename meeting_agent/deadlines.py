@@ -6,6 +6,8 @@ attempts at a ten-minute timeout are fifty minutes. The pipeline opens a budget 
 each provider it tries (`provider_budget`); the vendor calls made inside it read the
 time left (`remaining`) from a context variable, so no adapter threads it through, and
 the first call that finds it spent ends the provider's turn with `PROVIDER_TIMEOUT`.
+
+Layer: cross-cutting, below the use cases; it imports only `errors`.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ maps each class to a status code in one place.
     ├── Aborted                    a concurrent change (etag mismatch)
     ├── ResourceExhausted          a limit or quota is reached
     └── Unavailable                a dependency is down; retry later
+
+Layer: the lowest. It imports nothing from meeting-agent, and every layer may use it.
 """
 
 from __future__ import annotations

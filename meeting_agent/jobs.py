@@ -2,6 +2,8 @@
 
 Each worker process builds its container once, on its first job, from the same
 settings the server reads.
+
+Layer: composition, beside `api`: it builds the container with `bootstrap`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up everything from nothing and runs every check: lint, types, contract, schema,
+# Sets up everything from nothing and runs every check: lint, types, layers, contract, schema,
 # the Python test tiers (unit, integration on SQLite and PostgreSQL, end to end) and
 # the Go client against a live server. Exits non-zero on the first failing stage.
 set -euo pipefail
@@ -18,6 +18,9 @@ stage "ruff: lint and format"
 
 stage "mypy"
 .venv/bin/mypy meeting_agent
+
+stage "import-linter: layers, protobuf at the edge, no cycles"
+.venv/bin/lint-imports --no-cache
 
 stage "contract: buf lint, format, breaking; generated stubs up to date"
 scripts/check-generated.sh

@@ -3,6 +3,9 @@
 `build_authenticator(settings)` is the only constructor the rest of the service
 needs; every refusal is an `Unauthenticated` whose `reason` is one of the constants
 re-exported here.
+
+Layer: infrastructure, beside `adapters` and independent of them; the gRPC edge
+(`api`) and the CLI use it.
 """
 
 from meeting_agent.auth.builder import build_authenticator

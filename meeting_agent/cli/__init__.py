@@ -1,4 +1,7 @@
-"""The `meeting-agent` command line."""
+"""The `meeting-agent` command line.
+
+Layer: composition, the top: nothing in `meeting_agent` imports it.
+"""
 
 from meeting_agent.cli.main import app
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
 from typing import TYPE_CHECKING
 
 import typer
@@ -14,6 +13,7 @@ from meeting_agent.cli.client import client_app
 from meeting_agent.cli.migrate_data import migrate_data
 from meeting_agent.cli.migrate_files import migrate_files
 from meeting_agent.cli.process import process
+from meeting_agent.cli.startup import configure_logging, settings_or_exit
 from meeting_agent.cli.sweep import sweep_vendor_files
 
 if TYPE_CHECKING:
@@ -35,35 +35,10 @@ app.command("migrate-data")(migrate_data)
 app.command("sweep-vendor-files")(sweep_vendor_files)
 
 
-def _settings() -> Settings:
-    from meeting_agent.config import ConfigurationError, load_settings
-
-    try:
-        return load_settings()
-    except ConfigurationError as exc:
-        typer.echo(f"meeting-agent: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-def configure_logging(level: str, log_format: str = "text") -> None:
-    """Log to stderr, as JSON lines (`json`) or text; both redact secrets."""
-    from meeting_agent.telemetry.logs import JsonFormatter, RedactingFormatter
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter()
-        if log_format == "json"
-        else RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
-    logging.basicConfig(level=level, handlers=[handler])
-    # httpx logs every request line at INFO, and some carry signed upload URLs.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))
-
-
 @app.command()
 def serve() -> None:
     """Run the gRPC server until SIGTERM."""
-    settings = _settings()
+    settings = settings_or_exit()
     configure_logging(settings.log_level, settings.resolved_log_format)
     if settings.server.processes > 1:
         from meeting_agent.api.processes import serve_in_processes
@@ -75,16 +50,16 @@ def serve() -> None:
 def _serve_one(settings: Settings | None = None) -> int:
     """One server process until SIGTERM; the exit code. Settings from the environment
     when not given (a process started by `serve_in_processes`)."""
+    from meeting_agent.adapters.db.gauges import register_gauges
     from meeting_agent.api.server import serve as serve_forever
     from meeting_agent.auth import build_authenticator
     from meeting_agent.bootstrap import bootstrap
     from meeting_agent.config import ConfigurationError
     from meeting_agent.telemetry import configure_telemetry
-    from meeting_agent.telemetry.gauges import register_gauges
     from meeting_agent.telemetry.setup import TelemetryConfigurationError
 
     if settings is None:
-        settings = _settings()
+        settings = settings_or_exit()
         configure_logging(settings.log_level, settings.resolved_log_format)
     try:
         authenticator = build_authenticator(settings)
@@ -119,7 +94,7 @@ def dev_token(
     """Print a token signed with the local development key."""
     from meeting_agent.auth import mint_dev_token
 
-    settings = _settings()
+    settings = settings_or_exit()
     if not settings.auth.dev_key:
         typer.echo(
             "meeting-agent: the development key is switched off "

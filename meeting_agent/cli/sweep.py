@@ -15,11 +15,11 @@ def sweep_vendor_files() -> None:
     """
     from meeting_agent.adapters.providers.factory import build_cloud_providers
     from meeting_agent.bootstrap import build_store
-    from meeting_agent.cli.main import _settings, configure_logging
+    from meeting_agent.cli.startup import configure_logging, settings_or_exit
     from meeting_agent.service.common import SystemClock
     from meeting_agent.service.leftovers import LeftoverSweeper
 
-    settings = _settings()
+    settings = settings_or_exit()
     configure_logging(settings.log_level, settings.resolved_log_format)
     store = build_store(settings)
     cloud = build_cloud_providers(settings.providers, store)

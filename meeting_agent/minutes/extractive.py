@@ -15,17 +15,18 @@ from datetime import date
 from typing import Any
 
 from meeting_agent.domain.models import TranscriptSegment
-from meeting_agent.minutes import cues, ranking
-from meeting_agent.minutes.dates import Due, find_due
+from meeting_agent.minutes import cues
 from meeting_agent.minutes.schema import empty_minutes
 from meeting_agent.ports import LlmUsage, MinutesRequest, MinutesResult
 from meeting_agent.text import (
     ensure_terminated,
     is_cjk_text,
     join_sentences,
+    ranking,
     split_sentences,
     terms,
 )
+from meeting_agent.text.dates import Due, find_due
 
 __all__ = ["ExtractiveMinutesGenerator", "extract_minutes"]
 

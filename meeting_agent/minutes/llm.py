@@ -28,7 +28,6 @@ from meeting_agent.minutes.merge import merge_partials
 from meeting_agent.minutes.schema import MINUTES_SCHEMA, empty_minutes
 from meeting_agent.minutes.validation import validate
 from meeting_agent.ports import LlmProvider, LlmUsage, MinutesRequest, MinutesResult
-from meeting_agent.service.templating import render_template
 from meeting_agent.text import (
     clock_text,
     estimate_tokens,
@@ -36,6 +35,7 @@ from meeting_agent.text import (
     join_sentences,
     split_sentences,
 )
+from meeting_agent.text.templates import render_template
 
 __all__ = ["SUMMARY_SCHEMA", "LlmMinutesGenerator"]
 

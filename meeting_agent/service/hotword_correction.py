@@ -5,7 +5,7 @@ tiny.en drop whole stretches of speech, so it can make a transcript much worse. 
 correction works on the recognised text instead and is built to never do harm:
 
 - English (and any spaced script): a run of one to a few words is rewritten to a
-  hotword when its spelling and its sound key (`_phonetics.english_key`) are both
+  hotword when its spelling and its sound key (`meeting_agent.text.phonetics`) are both
   close to the hotword's, and its first sound is the same. "graphana" → "Grafana",
   "Kaleenowski" → "Kalinowski", "Qber need to" → "Kubernetes".
 - Guards: a run made only of common English words ("number", "graph on the", "work
@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from meeting_agent.domain.models import Hotword, TranscriptSegment, Word
-from meeting_agent.service._hotword_matcher import Edit, HotwordMatcher, Unit
+from meeting_agent.text.hotword_matcher import Edit, HotwordMatcher, Unit
 
 __all__ = ["apply_hotwords"]
 
@@ -56,7 +56,7 @@ def apply_hotwords(
     Returns:
         The segments, in the same order.
     """
-    matcher = HotwordMatcher.build(hotwords)
+    matcher = HotwordMatcher.build(h.phrase for h in hotwords)
     if matcher.empty:
         return list(segments)
     return [_correct_segment(segment, matcher) for segment in segments]

@@ -10,7 +10,7 @@ from meeting_agent.errors import Aborted, FailedPrecondition, InvalidArgument, N
 from meeting_agent.ports import Clock, Page, UnitOfWorkFactory
 from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES
 from meeting_agent.service.common import etag_of, new_id
-from meeting_agent.service.templating import check_template_syntax
+from meeting_agent.text.templates import check_template_syntax
 
 TEMPLATE_MUTABLE_FIELDS = frozenset(
     {"display_name", "description", "system_prompt", "body", "language_code"}

@@ -1,5 +1,8 @@
 """The text kernel: Chinese, English and mixed text, the same way on every path.
 
+Layer: the lowest but one, above `errors` only. Pure algorithms over strings and
+dates; nothing here knows tasks, ports or services, so every other layer may use it.
+
 Minutes, subtitles, exports, hotwords and the vendor adapters all cut, space, count
 and split text with these functions, so a word, a sentence and a width mean the same
 thing everywhere:
@@ -8,7 +11,14 @@ thing everywhere:
 - `segmenter`: Chinese words (jieba's dictionary, via rjieba) and person names;
 - `sentences`: sentence ends in Chinese, English and mixed punctuation;
 - `normalize`: full-width/half-width, mixed-script spacing, vendor tokens joined;
-- `terms`: content terms for ranking and comparing sentences.
+- `terms`: content terms for ranking and comparing sentences;
+- `ranking`: sentence ranking, topic segmentation (TextTiling) and keyword titles;
+- `dates`: due dates said in a meeting and the calendar dates they name;
+- `phonetics`: edit distance, English sound keys and pinyin similarity;
+- `hotword_matcher`: near-misses of hotword phrases in a token sequence;
+- `common_words`: the English words a hotword match never rewrites;
+- `templates`: checking and rendering prompt templates in Jinja2's sandbox;
+- `word_lists`: reading the word lists kept as data in `meeting_agent/data/`.
 """
 
 from meeting_agent.text.cjk import (

@@ -11,42 +11,9 @@ import threading
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["person_names", "words"]
+from meeting_agent.text.word_lists import load_word_list
 
-# Meeting and engineering vocabulary jieba's general dictionary splits: a subtitle line
-# should not break 看|板 or 压|测.
-_VOCABULARY = (
-    "看板",
-    "压测",
-    "回滚",
-    "扩容",
-    "缩容",
-    "灰度",
-    "上线",
-    "下线",
-    "联调",
-    "排期",
-    "复盘",
-    "周会",
-    "周报",
-    "例会",
-    "需求文档",
-    "技术方案",
-    "火山引擎",
-    "科大讯飞",
-    "讯飞",
-    "语音识别",
-    "并发",
-    "配额",
-    "工单",
-    "迭代",
-    "评审",
-    "验收",
-    "运维",
-    "监控看板",
-    "数据库",
-    "服务器",
-)
+__all__ = ["person_names", "words"]
 
 _lock = threading.Lock()
 _loaded = False
@@ -59,7 +26,8 @@ def _jieba() -> Any:
     if not _loaded:
         with _lock:
             if not _loaded:
-                for word in _VOCABULARY:
+                # Meeting and engineering words jieba's general dictionary splits.
+                for word in load_word_list("vocabulary_zh.txt"):
                     rjieba.add_word(word, None, None)
                 _loaded = True
     return rjieba

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from meeting_agent.text.cjk import CJK_CHAR, CJK_RANGES
+from meeting_agent.text.word_lists import load_word_list
 
 __all__ = ["STOPWORDS", "STOP_CHARS", "terms"]
 
@@ -12,25 +13,7 @@ __all__ = ["STOPWORDS", "STOP_CHARS", "terms"]
 _CJK_RUN = f"[{CJK_RANGES}]+"
 _TOKEN = re.compile(rf"[A-Za-z][A-Za-z0-9'’\-]*|{_CJK_RUN}")
 
-_STOPWORD_TEXT = """
-    a about above after again against all also am an and any are aren't as at be because
-    been before being below between both but by can can't cannot could couldn't did didn't do
-    does doesn't doing don't down during each few for from further get gets got had hadn't has
-    hasn't have haven't having he he'd he'll he's her here here's hers herself him himself his
-    how how's i i'd i'll i'm i've if in into is isn't it it's its itself just let let's like
-    me more most mustn't my myself no nor not now of off on once only or other ought our ours
-    ourselves out over own really same shan't she she'd she'll she's should shouldn't so some
-    such than that that's the their theirs them themselves then there there's these they
-    they'd they'll they're they've this those through to too under until up very was wasn't
-    we we'd we'll we're we've were weren't what what's when when's where where's which while
-    who who's whom why why's will with won't would wouldn't you you'd you'll you're you've your
-    yours yourself yourselves yeah yes yep okay ok um uh uhm erm hmm oh ah right well sure
-    thanks thank think know going go want need needs get one two three also maybe actually
-    basically kind sort lot lots thing things something anything everything guys everyone
-    good great fine mean said say says tell look looks see make sure still even way back
-    today tomorrow week next last time bit little much many us put take done new old first
-    second item items topic topics agenda start started"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+STOPWORDS = frozenset(load_word_list("stopwords_en.txt"))
 
 # Characters that are function words on their own; a bigram made only of them carries
 # no topic ("我们", "这个", "就是").

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from bench.minutes_zh import run
-from meeting_agent.minutes.dates import find_due
 from meeting_agent.minutes.extractive import extract_minutes
+from meeting_agent.text.dates import find_due
 from tests.unit.meeting_fixtures import transcript
 
 WEDNESDAY = date(2026, 3, 4)

@@ -13,12 +13,12 @@ import pytest
 
 from meeting_agent.domain.models import PromptTemplate
 from meeting_agent.minutes.cues import NameBook, is_decision
-from meeting_agent.minutes.dates import find_due
 from meeting_agent.minutes.extractive import ExtractiveMinutesGenerator, extract_minutes
 from meeting_agent.minutes.schema import MINUTES_SCHEMA
 from meeting_agent.minutes.validation import validate
 from meeting_agent.ports import LlmUsage, MinutesRequest
 from meeting_agent.text import estimate_tokens, split_sentences
+from meeting_agent.text.dates import find_due
 from tests.unit.meeting_fixtures import (
     EN_NAMES,
     EN_ROWS,

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from meeting_agent.text import CJK_CHAR, words
+from meeting_agent.text.cjk import CJK_CHAR
+from meeting_agent.text.segmenter import words
 
 __all__ = ["Due", "find_due"]
 

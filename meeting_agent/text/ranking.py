@@ -17,7 +17,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from meeting_agent.text import CJK_CHAR, STOPWORDS
+from meeting_agent.text.cjk import CJK_CHAR
+from meeting_agent.text.terms import STOPWORDS
 
 Vector = dict[str, float]
 

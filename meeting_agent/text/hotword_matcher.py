@@ -1,4 +1,7 @@
-"""Finding hotword near-misses in a sequence of tokens (see `hotword_correction`)."""
+"""Finding hotword near-misses in a sequence of tokens.
+
+`meeting_agent.service.hotword_correction` applies the edits found here to transcripts.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from meeting_agent.domain.models import Hotword
-from meeting_agent.service._english_words import COMMON_WORDS
-from meeting_agent.service._phonetics import english_key, pinyin_syllables, similarity
+from meeting_agent.text.common_words import COMMON_WORDS
+from meeting_agent.text.phonetics import english_key, pinyin_syllables, similarity
 
 __all__ = ["Edit", "HotwordMatcher", "Unit"]
 
@@ -92,10 +94,10 @@ class HotwordMatcher:
         return not self.spaced and not self.cjk
 
     @classmethod
-    def build(cls, hotwords: Iterable[Hotword]) -> HotwordMatcher:
+    def build(cls, phrases: Iterable[str]) -> HotwordMatcher:
         targets: dict[str, _Target] = {}
-        for hotword in hotwords:
-            phrase = " ".join(hotword.phrase.split())
+        for raw in phrases:
+            phrase = " ".join(raw.split())
             units = tuple(m.group().lower() for m in _UNIT.finditer(phrase))
             if not units or phrase.lower() in targets:
                 continue
