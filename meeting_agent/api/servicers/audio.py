@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, TypeAlias
 
 from meeting_agent.api import mappers
+from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
 from meeting_agent.api.validation import (
     MIME_TYPE,
@@ -19,8 +19,6 @@ from meeting_agent.errors import InvalidArgument
 from meeting_agent.service.offload import Offload
 from meeting_agent.service.uploads import UploadMetadata, UploadService
 from meeting_agent.v1 import audio_pb2, audio_service_pb2, audio_service_pb2_grpc
-
-Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
 
 def _metadata(meta: audio_pb2.UploadMetadata, field: str) -> UploadMetadata:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
 
 from meeting_agent.api import mappers
+from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
 from meeting_agent.api.validation import (
     CALLER_ID,
@@ -33,7 +33,6 @@ from meeting_agent.v1 import (
     prompt_template_service_pb2_grpc,
 )
 
-Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # placeholder times; the service sets real ones
 
 MAX_HOTWORDS = 1000

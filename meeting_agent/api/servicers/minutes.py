@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
-
 from meeting_agent.api import mappers
+from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
 from meeting_agent.api.validation import REQUEST_ID, Violations, parse_name
 from meeting_agent.domain.models import ProviderChoice
@@ -18,8 +17,6 @@ _MINUTES_FORMATS = {
     artifact_pb2.MINUTES_FORMAT_MARKDOWN: "markdown",
     artifact_pb2.MINUTES_FORMAT_JSON: "json",
 }
-
-Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
 
 class MinutesServicer(minutes_service_pb2_grpc.MinutesServiceServicer):

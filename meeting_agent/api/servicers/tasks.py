@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from typing import Any, TypeAlias
 
 from meeting_agent.api import mappers
+from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
 from meeting_agent.api.validation import (
     LABEL_KEY,
@@ -25,8 +25,6 @@ from meeting_agent.service.offload import Offload
 from meeting_agent.service.tasks import NewTask, SourceSpec, TaskService
 from meeting_agent.service.watch import TaskWatchHub, WatchItem
 from meeting_agent.v1 import task_pb2, task_service_pb2, task_service_pb2_grpc
-
-Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
 MAX_LABELS = 16
 MAX_SPEAKERS = 32

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
-
 from meeting_agent.api import mappers
+from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
 from meeting_agent.api.validation import SPEAKER_LABEL, Violations, check_text, parse_singleton
 from meeting_agent.domain.models import SpeakerIdentity
@@ -19,8 +18,6 @@ _TRANSCRIPT_FORMATS = {
     transcript_pb2.TRANSCRIPT_FORMAT_TEXT: "text",
     transcript_pb2.TRANSCRIPT_FORMAT_JSON: "json",
 }
-
-Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
 
 class TranscriptServicer(transcript_service_pb2_grpc.TranscriptServiceServicer):
