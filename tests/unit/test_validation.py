@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from meeting_agent.api.validation import (
-    Violations,
-    check_language,
-    check_mask,
-    check_text,
-    parse_name,
-    parse_singleton,
-)
+from meeting_agent.api.validation import parse_name, parse_singleton
+from meeting_agent.domain.checks import Violations, check_language, check_mask, check_text
 from meeting_agent.errors import InvalidArgument
 
 UUID = "0b9f8a4e-5c1d-4e2f-9a3b-7c6d5e4f3a2b"

@@ -8,13 +8,8 @@ from collections.abc import AsyncIterator
 from meeting_agent.api import mappers
 from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
-from meeting_agent.api.validation import (
-    MIME_TYPE,
-    SHA256_HEX,
-    Violations,
-    check_plain_text,
-    parse_name,
-)
+from meeting_agent.api.validation import MIME_TYPE, SHA256_HEX, parse_name
+from meeting_agent.domain.checks import Violations, check_plain_text
 from meeting_agent.errors import InvalidArgument
 from meeting_agent.service.offload import Offload
 from meeting_agent.service.uploads import UploadMetadata, UploadService

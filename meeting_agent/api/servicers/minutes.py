@@ -5,7 +5,8 @@ from __future__ import annotations
 from meeting_agent.api import mappers
 from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
-from meeting_agent.api.validation import REQUEST_ID, Violations, parse_name
+from meeting_agent.api.validation import REQUEST_ID, parse_name
+from meeting_agent.domain.checks import Violations
 from meeting_agent.domain.models import ProviderChoice
 from meeting_agent.errors import InvalidArgument
 from meeting_agent.service.common import next_page_token, page_request

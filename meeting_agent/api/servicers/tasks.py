@@ -8,15 +8,8 @@ from collections.abc import AsyncIterator
 from meeting_agent.api import mappers
 from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
-from meeting_agent.api.validation import (
-    LABEL_KEY,
-    REQUEST_ID,
-    Violations,
-    check_language,
-    check_text,
-    check_timestamp,
-    parse_name,
-)
+from meeting_agent.api.validation import LABEL_KEY, REQUEST_ID, check_timestamp, parse_name
+from meeting_agent.domain.checks import Violations, check_language, check_text
 from meeting_agent.domain.models import ProviderChoice, SpeakerCount, TaskOptions
 from meeting_agent.errors import InvalidArgument
 from meeting_agent.ports import TaskFilter

@@ -5,7 +5,8 @@ from __future__ import annotations
 from meeting_agent.api import mappers
 from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
-from meeting_agent.api.validation import SPEAKER_LABEL, Violations, check_text, parse_singleton
+from meeting_agent.api.validation import SPEAKER_LABEL, parse_singleton
+from meeting_agent.domain.checks import Violations, check_text
 from meeting_agent.domain.models import SpeakerIdentity
 from meeting_agent.errors import InvalidArgument
 from meeting_agent.service.offload import Offload
