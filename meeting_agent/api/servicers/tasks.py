@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 from meeting_agent.api import mappers
 from meeting_agent.api.context import Context
@@ -211,10 +212,12 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
         self, request: task_service_pb2.WatchTaskRequest, context: Context
     ) -> AsyncIterator[task_service_pb2.WatchTaskResponse]:
         (task_id,) = parse_name(request.name, "name", "tasks")
-        if request.after_sequence < 0:
-            raise InvalidArgument.field("after_sequence", "must not be negative")
-        async for item in self._watch.watch(current_principal(), task_id, request.after_sequence):
-            yield self._watch_message(item)
+        items = self._tasks.watch(
+            current_principal(), task_id, request.after_sequence, hub=self._watch
+        )
+        async with aclosing(items):
+            async for item in items:
+                yield self._watch_message(item)
 
     def _watch_message(self, item: WatchItem) -> task_service_pb2.WatchTaskResponse:
         # A thousand streams of one task receive the same event object: build its
