@@ -17,7 +17,6 @@ from meeting_agent.errors import InvalidArgument
 # Server-generated ids are UUIDs, caller-chosen ones follow AIP-122: a name holds either.
 RESOURCE_ID = r"[a-z0-9][a-z0-9-]{0,62}"
 LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
-SPEAKER_LABEL = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 # RFC 6838 type/subtype names, then RFC 9110 parameters (token=token or token="...").
