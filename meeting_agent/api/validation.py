@@ -7,12 +7,15 @@ so callers get a `BadRequest` field violation they can show next to the right in
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf import timestamp_pb2
 
 from meeting_agent.domain.checks import Violations
+from meeting_agent.domain.models import ProviderChoice
 from meeting_agent.errors import InvalidArgument
+from meeting_agent.v1 import common_pb2
 
 # Server-generated ids are UUIDs, caller-chosen ones follow AIP-122: a name holds either.
 RESOURCE_ID = r"[a-z0-9][a-z0-9-]{0,62}"
@@ -43,6 +46,18 @@ def parse_name(name: str, field: str, *collections: str) -> tuple[str, ...]:
     return match.groups()
 
 
+def collect_name(v: Violations, name: str, field: str, collection: str) -> str:
+    """Like `parse_name` with one collection, recording the violation instead of raising;
+    empty when the name is malformed."""
+    try:
+        (resource_id,) = parse_name(name, field, collection)
+    except InvalidArgument as exc:
+        for violation in exc.violations:
+            v.add(violation.field, violation.description)
+        return ""
+    return resource_id
+
+
 def parse_singleton(name: str, field: str, collection: str, singleton: str) -> str:
     """The parent id of a singleton such as `tasks/{task}/transcript`."""
     form = f"{collection}/{{id}}/{singleton}"
@@ -64,3 +79,22 @@ def check_timestamp(v: Violations, value: timestamp_pb2.Timestamp, field: str) -
         v.add(field, "must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
         return None
     return _EPOCH + timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
+
+
+def check_request_id(v: Violations, value: str, field: str = "request_id") -> None:
+    v.check(
+        not value or REQUEST_ID.fullmatch(value) is not None,
+        field,
+        "must be 1 to 64 characters of letters, digits, '_', '.', ':', '-'",
+    )
+
+
+def provider_choices(
+    v: Violations, choices: Iterable[common_pb2.ProviderChoice], field: str
+) -> list[ProviderChoice]:
+    """The choices in order of preference; each must name its provider."""
+    result = []
+    for i, choice in enumerate(choices):
+        v.check(bool(choice.provider), f"{field}[{i}].provider", "is required")
+        result.append(ProviderChoice(choice.provider, choice.model))
+    return result
