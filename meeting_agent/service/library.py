@@ -67,7 +67,7 @@ class _TenantCollection(Generic[R]):
         self._repository = repository
         self._etag = etag
 
-    def name(self, resource_id: str) -> str:
+    def _name(self, resource_id: str) -> str:
         return f"{self._collection}/{resource_id}"
 
     def create(self, principal: Principal, resource: R, resource_id: str) -> R:
@@ -89,7 +89,7 @@ class _TenantCollection(Generic[R]):
         with self._uow_factory(read_only=True) as uow:
             stored = self._repository(uow).get(principal.tenant_id, resource_id)
         if stored is None:
-            raise NotFound(self.name(resource_id))
+            raise NotFound(self._name(resource_id))
         return stored
 
     def list(self, principal: Principal, *, limit: int, cursor: str | None) -> Page[R]:
@@ -120,7 +120,7 @@ class _TenantCollection(Generic[R]):
         self, repository: _Repository[R], principal: Principal, resource_id: str, etag: str
     ) -> R:
         stored = repository.get(principal.tenant_id, resource_id)
-        name = self.name(resource_id)
+        name = self._name(resource_id)
         if stored is None:
             raise NotFound(name)
         if etag and etag != stored.etag:
