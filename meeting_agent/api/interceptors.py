@@ -14,13 +14,14 @@ import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol
 
 import grpc
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from meeting_agent import errors
+from meeting_agent.api.context import Context
 from meeting_agent.api.errors import abort_with, internal_status_proto, to_status_proto
 from meeting_agent.domain.models import Principal
 from meeting_agent.ports import Authenticator
@@ -28,7 +29,6 @@ from meeting_agent.telemetry.rpc import end_rpc_span, start_rpc_span
 
 _LOGGER = logging.getLogger(__name__)
 
-Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
 # Probes and tooling must work without a token (SPEC §6).
 PUBLIC_METHOD_PREFIXES = (

@@ -1,26 +1,25 @@
-"""Checks on request shape, done before any storage is touched.
+"""Checks on the shape of requests: resource names and wire-format values.
 
-Each check raises `InvalidArgument` naming the field, so callers get a
-`BadRequest` field violation they can show next to the right input.
+Each check raises (or records in `Violations`) an `InvalidArgument` naming the field,
+so callers get a `BadRequest` field violation they can show next to the right input.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf import timestamp_pb2
 
-from meeting_agent.errors import FieldViolation, InvalidArgument
+from meeting_agent.domain.checks import Violations
+from meeting_agent.domain.models import ProviderChoice
+from meeting_agent.errors import InvalidArgument
+from meeting_agent.v1 import common_pb2
 
-# Server-generated ids are UUIDs; caller-chosen ids follow AIP-122's recommendation.
+# Server-generated ids are UUIDs, caller-chosen ones follow AIP-122: a name holds either.
 RESOURCE_ID = r"[a-z0-9][a-z0-9-]{0,62}"
-CALLER_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
-SPEAKER_LABEL = re.compile(r"[A-Za-z0-9_-]{1,64}")
-LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 # RFC 6838 type/subtype names, then RFC 9110 parameters (token=token or token="...").
@@ -35,25 +34,6 @@ MAX_TIMESTAMP_SECONDS = 253_402_300_799
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class Violations:
-    """Collects every problem of a request, so one round trip reports them all."""
-
-    def __init__(self) -> None:
-        self._items: list[FieldViolation] = []
-
-    def add(self, field: str, description: str) -> None:
-        self._items.append(FieldViolation(field, description))
-
-    def check(self, ok: bool, field: str, description: str) -> None:
-        if not ok:
-            self.add(field, description)
-
-    def raise_if_any(self) -> None:
-        if self._items:
-            summary = "; ".join(f"{v.field}: {v.description}" for v in self._items[:5])
-            raise InvalidArgument(f"invalid request: {summary}", violations=self._items)
-
-
 def parse_name(name: str, field: str, *collections: str) -> tuple[str, ...]:
     """Split `coll1/{id1}/coll2/{id2}` into its ids, or raise naming the expected form."""
     form = "/".join(f"{c}/{{{c[:-1] if c.endswith('s') else c}}}" for c in collections)
@@ -66,6 +46,18 @@ def parse_name(name: str, field: str, *collections: str) -> tuple[str, ...]:
     return match.groups()
 
 
+def collect_name(v: Violations, name: str, field: str, collection: str) -> str:
+    """Like `parse_name` with one collection, recording the violation instead of raising;
+    empty when the name is malformed."""
+    try:
+        (resource_id,) = parse_name(name, field, collection)
+    except InvalidArgument as exc:
+        for violation in exc.violations:
+            v.add(violation.field, violation.description)
+        return ""
+    return resource_id
+
+
 def parse_singleton(name: str, field: str, collection: str, singleton: str) -> str:
     """The parent id of a singleton such as `tasks/{task}/transcript`."""
     form = f"{collection}/{{id}}/{singleton}"
@@ -75,15 +67,6 @@ def parse_singleton(name: str, field: str, collection: str, singleton: str) -> s
     if match is None:
         raise InvalidArgument.field(field, f"must have the form {form}, got {name!r}")
     return match.group(1)
-
-
-def check_text(
-    v: Violations, value: str, field: str, *, max_length: int, required: bool = False
-) -> None:
-    if required and not value.strip():
-        v.add(field, "is required")
-    elif len(value) > max_length:
-        v.add(field, f"must be at most {max_length} characters")
 
 
 def check_timestamp(v: Violations, value: timestamp_pb2.Timestamp, field: str) -> datetime | None:
@@ -98,31 +81,20 @@ def check_timestamp(v: Violations, value: timestamp_pb2.Timestamp, field: str) -
     return _EPOCH + timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
 
 
-def check_plain_text(
-    v: Violations, value: str, field: str, *, max_length: int, required: bool = False
-) -> None:
-    """Like `check_text`, and without control characters (CR, LF, NUL, ...): such values
-    end up in headers, file names and log lines."""
-    check_text(v, value, field, max_length=max_length, required=required)
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        v.add(field, "must not contain control characters")
+def check_request_id(v: Violations, value: str, field: str = "request_id") -> None:
+    v.check(
+        not value or REQUEST_ID.fullmatch(value) is not None,
+        field,
+        "must be 1 to 64 characters of letters, digits, '_', '.', ':', '-'",
+    )
 
 
-def check_language(v: Violations, value: str, field: str) -> None:
-    if value and not LANGUAGE_CODE.fullmatch(value):
-        v.add(field, f"must be a BCP-47 language code such as 'en' or 'zh-CN', got {value!r}")
-
-
-def check_mask(
-    paths: Iterable[str], allowed: Iterable[str], field: str = "update_mask"
-) -> list[str]:
-    paths = list(paths)
-    allowed_set = set(allowed)
-    if not paths:
-        raise InvalidArgument.field(field, "must name at least one field")
-    unknown = [p for p in paths if p not in allowed_set]
-    if unknown:
-        raise InvalidArgument.field(
-            field, f"unknown or immutable paths {unknown}; allowed: {sorted(allowed_set)}"
-        )
-    return paths
+def provider_choices(
+    v: Violations, choices: Iterable[common_pb2.ProviderChoice], field: str
+) -> list[ProviderChoice]:
+    """The choices in order of preference; each must name its provider."""
+    result = []
+    for i, choice in enumerate(choices):
+        v.check(bool(choice.provider), f"{field}[{i}].provider", "is required")
+        result.append(ProviderChoice(choice.provider, choice.model))
+    return result

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from dataclasses import asdict, dataclass
 
 from meeting_agent.domain import object_keys
@@ -18,7 +19,7 @@ from meeting_agent.domain.models import (
     TaskState,
     UploadState,
 )
-from meeting_agent.errors import AlreadyExists, FailedPrecondition, NotFound
+from meeting_agent.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from meeting_agent.ports import (
     Clock,
     ObjectStore,
@@ -30,6 +31,7 @@ from meeting_agent.ports import (
 from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES
 from meeting_agent.service.catalog import ProviderCatalog
 from meeting_agent.service.common import fingerprint, new_id
+from meeting_agent.service.watch import TaskWatchHub, WatchItem
 from meeting_agent.telemetry.jobs import record_state_change
 from meeting_agent.telemetry.propagation import current_traceparent
 
@@ -321,3 +323,18 @@ class TaskService:
                 raise NotFound(f"tasks/{task_id}")
             events = uow.task_events.list_after(task_id, after_sequence, limit=limit)
         return task, events
+
+    async def watch(
+        self, principal: Principal, task_id: str, after_sequence: int, *, hub: TaskWatchHub
+    ) -> AsyncGenerator[WatchItem, None]:
+        """The task's events after `after_sequence`, then live ones until it ends.
+
+        The event that ends the task carries the task; a stream with nothing to send gets
+        heartbeats. Raises `NotFound` when the caller's tenant has no such task, or it is
+        deleted while watched. `hub` follows tasks for every stream of this server.
+        """
+        if after_sequence < 0:
+            raise InvalidArgument.field("after_sequence", "must not be negative")
+        async with aclosing(hub.watch(principal, task_id, after_sequence)) as items:
+            async for item in items:
+                yield item

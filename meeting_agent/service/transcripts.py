@@ -6,12 +6,11 @@ from collections.abc import Collection
 
 from meeting_agent import reasons
 from meeting_agent.domain.models import Principal, SpeakerIdentity, SpeakerMappings, Transcript
+from meeting_agent.domain.speaker_mappings import WHOLE_MAP, check_mappings_update
 from meeting_agent.errors import Aborted, InvalidArgument, NotFound
 from meeting_agent.exports import transcript as transcript_export
 from meeting_agent.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from meeting_agent.service.common import etag_of
-
-WHOLE_MAP = "mappings"
 
 TRANSCRIPT_FORMATS = {
     "srt": ("application/x-subrip; charset=utf-8", "srt"),
@@ -71,6 +70,7 @@ class TranscriptService:
         paths: Collection[str],
     ) -> SpeakerMappings:
         """Apply a field mask: `mappings` replaces the map, `mappings.<label>` one entry."""
+        check_mappings_update(given, paths)
         with self._uow_factory() as uow:
             self._require_task(uow, principal, task_id, for_update=True)
             stored = uow.speaker_mappings.get(principal.tenant_id, task_id)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -162,7 +162,7 @@ class TaskWatchHub:
 
     async def watch(
         self, principal: Principal, task_id: str, after_sequence: int
-    ) -> AsyncIterator[WatchItem]:
+    ) -> AsyncGenerator[WatchItem, None]:
         """Events of the task after `after_sequence`, then live ones until it ends.
 
         Raises `NotFound` when the task does not exist for the caller's tenant, or is

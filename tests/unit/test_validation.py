@@ -5,14 +5,16 @@ from __future__ import annotations
 import pytest
 
 from meeting_agent.api.validation import (
-    Violations,
-    check_language,
-    check_mask,
-    check_text,
+    check_request_id,
+    collect_name,
     parse_name,
     parse_singleton,
+    provider_choices,
 )
+from meeting_agent.domain.checks import Violations, check_language, check_mask, check_text
+from meeting_agent.domain.models import ProviderChoice
 from meeting_agent.errors import InvalidArgument
+from meeting_agent.v1 import common_pb2
 
 UUID = "0b9f8a4e-5c1d-4e2f-9a3b-7c6d5e4f3a2b"
 
@@ -224,3 +226,50 @@ def test_check_language(value: str, ok: bool) -> None:
     else:
         with pytest.raises(InvalidArgument):
             v.raise_if_any()
+
+
+# ---------------------------------------------------------------- collected checks
+
+
+def collected(v: Violations) -> list[tuple[str, str]]:
+    with pytest.raises(InvalidArgument) as info:
+        v.raise_if_any()
+    return [(x.field, x.description) for x in info.value.violations]
+
+
+def test_collect_name_records_instead_of_raising() -> None:
+    v = Violations()
+
+    assert collect_name(v, "hotwordSets/a", "hotword_set", "hotwordSets") == "a"
+    assert collect_name(v, "tasks/a", "hotword_set", "hotwordSets") == ""
+    assert [field for field, _ in collected(v)] == ["hotword_set"]
+
+
+@pytest.mark.parametrize("value", ["", "retry-1", "a.b:c_D", "x" * 64])
+def test_request_ids_that_are_accepted(value: str) -> None:
+    v = Violations()
+    check_request_id(v, value)
+    v.raise_if_any()
+
+
+@pytest.mark.parametrize("value", ["x" * 65, "a b", "a/b", "请求"])
+def test_request_ids_that_are_refused(value: str) -> None:
+    v = Violations()
+    check_request_id(v, value)
+
+    assert collected(v) == [
+        ("request_id", "must be 1 to 64 characters of letters, digits, '_', '.', ':', '-'")
+    ]
+
+
+def test_provider_choices_keep_their_order_and_need_a_provider() -> None:
+    v = Violations()
+    given = [
+        common_pb2.ProviderChoice(provider="azure", model="m"),
+        common_pb2.ProviderChoice(model="orphan"),
+    ]
+
+    choices = provider_choices(v, given, "llm_providers")
+
+    assert choices == [ProviderChoice("azure", "m"), ProviderChoice("", "orphan")]
+    assert collected(v) == [("llm_providers[1].provider", "is required")]

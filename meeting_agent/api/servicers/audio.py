@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, TypeAlias
 
 from meeting_agent.api import mappers
+from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
-from meeting_agent.api.validation import (
-    MIME_TYPE,
-    SHA256_HEX,
-    Violations,
-    check_plain_text,
-    parse_name,
-)
+from meeting_agent.api.validation import MIME_TYPE, SHA256_HEX, parse_name
+from meeting_agent.domain.checks import Violations, check_plain_text
 from meeting_agent.errors import InvalidArgument
 from meeting_agent.service.offload import Offload
 from meeting_agent.service.uploads import UploadMetadata, UploadService
 from meeting_agent.v1 import audio_pb2, audio_service_pb2, audio_service_pb2_grpc
-
-Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
 
 def _metadata(meta: audio_pb2.UploadMetadata, field: str) -> UploadMetadata:

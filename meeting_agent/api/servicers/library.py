@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import Generic, Protocol, TypeVar
+
+from google.protobuf.message import Message
 
 from meeting_agent.api import mappers
+from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
-from meeting_agent.api.validation import (
-    CALLER_ID,
-    Violations,
-    check_language,
-    check_mask,
-    check_text,
-    parse_name,
-)
-from meeting_agent.domain.models import Hotword, HotwordSet, PromptTemplate
+from meeting_agent.api.validation import parse_name
+from meeting_agent.domain.models import Hotword, HotwordSet, Principal, PromptTemplate
+from meeting_agent.ports import Page
 from meeting_agent.service.common import next_page_token, page_request
-from meeting_agent.service.library import (
-    HOTWORD_SET_MUTABLE_FIELDS,
-    TEMPLATE_MUTABLE_FIELDS,
-    HotwordSetService,
-    PromptTemplateService,
-)
+from meeting_agent.service.library import HotwordSetService, PromptTemplateService
 from meeting_agent.service.offload import Offload
 from meeting_agent.v1 import (
     hotword_set_pb2,
@@ -33,37 +26,76 @@ from meeting_agent.v1 import (
     prompt_template_service_pb2_grpc,
 )
 
-Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # placeholder times; the service sets real ones
 
-MAX_HOTWORDS = 1000
+R = TypeVar("R")
+M = TypeVar("M", bound=Message)
 
 
-def _check_caller_id(v: Violations, value: str, field: str) -> None:
-    v.check(
-        not value or CALLER_ID.fullmatch(value) is not None,
-        field,
-        "must match [a-z][a-z0-9-]{0,62}",
-    )
+class _LibraryService(Protocol[R]):
+    def create(self, principal: Principal, resource: R, resource_id: str, /) -> R: ...
+
+    def get(self, principal: Principal, resource_id: str, /) -> R: ...
+
+    def list(self, principal: Principal, *, limit: int, cursor: str | None) -> Page[R]: ...
+
+    def update(self, principal: Principal, resource: R, fields: Collection[str], /) -> R: ...
+
+    def delete(self, principal: Principal, resource_id: str, etag: str, /) -> None: ...
 
 
-def _template(
-    msg: prompt_template_pb2.PromptTemplate, template_id: str, fields: set[str]
-) -> PromptTemplate:
-    v = Violations()
-    if "display_name" in fields:
-        check_text(
-            v, msg.display_name, "prompt_template.display_name", max_length=200, required=True
+class _Library(Generic[R, M]):
+    """The calls both library servicers make, from request fields to resource messages."""
+
+    def __init__(
+        self,
+        service: _LibraryService[R],
+        offload: Offload,
+        collection: str,
+        message: Callable[[R], M],
+    ) -> None:
+        self._service = service
+        self._offload = offload
+        self._collection = collection
+        self._message = message
+
+    def resource_id(self, name: str, field: str) -> str:
+        (resource_id,) = parse_name(name, field, self._collection)
+        return resource_id
+
+    async def create(self, resource: R, resource_id: str) -> M:
+        created = await self._offload.call(
+            self._service.create, current_principal(), resource, resource_id
         )
-    if "description" in fields:
-        check_text(v, msg.description, "prompt_template.description", max_length=2000)
-    if "system_prompt" in fields:
-        check_text(v, msg.system_prompt, "prompt_template.system_prompt", max_length=20000)
-    if "body" in fields:
-        check_text(v, msg.body, "prompt_template.body", max_length=100000, required=True)
-    if "language_code" in fields:
-        check_language(v, msg.language_code, "prompt_template.language_code")
-    v.raise_if_any()
+        return self._message(created)
+
+    async def get(self, name: str) -> M:
+        resource_id = self.resource_id(name, "name")
+        found = await self._offload.read(self._service.get, current_principal(), resource_id)
+        return self._message(found)
+
+    async def list(self, page_size: int, page_token: str) -> tuple[list[M], str]:
+        """One page of messages, and the token of the next page."""
+        scope = (self._collection,)
+        page = page_request(page_size, page_token, scope=scope)
+        result = await self._offload.read(
+            self._service.list, current_principal(), limit=page.size, cursor=page.cursor
+        )
+        messages = [self._message(r) for r in result.items]
+        return messages, next_page_token(result.next_cursor, scope=scope)
+
+    async def update(self, resource: R, paths: Iterable[str]) -> M:
+        updated = await self._offload.call(
+            self._service.update, current_principal(), resource, list(paths)
+        )
+        return self._message(updated)
+
+    async def delete(self, name: str, etag: str) -> None:
+        resource_id = self.resource_id(name, "name")
+        await self._offload.call(self._service.delete, current_principal(), resource_id, etag)
+
+
+def _template(msg: prompt_template_pb2.PromptTemplate, template_id: str) -> PromptTemplate:
     return PromptTemplate(
         id=template_id,
         tenant_id="",
@@ -78,29 +110,12 @@ def _template(
     )
 
 
-def _hotword_set(msg: hotword_set_pb2.HotwordSet, set_id: str, fields: set[str]) -> HotwordSet:
-    v = Violations()
-    if "display_name" in fields:
-        check_text(v, msg.display_name, "hotword_set.display_name", max_length=200, required=True)
-    if "language_code" in fields:
-        check_language(v, msg.language_code, "hotword_set.language_code")
-    if "hotwords" in fields:
-        if not 1 <= len(msg.hotwords) <= MAX_HOTWORDS:
-            v.add("hotword_set.hotwords", f"must hold 1 to {MAX_HOTWORDS} hotwords")
-        seen: set[str] = set()
-        for i, h in enumerate(msg.hotwords):
-            field = f"hotword_set.hotwords[{i}]"
-            check_text(v, h.phrase, f"{field}.phrase", max_length=100, required=True)
-            v.check(0 <= h.weight <= 10, f"{field}.weight", "must be between 0 and 10")
-            key = h.phrase.strip().casefold()
-            v.check(key not in seen, f"{field}.phrase", f"duplicates {h.phrase!r}")
-            seen.add(key)
-    v.raise_if_any()
+def _hotword_set(msg: hotword_set_pb2.HotwordSet, set_id: str) -> HotwordSet:
     return HotwordSet(
         id=set_id,
         tenant_id="",
         display_name=msg.display_name,
-        hotwords=[Hotword(h.phrase.strip(), h.weight) for h in msg.hotwords],
+        hotwords=[Hotword(h.phrase, h.weight) for h in msg.hotwords],
         language_code=msg.language_code,
         etag=msg.etag,
         create_time=_EPOCH,
@@ -110,125 +125,83 @@ def _hotword_set(msg: hotword_set_pb2.HotwordSet, set_id: str, fields: set[str])
 
 class PromptTemplateServicer(prompt_template_service_pb2_grpc.PromptTemplateServiceServicer):
     def __init__(self, templates: PromptTemplateService, offload: Offload) -> None:
-        self._templates = templates
-        self._offload = offload
+        self._templates = _Library(templates, offload, "promptTemplates", mappers.prompt_template)
 
     async def CreatePromptTemplate(
         self, request: prompt_template_service_pb2.CreatePromptTemplateRequest, context: Context
     ) -> prompt_template_service_pb2.CreatePromptTemplateResponse:
-        v = Violations()
-        _check_caller_id(v, request.prompt_template_id, "prompt_template_id")
-        v.raise_if_any()
-        template = _template(request.prompt_template, "", set(TEMPLATE_MUTABLE_FIELDS))
-        created = await self._offload.call(
-            self._templates.create, current_principal(), template, request.prompt_template_id
+        created = await self._templates.create(
+            _template(request.prompt_template, ""), request.prompt_template_id
         )
-        return prompt_template_service_pb2.CreatePromptTemplateResponse(
-            prompt_template=mappers.prompt_template(created)
-        )
+        return prompt_template_service_pb2.CreatePromptTemplateResponse(prompt_template=created)
 
     async def GetPromptTemplate(
         self, request: prompt_template_service_pb2.GetPromptTemplateRequest, context: Context
     ) -> prompt_template_service_pb2.GetPromptTemplateResponse:
-        (template_id,) = parse_name(request.name, "name", "promptTemplates")
-        template = await self._offload.read(self._templates.get, current_principal(), template_id)
-        return prompt_template_service_pb2.GetPromptTemplateResponse(
-            prompt_template=mappers.prompt_template(template)
-        )
+        found = await self._templates.get(request.name)
+        return prompt_template_service_pb2.GetPromptTemplateResponse(prompt_template=found)
 
     async def ListPromptTemplates(
         self, request: prompt_template_service_pb2.ListPromptTemplatesRequest, context: Context
     ) -> prompt_template_service_pb2.ListPromptTemplatesResponse:
-        scope = ("promptTemplates",)
-        page = page_request(request.page_size, request.page_token, scope=scope)
-        result = await self._offload.read(
-            self._templates.list, current_principal(), limit=page.size, cursor=page.cursor
-        )
+        templates, token = await self._templates.list(request.page_size, request.page_token)
         return prompt_template_service_pb2.ListPromptTemplatesResponse(
-            prompt_templates=[mappers.prompt_template(t) for t in result.items],
-            next_page_token=next_page_token(result.next_cursor, scope=scope),
+            prompt_templates=templates, next_page_token=token
         )
 
     async def UpdatePromptTemplate(
         self, request: prompt_template_service_pb2.UpdatePromptTemplateRequest, context: Context
     ) -> prompt_template_service_pb2.UpdatePromptTemplateResponse:
-        (template_id,) = parse_name(
-            request.prompt_template.name, "prompt_template.name", "promptTemplates"
+        given = request.prompt_template
+        template_id = self._templates.resource_id(given.name, "prompt_template.name")
+        updated = await self._templates.update(
+            _template(given, template_id), request.update_mask.paths
         )
-        paths = check_mask(request.update_mask.paths, TEMPLATE_MUTABLE_FIELDS)
-        template = _template(request.prompt_template, template_id, set(paths))
-        updated = await self._offload.call(
-            self._templates.update, current_principal(), template, paths
-        )
-        return prompt_template_service_pb2.UpdatePromptTemplateResponse(
-            prompt_template=mappers.prompt_template(updated)
-        )
+        return prompt_template_service_pb2.UpdatePromptTemplateResponse(prompt_template=updated)
 
     async def DeletePromptTemplate(
         self, request: prompt_template_service_pb2.DeletePromptTemplateRequest, context: Context
     ) -> prompt_template_service_pb2.DeletePromptTemplateResponse:
-        (template_id,) = parse_name(request.name, "name", "promptTemplates")
-        await self._offload.call(
-            self._templates.delete, current_principal(), template_id, request.etag
-        )
+        await self._templates.delete(request.name, request.etag)
         return prompt_template_service_pb2.DeletePromptTemplateResponse()
 
 
 class HotwordSetServicer(hotword_set_service_pb2_grpc.HotwordSetServiceServicer):
     def __init__(self, hotword_sets: HotwordSetService, offload: Offload) -> None:
-        self._sets = hotword_sets
-        self._offload = offload
+        self._sets = _Library(hotword_sets, offload, "hotwordSets", mappers.hotword_set)
 
     async def CreateHotwordSet(
         self, request: hotword_set_service_pb2.CreateHotwordSetRequest, context: Context
     ) -> hotword_set_service_pb2.CreateHotwordSetResponse:
-        v = Violations()
-        _check_caller_id(v, request.hotword_set_id, "hotword_set_id")
-        v.raise_if_any()
-        hotword_set = _hotword_set(request.hotword_set, "", set(HOTWORD_SET_MUTABLE_FIELDS))
-        created = await self._offload.call(
-            self._sets.create, current_principal(), hotword_set, request.hotword_set_id
+        created = await self._sets.create(
+            _hotword_set(request.hotword_set, ""), request.hotword_set_id
         )
-        return hotword_set_service_pb2.CreateHotwordSetResponse(
-            hotword_set=mappers.hotword_set(created)
-        )
+        return hotword_set_service_pb2.CreateHotwordSetResponse(hotword_set=created)
 
     async def GetHotwordSet(
         self, request: hotword_set_service_pb2.GetHotwordSetRequest, context: Context
     ) -> hotword_set_service_pb2.GetHotwordSetResponse:
-        (set_id,) = parse_name(request.name, "name", "hotwordSets")
-        found = await self._offload.read(self._sets.get, current_principal(), set_id)
-        return hotword_set_service_pb2.GetHotwordSetResponse(hotword_set=mappers.hotword_set(found))
+        found = await self._sets.get(request.name)
+        return hotword_set_service_pb2.GetHotwordSetResponse(hotword_set=found)
 
     async def ListHotwordSets(
         self, request: hotword_set_service_pb2.ListHotwordSetsRequest, context: Context
     ) -> hotword_set_service_pb2.ListHotwordSetsResponse:
-        scope = ("hotwordSets",)
-        page = page_request(request.page_size, request.page_token, scope=scope)
-        result = await self._offload.read(
-            self._sets.list, current_principal(), limit=page.size, cursor=page.cursor
-        )
+        sets, token = await self._sets.list(request.page_size, request.page_token)
         return hotword_set_service_pb2.ListHotwordSetsResponse(
-            hotword_sets=[mappers.hotword_set(s) for s in result.items],
-            next_page_token=next_page_token(result.next_cursor, scope=scope),
+            hotword_sets=sets, next_page_token=token
         )
 
     async def UpdateHotwordSet(
         self, request: hotword_set_service_pb2.UpdateHotwordSetRequest, context: Context
     ) -> hotword_set_service_pb2.UpdateHotwordSetResponse:
-        (set_id,) = parse_name(request.hotword_set.name, "hotword_set.name", "hotwordSets")
-        paths = check_mask(request.update_mask.paths, HOTWORD_SET_MUTABLE_FIELDS)
-        hotword_set = _hotword_set(request.hotword_set, set_id, set(paths))
-        updated = await self._offload.call(
-            self._sets.update, current_principal(), hotword_set, paths
-        )
-        return hotword_set_service_pb2.UpdateHotwordSetResponse(
-            hotword_set=mappers.hotword_set(updated)
-        )
+        given = request.hotword_set
+        set_id = self._sets.resource_id(given.name, "hotword_set.name")
+        updated = await self._sets.update(_hotword_set(given, set_id), request.update_mask.paths)
+        return hotword_set_service_pb2.UpdateHotwordSetResponse(hotword_set=updated)
 
     async def DeleteHotwordSet(
         self, request: hotword_set_service_pb2.DeleteHotwordSetRequest, context: Context
     ) -> hotword_set_service_pb2.DeleteHotwordSetResponse:
-        (set_id,) = parse_name(request.name, "name", "hotwordSets")
-        await self._offload.call(self._sets.delete, current_principal(), set_id, request.etag)
+        await self._sets.delete(request.name, request.etag)
         return hotword_set_service_pb2.DeleteHotwordSetResponse()

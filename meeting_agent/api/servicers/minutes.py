@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
-
 from meeting_agent.api import mappers
+from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
-from meeting_agent.api.validation import REQUEST_ID, Violations, parse_name
-from meeting_agent.domain.models import ProviderChoice
+from meeting_agent.api.validation import check_request_id, parse_name, provider_choices
+from meeting_agent.domain.checks import Violations
 from meeting_agent.errors import InvalidArgument
 from meeting_agent.service.common import next_page_token, page_request
 from meeting_agent.service.minutes import MinutesService
@@ -18,8 +17,6 @@ _MINUTES_FORMATS = {
     artifact_pb2.MINUTES_FORMAT_MARKDOWN: "markdown",
     artifact_pb2.MINUTES_FORMAT_JSON: "json",
 }
-
-Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
 
 class MinutesServicer(minutes_service_pb2_grpc.MinutesServiceServicer):
@@ -60,15 +57,9 @@ class MinutesServicer(minutes_service_pb2_grpc.MinutesServiceServicer):
             (template_id,) = parse_name(
                 request.prompt_template, "prompt_template", "promptTemplates"
             )
-        for i, c in enumerate(request.llm_providers):
-            v.check(bool(c.provider), f"llm_providers[{i}].provider", "is required")
-        v.check(
-            not request.request_id or REQUEST_ID.fullmatch(request.request_id) is not None,
-            "request_id",
-            "must be 1 to 64 characters of letters, digits, '_', '.', ':', '-'",
-        )
+        choices = provider_choices(v, request.llm_providers, "llm_providers")
+        check_request_id(v, request.request_id)
         v.raise_if_any()
-        choices = [ProviderChoice(c.provider, c.model) for c in request.llm_providers]
         artifact = await self._offload.call(
             self._minutes.generate,
             current_principal(),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
-
 from meeting_agent import __version__
 from meeting_agent.api import mappers
+from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
-from meeting_agent.api.validation import LABEL_KEY, Violations, check_timestamp
+from meeting_agent.api.validation import LABEL_KEY, check_timestamp
 from meeting_agent.config import Settings
+from meeting_agent.domain.checks import Violations
 from meeting_agent.service.catalog import ProviderCatalog
 from meeting_agent.service.offload import Offload
 from meeting_agent.service.usage import UsageQuery, UsageService
@@ -18,8 +18,6 @@ from meeting_agent.v1 import (
     usage_service_pb2,
     usage_service_pb2_grpc,
 )
-
-Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
 _DIMENSIONS = {
     usage_service_pb2.USAGE_DIMENSION_PROVIDER: "provider",

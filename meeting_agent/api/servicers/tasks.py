@@ -4,29 +4,27 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from typing import Any, TypeAlias
+from contextlib import aclosing
 
 from meeting_agent.api import mappers
+from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
 from meeting_agent.api.validation import (
     LABEL_KEY,
-    REQUEST_ID,
-    Violations,
-    check_language,
-    check_text,
+    check_request_id,
     check_timestamp,
+    collect_name,
     parse_name,
+    provider_choices,
 )
-from meeting_agent.domain.models import ProviderChoice, SpeakerCount, TaskOptions
-from meeting_agent.errors import InvalidArgument
+from meeting_agent.domain.checks import Violations, check_language, check_text
+from meeting_agent.domain.models import SpeakerCount, TaskOptions
 from meeting_agent.ports import TaskFilter
 from meeting_agent.service.common import next_page_token, page_request
 from meeting_agent.service.offload import Offload
 from meeting_agent.service.tasks import NewTask, SourceSpec, TaskService
 from meeting_agent.service.watch import TaskWatchHub, WatchItem
 from meeting_agent.v1 import task_pb2, task_service_pb2, task_service_pb2_grpc
-
-Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
 MAX_LABELS = 16
 MAX_SPEAKERS = 32
@@ -60,11 +58,7 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
         t = request.task
         v.check(request.HasField("task"), "task", "is required")
         check_text(v, t.display_name, "task.display_name", max_length=200)
-        v.check(
-            request.request_id == "" or REQUEST_ID.fullmatch(request.request_id) is not None,
-            "request_id",
-            "must be 1 to 64 characters of letters, digits, '_', '.', ':', '-'",
-        )
+        check_request_id(v, request.request_id)
         sources = []
         if not t.audio_sources:
             v.add("task.audio_sources", "at least one audio source is required")
@@ -75,7 +69,7 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
             field = f"task.audio_sources[{i}]"
             kind = source.WhichOneof("source")
             if kind == "upload":
-                upload_id = _collect_name(v, source.upload, f"{field}.upload", "uploads")
+                upload_id = collect_name(v, source.upload, f"{field}.upload", "uploads")
                 if upload_id and upload_id in named:
                     v.add(field, f"{source.upload} is named twice; each file is one source")
                 named.add(upload_id)
@@ -105,21 +99,15 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
     @staticmethod
     def _validate_options(v: Violations, o: task_pb2.TaskOptions) -> TaskOptions:
         check_language(v, o.language_code, "task.options.language_code")
-        asr = [ProviderChoice(c.provider, c.model) for c in o.asr_providers]
-        llm = [ProviderChoice(c.provider, c.model) for c in o.llm_providers]
-        for path, choices in (
-            ("task.options.asr_providers", asr),
-            ("task.options.llm_providers", llm),
-        ):
-            for i, c in enumerate(choices):
-                v.check(bool(c.provider), f"{path}[{i}].provider", "is required")
+        asr = provider_choices(v, o.asr_providers, "task.options.asr_providers")
+        llm = provider_choices(v, o.llm_providers, "task.options.llm_providers")
         hotword_set_id = template_id = ""
         if o.hotword_set:
-            hotword_set_id = _collect_name(
+            hotword_set_id = collect_name(
                 v, o.hotword_set, "task.options.hotword_set", "hotwordSets"
             )
         if o.prompt_template:
-            template_id = _collect_name(
+            template_id = collect_name(
                 v, o.prompt_template, "task.options.prompt_template", "promptTemplates"
             )
         count = None
@@ -220,10 +208,12 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
         self, request: task_service_pb2.WatchTaskRequest, context: Context
     ) -> AsyncIterator[task_service_pb2.WatchTaskResponse]:
         (task_id,) = parse_name(request.name, "name", "tasks")
-        if request.after_sequence < 0:
-            raise InvalidArgument.field("after_sequence", "must not be negative")
-        async for item in self._watch.watch(current_principal(), task_id, request.after_sequence):
-            yield self._watch_message(item)
+        items = self._tasks.watch(
+            current_principal(), task_id, request.after_sequence, hub=self._watch
+        )
+        async with aclosing(items):
+            async for item in items:
+                yield self._watch_message(item)
 
     def _watch_message(self, item: WatchItem) -> task_service_pb2.WatchTaskResponse:
         # A thousand streams of one task receive the same event object: build its
@@ -241,14 +231,3 @@ class TaskServicer(task_service_pb2_grpc.TaskServiceServicer):
             if len(self._messages) > _MESSAGE_CACHE_SIZE:
                 self._messages.popitem(last=False)
         return message
-
-
-def _collect_name(v: Violations, name: str, field: str, collection: str) -> str:
-    """Parse a resource name, recording a violation instead of raising."""
-    try:
-        (resource_id,) = parse_name(name, field, collection)
-    except InvalidArgument as exc:
-        for violation in exc.violations:
-            v.add(violation.field, violation.description)
-        return ""
-    return resource_id

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
-
 from meeting_agent.api import mappers
+from meeting_agent.api.context import Context
 from meeting_agent.api.interceptors import current_principal
-from meeting_agent.api.validation import SPEAKER_LABEL, Violations, check_text, parse_singleton
+from meeting_agent.api.validation import parse_singleton
 from meeting_agent.domain.models import SpeakerIdentity
 from meeting_agent.errors import InvalidArgument
 from meeting_agent.service.offload import Offload
-from meeting_agent.service.transcripts import WHOLE_MAP, TranscriptService
+from meeting_agent.service.transcripts import TranscriptService
 from meeting_agent.v1 import transcript_pb2, transcript_service_pb2, transcript_service_pb2_grpc
 
 _TRANSCRIPT_FORMATS = {
@@ -19,8 +18,6 @@ _TRANSCRIPT_FORMATS = {
     transcript_pb2.TRANSCRIPT_FORMAT_TEXT: "text",
     transcript_pb2.TRANSCRIPT_FORMAT_JSON: "json",
 }
-
-Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpcio ships no types
 
 
 class TranscriptServicer(transcript_service_pb2_grpc.TranscriptServiceServicer):
@@ -74,40 +71,17 @@ class TranscriptServicer(transcript_service_pb2_grpc.TranscriptServiceServicer):
     ) -> transcript_service_pb2.UpdateSpeakerMappingsResponse:
         given = request.speaker_mappings
         task_id = parse_singleton(given.name, "speaker_mappings.name", "tasks", "speakerMappings")
-        v = Violations()
-        paths = list(request.update_mask.paths)
-        v.check(bool(paths), "update_mask", "must name `mappings` or `mappings.<label>` entries")
-        for path in paths:
-            label = path.removeprefix(WHOLE_MAP + ".")
-            v.check(
-                path == WHOLE_MAP
-                or (
-                    path.startswith(WHOLE_MAP + ".") and SPEAKER_LABEL.fullmatch(label) is not None
-                ),
-                "update_mask",
-                f"unknown path {path!r}",
-            )
-        mappings = {}
-        for label, identity in given.mappings.items():
-            field = f"speaker_mappings.mappings[{label!r}]"
-            v.check(
-                SPEAKER_LABEL.fullmatch(label) is not None,
-                field,
-                "label must be 1 to 64 letters, digits, '_' or '-'",
-            )
-            check_text(
-                v, identity.display_name, f"{field}.display_name", max_length=100, required=True
-            )
-            check_text(v, identity.user_id, f"{field}.user_id", max_length=128)
-            mappings[label] = SpeakerIdentity(identity.display_name, identity.user_id)
-        v.raise_if_any()
+        mappings = {
+            label: SpeakerIdentity(identity.display_name, identity.user_id)
+            for label, identity in given.mappings.items()
+        }
         result = await self._offload.call(
             self._transcripts.update_mappings,
             current_principal(),
             task_id,
             mappings,
             given.etag,
-            paths,
+            list(request.update_mask.paths),
         )
         return transcript_service_pb2.UpdateSpeakerMappingsResponse(
             speaker_mappings=mappers.speaker_mappings(result)
