@@ -172,6 +172,11 @@ class AzureFastTranscription:
     def name(self) -> str:
         return self._name
 
+    def check_supported(
+        self, duration_seconds: float | None, size_estimate: int | None, can_presign: bool
+    ) -> None:
+        """Takes any audio: the vendor itself refuses what it cannot take."""
+
     def transcribe(
         self,
         audio: NormalizedAudio,

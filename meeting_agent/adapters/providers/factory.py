@@ -1,8 +1,7 @@
-"""Building the configured cloud providers, each behind its port and the usage meter."""
+"""Building the configured cloud providers, bare: the composition root meters them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from meeting_agent.adapters.providers import iflytek, volcengine
@@ -20,24 +19,13 @@ from meeting_agent.adapters.providers.openai_compat import OpenAiCompatibleLlm
 from meeting_agent.adapters.providers.published_audio import StoreAudioPublisher
 from meeting_agent.adapters.providers.volcengine import VolcengineAsr
 from meeting_agent.config_providers import ProvidersSettings, VendorSettings
-from meeting_agent.domain.models import CallContext
-from meeting_agent.minutes.llm import LlmMinutesGenerator
-from meeting_agent.ports import (
-    AsrProvider,
-    LeftoverSweep,
-    LlmProvider,
-    MinutesGenerator,
-    ObjectStore,
-)
-from meeting_agent.service.billing import UsageMeter
-from meeting_agent.service.catalog import AsrProvider as AsrInfo
-from meeting_agent.service.catalog import LlmProvider as LlmInfo
-from meeting_agent.service.metering import MeteredLlm
+from meeting_agent.domain.providers import AsrProvider as AsrInfo
+from meeting_agent.domain.providers import LlmProvider as LlmInfo
+from meeting_agent.ports import AsrProvider, LeftoverSweep, LlmProvider, ObjectStore
 
 # Languages the cloud recognisers are offered for; each vendor takes many more, and
 # the vendor itself refuses what it cannot do.
 _CLOUD_LANGUAGES = ("zh", "en", "ja", "ko", "yue")
-GeneratorFactory = Callable[[CallContext], MinutesGenerator]
 
 
 @dataclass
@@ -50,22 +38,6 @@ class CloudProviders:
     budgets: dict[str, float] = field(default_factory=dict)
     # What the periodic sweep looks through for files left at the vendors.
     sweeps: list[LeftoverSweep] = field(default_factory=list)
-
-    def preflight(self, can_presign: bool) -> Callable[[str], None]:
-        """A check task creation runs on the first recogniser a task would use."""
-
-        def check(name: str) -> None:
-            provider = self.asr.get(name)
-            if isinstance(provider, VolcengineAsr):
-                provider.check_supported(None, None, can_presign)
-
-        return check
-
-    def generator_factories(self, meter: UsageMeter) -> dict[str, GeneratorFactory]:
-        def factory(llm: LlmProvider) -> GeneratorFactory:
-            return lambda context: LlmMinutesGenerator(MeteredLlm(llm, meter, context))
-
-        return {name: factory(llm) for name, llm in self.llm.items()}
 
 
 def _window(vendor: VendorSettings) -> QuotaWindow:

@@ -206,6 +206,11 @@ class IflytekAsr:
     def name(self) -> str:
         return self._name
 
+    def check_supported(
+        self, duration_seconds: float | None, size_estimate: int | None, can_presign: bool
+    ) -> None:
+        """Takes any audio: the vendor itself refuses what it cannot take."""
+
     def close(self) -> None:
         if self._owns_client:
             self._http.close()
