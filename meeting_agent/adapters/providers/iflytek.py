@@ -19,7 +19,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,12 +33,8 @@ from meeting_agent.adapters.providers._asr_support import (
     over_limit,
 )
 from meeting_agent.adapters.providers._transport import Reply, send
-from meeting_agent.adapters.providers.asr_jobs import (
-    SUBMITTED,
-    KeyRing,
-    PollBudget,
-    http_failure,
-)
+from meeting_agent.adapters.providers.asr_jobs import KeyRing, http_failure
+from meeting_agent.adapters.providers.async_job import AsyncJobFlow, Pending, Submitted
 from meeting_agent.adapters.providers.calls import (
     ApiKey,
     QuotaWindow,
@@ -48,7 +44,6 @@ from meeting_agent.adapters.providers.calls import (
     call_vendor,
 )
 from meeting_agent.domain.models import TranscriptSegment
-from meeting_agent.errors import Unavailable
 from meeting_agent.ports import (
     AsrRequest,
     AsrResult,
@@ -78,7 +73,7 @@ _POLL_GROWTH = 1.25
 _UPLOAD_CHUNK = 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Order:
     """An uploaded order: its id, the key it belongs to, and how often it was polled."""
 
@@ -86,6 +81,10 @@ class _Order:
     key: str  # the key's fingerprint, never the secret
     polls: int = 0
     gone: bool = False
+
+    @property
+    def vendor_id(self) -> str:
+        return self.order_id
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self)).encode()
@@ -189,7 +188,6 @@ class IflytekAsr:
         self._format: Literal["flac", "wav"] = audio_format
         self._poll_interval = poll_interval_seconds
         self._max_poll_interval = max_poll_interval_seconds
-        self._max_wait = max_wait_seconds
         self._max_polls = max_polls
         self._result_method = result_method
         self._rate_limit_rest = rate_limit_rest_seconds
@@ -199,8 +197,17 @@ class IflytekAsr:
         self._owns_client = http_client is None
         self._http = http_client or httpx.Client()
         self._sleep = sleep
-        self._clock = clock
         self._now = now
+        self._jobs = AsyncJobFlow(
+            name,
+            self._keys,
+            job_checkpoint=ORDER_CHECKPOINT,
+            answer_checkpoint=RESULT_CHECKPOINT,
+            max_wait_seconds=max_wait_seconds,
+            policy=self._policy,
+            clock=clock,
+            sleep=sleep,
+        )
 
     @property
     def name(self) -> str:
@@ -238,11 +245,9 @@ class IflytekAsr:
             TaskCancelled: from `check_cancelled`.
         """
         check_model(request, self._name, (MODEL,))
-        answer = self._saved_answer(checkpoints)
-        if answer is None:
-            answer = self._run(audio, request, checkpoints, progress, check_cancelled)
-        else:
-            logger.info("%s: reusing the saved result of order %s", self._name, answer.order_id)
+        answer = self._jobs.run(
+            _OrderJob(self, audio, request, checkpoints), checkpoints, progress, check_cancelled
+        )
         segments, duration = _parse(answer)
         progress(1.0, "done")
         sent, note = protocol.hotwords_sent(request.hotwords)
@@ -259,81 +264,9 @@ class IflytekAsr:
             hotwords_note=note,
         )
 
-    # ------------------------------------------------------------------ flow
-
-    def _run(
-        self,
-        audio: NormalizedAudio,
-        request: AsrRequest,
-        checkpoints: Checkpoints,
-        progress: ProgressReporter,
-        check_cancelled: CancellationCheck,
-    ) -> _Answer:
-        order = self._saved_order(checkpoints)
-        estimate = max(30.0, audio.duration_seconds / 5)
-        uploaded = False
-        while True:
-            if order is None:
-                check_cancelled()
-                order, estimate = self._upload(audio, request, checkpoints)
-                progress(SUBMITTED, "uploaded")
-                uploaded = True
-            try:
-                return self._poll(
-                    order, estimate, checkpoints, progress, check_cancelled, wait_first=uploaded
-                )
-            except protocol.OrderGone as exc:
-                logger.warning("%s: order %s is gone (%s)", self._name, order.order_id, exc)
-                if uploaded:
-                    # A fresh order failed upstream: another provider, or a later retry,
-                    # does better than paying for a third upload now.
-                    raise Unavailable(
-                        f"{self._name} lost the order: {exc}",
-                        reason="PROVIDER_UNAVAILABLE",
-                        metadata={"provider": self._name},
-                    ) from exc
-                order = None
-
-    def _saved_answer(self, checkpoints: Checkpoints) -> _Answer | None:
-        data = checkpoints.load(RESULT_CHECKPOINT)
-        if data is None:
-            return None
-        try:
-            answer = _Answer.from_bytes(data)
-            _parse(answer)
-        except (ValueError, KeyError, TypeError, Transient):
-            logger.warning(
-                "%s: the saved result is unreadable; asking the vendor again", self._name
-            )
-            return None
-        return answer
-
-    def _saved_order(self, checkpoints: Checkpoints) -> _Order | None:
-        data = checkpoints.load(ORDER_CHECKPOINT)
-        if data is None:
-            return None
-        try:
-            order = _Order.from_bytes(data)
-        except (ValueError, KeyError, TypeError):
-            logger.warning("%s: the saved order is unreadable; uploading again", self._name)
-            return None
-        if order.gone:
-            return None
-        if self._keys.pinned(order.key) is None:
-            # Only the app that owns the order may read it.
-            logger.warning(
-                "%s: the key of order %s is no longer configured; uploading again",
-                self._name,
-                order.order_id,
-            )
-            return None
-        return order
-
     # ------------------------------------------------------------------ upload
 
-    def _upload(
-        self, audio: NormalizedAudio, request: AsrRequest, checkpoints: Checkpoints
-    ) -> tuple[_Order, float]:
+    def _upload(self, audio: NormalizedAudio, request: AsrRequest) -> Submitted[_Order]:
         language = protocol.vendor_language(request.language_code, self._name)
         if audio.duration_seconds > protocol.MAX_SECONDS:
             raise over_limit(self._name, "at most 5 h of audio")
@@ -382,7 +315,6 @@ class IflytekAsr:
             order, estimate = call_vendor(
                 self._keys.pool, upload, policy=self._policy, operation="upload", sleep=self._sleep
             )
-        checkpoints.save(ORDER_CHECKPOINT, order.to_bytes())
         logger.info(
             "%s: uploaded order %s (%s), estimated %.0f s",
             self._name,
@@ -390,37 +322,19 @@ class IflytekAsr:
             order.key,
             estimate,
         )
-        return order, estimate
+        return Submitted(order, estimate, "uploaded")
 
     # ------------------------------------------------------------------ getResult
 
-    def _poll(
-        self,
-        order: _Order,
-        estimate: float,
-        checkpoints: Checkpoints,
-        progress: ProgressReporter,
-        check_cancelled: CancellationCheck,
-        *,
-        wait_first: bool,
-    ) -> _Answer:
-        pool = self._keys.pinned(order.key)
-        assert pool is not None  # _saved_order and _upload give orders of our keys only
-        budget = PollBudget(
-            self._name,
-            max_wait_seconds=self._max_wait,
-            expected_seconds=estimate,
-            clock=self._clock,
-            sleep=self._sleep,
-            progress=progress,
-        )
-        polls = order.polls
-
-        def get_result(key: ApiKey) -> _Answer | float:
-            nonlocal polls
-            if polls >= self._max_polls:
-                raise protocol.OrderGone(f"{self._name}: {polls} getResult calls made")
-            polls += 1
+    def _get_result(
+        self, order: _Order, key: ApiKey, checkpoints: Checkpoints
+    ) -> _Answer | Pending:
+        try:
+            if order.polls >= self._max_polls:
+                raise protocol.OrderGone(f"{self._name}: {order.polls} getResult calls made")
+            order.polls += 1
+            # Counted across attempts: the vendor's limit is per order, not per job.
+            checkpoints.save(ORDER_CHECKPOINT, order.to_bytes())
             reply = self._send(
                 self._result_method,
                 RESULT_PATH,
@@ -431,42 +345,21 @@ class IflytekAsr:
                 headers={"Content-Type": "application/json"},
             )
             document = self._checked(reply, "getResult")
-            if document is None:
-                return 0.0
-            content = document.get("content")
-            if not isinstance(content, dict):
-                raise Transient(f"{self._name} getResult: the answer has no content")
-            state, left = protocol.order_state(content, operation=f"{self._name} getResult")
-            if state is protocol.OrderState.PENDING:
-                return left
-            answer = _Answer(
-                order.order_id, _text(reply), silent=state is protocol.OrderState.SILENT
-            )
-            _parse(answer)  # a garbled result is Transient: ask again before keeping it
-            return answer
-
-        if wait_first:
-            budget.wait(self._interval(polls, estimate))
-        while True:
-            check_cancelled()
-            gone = False
-            try:
-                outcome = call_vendor(
-                    pool, get_result, policy=self._policy, operation="getResult", sleep=self._sleep
-                )
-            except protocol.OrderGone:
-                gone = True
-                raise
-            finally:
-                # Counted across attempts: the vendor's limit is per order, not per job.
-                checkpoints.save(
-                    ORDER_CHECKPOINT, replace(order, polls=polls, gone=gone).to_bytes()
-                )
-            if isinstance(outcome, _Answer):
-                checkpoints.save(RESULT_CHECKPOINT, outcome.to_bytes())
-                return outcome
-            budget.report("processing")
-            budget.wait(self._interval(polls, outcome))
+        except protocol.OrderGone:
+            order.gone = True
+            checkpoints.save(ORDER_CHECKPOINT, order.to_bytes())
+            raise
+        if document is None:
+            return Pending("processing")
+        content = document.get("content")
+        if not isinstance(content, dict):
+            raise Transient(f"{self._name} getResult: the answer has no content")
+        state, left = protocol.order_state(content, operation=f"{self._name} getResult")
+        if state is protocol.OrderState.PENDING:
+            return Pending("processing", left)
+        answer = _Answer(order.order_id, _text(reply), silent=state is protocol.OrderState.SILENT)
+        _parse(answer)  # a garbled result is Transient: ask again before keeping it
+        return answer
 
     def _interval(self, polls: int, vendor_estimate: float) -> float:
         graded = self._poll_interval * _POLL_GROWTH**polls
@@ -534,6 +427,49 @@ class IflytekAsr:
             raise
         assert isinstance(document, dict)  # check_code accepts JSON objects only
         return document
+
+
+class _OrderJob:
+    """One transcription's order, as the shared submit-and-poll flow drives it."""
+
+    poll_operation = "getResult"
+
+    def __init__(
+        self,
+        asr: IflytekAsr,
+        audio: NormalizedAudio,
+        request: AsrRequest,
+        checkpoints: Checkpoints,
+    ) -> None:
+        self._asr = asr
+        self._audio = audio
+        self._request = request
+        self._checkpoints = checkpoints
+
+    @property
+    def expected_seconds(self) -> float:
+        return max(30.0, self._audio.duration_seconds / 5)
+
+    def read_job(self, data: bytes) -> _Order | None:
+        order = _Order.from_bytes(data)
+        return None if order.gone else order
+
+    def read_answer(self, data: bytes) -> _Answer:
+        answer = _Answer.from_bytes(data)
+        _parse(answer)
+        return answer
+
+    def submit(self) -> Submitted[_Order]:
+        return self._asr._upload(self._audio, self._request)
+
+    def query(self, job: _Order, key: ApiKey) -> _Answer | Pending:
+        return self._asr._get_result(job, key, self._checkpoints)
+
+    def interval(self, job: _Order, seconds_left: float) -> float:
+        return self._asr._interval(job.polls, seconds_left)
+
+    def answered(self, answer: _Answer) -> None:
+        pass
 
 
 def _parse(answer: _Answer) -> tuple[list[TranscriptSegment], float | None]:
