@@ -9,15 +9,13 @@ names the key by its fingerprint and `KeyRing` finds the secret again.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from meeting_agent.adapters.providers._transport import Reply, retry_after_seconds
 from meeting_agent.adapters.providers.calls import (
-    ApiKey,
     KeyPool,
     KeyRejected,
     QuotaExceeded,
-    QuotaWindow,
     Transient,
     VendorError,
 )
@@ -38,15 +36,11 @@ WORKED = 0.95
 
 
 class KeyRing:
-    """A provider's secrets: the rotating pool, and single keys found by fingerprint."""
+    """A provider's keys: the rotating pool, and single keys found by fingerprint."""
 
-    def __init__(
-        self, provider: str, secrets: Sequence[str], window: QuotaWindow | None = None
-    ) -> None:
-        self.pool = KeyPool(provider, secrets, window=window)
-        self._provider = provider
-        self._window = window
-        self._secrets = {ApiKey(s).fingerprint: s for s in secrets if s}
+    def __init__(self, pool: KeyPool) -> None:
+        self.pool = pool
+        self._secrets = {key.fingerprint: key.secret for key in pool.keys}
 
     def __len__(self) -> int:
         return len(self._secrets)
@@ -54,7 +48,9 @@ class KeyRing:
     def pinned(self, fingerprint: str) -> KeyPool | None:
         """A pool of the one key with this fingerprint, or None if it is not configured."""
         secret = self._secrets.get(fingerprint)
-        return None if secret is None else KeyPool(self._provider, [secret], window=self._window)
+        if secret is None:
+            return None
+        return KeyPool(self.pool.provider, [secret], window=self.pool.window)
 
 
 class PollBudget:

@@ -74,8 +74,7 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
     volc = settings.volcengine
     if volc.enabled:
         built.asr["volcengine"] = VolcengineAsr(
-            keys=volc.secrets(),
-            quota_window=_window(volc),
+            pool=_pool("volcengine", volc),
             mode=volc.mode,
             publisher=StoreAudioPublisher(store),
             base_url=volc.base_url or volcengine.DEFAULT_BASE_URL,
@@ -83,7 +82,7 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
             flash_resource_id=volc.flash_resource_id,
             max_wait_seconds=volc.max_wait_seconds,
             poll_interval_seconds=volc.poll_interval_seconds,
-            retry_policy=_policy(volc),
+            policy=_policy(volc),
         )
         built.asr_info.append(
             AsrInfo(
@@ -101,12 +100,11 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
     fly = settings.iflytek
     if fly.enabled:
         built.asr["iflytek"] = IflytekAsr(
-            keys=fly.secrets(),
-            quota_window=_window(fly),
+            pool=_pool("iflytek", fly),
             base_url=fly.base_url or iflytek.DEFAULT_BASE_URL,
             max_wait_seconds=fly.max_wait_seconds,
             poll_interval_seconds=fly.poll_interval_seconds,
-            retry_policy=_policy(fly),
+            policy=_policy(fly),
         )
         built.asr_info.append(
             AsrInfo(
@@ -122,7 +120,7 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
     azure = settings.azure
     if azure.enabled:
         built.asr["azure"] = AzureFastTranscription(
-            endpoint=azure.base_url or azure.endpoint,
+            base_url=azure.base_url or azure.endpoint,
             pool=_pool("azure", azure),
             api_version=azure.api_version,
             policy=_policy(azure),

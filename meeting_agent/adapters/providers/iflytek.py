@@ -18,7 +18,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -37,7 +37,7 @@ from meeting_agent.adapters.providers.asr_jobs import KeyRing, http_failure
 from meeting_agent.adapters.providers.async_job import AsyncJobFlow, Pending, Submitted
 from meeting_agent.adapters.providers.calls import (
     ApiKey,
-    QuotaWindow,
+    KeyPool,
     RetryPolicy,
     Transient,
     VendorError,
@@ -121,7 +121,7 @@ class IflytekAsr:
     """iFlytek `raasr` v2 recorded-audio transcription with role separation and hotwords.
 
     Args:
-        keys: Credentials as `"<appId>:<secretKey>"`, rotated on quota.
+        pool: Credentials as `"<appId>:<secretKey>"`, rotated on quota.
         base_url: The API host; a private endpoint or proxy works.
         name: The provider name results and checkpoints carry.
         audio_format: The file uploaded, "flac" (half the bytes) or "wav".
@@ -134,10 +134,10 @@ class IflytekAsr:
             "GET", as the doc's table says.
         rate_limit_rest_seconds: How long a key rests after 26603 (rate limited), which
             comes without a Retry-After.
-        request_timeout_seconds: Bound on one getResult call, answer included.
+        timeout_seconds: Bound on one getResult call, answer included.
         upload_timeout_seconds: Bound on one upload, answer included.
-        retry_policy: Attempts, backoff and quota waits of each call.
-        http_client: An `httpx.Client` to use (not closed by `close`); one is made when None.
+        policy: Attempts, backoff and quota waits of each call.
+        http: An `httpx.Client` to use (not closed by `close`); one is made when None.
         sleep: Waits between polls and retries (injectable for tests).
         clock: Monotonic seconds, for the polling deadline.
         now: Unix seconds, for the signature's `ts`.
@@ -145,9 +145,8 @@ class IflytekAsr:
 
     def __init__(
         self,
-        keys: Sequence[str],
         *,
-        quota_window: QuotaWindow | None = None,
+        pool: KeyPool,
         base_url: str = DEFAULT_BASE_URL,
         name: str = "iflytek",
         audio_format: Literal["flac", "wav"] = "flac",
@@ -157,16 +156,16 @@ class IflytekAsr:
         max_polls: int = _VENDOR_MAX_POLLS,
         result_method: Literal["POST", "GET"] = "POST",
         rate_limit_rest_seconds: float = protocol.RATE_LIMIT_REST_SECONDS,
-        request_timeout_seconds: float = 60.0,
+        timeout_seconds: float = 60.0,
         upload_timeout_seconds: float = 900.0,
-        retry_policy: RetryPolicy | None = None,
-        http_client: httpx.Client | None = None,
+        policy: RetryPolicy | None = None,
+        http: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], float] = time.time,
     ) -> None:
-        for key in keys:
-            protocol.parse_key(key)
+        for key in pool.keys:
+            protocol.parse_key(key.secret)
         if audio_format not in ("flac", "wav"):
             raise ValueError(f"unknown audio format {audio_format!r}")
         if not 0 < poll_interval_seconds <= max_poll_interval_seconds:
@@ -177,10 +176,10 @@ class IflytekAsr:
             raise ValueError(f"max_polls must be between 1 and {_VENDOR_MAX_POLLS}")
         if result_method not in ("POST", "GET"):
             raise ValueError(f"unknown method {result_method!r}")
-        for timeout in (request_timeout_seconds, upload_timeout_seconds, rate_limit_rest_seconds):
+        for timeout in (timeout_seconds, upload_timeout_seconds, rate_limit_rest_seconds):
             if not 0 < timeout < math.inf:
                 raise ValueError("timeouts and rests must be positive and finite")
-        self._keys = KeyRing(name, keys, quota_window)
+        self._keys = KeyRing(pool)
         if not len(self._keys):
             raise ValueError("at least one key is needed")
         self._name = name
@@ -191,11 +190,11 @@ class IflytekAsr:
         self._max_polls = max_polls
         self._result_method = result_method
         self._rate_limit_rest = rate_limit_rest_seconds
-        self._timeout = request_timeout_seconds
+        self._timeout = timeout_seconds
         self._upload_timeout = upload_timeout_seconds
-        self._policy = retry_policy or RetryPolicy()
-        self._owns_client = http_client is None
-        self._http = http_client or httpx.Client()
+        self._policy = policy or RetryPolicy()
+        self._owns_client = http is None
+        self._http = http or httpx.Client()
         self._sleep = sleep
         self._now = now
         self._jobs = AsyncJobFlow(

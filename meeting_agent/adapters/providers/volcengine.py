@@ -21,7 +21,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -35,7 +35,7 @@ from meeting_agent.adapters.providers.asr_jobs import SUBMITTED, KeyRing, http_f
 from meeting_agent.adapters.providers.async_job import AsyncJobFlow, Pending, Submitted
 from meeting_agent.adapters.providers.calls import (
     ApiKey,
-    QuotaWindow,
+    KeyPool,
     RetryPolicy,
     Transient,
     VendorError,
@@ -136,7 +136,7 @@ class VolcengineAsr:
     """Volcano Engine v3 recorded-audio recognition, standard and flash.
 
     Args:
-        keys: Credentials, rotated on quota. `"<app key>:<access key>"` is sent as
+        pool: Credentials, rotated on quota. `"<app key>:<access key>"` is sent as
             `X-Api-App-Key` + `X-Api-Access-Key`; a string without a colon as `X-Api-Key`.
         mode: "standard" (needs `publisher`), "flash", or "auto": flash when the audio
             fits its limits, standard otherwise. A request whose `model` names a
@@ -151,19 +151,18 @@ class VolcengineAsr:
         poll_interval_seconds: Wait between two queries.
         max_wait_seconds: How long one `transcribe` waits for a submitted job (at most
             24 h) before raising `Unavailable`; the job stays checkpointed.
-        request_timeout_seconds: Bound on one submit or query, answer included.
+        timeout_seconds: Bound on one submit or query, answer included.
         flash_timeout_seconds: Bound on the synchronous flash call, answer included.
-        retry_policy: Attempts, backoff and quota waits of each call.
-        http_client: An `httpx.Client` to use (not closed by `close`); one is made when None.
+        policy: Attempts, backoff and quota waits of each call.
+        http: An `httpx.Client` to use (not closed by `close`); one is made when None.
         sleep: Waits between polls and retries (injectable for tests).
         clock: Monotonic seconds, for the polling deadline.
     """
 
     def __init__(
         self,
-        keys: Sequence[str],
         *,
-        quota_window: QuotaWindow | None = None,
+        pool: KeyPool,
         mode: Literal["auto", "standard", "flash"] = "auto",
         publisher: AudioPublisher | None = None,
         base_url: str = DEFAULT_BASE_URL,
@@ -173,10 +172,10 @@ class VolcengineAsr:
         uid: str = "meeting-agent",
         poll_interval_seconds: float = 5.0,
         max_wait_seconds: float = 3 * 3600,
-        request_timeout_seconds: float = 60.0,
+        timeout_seconds: float = 60.0,
         flash_timeout_seconds: float = 1800.0,
-        retry_policy: RetryPolicy | None = None,
-        http_client: httpx.Client | None = None,
+        policy: RetryPolicy | None = None,
+        http: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -188,10 +187,10 @@ class VolcengineAsr:
             raise ValueError("max_wait_seconds must be positive and at most 24 h")
         if poll_interval_seconds <= 0:
             raise ValueError("poll_interval_seconds must be positive")
-        for timeout in (request_timeout_seconds, flash_timeout_seconds):
+        for timeout in (timeout_seconds, flash_timeout_seconds):
             if not 0 < timeout < math.inf:
                 raise ValueError("timeouts must be positive and finite")
-        self._keys = KeyRing(name, keys, quota_window)
+        self._keys = KeyRing(pool)
         if not len(self._keys):
             raise ValueError("at least one key is needed")
         self._name = name
@@ -202,11 +201,11 @@ class VolcengineAsr:
         self._flash_resource_id = flash_resource_id
         self._uid = uid
         self._poll_interval = poll_interval_seconds
-        self._timeout = request_timeout_seconds
+        self._timeout = timeout_seconds
         self._flash_timeout = flash_timeout_seconds
-        self._policy = retry_policy or RetryPolicy()
-        self._owns_client = http_client is None
-        self._http = http_client or httpx.Client()
+        self._policy = policy or RetryPolicy()
+        self._owns_client = http is None
+        self._http = http or httpx.Client()
         self._sleep = sleep
         self._jobs = AsyncJobFlow(
             name,
