@@ -22,7 +22,7 @@ from meeting_agent.adapters.providers.calls import (
 from meeting_agent.errors import Unavailable
 from meeting_agent.ports import ProgressReporter
 
-__all__ = ["SUBMITTED", "KeyRing", "PollBudget", "http_failure", "sanitize"]
+__all__ = ["SUBMITTED", "KeyRing", "PollBudget", "http_failure", "sanitize", "utf8_body"]
 
 # A vendor message may quote what it was sent, and what we send can hold a signed URL
 # or a signature in a query string: URLs never reach our messages or logs.
@@ -106,6 +106,14 @@ def sanitize(message: str) -> str:
     """A vendor's message, safe for our errors and logs: no URLs, bounded length."""
     cleaned = _URL.sub("<url>", message).strip()
     return cleaned if len(cleaned) <= _MAX_MESSAGE else cleaned[:_MAX_MESSAGE] + "…"
+
+
+def utf8_body(reply: Reply) -> str:
+    """The answer's body as text; `Transient` when it is not UTF-8 (a cut answer)."""
+    try:
+        return reply.body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Transient("the result is not UTF-8") from exc
 
 
 def http_failure(

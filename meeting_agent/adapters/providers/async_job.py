@@ -26,6 +26,9 @@ __all__ = ["AsyncJob", "AsyncJobFlow", "JobGone", "Pending", "Submitted"]
 
 logger = logging.getLogger(__name__)
 
+# Vendors' slowest tiers promise a day; no job is worth waiting for longer than that.
+MAX_WAIT_LIMIT_SECONDS = 24 * 3600
+
 
 class Checkpointed(Protocol):
     def to_bytes(self) -> bytes: ...
@@ -127,6 +130,8 @@ class AsyncJobFlow:
         clock: Callable[[], float],
         sleep: Callable[[float], None],
     ) -> None:
+        if not 0 < max_wait_seconds <= MAX_WAIT_LIMIT_SECONDS:
+            raise ValueError("max_wait_seconds must be positive and at most 24 h")
         self._provider = provider
         self._keys = keys
         self._job_checkpoint = job_checkpoint

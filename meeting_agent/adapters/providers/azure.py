@@ -35,6 +35,7 @@ from meeting_agent.adapters.audio.encode import CONTENT_TYPES
 from meeting_agent.adapters.providers._asr_support import (
     PROVIDER_REJECTED_REQUEST,
     SpeakerLabels,
+    TakesAnyAudio,
     check_model,
     encoded_audio,
     finish_segments,
@@ -109,7 +110,7 @@ _DEFAULT_REGIONS = {
 _SCRIPTS = {"hans": "CN", "hant": "TW"}
 
 
-class AzureFastTranscription:
+class AzureFastTranscription(TakesAnyAudio):
     """Azure AI Speech fast transcription.
 
     Args:
@@ -171,11 +172,6 @@ class AzureFastTranscription:
     @property
     def name(self) -> str:
         return self._name
-
-    def check_supported(
-        self, duration_seconds: float | None, size_estimate: int | None, can_presign: bool
-    ) -> None:
-        """Takes any audio: the vendor itself refuses what it cannot take."""
 
     def transcribe(
         self,

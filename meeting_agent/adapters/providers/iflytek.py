@@ -27,13 +27,14 @@ import httpx
 
 from meeting_agent.adapters.providers import iflytek_protocol as protocol
 from meeting_agent.adapters.providers._asr_support import (
+    TakesAnyAudio,
     check_model,
     encoded_audio,
     finish_segments,
     over_limit,
 )
 from meeting_agent.adapters.providers._transport import Reply, send
-from meeting_agent.adapters.providers.asr_jobs import KeyRing, http_failure
+from meeting_agent.adapters.providers.asr_jobs import KeyRing, http_failure, utf8_body
 from meeting_agent.adapters.providers.async_job import AsyncJobFlow, Pending, Submitted
 from meeting_agent.adapters.providers.calls import (
     ApiKey,
@@ -66,7 +67,6 @@ RESULT_CHECKPOINT = "iflytek-result"
 MODEL = "raasr-v2"
 
 _VENDOR_MAX_POLLS = 100
-_MAX_WAIT_LIMIT_SECONDS = 24 * 3600
 # Each wait is this much longer than the one before, up to `max_poll_interval_seconds`:
 # from 10 s it reaches 300 s in 16 polls, so 100 polls span more than the 5 h SLA.
 _POLL_GROWTH = 1.25
@@ -117,7 +117,7 @@ class _Answer:
         return cls(str(document["order_id"]), str(document["body"]), bool(document["silent"]))
 
 
-class IflytekAsr:
+class IflytekAsr(TakesAnyAudio):
     """iFlytek `raasr` v2 recorded-audio transcription with role separation and hotwords.
 
     Args:
@@ -170,8 +170,6 @@ class IflytekAsr:
             raise ValueError(f"unknown audio format {audio_format!r}")
         if not 0 < poll_interval_seconds <= max_poll_interval_seconds:
             raise ValueError("poll intervals must be positive, the first not the longest")
-        if not 0 < max_wait_seconds <= _MAX_WAIT_LIMIT_SECONDS:
-            raise ValueError("max_wait_seconds must be positive and at most 24 h")
         if not 1 <= max_polls <= _VENDOR_MAX_POLLS:
             raise ValueError(f"max_polls must be between 1 and {_VENDOR_MAX_POLLS}")
         if result_method not in ("POST", "GET"):
@@ -211,11 +209,6 @@ class IflytekAsr:
     @property
     def name(self) -> str:
         return self._name
-
-    def check_supported(
-        self, duration_seconds: float | None, size_estimate: int | None, can_presign: bool
-    ) -> None:
-        """Takes any audio: the vendor itself refuses what it cannot take."""
 
     def close(self) -> None:
         if self._owns_client:
@@ -356,7 +349,9 @@ class IflytekAsr:
         state, left = protocol.order_state(content, operation=f"{self._name} getResult")
         if state is protocol.OrderState.PENDING:
             return Pending("processing", left)
-        answer = _Answer(order.order_id, _text(reply), silent=state is protocol.OrderState.SILENT)
+        answer = _Answer(
+            order.order_id, utf8_body(reply), silent=state is protocol.OrderState.SILENT
+        )
         _parse(answer)  # a garbled result is Transient: ask again before keeping it
         return answer
 
@@ -481,13 +476,6 @@ def _parse(answer: _Answer) -> tuple[list[TranscriptSegment], float | None]:
     if not isinstance(content, dict):
         raise Transient("the result has no content")
     return protocol.parse_result(content)
-
-
-def _text(reply: Reply) -> str:
-    try:
-        return reply.body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Transient("the result is not UTF-8") from exc
 
 
 def _seconds(milliseconds: Any) -> float:

@@ -31,7 +31,12 @@ import httpx
 from meeting_agent.adapters.providers import volcengine_protocol as protocol
 from meeting_agent.adapters.providers._asr_support import encoded_audio, finish_segments
 from meeting_agent.adapters.providers._transport import Reply, send
-from meeting_agent.adapters.providers.asr_jobs import SUBMITTED, KeyRing, http_failure
+from meeting_agent.adapters.providers.asr_jobs import (
+    SUBMITTED,
+    KeyRing,
+    http_failure,
+    utf8_body,
+)
 from meeting_agent.adapters.providers.async_job import AsyncJobFlow, Pending, Submitted
 from meeting_agent.adapters.providers.calls import (
     ApiKey,
@@ -73,8 +78,6 @@ RESULT_CHECKPOINT = "volcengine-result"
 AUDIO_CHECKPOINT = "volcengine-audio"
 UNKNOWN_MODEL = "UNKNOWN_MODEL"
 
-# The idle tier promises 24 h; nothing should wait longer than that.
-_MAX_WAIT_LIMIT_SECONDS = 24 * 3600
 # base64 turns each 3 bytes into 4 characters: reading multiples of 3 keeps the pieces
 # free of padding, so they concatenate into one valid string.
 _BASE64_CHUNK = 3 * 64 * 1024
@@ -183,8 +186,6 @@ class VolcengineAsr:
             raise ValueError(f"unknown mode {mode!r}")
         if mode == "standard" and publisher is None:
             raise ValueError("the standard variant needs an AudioPublisher")
-        if not 0 < max_wait_seconds <= _MAX_WAIT_LIMIT_SECONDS:
-            raise ValueError("max_wait_seconds must be positive and at most 24 h")
         if poll_interval_seconds <= 0:
             raise ValueError("poll_interval_seconds must be positive")
         for timeout in (timeout_seconds, flash_timeout_seconds):
@@ -611,16 +612,12 @@ def _expected_seconds(audio: NormalizedAudio) -> float:
 
 
 def _answer(job: _Job, reply: Reply) -> _Answer:
-    try:
-        body = reply.body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Transient("the result is not UTF-8") from exc
     return _Answer(
         request_id=job.request_id,
         resource_id=job.resource_id,
         status_code=str(reply.headers.get("X-Api-Status-Code", "")),
         log_id=str(reply.headers.get("X-Tt-Logid", "")),
-        body=body,
+        body=utf8_body(reply),
     )
 
 
