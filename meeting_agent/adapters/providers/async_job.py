@@ -17,12 +17,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from meeting_agent.adapters.providers.asr_jobs import SUBMITTED, KeyRing, PollBudget
-from meeting_agent.adapters.providers.calls import ApiKey, RetryPolicy, Transient, call_vendor
+import httpx
+
+from meeting_agent.adapters.providers._transport import Reply
+from meeting_agent.adapters.providers.asr_jobs import (
+    SUBMITTED,
+    KeyRing,
+    PollBudget,
+    http_failure,
+)
+from meeting_agent.adapters.providers.calls import (
+    ApiKey,
+    KeyPool,
+    RetryPolicy,
+    Transient,
+    call_vendor,
+)
 from meeting_agent.errors import Unavailable
 from meeting_agent.ports import CancellationCheck, Checkpoints, ProgressReporter
 
-__all__ = ["AsyncJob", "AsyncJobFlow", "JobGone", "Pending", "Submitted"]
+__all__ = ["AsyncJob", "AsyncJobFlow", "JobGone", "JobRecogniser", "Pending", "Submitted"]
 
 logger = logging.getLogger(__name__)
 
@@ -253,3 +267,58 @@ class AsyncJobFlow:
             )
             return None
         return job
+
+
+class JobRecogniser:
+    """What a submit-and-poll recogniser holds: its keys, HTTP client and job flow."""
+
+    def __init__(
+        self,
+        *,
+        pool: KeyPool,
+        name: str,
+        policy: RetryPolicy | None,
+        http: httpx.Client | None,
+        max_wait_seconds: float,
+        job_checkpoint: str,
+        answer_checkpoint: str,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self._keys = KeyRing(pool)
+        if not len(self._keys):
+            raise ValueError("at least one key is needed")
+        self._name = name
+        self._policy = policy or RetryPolicy()
+        self._owns_client = http is None
+        self._http = http or httpx.Client()
+        self._sleep = sleep
+        self._jobs = AsyncJobFlow(
+            name,
+            self._keys,
+            job_checkpoint=job_checkpoint,
+            answer_checkpoint=answer_checkpoint,
+            max_wait_seconds=max_wait_seconds,
+            policy=self._policy,
+            clock=clock,
+            sleep=sleep,
+        )
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def close(self) -> None:
+        """Close the HTTP client, unless it was given."""
+        if self._owns_client:
+            self._http.close()
+
+    def _check_http_status(self, reply: Reply, operation: str) -> None:
+        """Raise the failure the HTTP status alone tells (see `http_failure`)."""
+        failure = http_failure(
+            reply,
+            operation=f"{self._name} {operation}",
+            max_quota_wait_seconds=self._policy.max_quota_wait_seconds,
+        )
+        if failure is not None:
+            raise failure

@@ -34,8 +34,8 @@ from meeting_agent.adapters.providers._asr_support import (
     over_limit,
 )
 from meeting_agent.adapters.providers._transport import Reply, send
-from meeting_agent.adapters.providers.asr_jobs import KeyRing, http_failure, utf8_body
-from meeting_agent.adapters.providers.async_job import AsyncJobFlow, Pending, Submitted
+from meeting_agent.adapters.providers.asr_jobs import utf8_body
+from meeting_agent.adapters.providers.async_job import JobRecogniser, Pending, Submitted
 from meeting_agent.adapters.providers.calls import (
     ApiKey,
     KeyPool,
@@ -117,7 +117,7 @@ class _Answer:
         return cls(str(document["order_id"]), str(document["body"]), bool(document["silent"]))
 
 
-class IflytekAsr(TakesAnyAudio):
+class IflytekAsr(JobRecogniser, TakesAnyAudio):
     """iFlytek `raasr` v2 recorded-audio transcription with role separation and hotwords.
 
     Args:
@@ -177,10 +177,17 @@ class IflytekAsr(TakesAnyAudio):
         for timeout in (timeout_seconds, upload_timeout_seconds, rate_limit_rest_seconds):
             if not 0 < timeout < math.inf:
                 raise ValueError("timeouts and rests must be positive and finite")
-        self._keys = KeyRing(pool)
-        if not len(self._keys):
-            raise ValueError("at least one key is needed")
-        self._name = name
+        super().__init__(
+            pool=pool,
+            name=name,
+            policy=policy,
+            http=http,
+            max_wait_seconds=max_wait_seconds,
+            job_checkpoint=ORDER_CHECKPOINT,
+            answer_checkpoint=RESULT_CHECKPOINT,
+            clock=clock,
+            sleep=sleep,
+        )
         self._base_url = base_url.rstrip("/")
         self._format: Literal["flac", "wav"] = audio_format
         self._poll_interval = poll_interval_seconds
@@ -190,29 +197,7 @@ class IflytekAsr(TakesAnyAudio):
         self._rate_limit_rest = rate_limit_rest_seconds
         self._timeout = timeout_seconds
         self._upload_timeout = upload_timeout_seconds
-        self._policy = policy or RetryPolicy()
-        self._owns_client = http is None
-        self._http = http or httpx.Client()
-        self._sleep = sleep
         self._now = now
-        self._jobs = AsyncJobFlow(
-            name,
-            self._keys,
-            job_checkpoint=ORDER_CHECKPOINT,
-            answer_checkpoint=RESULT_CHECKPOINT,
-            max_wait_seconds=max_wait_seconds,
-            policy=self._policy,
-            clock=clock,
-            sleep=sleep,
-        )
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._http.close()
 
     def transcribe(
         self,
@@ -399,13 +384,7 @@ class IflytekAsr(TakesAnyAudio):
         """The answer's JSON when it is a success, None while the order is processing."""
         document: Any = None
         try:
-            failure = http_failure(
-                reply,
-                operation=f"{self._name} {operation}",
-                max_quota_wait_seconds=self._policy.max_quota_wait_seconds,
-            )
-            if failure is not None:
-                raise failure
+            self._check_http_status(reply, operation)
             document = reply.json()
             if not protocol.check_code(
                 document,

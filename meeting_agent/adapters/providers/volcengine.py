@@ -33,11 +33,9 @@ from meeting_agent.adapters.providers._asr_support import encoded_audio, finish_
 from meeting_agent.adapters.providers._transport import Reply, send
 from meeting_agent.adapters.providers.asr_jobs import (
     SUBMITTED,
-    KeyRing,
-    http_failure,
     utf8_body,
 )
-from meeting_agent.adapters.providers.async_job import AsyncJobFlow, Pending, Submitted
+from meeting_agent.adapters.providers.async_job import JobRecogniser, Pending, Submitted
 from meeting_agent.adapters.providers.calls import (
     ApiKey,
     KeyPool,
@@ -135,7 +133,7 @@ class _Parsed:
     duration_seconds: float | None
 
 
-class VolcengineAsr:
+class VolcengineAsr(JobRecogniser):
     """Volcano Engine v3 recorded-audio recognition, standard and flash.
 
     Args:
@@ -191,10 +189,17 @@ class VolcengineAsr:
         for timeout in (timeout_seconds, flash_timeout_seconds):
             if not 0 < timeout < math.inf:
                 raise ValueError("timeouts must be positive and finite")
-        self._keys = KeyRing(pool)
-        if not len(self._keys):
-            raise ValueError("at least one key is needed")
-        self._name = name
+        super().__init__(
+            pool=pool,
+            name=name,
+            policy=policy,
+            http=http,
+            max_wait_seconds=max_wait_seconds,
+            job_checkpoint=REQUEST_CHECKPOINT,
+            answer_checkpoint=RESULT_CHECKPOINT,
+            clock=clock,
+            sleep=sleep,
+        )
         self._mode: Literal["auto", "standard", "flash"] = mode
         self._publisher = publisher
         self._base_url = base_url.rstrip("/")
@@ -204,28 +209,6 @@ class VolcengineAsr:
         self._poll_interval = poll_interval_seconds
         self._timeout = timeout_seconds
         self._flash_timeout = flash_timeout_seconds
-        self._policy = policy or RetryPolicy()
-        self._owns_client = http is None
-        self._http = http or httpx.Client()
-        self._sleep = sleep
-        self._jobs = AsyncJobFlow(
-            name,
-            self._keys,
-            job_checkpoint=REQUEST_CHECKPOINT,
-            answer_checkpoint=RESULT_CHECKPOINT,
-            max_wait_seconds=max_wait_seconds,
-            policy=self._policy,
-            clock=clock,
-            sleep=sleep,
-        )
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._http.close()
 
     def check_supported(
         self, duration_seconds: float | None, size_estimate: int | None, can_presign: bool
@@ -542,13 +525,7 @@ class VolcengineAsr:
     def _status(self, reply: Reply, operation: str) -> protocol.Status:
         code = str(reply.headers.get("X-Api-Status-Code", ""))
         try:
-            failure = http_failure(
-                reply,
-                operation=f"{self._name} {operation}",
-                max_quota_wait_seconds=self._policy.max_quota_wait_seconds,
-            )
-            if failure is not None:
-                raise failure
+            self._check_http_status(reply, operation)
             return protocol.classify_status(
                 code,
                 str(reply.headers.get("X-Api-Message", "")),
