@@ -40,6 +40,21 @@ class CloudProviders:
     sweeps: list[LeftoverSweep] = field(default_factory=list)
 
 
+def _cloud_asr(
+    name: str, model: str, *, word_timestamps: bool = True, native_hotwords: bool = True
+) -> AsrInfo:
+    """A cloud recogniser's catalog entry: every one labels speakers and takes hotwords."""
+    return AsrInfo(
+        name,
+        (model,),
+        _CLOUD_LANGUAGES,
+        diarization=True,
+        hotwords=True,
+        word_timestamps=word_timestamps,
+        native_hotwords=native_hotwords,
+    )
+
+
 def _window(vendor: VendorSettings) -> QuotaWindow:
     return QuotaWindow(
         daily_reset_timezone=vendor.daily_reset_timezone,
@@ -84,17 +99,7 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
             poll_interval_seconds=volc.poll_interval_seconds,
             policy=_policy(volc),
         )
-        built.asr_info.append(
-            AsrInfo(
-                "volcengine",
-                (volc.model,),
-                _CLOUD_LANGUAGES,
-                diarization=True,
-                hotwords=True,
-                word_timestamps=True,
-                native_hotwords=True,
-            )
-        )
+        built.asr_info.append(_cloud_asr("volcengine", volc.model))
         if store.supports_presign:
             built.sweeps.append(ProviderAudioSweep(store))
     fly = settings.iflytek
@@ -106,17 +111,7 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
             poll_interval_seconds=fly.poll_interval_seconds,
             policy=_policy(fly),
         )
-        built.asr_info.append(
-            AsrInfo(
-                "iflytek",
-                (fly.model,),
-                _CLOUD_LANGUAGES,
-                diarization=True,
-                hotwords=True,
-                word_timestamps=True,
-                native_hotwords=True,
-            )
-        )
+        built.asr_info.append(_cloud_asr("iflytek", fly.model))
     azure = settings.azure
     if azure.enabled:
         built.asr["azure"] = AzureFastTranscription(
@@ -127,13 +122,9 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
             timeout_seconds=_timeouts(azure),
         )
         built.asr_info.append(
-            AsrInfo(
+            _cloud_asr(
                 "azure",
-                (azure.model,),
-                _CLOUD_LANGUAGES,
-                diarization=True,
-                hotwords=True,
-                word_timestamps=True,
+                azure.model,
                 native_hotwords=azure_takes_phrase_lists(azure.api_version),
             )
         )
@@ -152,16 +143,7 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
             built.sweeps.append(
                 GeminiFileSweep(client, max_age_seconds=settings.sweep.gemini_file_max_age_seconds)
             )
-            built.asr_info.append(
-                AsrInfo(
-                    "gemini",
-                    (gemini.asr_model,),
-                    _CLOUD_LANGUAGES,
-                    diarization=True,
-                    hotwords=True,
-                    native_hotwords=True,
-                )
-            )
+            built.asr_info.append(_cloud_asr("gemini", gemini.asr_model, word_timestamps=False))
         if gemini.llm:
             built.llm["gemini"] = GeminiLlm(
                 client=client, model=gemini.llm_model, max_input_tokens=gemini.max_input_tokens
