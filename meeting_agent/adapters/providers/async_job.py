@@ -125,7 +125,7 @@ class AsyncJob(Protocol[J, A]):
         ...
 
     def answered(self, answer: A) -> None:
-        """Called once a polled answer is checkpointed."""
+        """Called once a new answer is checkpointed, polled or given at submit."""
         ...
 
 
@@ -181,6 +181,7 @@ class AsyncJobFlow:
                 submitted = vendor.submit()
                 if not isinstance(submitted, Submitted):
                     checkpoints.save(self._answer_checkpoint, submitted.to_bytes())
+                    vendor.answered(submitted)
                     return submitted
                 job, expected, fresh = submitted.job, submitted.expected_seconds, True
                 checkpoints.save(self._job_checkpoint, job.to_bytes())

@@ -392,7 +392,6 @@ class VolcengineAsr(JobRecogniser):
             self._keys.pool, submit, policy=self._policy, operation="submit", sleep=self._sleep
         )
         if silent is not None:
-            self.release(checkpoints)
             return silent
         return Submitted(job, _expected_seconds(audio))
 
@@ -579,7 +578,7 @@ class _StandardJob:
         return self._asr._poll_interval
 
     def answered(self, answer: _Answer) -> None:
-        # The vendor has fetched the audio and answered: the URL served its turn.
+        # The vendor has answered (a flash answer needs no URL): the URL served its turn.
         self._asr.release(self._checkpoints)
 
 
