@@ -6,7 +6,7 @@ Layer: composition, below `api`, `jobs` and `cli`, above every other package.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,26 +23,30 @@ from meeting_agent.adapters.jobs import build_job_queue
 from meeting_agent.adapters.providers.factory import build_cloud_providers
 from meeting_agent.adapters.storage.local import LocalObjectStore
 from meeting_agent.config import AsrSettings, DiarizationSettings, Settings
+from meeting_agent.domain.models import CallContext
+from meeting_agent.domain.providers import AsrProvider as AsrProviderInfo
+from meeting_agent.domain.providers import LlmProvider as LlmProviderInfo
 from meeting_agent.errors import MeetingAgentError
 from meeting_agent.minutes.extractive import ExtractiveMinutesGenerator
+from meeting_agent.minutes.llm import LlmMinutesGenerator
 from meeting_agent.ports import (
     AsrProvider,
     Clock,
     Diarizer,
     EventBus,
     JobQueue,
+    LlmProvider,
+    MinutesGenerator,
     ObjectStore,
     UnitOfWorkFactory,
 )
 from meeting_agent.service.artifacts import MinutesWriter
 from meeting_agent.service.billing import PriceTable, UsageMeter
-from meeting_agent.service.catalog import AsrProvider as AsrProviderInfo
-from meeting_agent.service.catalog import LlmProvider as LlmProviderInfo
 from meeting_agent.service.catalog import ProviderCatalog, embedded_catalog, with_cloud
 from meeting_agent.service.common import SystemClock
 from meeting_agent.service.leftovers import LeftoverSweeper
 from meeting_agent.service.library import HotwordSetService, PromptTemplateService
-from meeting_agent.service.metering import MeteredAsr
+from meeting_agent.service.metering import MeteredAsr, MeteredLlm
 from meeting_agent.service.minutes import MinutesService
 from meeting_agent.service.pipeline.plan import ProviderProfiles
 from meeting_agent.service.pipeline.reconciler import Reconciler
@@ -58,6 +62,7 @@ _LOGGER = logging.getLogger(__name__)
 # server: serves RPCs (and runs jobs itself with the inline queue); worker: runs RQ
 # jobs; cli: runs one pipeline in the foreground with no queue at all.
 Role = Literal["server", "worker", "cli"]
+GeneratorFactory = Callable[[CallContext], MinutesGenerator]
 
 
 @dataclass
@@ -199,7 +204,7 @@ def bootstrap(
         uow,
         store,
         clock,
-        {"extractive": lambda _context: extractive, **cloud.generator_factories(meter)},
+        {"extractive": lambda _context: extractive, **_metered_generators(cloud.llm, meter)},
         _named(settings.providers.llm_order, catalog.llm),
         budgets=cloud.budgets,
     )
@@ -258,7 +263,7 @@ def bootstrap(
             clock,
             catalog,
             on_queued=enqueue,
-            asr_preflight=cloud.preflight(store.supports_presign),
+            asr_preflight=_preflight(asr, can_presign=store.supports_presign),
         ),
         prompt_templates=PromptTemplateService(uow, clock),
         hotword_sets=HotwordSetService(uow, clock),
@@ -271,6 +276,28 @@ def bootstrap(
         asr=asr,
         leftovers=LeftoverSweeper(cloud.sweeps, clock) if cloud.sweeps else None,
     )
+
+
+def _metered_generators(
+    llms: Mapping[str, LlmProvider], meter: UsageMeter
+) -> dict[str, GeneratorFactory]:
+    """An LLM minutes generator per LLM, metered for the task it writes minutes for."""
+
+    def factory(llm: LlmProvider) -> GeneratorFactory:
+        return lambda context: LlmMinutesGenerator(MeteredLlm(llm, meter, context))
+
+    return {name: factory(llm) for name, llm in llms.items()}
+
+
+def _preflight(asr: Mapping[str, AsrProvider], *, can_presign: bool) -> Callable[[str], None]:
+    """The check task creation runs on the first recogniser a task would use."""
+
+    def check(name: str) -> None:
+        provider = asr.get(name)
+        if provider is not None:
+            provider.check_supported(None, None, can_presign)
+
+    return check
 
 
 def _named(

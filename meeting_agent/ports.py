@@ -554,6 +554,14 @@ class AsrProvider(Protocol):
         check_cancelled: CancellationCheck,
     ) -> AsrResult: ...
 
+    def check_supported(
+        self, duration_seconds: float | None, size_estimate: int | None, can_presign: bool
+    ) -> None:
+        """Raise now what `transcribe` would refuse for audio of this length and size
+        (None: not known yet) on a store that can or cannot presign URLs; pure, so task
+        creation calls it before any work. Most recognisers take everything."""
+        ...
+
 
 @runtime_checkable
 class VendorFiles(Protocol):

@@ -8,29 +8,10 @@ from typing import TypeVar
 
 from meeting_agent import reasons
 from meeting_agent.domain.models import ProviderChoice
+from meeting_agent.domain.providers import AsrProvider, LlmProvider
 from meeting_agent.errors import FailedPrecondition, InvalidArgument
 
 T = TypeVar("T", bound="AsrProvider | LlmProvider")
-
-
-@dataclass(frozen=True)
-class AsrProvider:
-    name: str
-    models: tuple[str, ...]
-    language_codes: tuple[str, ...]
-    diarization: bool = False
-    # A task's hotwords apply: sent to the engine, or by post-correction of its output.
-    hotwords: bool = False
-    word_timestamps: bool = False
-    # The engine itself is sent the hotwords; otherwise post-correction alone applies them.
-    native_hotwords: bool = False
-
-
-@dataclass(frozen=True)
-class LlmProvider:
-    name: str
-    models: tuple[str, ...]
-    extractive: bool = False
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,11 @@ class MeteredAsr:
         # Adapter-specific extras (e.g. the local model's counters) stay reachable.
         return getattr(self._inner, item)
 
+    def check_supported(
+        self, duration_seconds: float | None, size_estimate: int | None, can_presign: bool
+    ) -> None:
+        self._inner.check_supported(duration_seconds, size_estimate, can_presign)
+
     def release(self, checkpoints: Checkpoints) -> None:
         """The inner provider's `VendorFiles.release`, when it leaves files at a vendor."""
         if isinstance(self._inner, VendorFiles):

@@ -63,7 +63,7 @@ def adapter(
     **kwargs: Any,
 ) -> AzureFastTranscription:
     return AzureFastTranscription(
-        endpoint=fake.base_url + "/",
+        base_url=fake.base_url + "/",
         pool=KeyPool("azure", keys),
         policy=kwargs.pop("policy", POLICY),
         http=http,

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 import pytest
 
 from meeting_agent.adapters.audio import normalize_audio
-from meeting_agent.adapters.providers.calls import RetryPolicy
+from meeting_agent.adapters.providers.calls import KeyPool, RetryPolicy
 from meeting_agent.adapters.providers.iflytek import (
     ORDER_CHECKPOINT,
     RESULT_CHECKPOINT,
@@ -121,13 +121,14 @@ def make_asr() -> Iterator[Any]:
     made: list[IflytekAsr] = []
 
     def make(fake: IflytekFake, keys: list[str] | None = None, **options: Any) -> IflytekAsr:
-        options.setdefault("retry_policy", POLICY)
+        options.setdefault("policy", POLICY)
         options.setdefault("poll_interval_seconds", 0.01)
         options.setdefault("max_poll_interval_seconds", 0.05)
-        options.setdefault("request_timeout_seconds", 5)
+        options.setdefault("timeout_seconds", 5)
         options.setdefault("upload_timeout_seconds", 5)
         options.setdefault("rate_limit_rest_seconds", 0.05)
-        asr = IflytekAsr(keys or [KEY_1], base_url=fake.base_url, **options)
+        pool = KeyPool(options.get("name", "iflytek"), keys or [KEY_1])
+        asr = IflytekAsr(pool=pool, base_url=fake.base_url, **options)
         made.append(asr)
         return asr
 
@@ -302,7 +303,7 @@ def test_timeouts_are_bounded_and_retried(make_asr, meeting) -> None:
         fake.inject("getResult", Fault.delay(3))
         started = time.monotonic()
         result = transcribe(
-            make_asr(fake, upload_timeout_seconds=0.4, request_timeout_seconds=0.4), meeting
+            make_asr(fake, upload_timeout_seconds=0.4, timeout_seconds=0.4), meeting
         )
         elapsed = time.monotonic() - started
 

@@ -206,7 +206,7 @@ def test_published_audio_is_per_task_and_withdrawn_per_task(tmp_path: Path) -> N
 def test_volcano_withdraws_its_audio_once_answered(tmp_path: Path, jfk: NormalizedAudio) -> None:
     with LocalAudioPublisher(tmp_path) as publisher, VolcengineFake(pending_polls=1) as fake:
         asr = VolcengineAsr(
-            ["app-1:access-1"],
+            pool=KeyPool("volcengine", ["app-1:access-1"]),
             base_url=fake.base_url,
             mode="standard",
             publisher=publisher,
@@ -225,7 +225,7 @@ def test_volcano_withdraws_its_audio_once_answered(tmp_path: Path, jfk: Normaliz
 def test_volcano_releases_audio_of_a_cancelled_task(tmp_path: Path, jfk: NormalizedAudio) -> None:
     with LocalAudioPublisher(tmp_path) as publisher, VolcengineFake(pending_polls=1_000) as fake:
         asr = VolcengineAsr(
-            ["app-1:access-1"],
+            pool=KeyPool("volcengine", ["app-1:access-1"]),
             base_url=fake.base_url,
             mode="standard",
             publisher=publisher,

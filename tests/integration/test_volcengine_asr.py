@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from meeting_agent.adapters.audio import normalize_audio
-from meeting_agent.adapters.providers.calls import RetryPolicy
+from meeting_agent.adapters.providers.calls import KeyPool, RetryPolicy
 from meeting_agent.adapters.providers.volcengine import (
     AUDIO_CHECKPOINT,
     REQUEST_CHECKPOINT,
@@ -118,11 +118,12 @@ def make_asr() -> Iterator[Any]:
     made: list[VolcengineAsr] = []
 
     def make(fake: VolcengineFake, keys: list[str] | None = None, **options: Any) -> VolcengineAsr:
-        options.setdefault("retry_policy", POLICY)
+        options.setdefault("policy", POLICY)
         options.setdefault("poll_interval_seconds", 0.01)
-        options.setdefault("request_timeout_seconds", 5)
+        options.setdefault("timeout_seconds", 5)
         options.setdefault("flash_timeout_seconds", 5)
-        asr = VolcengineAsr(keys or [KEY_1], base_url=fake.base_url, **options)
+        pool = KeyPool(options.get("name", "volcengine"), keys or [KEY_1])
+        asr = VolcengineAsr(pool=pool, base_url=fake.base_url, **options)
         made.append(asr)
         return asr
 
@@ -359,7 +360,7 @@ def test_a_vendor_that_never_answers_in_time_is_unavailable(make_asr, meeting) -
     )
     with VolcengineFake() as fake:
         fake.inject("flash", Fault.delay(3), Fault.delay(3))
-        asr = make_asr(fake, flash_timeout_seconds=0.3, retry_policy=policy)
+        asr = make_asr(fake, flash_timeout_seconds=0.3, policy=policy)
         started = time.monotonic()
         with pytest.raises(Unavailable) as caught:
             transcribe(asr, meeting)
@@ -530,8 +531,8 @@ def test_no_presigned_url_and_too_long_for_flash_fails_before_any_call(make_asr,
 
 
 def test_check_supported() -> None:
-    auto = VolcengineAsr([KEY_1])
-    flash = VolcengineAsr([KEY_1], mode="flash")
+    auto = VolcengineAsr(pool=KeyPool("volcengine", [KEY_1]))
+    flash = VolcengineAsr(pool=KeyPool("volcengine", [KEY_1]), mode="flash")
     try:
         # 30 min of 16 kHz 16-bit WAV is 58 MB: flash takes it, no URL needed.
         auto.check_supported(1800, None, can_presign=False)
@@ -544,7 +545,7 @@ def test_check_supported() -> None:
             flash.check_supported(3 * 3600, None, can_presign=True)
         assert too_long.value.reason == "AUDIO_EXCEEDS_PROVIDER_LIMIT"
         with pytest.raises(ValueError):
-            VolcengineAsr([KEY_1], mode="standard")
+            VolcengineAsr(pool=KeyPool("volcengine", [KEY_1]), mode="standard")
     finally:
         auto.close()
         flash.close()

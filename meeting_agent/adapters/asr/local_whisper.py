@@ -196,6 +196,11 @@ class LocalWhisperAsr:
     def name(self) -> str:
         return "local"
 
+    def check_supported(
+        self, duration_seconds: float | None, size_estimate: int | None, can_presign: bool
+    ) -> None:
+        """Takes any audio: it runs here, on whatever length it is given."""
+
     @property
     def model_name(self) -> str:
         return self._model_name

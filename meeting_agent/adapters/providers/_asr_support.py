@@ -20,6 +20,7 @@ __all__ = [
     "AUDIO_EXCEEDS_PROVIDER_LIMIT",
     "PROVIDER_REJECTED_REQUEST",
     "SpeakerLabels",
+    "TakesAnyAudio",
     "check_model",
     "encoded_audio",
     "finish_segments",
@@ -33,6 +34,15 @@ logger = logging.getLogger(__name__)
 AUDIO_EXCEEDS_PROVIDER_LIMIT = "AUDIO_EXCEEDS_PROVIDER_LIMIT"
 PROVIDER_REJECTED_REQUEST = "PROVIDER_REJECTED_REQUEST"
 UNKNOWN_MODEL = "UNKNOWN_MODEL"
+
+
+class TakesAnyAudio:
+    """`AsrProvider.check_supported` of a vendor that itself refuses what it cannot take."""
+
+    def check_supported(
+        self, duration_seconds: float | None, size_estimate: int | None, can_presign: bool
+    ) -> None:
+        return None
 
 
 @contextmanager

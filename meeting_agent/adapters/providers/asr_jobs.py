@@ -9,22 +9,20 @@ names the key by its fingerprint and `KeyRing` finds the secret again.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from meeting_agent.adapters.providers._transport import Reply, retry_after_seconds
 from meeting_agent.adapters.providers.calls import (
-    ApiKey,
     KeyPool,
     KeyRejected,
     QuotaExceeded,
-    QuotaWindow,
     Transient,
     VendorError,
 )
 from meeting_agent.errors import Unavailable
 from meeting_agent.ports import ProgressReporter
 
-__all__ = ["SUBMITTED", "KeyRing", "PollBudget", "http_failure", "sanitize"]
+__all__ = ["SUBMITTED", "KeyRing", "PollBudget", "http_failure", "sanitize", "utf8_body"]
 
 # A vendor message may quote what it was sent, and what we send can hold a signed URL
 # or a signature in a query string: URLs never reach our messages or logs.
@@ -38,15 +36,11 @@ WORKED = 0.95
 
 
 class KeyRing:
-    """A provider's secrets: the rotating pool, and single keys found by fingerprint."""
+    """A provider's keys: the rotating pool, and single keys found by fingerprint."""
 
-    def __init__(
-        self, provider: str, secrets: Sequence[str], window: QuotaWindow | None = None
-    ) -> None:
-        self.pool = KeyPool(provider, secrets, window=window)
-        self._provider = provider
-        self._window = window
-        self._secrets = {ApiKey(s).fingerprint: s for s in secrets if s}
+    def __init__(self, pool: KeyPool) -> None:
+        self.pool = pool
+        self._secrets = {key.fingerprint: key.secret for key in pool.keys}
 
     def __len__(self) -> int:
         return len(self._secrets)
@@ -54,7 +48,9 @@ class KeyRing:
     def pinned(self, fingerprint: str) -> KeyPool | None:
         """A pool of the one key with this fingerprint, or None if it is not configured."""
         secret = self._secrets.get(fingerprint)
-        return None if secret is None else KeyPool(self._provider, [secret], window=self._window)
+        if secret is None:
+            return None
+        return KeyPool(self.pool.provider, [secret], window=self.pool.window)
 
 
 class PollBudget:
@@ -110,6 +106,14 @@ def sanitize(message: str) -> str:
     """A vendor's message, safe for our errors and logs: no URLs, bounded length."""
     cleaned = _URL.sub("<url>", message).strip()
     return cleaned if len(cleaned) <= _MAX_MESSAGE else cleaned[:_MAX_MESSAGE] + "…"
+
+
+def utf8_body(reply: Reply) -> str:
+    """The answer's body as text; `Transient` when it is not UTF-8 (a cut answer)."""
+    try:
+        return reply.body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Transient("the result is not UTF-8") from exc
 
 
 def http_failure(

@@ -35,6 +35,7 @@ from meeting_agent.adapters.audio.encode import CONTENT_TYPES
 from meeting_agent.adapters.providers._asr_support import (
     PROVIDER_REJECTED_REQUEST,
     SpeakerLabels,
+    TakesAnyAudio,
     check_model,
     encoded_audio,
     finish_segments,
@@ -109,11 +110,11 @@ _DEFAULT_REGIONS = {
 _SCRIPTS = {"hans": "CN", "hant": "TW"}
 
 
-class AzureFastTranscription:
+class AzureFastTranscription(TakesAnyAudio):
     """Azure AI Speech fast transcription.
 
     Args:
-        endpoint: `https://{region}.api.cognitive.microsoft.com` or a custom subdomain
+        base_url: `https://{region}.api.cognitive.microsoft.com` or a custom subdomain
             `https://{resource}.cognitiveservices.azure.com` (or a proxy of either).
         pool: The resource's subscription keys (`Ocp-Apim-Subscription-Key`).
         api_version: 2024-11-15 (GA); 2025-10-15 or later to send phrase lists.
@@ -136,7 +137,7 @@ class AzureFastTranscription:
     def __init__(
         self,
         *,
-        endpoint: str,
+        base_url: str,
         pool: KeyPool,
         api_version: str = "2024-11-15",
         policy: RetryPolicy | None = None,
@@ -152,7 +153,7 @@ class AzureFastTranscription:
         work_dir: Path | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._url = endpoint.rstrip("/") + "/speechtotext/transcriptions:transcribe"
+        self._url = base_url.rstrip("/") + "/speechtotext/transcriptions:transcribe"
         self._pool = pool
         self._api_version = api_version
         self._policy = policy or RetryPolicy()

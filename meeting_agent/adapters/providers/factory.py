@@ -1,8 +1,7 @@
-"""Building the configured cloud providers, each behind its port and the usage meter."""
+"""Building the configured cloud providers, bare: the composition root meters them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from meeting_agent.adapters.providers import iflytek, volcengine
@@ -20,24 +19,13 @@ from meeting_agent.adapters.providers.openai_compat import OpenAiCompatibleLlm
 from meeting_agent.adapters.providers.published_audio import StoreAudioPublisher
 from meeting_agent.adapters.providers.volcengine import VolcengineAsr
 from meeting_agent.config_providers import ProvidersSettings, VendorSettings
-from meeting_agent.domain.models import CallContext
-from meeting_agent.minutes.llm import LlmMinutesGenerator
-from meeting_agent.ports import (
-    AsrProvider,
-    LeftoverSweep,
-    LlmProvider,
-    MinutesGenerator,
-    ObjectStore,
-)
-from meeting_agent.service.billing import UsageMeter
-from meeting_agent.service.catalog import AsrProvider as AsrInfo
-from meeting_agent.service.catalog import LlmProvider as LlmInfo
-from meeting_agent.service.metering import MeteredLlm
+from meeting_agent.domain.providers import AsrProvider as AsrInfo
+from meeting_agent.domain.providers import LlmProvider as LlmInfo
+from meeting_agent.ports import AsrProvider, LeftoverSweep, LlmProvider, ObjectStore
 
 # Languages the cloud recognisers are offered for; each vendor takes many more, and
 # the vendor itself refuses what it cannot do.
 _CLOUD_LANGUAGES = ("zh", "en", "ja", "ko", "yue")
-GeneratorFactory = Callable[[CallContext], MinutesGenerator]
 
 
 @dataclass
@@ -51,21 +39,20 @@ class CloudProviders:
     # What the periodic sweep looks through for files left at the vendors.
     sweeps: list[LeftoverSweep] = field(default_factory=list)
 
-    def preflight(self, can_presign: bool) -> Callable[[str], None]:
-        """A check task creation runs on the first recogniser a task would use."""
 
-        def check(name: str) -> None:
-            provider = self.asr.get(name)
-            if isinstance(provider, VolcengineAsr):
-                provider.check_supported(None, None, can_presign)
-
-        return check
-
-    def generator_factories(self, meter: UsageMeter) -> dict[str, GeneratorFactory]:
-        def factory(llm: LlmProvider) -> GeneratorFactory:
-            return lambda context: LlmMinutesGenerator(MeteredLlm(llm, meter, context))
-
-        return {name: factory(llm) for name, llm in self.llm.items()}
+def _cloud_asr(
+    name: str, model: str, *, word_timestamps: bool = True, native_hotwords: bool = True
+) -> AsrInfo:
+    """A cloud recogniser's catalog entry: every one labels speakers and takes hotwords."""
+    return AsrInfo(
+        name,
+        (model,),
+        _CLOUD_LANGUAGES,
+        diarization=True,
+        hotwords=True,
+        word_timestamps=word_timestamps,
+        native_hotwords=native_hotwords,
+    )
 
 
 def _window(vendor: VendorSettings) -> QuotaWindow:
@@ -102,8 +89,7 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
     volc = settings.volcengine
     if volc.enabled:
         built.asr["volcengine"] = VolcengineAsr(
-            keys=volc.secrets(),
-            quota_window=_window(volc),
+            pool=_pool("volcengine", volc),
             mode=volc.mode,
             publisher=StoreAudioPublisher(store),
             base_url=volc.base_url or volcengine.DEFAULT_BASE_URL,
@@ -111,59 +97,34 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
             flash_resource_id=volc.flash_resource_id,
             max_wait_seconds=volc.max_wait_seconds,
             poll_interval_seconds=volc.poll_interval_seconds,
-            retry_policy=_policy(volc),
+            policy=_policy(volc),
         )
-        built.asr_info.append(
-            AsrInfo(
-                "volcengine",
-                (volc.model,),
-                _CLOUD_LANGUAGES,
-                diarization=True,
-                hotwords=True,
-                word_timestamps=True,
-                native_hotwords=True,
-            )
-        )
+        built.asr_info.append(_cloud_asr("volcengine", volc.model))
         if store.supports_presign:
             built.sweeps.append(ProviderAudioSweep(store))
     fly = settings.iflytek
     if fly.enabled:
         built.asr["iflytek"] = IflytekAsr(
-            keys=fly.secrets(),
-            quota_window=_window(fly),
+            pool=_pool("iflytek", fly),
             base_url=fly.base_url or iflytek.DEFAULT_BASE_URL,
             max_wait_seconds=fly.max_wait_seconds,
             poll_interval_seconds=fly.poll_interval_seconds,
-            retry_policy=_policy(fly),
+            policy=_policy(fly),
         )
-        built.asr_info.append(
-            AsrInfo(
-                "iflytek",
-                (fly.model,),
-                _CLOUD_LANGUAGES,
-                diarization=True,
-                hotwords=True,
-                word_timestamps=True,
-                native_hotwords=True,
-            )
-        )
+        built.asr_info.append(_cloud_asr("iflytek", fly.model))
     azure = settings.azure
     if azure.enabled:
         built.asr["azure"] = AzureFastTranscription(
-            endpoint=azure.base_url or azure.endpoint,
+            base_url=azure.base_url or azure.endpoint,
             pool=_pool("azure", azure),
             api_version=azure.api_version,
             policy=_policy(azure),
             timeout_seconds=_timeouts(azure),
         )
         built.asr_info.append(
-            AsrInfo(
+            _cloud_asr(
                 "azure",
-                (azure.model,),
-                _CLOUD_LANGUAGES,
-                diarization=True,
-                hotwords=True,
-                word_timestamps=True,
+                azure.model,
                 native_hotwords=azure_takes_phrase_lists(azure.api_version),
             )
         )
@@ -182,16 +143,7 @@ def build_cloud_providers(settings: ProvidersSettings, store: ObjectStore) -> Cl
             built.sweeps.append(
                 GeminiFileSweep(client, max_age_seconds=settings.sweep.gemini_file_max_age_seconds)
             )
-            built.asr_info.append(
-                AsrInfo(
-                    "gemini",
-                    (gemini.asr_model,),
-                    _CLOUD_LANGUAGES,
-                    diarization=True,
-                    hotwords=True,
-                    native_hotwords=True,
-                )
-            )
+            built.asr_info.append(_cloud_asr("gemini", gemini.asr_model, word_timestamps=False))
         if gemini.llm:
             built.llm["gemini"] = GeminiLlm(
                 client=client, model=gemini.llm_model, max_input_tokens=gemini.max_input_tokens

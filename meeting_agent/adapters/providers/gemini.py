@@ -31,6 +31,7 @@ from typing import Any, Literal
 from meeting_agent.adapters.audio.encode import CONTENT_TYPES
 from meeting_agent.adapters.providers._asr_support import (
     SpeakerLabels,
+    TakesAnyAudio,
     check_model,
     encoded_audio,
     finish_segments,
@@ -108,7 +109,7 @@ class GeminiAsrResult(AsrResult):
     usage: GeminiUsage | None = None
 
 
-class GeminiAsr:
+class GeminiAsr(TakesAnyAudio):
     """Transcription by a Gemini model, speaker-labelled through a response schema.
 
     Args:

@@ -18,8 +18,8 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,28 +27,24 @@ import httpx
 
 from meeting_agent.adapters.providers import iflytek_protocol as protocol
 from meeting_agent.adapters.providers._asr_support import (
+    TakesAnyAudio,
     check_model,
     encoded_audio,
     finish_segments,
     over_limit,
 )
 from meeting_agent.adapters.providers._transport import Reply, send
-from meeting_agent.adapters.providers.asr_jobs import (
-    SUBMITTED,
-    KeyRing,
-    PollBudget,
-    http_failure,
-)
+from meeting_agent.adapters.providers.asr_jobs import utf8_body
+from meeting_agent.adapters.providers.async_job import JobRecogniser, Pending, Submitted
 from meeting_agent.adapters.providers.calls import (
     ApiKey,
-    QuotaWindow,
+    KeyPool,
     RetryPolicy,
     Transient,
     VendorError,
     call_vendor,
 )
 from meeting_agent.domain.models import TranscriptSegment
-from meeting_agent.errors import Unavailable
 from meeting_agent.ports import (
     AsrRequest,
     AsrResult,
@@ -71,14 +67,13 @@ RESULT_CHECKPOINT = "iflytek-result"
 MODEL = "raasr-v2"
 
 _VENDOR_MAX_POLLS = 100
-_MAX_WAIT_LIMIT_SECONDS = 24 * 3600
 # Each wait is this much longer than the one before, up to `max_poll_interval_seconds`:
 # from 10 s it reaches 300 s in 16 polls, so 100 polls span more than the 5 h SLA.
 _POLL_GROWTH = 1.25
 _UPLOAD_CHUNK = 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Order:
     """An uploaded order: its id, the key it belongs to, and how often it was polled."""
 
@@ -86,6 +81,10 @@ class _Order:
     key: str  # the key's fingerprint, never the secret
     polls: int = 0
     gone: bool = False
+
+    @property
+    def vendor_id(self) -> str:
+        return self.order_id
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self)).encode()
@@ -118,11 +117,11 @@ class _Answer:
         return cls(str(document["order_id"]), str(document["body"]), bool(document["silent"]))
 
 
-class IflytekAsr:
+class IflytekAsr(JobRecogniser, TakesAnyAudio):
     """iFlytek `raasr` v2 recorded-audio transcription with role separation and hotwords.
 
     Args:
-        keys: Credentials as `"<appId>:<secretKey>"`, rotated on quota.
+        pool: Credentials as `"<appId>:<secretKey>"`, rotated on quota.
         base_url: The API host; a private endpoint or proxy works.
         name: The provider name results and checkpoints carry.
         audio_format: The file uploaded, "flac" (half the bytes) or "wav".
@@ -135,10 +134,10 @@ class IflytekAsr:
             "GET", as the doc's table says.
         rate_limit_rest_seconds: How long a key rests after 26603 (rate limited), which
             comes without a Retry-After.
-        request_timeout_seconds: Bound on one getResult call, answer included.
+        timeout_seconds: Bound on one getResult call, answer included.
         upload_timeout_seconds: Bound on one upload, answer included.
-        retry_policy: Attempts, backoff and quota waits of each call.
-        http_client: An `httpx.Client` to use (not closed by `close`); one is made when None.
+        policy: Attempts, backoff and quota waits of each call.
+        http: An `httpx.Client` to use (not closed by `close`); one is made when None.
         sleep: Waits between polls and retries (injectable for tests).
         clock: Monotonic seconds, for the polling deadline.
         now: Unix seconds, for the signature's `ts`.
@@ -146,9 +145,8 @@ class IflytekAsr:
 
     def __init__(
         self,
-        keys: Sequence[str],
         *,
-        quota_window: QuotaWindow | None = None,
+        pool: KeyPool,
         base_url: str = DEFAULT_BASE_URL,
         name: str = "iflytek",
         audio_format: Literal["flac", "wav"] = "flac",
@@ -158,57 +156,48 @@ class IflytekAsr:
         max_polls: int = _VENDOR_MAX_POLLS,
         result_method: Literal["POST", "GET"] = "POST",
         rate_limit_rest_seconds: float = protocol.RATE_LIMIT_REST_SECONDS,
-        request_timeout_seconds: float = 60.0,
+        timeout_seconds: float = 60.0,
         upload_timeout_seconds: float = 900.0,
-        retry_policy: RetryPolicy | None = None,
-        http_client: httpx.Client | None = None,
+        policy: RetryPolicy | None = None,
+        http: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], float] = time.time,
     ) -> None:
-        for key in keys:
-            protocol.parse_key(key)
+        for key in pool.keys:
+            protocol.parse_key(key.secret)
         if audio_format not in ("flac", "wav"):
             raise ValueError(f"unknown audio format {audio_format!r}")
         if not 0 < poll_interval_seconds <= max_poll_interval_seconds:
             raise ValueError("poll intervals must be positive, the first not the longest")
-        if not 0 < max_wait_seconds <= _MAX_WAIT_LIMIT_SECONDS:
-            raise ValueError("max_wait_seconds must be positive and at most 24 h")
         if not 1 <= max_polls <= _VENDOR_MAX_POLLS:
             raise ValueError(f"max_polls must be between 1 and {_VENDOR_MAX_POLLS}")
         if result_method not in ("POST", "GET"):
             raise ValueError(f"unknown method {result_method!r}")
-        for timeout in (request_timeout_seconds, upload_timeout_seconds, rate_limit_rest_seconds):
+        for timeout in (timeout_seconds, upload_timeout_seconds, rate_limit_rest_seconds):
             if not 0 < timeout < math.inf:
                 raise ValueError("timeouts and rests must be positive and finite")
-        self._keys = KeyRing(name, keys, quota_window)
-        if not len(self._keys):
-            raise ValueError("at least one key is needed")
-        self._name = name
+        super().__init__(
+            pool=pool,
+            name=name,
+            policy=policy,
+            http=http,
+            max_wait_seconds=max_wait_seconds,
+            job_checkpoint=ORDER_CHECKPOINT,
+            answer_checkpoint=RESULT_CHECKPOINT,
+            clock=clock,
+            sleep=sleep,
+        )
         self._base_url = base_url.rstrip("/")
         self._format: Literal["flac", "wav"] = audio_format
         self._poll_interval = poll_interval_seconds
         self._max_poll_interval = max_poll_interval_seconds
-        self._max_wait = max_wait_seconds
         self._max_polls = max_polls
         self._result_method = result_method
         self._rate_limit_rest = rate_limit_rest_seconds
-        self._timeout = request_timeout_seconds
+        self._timeout = timeout_seconds
         self._upload_timeout = upload_timeout_seconds
-        self._policy = retry_policy or RetryPolicy()
-        self._owns_client = http_client is None
-        self._http = http_client or httpx.Client()
-        self._sleep = sleep
-        self._clock = clock
         self._now = now
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._http.close()
 
     def transcribe(
         self,
@@ -233,11 +222,9 @@ class IflytekAsr:
             TaskCancelled: from `check_cancelled`.
         """
         check_model(request, self._name, (MODEL,))
-        answer = self._saved_answer(checkpoints)
-        if answer is None:
-            answer = self._run(audio, request, checkpoints, progress, check_cancelled)
-        else:
-            logger.info("%s: reusing the saved result of order %s", self._name, answer.order_id)
+        answer = self._jobs.run(
+            _OrderJob(self, audio, request, checkpoints), checkpoints, progress, check_cancelled
+        )
         segments, duration = _parse(answer)
         progress(1.0, "done")
         sent, note = protocol.hotwords_sent(request.hotwords)
@@ -254,81 +241,9 @@ class IflytekAsr:
             hotwords_note=note,
         )
 
-    # ------------------------------------------------------------------ flow
-
-    def _run(
-        self,
-        audio: NormalizedAudio,
-        request: AsrRequest,
-        checkpoints: Checkpoints,
-        progress: ProgressReporter,
-        check_cancelled: CancellationCheck,
-    ) -> _Answer:
-        order = self._saved_order(checkpoints)
-        estimate = max(30.0, audio.duration_seconds / 5)
-        uploaded = False
-        while True:
-            if order is None:
-                check_cancelled()
-                order, estimate = self._upload(audio, request, checkpoints)
-                progress(SUBMITTED, "uploaded")
-                uploaded = True
-            try:
-                return self._poll(
-                    order, estimate, checkpoints, progress, check_cancelled, wait_first=uploaded
-                )
-            except protocol.OrderGone as exc:
-                logger.warning("%s: order %s is gone (%s)", self._name, order.order_id, exc)
-                if uploaded:
-                    # A fresh order failed upstream: another provider, or a later retry,
-                    # does better than paying for a third upload now.
-                    raise Unavailable(
-                        f"{self._name} lost the order: {exc}",
-                        reason="PROVIDER_UNAVAILABLE",
-                        metadata={"provider": self._name},
-                    ) from exc
-                order = None
-
-    def _saved_answer(self, checkpoints: Checkpoints) -> _Answer | None:
-        data = checkpoints.load(RESULT_CHECKPOINT)
-        if data is None:
-            return None
-        try:
-            answer = _Answer.from_bytes(data)
-            _parse(answer)
-        except (ValueError, KeyError, TypeError, Transient):
-            logger.warning(
-                "%s: the saved result is unreadable; asking the vendor again", self._name
-            )
-            return None
-        return answer
-
-    def _saved_order(self, checkpoints: Checkpoints) -> _Order | None:
-        data = checkpoints.load(ORDER_CHECKPOINT)
-        if data is None:
-            return None
-        try:
-            order = _Order.from_bytes(data)
-        except (ValueError, KeyError, TypeError):
-            logger.warning("%s: the saved order is unreadable; uploading again", self._name)
-            return None
-        if order.gone:
-            return None
-        if self._keys.pinned(order.key) is None:
-            # Only the app that owns the order may read it.
-            logger.warning(
-                "%s: the key of order %s is no longer configured; uploading again",
-                self._name,
-                order.order_id,
-            )
-            return None
-        return order
-
     # ------------------------------------------------------------------ upload
 
-    def _upload(
-        self, audio: NormalizedAudio, request: AsrRequest, checkpoints: Checkpoints
-    ) -> tuple[_Order, float]:
+    def _upload(self, audio: NormalizedAudio, request: AsrRequest) -> Submitted[_Order]:
         language = protocol.vendor_language(request.language_code, self._name)
         if audio.duration_seconds > protocol.MAX_SECONDS:
             raise over_limit(self._name, "at most 5 h of audio")
@@ -377,7 +292,6 @@ class IflytekAsr:
             order, estimate = call_vendor(
                 self._keys.pool, upload, policy=self._policy, operation="upload", sleep=self._sleep
             )
-        checkpoints.save(ORDER_CHECKPOINT, order.to_bytes())
         logger.info(
             "%s: uploaded order %s (%s), estimated %.0f s",
             self._name,
@@ -385,37 +299,19 @@ class IflytekAsr:
             order.key,
             estimate,
         )
-        return order, estimate
+        return Submitted(order, estimate, "uploaded")
 
     # ------------------------------------------------------------------ getResult
 
-    def _poll(
-        self,
-        order: _Order,
-        estimate: float,
-        checkpoints: Checkpoints,
-        progress: ProgressReporter,
-        check_cancelled: CancellationCheck,
-        *,
-        wait_first: bool,
-    ) -> _Answer:
-        pool = self._keys.pinned(order.key)
-        assert pool is not None  # _saved_order and _upload give orders of our keys only
-        budget = PollBudget(
-            self._name,
-            max_wait_seconds=self._max_wait,
-            expected_seconds=estimate,
-            clock=self._clock,
-            sleep=self._sleep,
-            progress=progress,
-        )
-        polls = order.polls
-
-        def get_result(key: ApiKey) -> _Answer | float:
-            nonlocal polls
-            if polls >= self._max_polls:
-                raise protocol.OrderGone(f"{self._name}: {polls} getResult calls made")
-            polls += 1
+    def _get_result(
+        self, order: _Order, key: ApiKey, checkpoints: Checkpoints
+    ) -> _Answer | Pending:
+        try:
+            if order.polls >= self._max_polls:
+                raise protocol.OrderGone(f"{self._name}: {order.polls} getResult calls made")
+            order.polls += 1
+            # Counted across attempts: the vendor's limit is per order, not per job.
+            checkpoints.save(ORDER_CHECKPOINT, order.to_bytes())
             reply = self._send(
                 self._result_method,
                 RESULT_PATH,
@@ -426,42 +322,23 @@ class IflytekAsr:
                 headers={"Content-Type": "application/json"},
             )
             document = self._checked(reply, "getResult")
-            if document is None:
-                return 0.0
-            content = document.get("content")
-            if not isinstance(content, dict):
-                raise Transient(f"{self._name} getResult: the answer has no content")
-            state, left = protocol.order_state(content, operation=f"{self._name} getResult")
-            if state is protocol.OrderState.PENDING:
-                return left
-            answer = _Answer(
-                order.order_id, _text(reply), silent=state is protocol.OrderState.SILENT
-            )
-            _parse(answer)  # a garbled result is Transient: ask again before keeping it
-            return answer
-
-        if wait_first:
-            budget.wait(self._interval(polls, estimate))
-        while True:
-            check_cancelled()
-            gone = False
-            try:
-                outcome = call_vendor(
-                    pool, get_result, policy=self._policy, operation="getResult", sleep=self._sleep
-                )
-            except protocol.OrderGone:
-                gone = True
-                raise
-            finally:
-                # Counted across attempts: the vendor's limit is per order, not per job.
-                checkpoints.save(
-                    ORDER_CHECKPOINT, replace(order, polls=polls, gone=gone).to_bytes()
-                )
-            if isinstance(outcome, _Answer):
-                checkpoints.save(RESULT_CHECKPOINT, outcome.to_bytes())
-                return outcome
-            budget.report("processing")
-            budget.wait(self._interval(polls, outcome))
+        except protocol.OrderGone:
+            order.gone = True
+            checkpoints.save(ORDER_CHECKPOINT, order.to_bytes())
+            raise
+        if document is None:
+            return Pending("processing")
+        content = document.get("content")
+        if not isinstance(content, dict):
+            raise Transient(f"{self._name} getResult: the answer has no content")
+        state, left = protocol.order_state(content, operation=f"{self._name} getResult")
+        if state is protocol.OrderState.PENDING:
+            return Pending("processing", left)
+        answer = _Answer(
+            order.order_id, utf8_body(reply), silent=state is protocol.OrderState.SILENT
+        )
+        _parse(answer)  # a garbled result is Transient: ask again before keeping it
+        return answer
 
     def _interval(self, polls: int, vendor_estimate: float) -> float:
         graded = self._poll_interval * _POLL_GROWTH**polls
@@ -507,13 +384,7 @@ class IflytekAsr:
         """The answer's JSON when it is a success, None while the order is processing."""
         document: Any = None
         try:
-            failure = http_failure(
-                reply,
-                operation=f"{self._name} {operation}",
-                max_quota_wait_seconds=self._policy.max_quota_wait_seconds,
-            )
-            if failure is not None:
-                raise failure
+            self._check_http_status(reply, operation)
             document = reply.json()
             if not protocol.check_code(
                 document,
@@ -531,6 +402,49 @@ class IflytekAsr:
         return document
 
 
+class _OrderJob:
+    """One transcription's order, as the shared submit-and-poll flow drives it."""
+
+    poll_operation = "getResult"
+
+    def __init__(
+        self,
+        asr: IflytekAsr,
+        audio: NormalizedAudio,
+        request: AsrRequest,
+        checkpoints: Checkpoints,
+    ) -> None:
+        self._asr = asr
+        self._audio = audio
+        self._request = request
+        self._checkpoints = checkpoints
+
+    @property
+    def expected_seconds(self) -> float:
+        return max(30.0, self._audio.duration_seconds / 5)
+
+    def read_job(self, data: bytes) -> _Order | None:
+        order = _Order.from_bytes(data)
+        return None if order.gone else order
+
+    def read_answer(self, data: bytes) -> _Answer:
+        answer = _Answer.from_bytes(data)
+        _parse(answer)
+        return answer
+
+    def submit(self) -> Submitted[_Order]:
+        return self._asr._upload(self._audio, self._request)
+
+    def query(self, job: _Order, key: ApiKey) -> _Answer | Pending:
+        return self._asr._get_result(job, key, self._checkpoints)
+
+    def interval(self, job: _Order, seconds_left: float) -> float:
+        return self._asr._interval(job.polls, seconds_left)
+
+    def answered(self, answer: _Answer) -> None:
+        pass
+
+
 def _parse(answer: _Answer) -> tuple[list[TranscriptSegment], float | None]:
     if answer.silent:
         return [], None
@@ -541,13 +455,6 @@ def _parse(answer: _Answer) -> tuple[list[TranscriptSegment], float | None]:
     if not isinstance(content, dict):
         raise Transient("the result has no content")
     return protocol.parse_result(content)
-
-
-def _text(reply: Reply) -> str:
-    try:
-        return reply.body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Transient("the result is not UTF-8") from exc
 
 
 def _seconds(milliseconds: Any) -> float:

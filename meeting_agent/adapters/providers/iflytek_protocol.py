@@ -20,6 +20,7 @@ from meeting_agent.adapters.providers._asr_support import (
     SpeakerLabels,
 )
 from meeting_agent.adapters.providers.asr_jobs import sanitize
+from meeting_agent.adapters.providers.async_job import JobGone
 from meeting_agent.adapters.providers.calls import (
     CallerError,
     KeyRejected,
@@ -113,11 +114,8 @@ _ORDER_GONE_CODES = frozenset({"26602", "26604"})
 RATE_LIMIT_REST_SECONDS = 10.0
 
 
-class OrderGone(Exception):
-    """The order can no longer give a result (unknown, read too often, failed upstream).
-
-    Not a `VendorError`: `call_vendor` must not retry it, the adapter uploads again.
-    """
+class OrderGone(JobGone):
+    """The order can no longer give a result (unknown, read too often, failed upstream)."""
 
 
 class OrderState(enum.Enum):

@@ -21,7 +21,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -33,14 +33,12 @@ from meeting_agent.adapters.providers._asr_support import encoded_audio, finish_
 from meeting_agent.adapters.providers._transport import Reply, send
 from meeting_agent.adapters.providers.asr_jobs import (
     SUBMITTED,
-    KeyRing,
-    PollBudget,
-    http_failure,
+    utf8_body,
 )
+from meeting_agent.adapters.providers.async_job import JobRecogniser, Pending, Submitted
 from meeting_agent.adapters.providers.calls import (
     ApiKey,
     KeyPool,
-    QuotaWindow,
     RetryPolicy,
     Transient,
     VendorError,
@@ -78,8 +76,6 @@ RESULT_CHECKPOINT = "volcengine-result"
 AUDIO_CHECKPOINT = "volcengine-audio"
 UNKNOWN_MODEL = "UNKNOWN_MODEL"
 
-# The idle tier promises 24 h; nothing should wait longer than that.
-_MAX_WAIT_LIMIT_SECONDS = 24 * 3600
 # base64 turns each 3 bytes into 4 characters: reading multiples of 3 keeps the pieces
 # free of padding, so they concatenate into one valid string.
 _BASE64_CHUNK = 3 * 64 * 1024
@@ -92,6 +88,10 @@ class _Job:
     request_id: str
     key: str  # the key's fingerprint, never the secret
     resource_id: str
+
+    @property
+    def vendor_id(self) -> str:
+        return self.request_id
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self)).encode()
@@ -133,11 +133,11 @@ class _Parsed:
     duration_seconds: float | None
 
 
-class VolcengineAsr:
+class VolcengineAsr(JobRecogniser):
     """Volcano Engine v3 recorded-audio recognition, standard and flash.
 
     Args:
-        keys: Credentials, rotated on quota. `"<app key>:<access key>"` is sent as
+        pool: Credentials, rotated on quota. `"<app key>:<access key>"` is sent as
             `X-Api-App-Key` + `X-Api-Access-Key`; a string without a colon as `X-Api-Key`.
         mode: "standard" (needs `publisher`), "flash", or "auto": flash when the audio
             fits its limits, standard otherwise. A request whose `model` names a
@@ -152,19 +152,18 @@ class VolcengineAsr:
         poll_interval_seconds: Wait between two queries.
         max_wait_seconds: How long one `transcribe` waits for a submitted job (at most
             24 h) before raising `Unavailable`; the job stays checkpointed.
-        request_timeout_seconds: Bound on one submit or query, answer included.
+        timeout_seconds: Bound on one submit or query, answer included.
         flash_timeout_seconds: Bound on the synchronous flash call, answer included.
-        retry_policy: Attempts, backoff and quota waits of each call.
-        http_client: An `httpx.Client` to use (not closed by `close`); one is made when None.
+        policy: Attempts, backoff and quota waits of each call.
+        http: An `httpx.Client` to use (not closed by `close`); one is made when None.
         sleep: Waits between polls and retries (injectable for tests).
         clock: Monotonic seconds, for the polling deadline.
     """
 
     def __init__(
         self,
-        keys: Sequence[str],
         *,
-        quota_window: QuotaWindow | None = None,
+        pool: KeyPool,
         mode: Literal["auto", "standard", "flash"] = "auto",
         publisher: AudioPublisher | None = None,
         base_url: str = DEFAULT_BASE_URL,
@@ -174,10 +173,10 @@ class VolcengineAsr:
         uid: str = "meeting-agent",
         poll_interval_seconds: float = 5.0,
         max_wait_seconds: float = 3 * 3600,
-        request_timeout_seconds: float = 60.0,
+        timeout_seconds: float = 60.0,
         flash_timeout_seconds: float = 1800.0,
-        retry_policy: RetryPolicy | None = None,
-        http_client: httpx.Client | None = None,
+        policy: RetryPolicy | None = None,
+        http: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -185,17 +184,22 @@ class VolcengineAsr:
             raise ValueError(f"unknown mode {mode!r}")
         if mode == "standard" and publisher is None:
             raise ValueError("the standard variant needs an AudioPublisher")
-        if not 0 < max_wait_seconds <= _MAX_WAIT_LIMIT_SECONDS:
-            raise ValueError("max_wait_seconds must be positive and at most 24 h")
         if poll_interval_seconds <= 0:
             raise ValueError("poll_interval_seconds must be positive")
-        for timeout in (request_timeout_seconds, flash_timeout_seconds):
+        for timeout in (timeout_seconds, flash_timeout_seconds):
             if not 0 < timeout < math.inf:
                 raise ValueError("timeouts must be positive and finite")
-        self._keys = KeyRing(name, keys, quota_window)
-        if not len(self._keys):
-            raise ValueError("at least one key is needed")
-        self._name = name
+        super().__init__(
+            pool=pool,
+            name=name,
+            policy=policy,
+            http=http,
+            max_wait_seconds=max_wait_seconds,
+            job_checkpoint=REQUEST_CHECKPOINT,
+            answer_checkpoint=RESULT_CHECKPOINT,
+            clock=clock,
+            sleep=sleep,
+        )
         self._mode: Literal["auto", "standard", "flash"] = mode
         self._publisher = publisher
         self._base_url = base_url.rstrip("/")
@@ -203,22 +207,8 @@ class VolcengineAsr:
         self._flash_resource_id = flash_resource_id
         self._uid = uid
         self._poll_interval = poll_interval_seconds
-        self._max_wait = max_wait_seconds
-        self._timeout = request_timeout_seconds
+        self._timeout = timeout_seconds
         self._flash_timeout = flash_timeout_seconds
-        self._policy = retry_policy or RetryPolicy()
-        self._owns_client = http_client is None
-        self._http = http_client or httpx.Client()
-        self._sleep = sleep
-        self._clock = clock
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._http.close()
 
     def check_supported(
         self, duration_seconds: float | None, size_estimate: int | None, can_presign: bool
@@ -259,11 +249,12 @@ class VolcengineAsr:
                 (`AUDIO_EXCEEDS_PROVIDER_LIMIT`).
             TaskCancelled: from `check_cancelled`.
         """
-        answer = self._saved_answer(checkpoints)
-        if answer is None:
-            answer = self._run(audio, request, checkpoints, progress, check_cancelled)
-        else:
-            logger.info("%s: reusing the saved result of request %s", self._name, answer.request_id)
+        answer = self._jobs.run(
+            _StandardJob(self, audio, request, checkpoints, progress),
+            checkpoints,
+            progress,
+            check_cancelled,
+        )
         parsed = _parse(answer)
         progress(1.0, "done")
         billed = parsed.duration_seconds
@@ -304,38 +295,24 @@ class VolcengineAsr:
 
     # ------------------------------------------------------------------ flow
 
-    def _run(
+    def _start(
         self,
         audio: NormalizedAudio,
         request: AsrRequest,
         checkpoints: Checkpoints,
         progress: ProgressReporter,
-        check_cancelled: CancellationCheck,
-    ) -> _Answer:
-        job, pool = self._saved_job(checkpoints)
-        resumed = pool is not None
-        if job is None or pool is None:
-            forced, resource = self._model(request)
-            mode = self._choose_mode(
-                forced or self._mode,
-                audio.duration_seconds,
-                protocol.wav_size(audio.duration_seconds),
-                self._publisher is not None,
-            )
-            check_cancelled()
-            if mode == "flash":
-                return self._flash(
-                    audio, request, resource or self._flash_resource_id, checkpoints, progress
-                )
-            submitted = self._submit(
-                audio, request, resource or self._resource_id, checkpoints, progress
-            )
-            if isinstance(submitted, _Answer):
-                return submitted
-            job, pool = submitted
-        return self._poll(
-            job, pool, audio, checkpoints, progress, check_cancelled, wait_first=not resumed
+    ) -> Submitted[_Job] | _Answer:
+        """Submit a standard job, or recognise at once with flash, as the audio needs."""
+        forced, resource = self._model(request)
+        mode = self._choose_mode(
+            forced or self._mode,
+            audio.duration_seconds,
+            protocol.wav_size(audio.duration_seconds),
+            self._publisher is not None,
         )
+        if mode == "flash":
+            return self._flash(audio, request, resource or self._flash_resource_id, progress)
+        return self._submit(audio, request, resource or self._resource_id, checkpoints)
 
     def _choose_mode(
         self,
@@ -370,40 +347,6 @@ class VolcengineAsr:
             )
         return ("flash" if request.model.endswith("_turbo") else "standard"), request.model
 
-    def _saved_answer(self, checkpoints: Checkpoints) -> _Answer | None:
-        data = checkpoints.load(RESULT_CHECKPOINT)
-        if data is None:
-            return None
-        try:
-            answer = _Answer.from_bytes(data)
-            _parse(answer)
-        except (ValueError, KeyError, TypeError, Transient):
-            logger.warning(
-                "%s: the saved result is unreadable; asking the vendor again", self._name
-            )
-            return None
-        return answer
-
-    def _saved_job(self, checkpoints: Checkpoints) -> tuple[_Job | None, KeyPool | None]:
-        data = checkpoints.load(REQUEST_CHECKPOINT)
-        if data is None:
-            return None, None
-        try:
-            job = _Job.from_bytes(data)
-        except (ValueError, KeyError, TypeError):
-            logger.warning("%s: the saved request is unreadable; submitting again", self._name)
-            return None, None
-        pool = self._keys.pinned(job.key)
-        if pool is None:
-            # Only the key that submitted may query; without it the job is lost to us.
-            logger.warning(
-                "%s: the key of request %s is no longer configured; submitting again",
-                self._name,
-                job.request_id,
-            )
-            return None, None
-        return job, pool
-
     # ------------------------------------------------------------------ standard
 
     def _submit(
@@ -412,8 +355,7 @@ class VolcengineAsr:
         request: AsrRequest,
         resource: str,
         checkpoints: Checkpoints,
-        progress: ProgressReporter,
-    ) -> tuple[_Job, KeyPool] | _Answer:
+    ) -> Submitted[_Job] | _Answer:
         assert self._publisher is not None  # _choose_mode picks standard only with one
         owner = (
             request.context.task_id if request.context is not None else None
@@ -450,67 +392,26 @@ class VolcengineAsr:
             self._keys.pool, submit, policy=self._policy, operation="submit", sleep=self._sleep
         )
         if silent is not None:
-            checkpoints.save(RESULT_CHECKPOINT, silent.to_bytes())
-            self.release(checkpoints)
             return silent
-        checkpoints.save(REQUEST_CHECKPOINT, job.to_bytes())
-        progress(SUBMITTED, "submitted")
-        pool = self._keys.pinned(job.key)
-        assert pool is not None  # the key just used is one of ours
-        return job, pool
+        return Submitted(job, _expected_seconds(audio))
 
-    def _poll(
-        self,
-        job: _Job,
-        pool: KeyPool,
-        audio: NormalizedAudio,
-        checkpoints: Checkpoints,
-        progress: ProgressReporter,
-        check_cancelled: CancellationCheck,
-        *,
-        wait_first: bool,
-    ) -> _Answer:
-        # No documented processing rate: a tenth of real time is a guess for progress only.
-        budget = PollBudget(
-            self._name,
-            max_wait_seconds=self._max_wait,
-            expected_seconds=max(30.0, audio.duration_seconds / 10),
-            clock=self._clock,
-            sleep=self._sleep,
-            progress=progress,
+    def _query(self, job: _Job, key: ApiKey) -> _Answer | Pending:
+        reply = self._post(
+            QUERY_PATH,
+            key,
+            job.resource_id,
+            job.request_id,
+            b"{}",
+            operation="query",
+            timeout=self._timeout,
         )
-
-        def query(key: ApiKey) -> _Answer | str:
-            reply = self._post(
-                QUERY_PATH,
-                key,
-                job.resource_id,
-                job.request_id,
-                b"{}",
-                operation="query",
-                timeout=self._timeout,
-            )
-            status = self._status(reply, "query")
-            if status is protocol.Status.PENDING:
-                return str(reply.headers.get("X-Api-Status-Code", ""))
-            answer = _answer(job, reply)
-            _parse(answer)  # a garbled body is Transient: ask again before keeping it
-            return answer
-
-        if wait_first:
-            budget.wait(self._poll_interval)
-        while True:
-            check_cancelled()
-            outcome = call_vendor(
-                pool, query, policy=self._policy, operation="query", sleep=self._sleep
-            )
-            if isinstance(outcome, _Answer):
-                checkpoints.save(RESULT_CHECKPOINT, outcome.to_bytes())
-                # The vendor has fetched the audio and answered: the URL served its turn.
-                self.release(checkpoints)
-                return outcome
-            budget.report("queued" if outcome == protocol.QUEUED else "processing")
-            budget.wait(self._poll_interval)
+        status = self._status(reply, "query")
+        if status is protocol.Status.PENDING:
+            queued = reply.headers.get("X-Api-Status-Code", "") == protocol.QUEUED
+            return Pending("queued" if queued else "processing")
+        answer = _answer(job, reply)
+        _parse(answer)  # a garbled body is Transient: ask again before keeping it
+        return answer
 
     # ------------------------------------------------------------------ flash
 
@@ -519,7 +420,6 @@ class VolcengineAsr:
         audio: NormalizedAudio,
         request: AsrRequest,
         resource: str,
-        checkpoints: Checkpoints,
         progress: ProgressReporter,
     ) -> _Answer:
         with encoded_audio(audio, "wav", audio.path.parent) as wav:
@@ -558,7 +458,6 @@ class VolcengineAsr:
                 operation="flash",
                 sleep=self._sleep,
             )
-        checkpoints.save(RESULT_CHECKPOINT, answer.to_bytes())
         return answer
 
     # ------------------------------------------------------------------ HTTP
@@ -625,13 +524,7 @@ class VolcengineAsr:
     def _status(self, reply: Reply, operation: str) -> protocol.Status:
         code = str(reply.headers.get("X-Api-Status-Code", ""))
         try:
-            failure = http_failure(
-                reply,
-                operation=f"{self._name} {operation}",
-                max_quota_wait_seconds=self._policy.max_quota_wait_seconds,
-            )
-            if failure is not None:
-                raise failure
+            self._check_http_status(reply, operation)
             return protocol.classify_status(
                 code,
                 str(reply.headers.get("X-Api-Message", "")),
@@ -644,17 +537,63 @@ class VolcengineAsr:
             raise
 
 
+class _StandardJob:
+    """One transcription's request, as the shared submit-and-poll flow drives it."""
+
+    poll_operation = "query"
+
+    def __init__(
+        self,
+        asr: VolcengineAsr,
+        audio: NormalizedAudio,
+        request: AsrRequest,
+        checkpoints: Checkpoints,
+        progress: ProgressReporter,
+    ) -> None:
+        self._asr = asr
+        self._audio = audio
+        self._request = request
+        self._checkpoints = checkpoints
+        self._progress = progress
+
+    @property
+    def expected_seconds(self) -> float:
+        return _expected_seconds(self._audio)
+
+    def read_job(self, data: bytes) -> _Job:
+        return _Job.from_bytes(data)
+
+    def read_answer(self, data: bytes) -> _Answer:
+        answer = _Answer.from_bytes(data)
+        _parse(answer)
+        return answer
+
+    def submit(self) -> Submitted[_Job] | _Answer:
+        return self._asr._start(self._audio, self._request, self._checkpoints, self._progress)
+
+    def query(self, job: _Job, key: ApiKey) -> _Answer | Pending:
+        return self._asr._query(job, key)
+
+    def interval(self, job: _Job, seconds_left: float) -> float:
+        return self._asr._poll_interval
+
+    def answered(self, answer: _Answer) -> None:
+        # The vendor has answered (a flash answer needs no URL): the URL served its turn.
+        self._asr.release(self._checkpoints)
+
+
+def _expected_seconds(audio: NormalizedAudio) -> float:
+    # No documented processing rate: a tenth of real time is a guess for progress only.
+    return max(30.0, audio.duration_seconds / 10)
+
+
 def _answer(job: _Job, reply: Reply) -> _Answer:
-    try:
-        body = reply.body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Transient("the result is not UTF-8") from exc
     return _Answer(
         request_id=job.request_id,
         resource_id=job.resource_id,
         status_code=str(reply.headers.get("X-Api-Status-Code", "")),
         log_id=str(reply.headers.get("X-Tt-Logid", "")),
-        body=body,
+        body=utf8_body(reply),
     )
 
 
