@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -113,19 +114,22 @@ class Client:
             audio_service_pb2.UploadAudioRequest(chunk=content[i : i + chunk])
             for i in range(0, len(content), chunk)
         ]
-        response = self.audio.UploadAudio(iter(requests), metadata=self.metadata)
+        response: audio_service_pb2.UploadAudioResponse = self.audio.UploadAudio(
+            iter(requests), metadata=self.metadata
+        )
         return response.upload
 
     def create_task(
-        self, *uploads: audio_pb2.Upload, request_id: str = "", **task_fields: object
+        self, *uploads: audio_pb2.Upload, request_id: str = "", **task_fields: Any
     ) -> task_pb2.Task:
         task = task_pb2.Task(
             audio_sources=[task_pb2.AudioSource(upload=u.name) for u in uploads], **task_fields
-        )  # type: ignore[arg-type]
-        return self.tasks.CreateTask(
+        )
+        created: task_pb2.Task = self.tasks.CreateTask(
             task_service_pb2.CreateTaskRequest(task=task, request_id=request_id),
             metadata=self.metadata,
         ).task
+        return created
 
 
 @pytest.fixture(scope="session")
@@ -161,7 +165,8 @@ class RpcFailure:
 def failure(error: grpc.RpcError) -> RpcFailure:
     """What a caller can branch on: the code, ErrorInfo reason and BadRequest fields."""
     status = rpc_status.from_call(error)
-    reason, fields, retry = "", set(), False
+    reason, retry = "", False
+    fields: set[str] = set()
     for detail in status.details if status else ():
         info, bad, retry_info = (
             error_details_pb2.ErrorInfo(),

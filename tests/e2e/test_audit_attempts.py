@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from google.protobuf import timestamp_pb2
@@ -90,16 +91,15 @@ def client(server: ServerThread) -> Iterator[Client]:
         yield Client(channel, server.token("olu", TENANT))
 
 
-def _run(client: Client, **options: object) -> task_pb2.Task:
+def _run(client: Client, **options: Any) -> task_pb2.Task:
     task = client.create_task(
         client.upload((DATA / "jfk.flac").read_bytes(), filename="jfk.flac"),
         options=task_pb2.TaskOptions(**options),
-    )  # type: ignore[arg-type]
+    )
     return watch(client, task.name)[-1].task
 
 
 def _rows(server: ServerThread, task: str | None = None) -> list[AuditLogRow]:
-    assert server.container is not None
     stmt = select(AuditLogRow).where(AuditLogRow.tenant_id == TENANT).order_by(AuditLogRow.id)
     if task is not None:
         stmt = stmt.where(AuditLogRow.task_id == task)
@@ -111,12 +111,13 @@ def _usage(client: Client) -> usage_service_pb2.GetUsageResponse:
     start, end = timestamp_pb2.Timestamp(), timestamp_pb2.Timestamp()
     start.FromDatetime(datetime.now(UTC) - timedelta(days=1))
     end.FromDatetime(datetime.now(UTC) + timedelta(minutes=1))
-    return client.usage.GetUsage(
+    usage: usage_service_pb2.GetUsageResponse = client.usage.GetUsage(
         usage_service_pb2.GetUsageRequest(
             start_time=start, end_time=end, group_by=[usage_service_pb2.USAGE_DIMENSION_PROVIDER]
         ),
         metadata=client.metadata,
     )
+    return usage
 
 
 def test_every_attempt_is_a_row_with_the_vendors_answer(

@@ -238,7 +238,6 @@ def _audit(
     server: ServerThread, *, tenant: str = "cloud-tenant", task: str | None = None
 ) -> list[AuditLogRow]:
     """The audit rows as stored, read through the ORM so money keeps its Decimal type."""
-    assert server.container is not None
     stmt = select(AuditLogRow).where(AuditLogRow.tenant_id == tenant)
     if task is not None:
         stmt = stmt.where(AuditLogRow.task_id == task)
@@ -247,7 +246,6 @@ def _audit(
 
 
 def _attempts(server: ServerThread, name: str) -> int:
-    assert server.container is not None
     with server.container.database.engine.connect() as conn:
         return int(
             conn.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,16 +44,16 @@ def client(inline_server: ServerThread) -> Iterator[Client]:
 
 
 def transcribe(
-    client: Client, audio: Path, **options: object
-) -> tuple[task_pb2.Task, transcript_pb2.Transcript, list[int]]:
+    client: Client, audio: Path, **options: Any
+) -> tuple[task_pb2.Task, transcript_pb2.Transcript, list[task_pb2.TaskStage]]:
     task = client.create_task(
         client.upload(audio.read_bytes(), filename=audio.name),
         options=task_pb2.TaskOptions(**options),
-    )  # type: ignore[arg-type]
+    )
     messages = watch(client, task.name)
     final = messages[-1].task
     assert final.state == task_pb2.TASK_STATE_SUCCEEDED, final.error.message
-    transcript = client.transcripts.GetTranscript(
+    transcript: transcript_pb2.Transcript = client.transcripts.GetTranscript(
         transcript_service_pb2.GetTranscriptRequest(
             name=f"{task.name}/transcript", view=transcript_pb2.TRANSCRIPT_VIEW_FULL
         ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
@@ -114,14 +115,14 @@ def client(tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> Iterat
 
 
 def _run(
-    client: Client, *, hotword_set: str = "", **options: object
+    client: Client, *, hotword_set: str = "", **options: Any
 ) -> tuple[task_pb2.Task, list[task_pb2.TaskEvent]]:
     upload = client.upload((DATA / "jfk.flac").read_bytes(), filename="jfk.flac")
     task = client.create_task(
         upload, display_name="JFK", options=task_pb2.TaskOptions(hotword_set=hotword_set, **options)
-    )  # type: ignore[arg-type]
+    )
     events = [m.event for m in watch(client, task.name)]
-    fetched = client.tasks.GetTask(
+    fetched: task_pb2.Task = client.tasks.GetTask(
         task_service_pb2.GetTaskRequest(name=task.name), metadata=client.metadata
     ).task
     return fetched, events
@@ -132,20 +133,21 @@ def _warnings(events: list[task_pb2.TaskEvent]) -> list[task_pb2.TaskEvent]:
 
 
 def _artifact(client: Client, task: task_pb2.Task) -> artifact_pb2.Artifact:
-    artifacts = client.minutes.ListArtifacts(
+    listed: minutes_service_pb2.ListArtifactsResponse = client.minutes.ListArtifacts(
         minutes_service_pb2.ListArtifactsRequest(parent=task.name), metadata=client.metadata
-    ).artifacts
-    assert len(artifacts) == 1
-    return artifacts[0]
+    )
+    assert len(listed.artifacts) == 1
+    return listed.artifacts[0]
 
 
 def _markdown(client: Client, artifact: artifact_pb2.Artifact) -> str:
-    return client.minutes.ExportArtifact(
+    content: bytes = client.minutes.ExportArtifact(
         minutes_service_pb2.ExportArtifactRequest(
             name=artifact.name, format=artifact_pb2.MINUTES_FORMAT_MARKDOWN
         ),
         metadata=client.metadata,
-    ).content.decode()
+    ).content
+    return content.decode()
 
 
 def test_minutes_from_a_fallback_say_so_on_the_artifact_the_task_and_the_markdown(
@@ -273,14 +275,15 @@ def test_minutes_from_the_first_provider_carry_no_fallback(
 
 
 def _hotword_set(client: Client, *phrases: str) -> str:
-    return client.hotwords.CreateHotwordSet(
+    created: hotword_set_pb2.HotwordSet = client.hotwords.CreateHotwordSet(
         hotword_set_service_pb2.CreateHotwordSetRequest(
             hotword_set=hotword_set_pb2.HotwordSet(
                 display_name="names", hotwords=[hotword_set_pb2.Hotword(phrase=p) for p in phrases]
             )
         ),
         metadata=client.metadata,
-    ).hotword_set.name
+    ).hotword_set
+    return created.name
 
 
 def test_hotwords_a_recogniser_cannot_take_are_warned_about(

@@ -53,7 +53,7 @@ def profile(tmp_path: Path, redis: LocalRedis, postgres_url: str) -> Iterator[di
             "database_url": url.render_as_string(False),
             "auto_migrate": True,
             **PROFILE,
-            "jobs": {**PROFILE["jobs"], "redis_url": redis.url},  # type: ignore[dict-item]
+            "jobs": {**PROFILE["jobs"], "redis_url": redis.url},
             "asr": {"chunk_seconds": 20},
         }
 

@@ -40,11 +40,13 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 def _check(channel: grpc.Channel, service: str) -> int:
-    return (
+    # grpc_health ships no type information: the answer's status is an int by its proto.
+    status: int = (
         health_pb2_grpc.HealthStub(channel)
         .Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
         .status
     )
+    return status
 
 
 class HealthWatch:
@@ -312,7 +314,7 @@ def rq_profile(tmp_path: Path, redis_url: str, postgres_url: str) -> Iterator[di
             "database_url": url.render_as_string(False),
             "auto_migrate": True,
             **PROFILE,
-            "jobs": {**PROFILE["jobs"], "redis_url": redis_url},  # type: ignore[dict-item]
+            "jobs": {**PROFILE["jobs"], "redis_url": redis_url},
             "asr": {"chunk_seconds": 20},
         }
 

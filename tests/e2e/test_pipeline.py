@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol, cast
 
 import grpc
 import pytest
@@ -128,11 +129,12 @@ def test_transcript_matches_the_reference(client: Client, jfk_task) -> None:
     assert transcript.asr_provider == "local" and transcript.asr_model == "tiny.en"
 
 
-def _export(client: Client, name: str, fmt: int) -> str:
-    return client.transcripts.ExportTranscript(
+def _export(client: Client, name: str, fmt: transcript_pb2.TranscriptFormat) -> str:
+    content: bytes = client.transcripts.ExportTranscript(
         transcript_service_pb2.ExportTranscriptRequest(name=f"{name}/transcript", format=fmt),
         metadata=client.metadata,
-    ).content.decode()
+    ).content
+    return content.decode()
 
 
 def test_exports_use_mapped_speaker_names(client: Client, jfk_task) -> None:
@@ -184,7 +186,8 @@ def test_regenerating_minutes_does_not_transcribe_again(
     inline_server: ServerThread, client: Client, jfk_task
 ) -> None:
     task, _ = jfk_task
-    asr = inline_server.container.asr["local"]
+    # The metering wrapper forwards the local model's counter, untyped (`__getattr__`).
+    asr = cast(_CountsChunks, inline_server.container.asr["local"])
     chunks_before = asr.chunks_transcribed
     transcript_before = client.transcripts.GetTranscript(
         transcript_service_pb2.GetTranscriptRequest(name=f"{task.name}/transcript"),
@@ -210,12 +213,17 @@ def test_regenerating_minutes_does_not_transcribe_again(
     assert transcript_after.create_time == transcript_before.create_time
 
 
+class _CountsChunks(Protocol):
+    @property
+    def chunks_transcribed(self) -> int: ...
+
+
 def _wait_artifact(client: Client, name: str) -> artifact_pb2.Artifact:
     import time
 
     deadline = time.monotonic() + 60
     while True:
-        artifact = client.minutes.GetArtifact(
+        artifact: artifact_pb2.Artifact = client.minutes.GetArtifact(
             minutes_service_pb2.GetArtifactRequest(name=name), metadata=client.metadata
         ).artifact
         if artifact.state != artifact_pb2.ARTIFACT_STATE_GENERATING:

@@ -116,7 +116,7 @@ def deployment(tmp_path: Path, redis_url: str, postgres_url: str) -> Iterator[di
             "auto_migrate": True,
             **PROFILE,
             "jobs": {
-                **PROFILE["jobs"],  # type: ignore[dict-item]
+                **PROFILE["jobs"],
                 "redis_url": redis_url,
             },
         }
@@ -213,7 +213,7 @@ def test_pods_that_share_only_the_database_redis_and_the_bucket(
             "database_url": url.render_as_string(False),
             "auto_migrate": True,
             **PROFILE,
-            "jobs": {**PROFILE["jobs"], "redis_url": redis_url},  # type: ignore[dict-item]
+            "jobs": {**PROFILE["jobs"], "redis_url": redis_url},
             "storage": storage,
             "auth": {
                 "dev_key": False,

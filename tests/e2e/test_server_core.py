@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 from meeting_agent.api.server import SERVICE_NAMES
 from meeting_agent.auth import mint_dev_token
+from meeting_agent.config import Settings
 from meeting_agent.service.uploads import UploadService
 from meeting_agent.v1 import capabilities_service_pb2, task_service_pb2
 from tests.e2e.conftest import Client, failure
@@ -28,11 +29,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _health(channel: grpc.Channel, service: str = "") -> int:
-    return (
+    # grpc_health ships no type information: the answer's status is an int by its proto.
+    status: int = (
         health_pb2_grpc.HealthStub(channel)
         .Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
         .status
     )
+    return status
 
 
 def test_health_is_serving_for_every_service_without_a_token(channel: grpc.Channel) -> None:
@@ -164,7 +167,9 @@ def test_sigterm_goes_not_serving_then_drains_and_exits_cleanly(
     assert heartbeat_after_signal.event.sequence == 1
 
 
-def _drain_while_watching(process: subprocess.Popen[str], settings) -> tuple[int, object]:
+def _drain_while_watching(
+    process: subprocess.Popen[str], settings: Settings
+) -> tuple[int, task_service_pb2.WatchTaskResponse]:
     """Watch a task, send SIGTERM, and see health flip while the stream keeps going."""
     port = _port_from_log(process)
     with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
@@ -182,7 +187,7 @@ def _drain_while_watching(process: subprocess.Popen[str], settings) -> tuple[int
         process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         during_drain = _health(ch)
-        heartbeat_after_signal = next(stream)
+        heartbeat_after_signal: task_service_pb2.WatchTaskResponse = next(stream)
 
     assert process.wait(timeout=30) == 0
     return during_drain, heartbeat_after_signal
