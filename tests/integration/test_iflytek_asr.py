@@ -27,7 +27,8 @@ from meeting_agent.domain.models import Hotword, SpeakerCount, Word
 from meeting_agent.errors import InvalidArgument, Unavailable
 from meeting_agent.ports import AsrRequest, AsrResult, NormalizedAudio, TaskCancelled
 from tests.fakes import MemoryCheckpoints, Progress
-from tests.harness.vendors.http_fake import Fault, audio_duration_ms
+from tests.harness.vendors.audio import audio_duration_ms
+from tests.harness.vendors.http_fake import Fault
 from tests.harness.vendors.iflytek import GET_RESULT, UPLOAD, IflytekFake
 from tests.harness.vendors.script import MIXED, MIXED_TIDY
 
