@@ -7,9 +7,7 @@ The vendors are local HTTP servers written from their documentation
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -32,35 +30,16 @@ from meeting_agent.v1 import (
 from tests.e2e.conftest import DATA, Client, failure
 from tests.e2e.test_pipeline import watch
 from tests.harness.server import ServerThread, settings_for_tests
-from tests.harness.vendors.azure import FakeAzureSpeech
-from tests.harness.vendors.gemini import FakeGemini
-from tests.harness.vendors.iflytek import IflytekFake
-from tests.harness.vendors.openai_compat import FakeOpenAiCompatible
-from tests.harness.vendors.volcengine import VolcengineFake
+from tests.harness.vendors.fleet import Vendors, running_vendors
 
 AZURE_KEYS = ("azure-key-1", "azure-key-2")
 GEMINI_KEYS = ("gemini-key-1",)
 
 
-@dataclass
-class Vendors:
-    azure: FakeAzureSpeech
-    gemini: FakeGemini
-    llm: FakeOpenAiCompatible
-    volcengine: VolcengineFake
-    iflytek: IflytekFake
-
-
 @pytest.fixture(scope="module")
 def vendors() -> Iterator[Vendors]:
-    with contextlib.ExitStack() as stack:
-        yield Vendors(
-            azure=stack.enter_context(FakeAzureSpeech(keys=AZURE_KEYS)),
-            gemini=stack.enter_context(FakeGemini(keys=GEMINI_KEYS)),
-            llm=stack.enter_context(FakeOpenAiCompatible(models=("qwen2.5:14b",), flavor="ollama")),
-            volcengine=stack.enter_context(VolcengineFake(pending_polls=1)),
-            iflytek=stack.enter_context(IflytekFake(pending_polls=1, estimate_ms=50)),
-        )
+    with running_vendors(azure_keys=AZURE_KEYS, gemini_keys=GEMINI_KEYS) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

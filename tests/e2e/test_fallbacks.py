@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -30,9 +29,7 @@ from meeting_agent.v1 import (
 from tests.e2e.conftest import DATA, Client
 from tests.e2e.test_pipeline import watch
 from tests.harness.server import ServerThread, settings_for_tests
-from tests.harness.vendors.azure import FakeAzureSpeech
-from tests.harness.vendors.gemini import FakeGemini
-from tests.harness.vendors.openai_compat import FakeOpenAiCompatible
+from tests.harness.vendors.fleet import Vendors, running_vendors
 from tests.harness.vendors.silent import SilentServer
 
 AZURE_KEYS = ("azure-key-1",)
@@ -41,32 +38,14 @@ GEMINI_KEYS = ("gemini-key-1",)
 NOTHING_LISTENS = "http://127.0.0.1:9"
 
 
-@dataclass
-class Vendors:
-    azure: FakeAzureSpeech
-    gemini: FakeGemini
-    llm: FakeOpenAiCompatible
-
-
 @pytest.fixture(scope="module")
 def vendors() -> Iterator[Vendors]:
-    with contextlib.ExitStack() as stack:
-        yield Vendors(
-            azure=stack.enter_context(FakeAzureSpeech(keys=AZURE_KEYS)),
-            gemini=stack.enter_context(FakeGemini(keys=GEMINI_KEYS)),
-            llm=stack.enter_context(FakeOpenAiCompatible(models=("qwen2.5:14b",), flavor="ollama")),
-        )
+    with running_vendors(azure_keys=AZURE_KEYS, gemini_keys=GEMINI_KEYS) as running:
+        yield running
 
 
-def _server(
-    tmp_path_factory: pytest.TempPathFactory,
-    vendors: Vendors,
-    *,
-    name: str,
-    llm_url: str,
-    llm_order: list[str],
-) -> ServerThread:
-    providers = {
+def _providers(vendors: Vendors, *, llm_url: str, llm_order: list[str]) -> dict[str, Any]:
+    return {
         "asr_order": ["azure", "gemini"],
         "llm_order": llm_order,
         # The default api-version (2024-11-15), which takes no phrase lists.
@@ -91,27 +70,36 @@ def _server(
             "max_attempts": 1,
         },
     }
+
+
+@contextlib.contextmanager
+def _deployment(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    providers: dict[str, Any],
+    *,
+    max_attempts: int = 1,
+) -> Iterator[Client]:
+    """A server of its own with these providers, and a client of it."""
     settings = settings_for_tests(
-        tmp_path_factory.mktemp(name), providers=providers, processing={"max_attempts": 1}
+        tmp_path_factory.mktemp(name),
+        providers=providers,
+        processing={"max_attempts": max_attempts},
     )
-    return ServerThread(settings).start()
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> Iterator[Client]:
-    """A deployment whose LLM server is down, with extractive minutes after it."""
-    running = _server(
-        tmp_path_factory,
-        vendors,
-        name="llm-down",
-        llm_url=NOTHING_LISTENS,
-        llm_order=["ollama", "extractive"],
-    )
+    running = ServerThread(settings).start()
     try:
         with running.channel() as channel:
             yield Client(channel, running.token("olu", "fallback-tenant"))
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> Iterator[Client]:
+    """A deployment whose LLM server is down, with extractive minutes after it."""
+    providers = _providers(vendors, llm_url=NOTHING_LISTENS, llm_order=["ollama", "extractive"])
+    with _deployment(tmp_path_factory, "llm-down", providers) as client:
+        yield client
 
 
 def _run(
@@ -232,16 +220,10 @@ def test_minutes_that_may_not_fall_back_fail_with_the_llms_reason(client: Client
 def test_an_order_without_extractive_never_falls_back_to_it(
     tmp_path_factory: pytest.TempPathFactory, vendors: Vendors
 ) -> None:
-    running = _server(
-        tmp_path_factory, vendors, name="llm-only", llm_url=NOTHING_LISTENS, llm_order=["ollama"]
-    )
-    try:
-        with running.channel() as channel:
-            client = Client(channel, running.token())
-            task, _ = _run(client)
-            artifact = _artifact(client, task)
-    finally:
-        running.stop()
+    providers = _providers(vendors, llm_url=NOTHING_LISTENS, llm_order=["ollama"])
+    with _deployment(tmp_path_factory, "llm-only", providers) as client:
+        task, _ = _run(client)
+        artifact = _artifact(client, task)
 
     assert task.state == task_pb2.TASK_STATE_FAILED
     assert task.error.code == grpc.StatusCode.UNAVAILABLE.value[0]
@@ -252,21 +234,13 @@ def test_an_order_without_extractive_never_falls_back_to_it(
 def test_minutes_from_the_first_provider_carry_no_fallback(
     tmp_path_factory: pytest.TempPathFactory, vendors: Vendors
 ) -> None:
-    running = _server(
-        tmp_path_factory,
-        vendors,
-        name="llm-up",
-        llm_url=vendors.llm.base_url,
-        llm_order=["ollama", "extractive"],
+    providers = _providers(
+        vendors, llm_url=vendors.llm.base_url, llm_order=["ollama", "extractive"]
     )
-    try:
-        with running.channel() as channel:
-            client = Client(channel, running.token())
-            task, events = _run(client)
-            artifact = _artifact(client, task)
-            markdown = _markdown(client, artifact)
-    finally:
-        running.stop()
+    with _deployment(tmp_path_factory, "llm-up", providers) as client:
+        task, events = _run(client)
+        artifact = _artifact(client, task)
+        markdown = _markdown(client, artifact)
 
     assert task.state == task_pb2.TASK_STATE_SUCCEEDED, task.error
     assert artifact.llm_provider == "ollama" and not artifact.HasField("fallback")
@@ -358,17 +332,9 @@ def test_a_provider_that_never_answers_is_failed_over_within_the_tasks_budget(
                 **hanging,
             },
         }
-        settings = settings_for_tests(
-            tmp_path_factory.mktemp("hanging"), providers=providers, processing={"max_attempts": 3}
-        )
-        running = ServerThread(settings).start()
-        try:
-            with running.channel() as channel:
-                client = Client(channel, running.token())
-                task, _ = _run(client)
-                artifact = _artifact(client, task)
-        finally:
-            running.stop()
+        with _deployment(tmp_path_factory, "hanging", providers, max_attempts=3) as client:
+            task, _ = _run(client)
+            artifact = _artifact(client, task)
 
     assert task.state == task_pb2.TASK_STATE_SUCCEEDED, task.error
     by_output = {f.output: f for f in task.fallbacks}
@@ -399,16 +365,8 @@ def test_a_spent_budget_fails_the_task_with_provider_timeout_and_no_retry(
                 "task_budget_seconds": 3,
             },
         }
-        settings = settings_for_tests(
-            tmp_path_factory.mktemp("spent"), providers=providers, processing={"max_attempts": 3}
-        )
-        running = ServerThread(settings).start()
-        try:
-            with running.channel() as channel:
-                client = Client(channel, running.token())
-                task, events = _run(client)
-        finally:
-            running.stop()
+        with _deployment(tmp_path_factory, "spent", providers, max_attempts=3) as client:
+            task, events = _run(client)
 
     assert task.state == task_pb2.TASK_STATE_FAILED
     info = error_details_pb2.ErrorInfo()
