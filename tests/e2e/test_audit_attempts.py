@@ -22,8 +22,7 @@ from meeting_agent.adapters.providers.calls import ApiKey
 from meeting_agent.config_providers import default_prices
 from meeting_agent.service.billing import UNIT_PRICE_NAMES, Quantities, cost_of
 from meeting_agent.v1 import common_pb2, task_pb2, usage_service_pb2
-from tests.e2e.conftest import DATA, Client
-from tests.e2e.test_pipeline import watch
+from tests.e2e.conftest import DATA, Client, watch
 from tests.harness.server import ServerThread, settings_for_tests
 from tests.harness.vendors.azure import FakeAzureSpeech
 from tests.harness.vendors.gemini import FakeGemini

@@ -27,8 +27,7 @@ from meeting_agent.v1 import (
     transcript_service_pb2,
     usage_service_pb2,
 )
-from tests.e2e.conftest import DATA, Client, failure
-from tests.e2e.test_pipeline import watch
+from tests.e2e.conftest import DATA, Client, failure, watch
 from tests.harness.server import ServerThread, settings_for_tests
 from tests.harness.vendors.fleet import Vendors, running_vendors
 

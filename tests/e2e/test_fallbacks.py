@@ -26,8 +26,7 @@ from meeting_agent.v1 import (
     task_service_pb2,
     transcript_service_pb2,
 )
-from tests.e2e.conftest import DATA, Client
-from tests.e2e.test_pipeline import watch
+from tests.e2e.conftest import DATA, Client, watch
 from tests.harness.server import ServerThread, settings_for_tests
 from tests.harness.vendors.fleet import Vendors, running_vendors
 from tests.harness.vendors.silent import SilentServer

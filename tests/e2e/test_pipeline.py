@@ -19,25 +19,8 @@ from meeting_agent.v1 import (
     transcript_pb2,
     transcript_service_pb2,
 )
-from tests.e2e.conftest import DATA, Client, failure
+from tests.e2e.conftest import DATA, JFK, Client, failure, normalized, watch
 from tests.harness.server import ServerThread, settings_for_tests
-
-JFK = (
-    "And so my fellow Americans, ask not what your country can do for you, "
-    "ask what you can do for your country."
-)
-
-
-def normalized(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
-
-
-def transcript_text(client: Client, name: str) -> str:
-    transcript = client.transcripts.GetTranscript(
-        transcript_service_pb2.GetTranscriptRequest(name=f"{name}/transcript"),
-        metadata=client.metadata,
-    ).transcript
-    return " ".join(s.text for s in transcript.segments)
 
 
 @pytest.fixture(scope="module")
@@ -55,18 +38,6 @@ def inline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerTh
 def client(inline_server: ServerThread) -> Iterator[Client]:
     with inline_server.channel() as channel:
         yield Client(channel, inline_server.token("ada", "pipeline-tenant"))
-
-
-def watch(client: Client, name: str, after: int = 0) -> list[task_service_pb2.WatchTaskResponse]:
-    return [
-        m
-        for m in client.tasks.WatchTask(
-            task_service_pb2.WatchTaskRequest(name=name, after_sequence=after),
-            metadata=client.metadata,
-            timeout=300,
-        )
-        if m.event.type != task_pb2.TASK_EVENT_TYPE_HEARTBEAT
-    ]
 
 
 @pytest.fixture(scope="module")

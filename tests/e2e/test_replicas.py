@@ -21,8 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from meeting_agent.auth import mint_dev_token
 from meeting_agent.v1 import task_pb2, task_service_pb2
-from tests.e2e.conftest import DATA, Client
-from tests.e2e.test_pipeline import JFK, normalized, transcript_text, watch
+from tests.e2e.conftest import DATA, JFK, Client, normalized, transcript_text, watch
 from tests.e2e.test_rq_pipeline import PROFILE, Worker, _env, _log
 from tests.harness.postgres import temporary_database
 from tests.harness.server import settings_for_tests

@@ -21,8 +21,7 @@ import pytest
 from sqlalchemy import text
 
 from meeting_agent.v1 import minutes_service_pb2, task_pb2, task_service_pb2
-from tests.e2e.conftest import DATA, Client
-from tests.e2e.test_pipeline import JFK, normalized, watch
+from tests.e2e.conftest import DATA, JFK, Client, normalized, watch
 from tests.harness.postgres import temporary_database
 from tests.harness.redis import local_redis
 from tests.harness.server import ServerThread, settings_for_tests
