@@ -1,4 +1,4 @@
-"""In-memory fakes of the ports in `meeting_agent.ports`, for the unit tier.
+"""In-memory fakes of the ports in `meeting_agent.ports`, for the tests.
 
 The fakes model the contracts the services rely on, not just their happy path:
 
@@ -13,6 +13,9 @@ The fakes model the contracts the services rely on, not just their happy path:
 * `FakeObjectStore` keeps bytes in a dict, publishes a write only on `commit`, computes
   its SHA-256, and presigns only when `supports_presign` is on.
 * `FakeClock` is a settable, timezone-aware UTC clock.
+* `MemoryCheckpoints` keeps a task's checkpoints in a dict; `Progress` records reports.
+
+Each fake is checked against its port by the type checker (see the end of the file).
 """
 
 from __future__ import annotations
