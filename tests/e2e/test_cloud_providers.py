@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import grpc
 import pytest
@@ -103,10 +104,10 @@ def client(server: ServerThread) -> Iterator[Client]:
         yield Client(channel, server.token("olu", "cloud-tenant"))
 
 
-def run_task(client: Client, **options: object) -> task_pb2.Task:
+def run_task(client: Client, **options: Any) -> task_pb2.Task:
     task = client.create_task(
         client.upload((DATA / "jfk.flac").read_bytes(), filename="jfk.flac"),
-        options=task_pb2.TaskOptions(**options),  # type: ignore[arg-type]
+        options=task_pb2.TaskOptions(**options),
         labels={"team": "research"},
     )
     return watch(client, task.name)[-1].task
