@@ -60,6 +60,19 @@ def server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
     running.stop()
 
 
+@pytest.fixture(scope="module")
+def inline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    """A server that runs its tasks itself, one at a time, with the local models: one
+    for each test module that asks for it."""
+    settings = settings_for_tests(
+        tmp_path_factory.mktemp("inline"),
+        jobs={"inline_workers": 1, "heartbeat_seconds": 0.5, "heartbeat_timeout_seconds": 5},
+    )
+    running = ServerThread(settings).start()
+    yield running
+    running.stop()
+
+
 @dataclass
 class Client:
     """Every stub on one channel, calling as one principal."""

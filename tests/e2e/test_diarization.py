@@ -18,22 +18,11 @@ from meeting_agent.v1 import (
     transcript_service_pb2,
 )
 from tests.e2e.conftest import DATA, Client, watch
-from tests.harness.server import ServerThread, settings_for_tests
+from tests.harness.server import ServerThread
 
 pytestmark = pytest.mark.skipif(
     shutil.which("espeak-ng") is None, reason="needs Debian's espeak-ng"
 )
-
-
-@pytest.fixture(scope="module")
-def inline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    settings = settings_for_tests(
-        tmp_path_factory.mktemp("diarization"),
-        jobs={"inline_workers": 1, "heartbeat_seconds": 0.5, "heartbeat_timeout_seconds": 5},
-    )
-    running = ServerThread(settings).start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="module")

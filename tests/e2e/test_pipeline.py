@@ -20,18 +20,7 @@ from meeting_agent.v1 import (
     transcript_service_pb2,
 )
 from tests.e2e.conftest import DATA, JFK, Client, failure, normalized, watch
-from tests.harness.server import ServerThread, settings_for_tests
-
-
-@pytest.fixture(scope="module")
-def inline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    settings = settings_for_tests(
-        tmp_path_factory.mktemp("pipeline"),
-        jobs={"inline_workers": 1, "heartbeat_seconds": 0.5, "heartbeat_timeout_seconds": 5},
-    )
-    running = ServerThread(settings).start()
-    yield running
-    running.stop()
+from tests.harness.server import ServerThread
 
 
 @pytest.fixture(scope="module")
