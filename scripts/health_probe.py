@@ -39,7 +39,7 @@ def probe(
         except grpc.RpcError as exc:
             print(f"health probe: {exc.code().name}: {exc.details()}", file=sys.stderr)
             return False
-    serving = response.status == health_pb2.HealthCheckResponse.SERVING
+    serving: bool = response.status == health_pb2.HealthCheckResponse.SERVING
     if not serving:
         print(
             "health probe: " + health_pb2.HealthCheckResponse.ServingStatus.Name(response.status),

@@ -16,8 +16,8 @@ stage "ruff: lint and format"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 
-stage "mypy"
-.venv/bin/mypy meeting_agent
+stage "mypy: the service, its tests, bench and scripts"
+.venv/bin/mypy meeting_agent tests bench scripts
 
 stage "import-linter: layers, protobuf at the edge, no cycles"
 .venv/bin/lint-imports --no-cache

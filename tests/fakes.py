@@ -1,4 +1,4 @@
-"""In-memory fakes of the ports in `meeting_agent.ports`, for the unit tier.
+"""In-memory fakes of the ports in `meeting_agent.ports`, for the tests.
 
 The fakes model the contracts the services rely on, not just their happy path:
 
@@ -13,6 +13,9 @@ The fakes model the contracts the services rely on, not just their happy path:
 * `FakeObjectStore` keeps bytes in a dict, publishes a write only on `commit`, computes
   its SHA-256, and presigns only when `supports_presign` is on.
 * `FakeClock` is a settable, timezone-aware UTC clock.
+* `MemoryCheckpoints` keeps a task's checkpoints in a dict; `Progress` records reports.
+
+Each fake is checked against its port by the type checker (see the end of the file).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import hashlib
 import io
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -82,6 +85,8 @@ __all__ = [
     "FakeUnitOfWork",
     "FakeUnitOfWorkFactory",
     "IdempotencyRow",
+    "MemoryCheckpoints",
+    "Progress",
     "UserRow",
 ]
 
@@ -116,6 +121,34 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("FakeClock needs a timezone-aware datetime")
     return moment.astimezone(UTC)
+
+
+# ---------------------------------------------------------------- checkpoints and progress
+
+
+class MemoryCheckpoints:
+    """The `Checkpoints` port in a dict, as one task's retries would see it."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+        self.saved: list[str] = []
+
+    def load(self, name: str) -> bytes | None:
+        return self.data.get(name)
+
+    def save(self, name: str, data: bytes) -> None:
+        self.data[name] = data
+        self.saved.append(name)
+
+
+class Progress:
+    """A `ProgressReporter` that records every report."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[float, str]] = []
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        self.events.append((fraction, message))
 
 
 # ---------------------------------------------------------------- object store
@@ -333,6 +366,8 @@ class IdempotencyRow:
 @dataclass
 class AuditRow:
     record: UsageRecord
+    latency_ms: int | None = None
+    unit_prices: dict[str, Decimal] | None = None
 
 
 @dataclass
@@ -856,7 +891,7 @@ class FakeArtifactRepository:
             raise NotFound(f"tasks/{artifact.task_id}/artifacts/{artifact.id}")
         table.put(key, artifact)
 
-    def pending(self, task_id: str) -> list[Artifact]:
+    def pending(self, task_id: str) -> builtins.list[Artifact]:
         found = [
             a
             for key, a in self._tables().artifacts.items()
@@ -872,12 +907,20 @@ class FakeAuditLogRepository:
     def __init__(self, tables: _Open) -> None:
         self._tables = tables
 
-    def add(self, record: UsageRecord, *, call_key: str) -> bool:
+    def add(
+        self,
+        record: UsageRecord,
+        *,
+        call_key: str,
+        latency_ms: int | None = None,
+        unit_prices: Mapping[str, Decimal] | None = None,
+    ) -> bool:
         table = self._tables().audit_logs
         key = (record.tenant_id, call_key)
         if key in table:
             return False
-        table.put(key, AuditRow(record))
+        prices = None if unit_prices is None else dict(unit_prices)
+        table.put(key, AuditRow(record, latency_ms, prices))
         return True
 
     def aggregate(
@@ -1073,7 +1116,17 @@ class FakeUnitOfWorkFactory:
 
 
 if TYPE_CHECKING:
-    from meeting_agent.ports import Clock, Database, ObjectStore, UnitOfWork, UnitOfWorkFactory
+    # A fake that drifts from its port fails type checking here (the repositories are
+    # checked where `FakeUnitOfWork` assigns them to its port-typed attributes).
+    from meeting_agent.ports import (
+        Checkpoints,
+        Clock,
+        Database,
+        ObjectStore,
+        ProgressReporter,
+        UnitOfWork,
+        UnitOfWorkFactory,
+    )
 
     def _conforms(
         clock: FakeClock,
@@ -1081,5 +1134,9 @@ if TYPE_CHECKING:
         db: FakeDatabase,
         uow: FakeUnitOfWork,
         factory: FakeUnitOfWorkFactory,
-    ) -> tuple[Clock, ObjectStore, Database, UnitOfWork, UnitOfWorkFactory]:
-        return clock, store, db, uow, factory
+        checkpoints: MemoryCheckpoints,
+        progress: Progress,
+    ) -> tuple[
+        Clock, ObjectStore, Database, UnitOfWork, UnitOfWorkFactory, Checkpoints, ProgressReporter
+    ]:
+        return clock, store, db, uow, factory, checkpoints, progress

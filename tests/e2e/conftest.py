@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from meeting_agent.v1 import (
@@ -23,6 +26,8 @@ from meeting_agent.v1 import (
     task_pb2,
     task_service_pb2,
     task_service_pb2_grpc,
+    transcript_pb2,
+    transcript_service_pb2,
     transcript_service_pb2_grpc,
     usage_service_pb2_grpc,
 )
@@ -30,6 +35,11 @@ from tests.harness.server import ServerThread, settings_for_tests
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+# What jfk.flac says.
+JFK = (
+    "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country."
+)
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +54,19 @@ def server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
         tmp_path_factory.mktemp("server"),
         storage={"max_upload_bytes": MAX_UPLOAD_BYTES},
         jobs={"backend": "rq", "redis_url": redis_url, "queue_name": "meeting-agent-api-tests"},
+    )
+    running = ServerThread(settings).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def inline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    """A server that runs its tasks itself, one at a time, with the local models: one
+    for each test module that asks for it."""
+    settings = settings_for_tests(
+        tmp_path_factory.mktemp("inline"),
+        jobs={"inline_workers": 1, "heartbeat_seconds": 0.5, "heartbeat_timeout_seconds": 5},
     )
     running = ServerThread(settings).start()
     yield running
@@ -113,19 +136,22 @@ class Client:
             audio_service_pb2.UploadAudioRequest(chunk=content[i : i + chunk])
             for i in range(0, len(content), chunk)
         ]
-        response = self.audio.UploadAudio(iter(requests), metadata=self.metadata)
+        response: audio_service_pb2.UploadAudioResponse = self.audio.UploadAudio(
+            iter(requests), metadata=self.metadata
+        )
         return response.upload
 
     def create_task(
-        self, *uploads: audio_pb2.Upload, request_id: str = "", **task_fields: object
+        self, *uploads: audio_pb2.Upload, request_id: str = "", **task_fields: Any
     ) -> task_pb2.Task:
         task = task_pb2.Task(
             audio_sources=[task_pb2.AudioSource(upload=u.name) for u in uploads], **task_fields
-        )  # type: ignore[arg-type]
-        return self.tasks.CreateTask(
+        )
+        created: task_pb2.Task = self.tasks.CreateTask(
             task_service_pb2.CreateTaskRequest(task=task, request_id=request_id),
             metadata=self.metadata,
         ).task
+        return created
 
 
 @pytest.fixture(scope="session")
@@ -161,7 +187,8 @@ class RpcFailure:
 def failure(error: grpc.RpcError) -> RpcFailure:
     """What a caller can branch on: the code, ErrorInfo reason and BadRequest fields."""
     status = rpc_status.from_call(error)
-    reason, fields, retry = "", set(), False
+    reason, retry = "", False
+    fields: set[str] = set()
     for detail in status.details if status else ():
         info, bad, retry_info = (
             error_details_pb2.ErrorInfo(),
@@ -176,3 +203,54 @@ def failure(error: grpc.RpcError) -> RpcFailure:
         elif detail.Unpack(retry_info):
             retry = True
     return RpcFailure(error.code(), reason, frozenset(fields), retry)
+
+
+def normalized(text: str) -> str:
+    """Lower case, punctuation as spaces, one space between words: text to compare."""
+    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
+
+
+def transcript_text(client: Client, name: str) -> str:
+    transcript: transcript_pb2.Transcript = client.transcripts.GetTranscript(
+        transcript_service_pb2.GetTranscriptRequest(name=f"{name}/transcript"),
+        metadata=client.metadata,
+    ).transcript
+    return " ".join(s.text for s in transcript.segments)
+
+
+def watch(client: Client, name: str, after: int = 0) -> list[task_service_pb2.WatchTaskResponse]:
+    """The task's events after `after` until it ends, heartbeats left out."""
+    return [
+        m
+        for m in client.tasks.WatchTask(
+            task_service_pb2.WatchTaskRequest(name=name, after_sequence=after),
+            metadata=client.metadata,
+            timeout=300,
+        )
+        if m.event.type != task_pb2.TASK_EVENT_TYPE_HEARTBEAT
+    ]
+
+
+def wait_transcribing(client: Client, name: str, percent: int) -> None:
+    """Until the task is `percent` done and still transcribing."""
+    for message in client.tasks.WatchTask(
+        task_service_pb2.WatchTaskRequest(name=name), metadata=client.metadata, timeout=300
+    ):
+        if (
+            message.event.stage == task_pb2.TASK_STAGE_TRANSCRIBE
+            and message.event.progress_percent >= percent
+        ):
+            return
+        assert not message.HasField("task"), "the task ended while still transcribing"
+    raise AssertionError("the stream ended")
+
+
+def health_status(channel: grpc.Channel, service: str = "") -> int:
+    """`Health/Check` of one service name (the empty name: the whole server)."""
+    # grpc_health ships no type information: the answer's status is an int by its proto.
+    status: int = (
+        health_pb2_grpc.HealthStub(channel)
+        .Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+        .status
+    )
+    return status

@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from google.protobuf import timestamp_pb2
@@ -21,8 +22,7 @@ from meeting_agent.adapters.providers.calls import ApiKey
 from meeting_agent.config_providers import default_prices
 from meeting_agent.service.billing import UNIT_PRICE_NAMES, Quantities, cost_of
 from meeting_agent.v1 import common_pb2, task_pb2, usage_service_pb2
-from tests.e2e.conftest import DATA, Client
-from tests.e2e.test_pipeline import watch
+from tests.e2e.conftest import DATA, Client, watch
 from tests.harness.server import ServerThread, settings_for_tests
 from tests.harness.vendors.azure import FakeAzureSpeech
 from tests.harness.vendors.gemini import FakeGemini
@@ -90,16 +90,15 @@ def client(server: ServerThread) -> Iterator[Client]:
         yield Client(channel, server.token("olu", TENANT))
 
 
-def _run(client: Client, **options: object) -> task_pb2.Task:
+def _run(client: Client, **options: Any) -> task_pb2.Task:
     task = client.create_task(
         client.upload((DATA / "jfk.flac").read_bytes(), filename="jfk.flac"),
         options=task_pb2.TaskOptions(**options),
-    )  # type: ignore[arg-type]
+    )
     return watch(client, task.name)[-1].task
 
 
 def _rows(server: ServerThread, task: str | None = None) -> list[AuditLogRow]:
-    assert server.container is not None
     stmt = select(AuditLogRow).where(AuditLogRow.tenant_id == TENANT).order_by(AuditLogRow.id)
     if task is not None:
         stmt = stmt.where(AuditLogRow.task_id == task)
@@ -111,12 +110,13 @@ def _usage(client: Client) -> usage_service_pb2.GetUsageResponse:
     start, end = timestamp_pb2.Timestamp(), timestamp_pb2.Timestamp()
     start.FromDatetime(datetime.now(UTC) - timedelta(days=1))
     end.FromDatetime(datetime.now(UTC) + timedelta(minutes=1))
-    return client.usage.GetUsage(
+    usage: usage_service_pb2.GetUsageResponse = client.usage.GetUsage(
         usage_service_pb2.GetUsageRequest(
             start_time=start, end_time=end, group_by=[usage_service_pb2.USAGE_DIMENSION_PROVIDER]
         ),
         metadata=client.metadata,
     )
+    return usage
 
 
 def test_every_attempt_is_a_row_with_the_vendors_answer(

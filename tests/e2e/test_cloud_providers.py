@@ -7,11 +7,10 @@ The vendors are local HTTP servers written from their documentation
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import grpc
 import pytest
@@ -29,38 +28,18 @@ from meeting_agent.v1 import (
     transcript_service_pb2,
     usage_service_pb2,
 )
-from tests.e2e.conftest import DATA, Client, failure
-from tests.e2e.test_pipeline import watch
+from tests.e2e.conftest import DATA, Client, failure, watch
 from tests.harness.server import ServerThread, settings_for_tests
-from tests.harness.vendors.azure import FakeAzureSpeech
-from tests.harness.vendors.gemini import FakeGemini
-from tests.harness.vendors.iflytek import IflytekFake
-from tests.harness.vendors.openai_compat import FakeOpenAiCompatible
-from tests.harness.vendors.volcengine import VolcengineFake
+from tests.harness.vendors.fleet import Vendors, running_vendors
 
 AZURE_KEYS = ("azure-key-1", "azure-key-2")
 GEMINI_KEYS = ("gemini-key-1",)
 
 
-@dataclass
-class Vendors:
-    azure: FakeAzureSpeech
-    gemini: FakeGemini
-    llm: FakeOpenAiCompatible
-    volcengine: VolcengineFake
-    iflytek: IflytekFake
-
-
 @pytest.fixture(scope="module")
 def vendors() -> Iterator[Vendors]:
-    with contextlib.ExitStack() as stack:
-        yield Vendors(
-            azure=stack.enter_context(FakeAzureSpeech(keys=AZURE_KEYS)),
-            gemini=stack.enter_context(FakeGemini(keys=GEMINI_KEYS)),
-            llm=stack.enter_context(FakeOpenAiCompatible(models=("qwen2.5:14b",), flavor="ollama")),
-            volcengine=stack.enter_context(VolcengineFake(pending_polls=1)),
-            iflytek=stack.enter_context(IflytekFake(pending_polls=1, estimate_ms=50)),
-        )
+    with running_vendors(azure_keys=AZURE_KEYS, gemini_keys=GEMINI_KEYS) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -125,10 +104,10 @@ def client(server: ServerThread) -> Iterator[Client]:
         yield Client(channel, server.token("olu", "cloud-tenant"))
 
 
-def run_task(client: Client, **options: object) -> task_pb2.Task:
+def run_task(client: Client, **options: Any) -> task_pb2.Task:
     task = client.create_task(
         client.upload((DATA / "jfk.flac").read_bytes(), filename="jfk.flac"),
-        options=task_pb2.TaskOptions(**options),  # type: ignore[arg-type]
+        options=task_pb2.TaskOptions(**options),
         labels={"team": "research"},
     )
     return watch(client, task.name)[-1].task
@@ -238,7 +217,6 @@ def _audit(
     server: ServerThread, *, tenant: str = "cloud-tenant", task: str | None = None
 ) -> list[AuditLogRow]:
     """The audit rows as stored, read through the ORM so money keeps its Decimal type."""
-    assert server.container is not None
     stmt = select(AuditLogRow).where(AuditLogRow.tenant_id == tenant)
     if task is not None:
         stmt = stmt.where(AuditLogRow.task_id == task)
@@ -247,7 +225,6 @@ def _audit(
 
 
 def _attempts(server: ServerThread, name: str) -> int:
-    assert server.container is not None
     with server.container.database.engine.connect() as conn:
         return int(
             conn.execute(

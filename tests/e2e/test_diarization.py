@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,24 +17,12 @@ from meeting_agent.v1 import (
     transcript_pb2,
     transcript_service_pb2,
 )
-from tests.e2e.conftest import DATA, Client
-from tests.e2e.test_pipeline import watch
-from tests.harness.server import ServerThread, settings_for_tests
+from tests.e2e.conftest import DATA, Client, watch
+from tests.harness.server import ServerThread
 
 pytestmark = pytest.mark.skipif(
     shutil.which("espeak-ng") is None, reason="needs Debian's espeak-ng"
 )
-
-
-@pytest.fixture(scope="module")
-def inline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    settings = settings_for_tests(
-        tmp_path_factory.mktemp("diarization"),
-        jobs={"inline_workers": 1, "heartbeat_seconds": 0.5, "heartbeat_timeout_seconds": 5},
-    )
-    running = ServerThread(settings).start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +32,16 @@ def client(inline_server: ServerThread) -> Iterator[Client]:
 
 
 def transcribe(
-    client: Client, audio: Path, **options: object
-) -> tuple[task_pb2.Task, transcript_pb2.Transcript, list[int]]:
+    client: Client, audio: Path, **options: Any
+) -> tuple[task_pb2.Task, transcript_pb2.Transcript, list[task_pb2.TaskStage]]:
     task = client.create_task(
         client.upload(audio.read_bytes(), filename=audio.name),
         options=task_pb2.TaskOptions(**options),
-    )  # type: ignore[arg-type]
+    )
     messages = watch(client, task.name)
     final = messages[-1].task
     assert final.state == task_pb2.TASK_STATE_SUCCEEDED, final.error.message
-    transcript = client.transcripts.GetTranscript(
+    transcript: transcript_pb2.Transcript = client.transcripts.GetTranscript(
         transcript_service_pb2.GetTranscriptRequest(
             name=f"{task.name}/transcript", view=transcript_pb2.TRANSCRIPT_VIEW_FULL
         ),

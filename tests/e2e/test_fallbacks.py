@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
@@ -26,12 +26,9 @@ from meeting_agent.v1 import (
     task_service_pb2,
     transcript_service_pb2,
 )
-from tests.e2e.conftest import DATA, Client
-from tests.e2e.test_pipeline import watch
+from tests.e2e.conftest import DATA, Client, watch
 from tests.harness.server import ServerThread, settings_for_tests
-from tests.harness.vendors.azure import FakeAzureSpeech
-from tests.harness.vendors.gemini import FakeGemini
-from tests.harness.vendors.openai_compat import FakeOpenAiCompatible
+from tests.harness.vendors.fleet import Vendors, running_vendors
 from tests.harness.vendors.silent import SilentServer
 
 AZURE_KEYS = ("azure-key-1",)
@@ -40,32 +37,14 @@ GEMINI_KEYS = ("gemini-key-1",)
 NOTHING_LISTENS = "http://127.0.0.1:9"
 
 
-@dataclass
-class Vendors:
-    azure: FakeAzureSpeech
-    gemini: FakeGemini
-    llm: FakeOpenAiCompatible
-
-
 @pytest.fixture(scope="module")
 def vendors() -> Iterator[Vendors]:
-    with contextlib.ExitStack() as stack:
-        yield Vendors(
-            azure=stack.enter_context(FakeAzureSpeech(keys=AZURE_KEYS)),
-            gemini=stack.enter_context(FakeGemini(keys=GEMINI_KEYS)),
-            llm=stack.enter_context(FakeOpenAiCompatible(models=("qwen2.5:14b",), flavor="ollama")),
-        )
+    with running_vendors(azure_keys=AZURE_KEYS, gemini_keys=GEMINI_KEYS) as running:
+        yield running
 
 
-def _server(
-    tmp_path_factory: pytest.TempPathFactory,
-    vendors: Vendors,
-    *,
-    name: str,
-    llm_url: str,
-    llm_order: list[str],
-) -> ServerThread:
-    providers = {
+def _providers(vendors: Vendors, *, llm_url: str, llm_order: list[str]) -> dict[str, Any]:
+    return {
         "asr_order": ["azure", "gemini"],
         "llm_order": llm_order,
         # The default api-version (2024-11-15), which takes no phrase lists.
@@ -90,22 +69,23 @@ def _server(
             "max_attempts": 1,
         },
     }
+
+
+@contextlib.contextmanager
+def _deployment(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    providers: dict[str, Any],
+    *,
+    max_attempts: int = 1,
+) -> Iterator[Client]:
+    """A server of its own with these providers, and a client of it."""
     settings = settings_for_tests(
-        tmp_path_factory.mktemp(name), providers=providers, processing={"max_attempts": 1}
+        tmp_path_factory.mktemp(name),
+        providers=providers,
+        processing={"max_attempts": max_attempts},
     )
-    return ServerThread(settings).start()
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> Iterator[Client]:
-    """A deployment whose LLM server is down, with extractive minutes after it."""
-    running = _server(
-        tmp_path_factory,
-        vendors,
-        name="llm-down",
-        llm_url=NOTHING_LISTENS,
-        llm_order=["ollama", "extractive"],
-    )
+    running = ServerThread(settings).start()
     try:
         with running.channel() as channel:
             yield Client(channel, running.token("olu", "fallback-tenant"))
@@ -113,15 +93,23 @@ def client(tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> Iterat
         running.stop()
 
 
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory, vendors: Vendors) -> Iterator[Client]:
+    """A deployment whose LLM server is down, with extractive minutes after it."""
+    providers = _providers(vendors, llm_url=NOTHING_LISTENS, llm_order=["ollama", "extractive"])
+    with _deployment(tmp_path_factory, "llm-down", providers) as client:
+        yield client
+
+
 def _run(
-    client: Client, *, hotword_set: str = "", **options: object
+    client: Client, *, hotword_set: str = "", **options: Any
 ) -> tuple[task_pb2.Task, list[task_pb2.TaskEvent]]:
     upload = client.upload((DATA / "jfk.flac").read_bytes(), filename="jfk.flac")
     task = client.create_task(
         upload, display_name="JFK", options=task_pb2.TaskOptions(hotword_set=hotword_set, **options)
-    )  # type: ignore[arg-type]
+    )
     events = [m.event for m in watch(client, task.name)]
-    fetched = client.tasks.GetTask(
+    fetched: task_pb2.Task = client.tasks.GetTask(
         task_service_pb2.GetTaskRequest(name=task.name), metadata=client.metadata
     ).task
     return fetched, events
@@ -132,20 +120,21 @@ def _warnings(events: list[task_pb2.TaskEvent]) -> list[task_pb2.TaskEvent]:
 
 
 def _artifact(client: Client, task: task_pb2.Task) -> artifact_pb2.Artifact:
-    artifacts = client.minutes.ListArtifacts(
+    listed: minutes_service_pb2.ListArtifactsResponse = client.minutes.ListArtifacts(
         minutes_service_pb2.ListArtifactsRequest(parent=task.name), metadata=client.metadata
-    ).artifacts
-    assert len(artifacts) == 1
-    return artifacts[0]
+    )
+    assert len(listed.artifacts) == 1
+    return listed.artifacts[0]
 
 
 def _markdown(client: Client, artifact: artifact_pb2.Artifact) -> str:
-    return client.minutes.ExportArtifact(
+    content: bytes = client.minutes.ExportArtifact(
         minutes_service_pb2.ExportArtifactRequest(
             name=artifact.name, format=artifact_pb2.MINUTES_FORMAT_MARKDOWN
         ),
         metadata=client.metadata,
-    ).content.decode()
+    ).content
+    return content.decode()
 
 
 def test_minutes_from_a_fallback_say_so_on_the_artifact_the_task_and_the_markdown(
@@ -230,16 +219,10 @@ def test_minutes_that_may_not_fall_back_fail_with_the_llms_reason(client: Client
 def test_an_order_without_extractive_never_falls_back_to_it(
     tmp_path_factory: pytest.TempPathFactory, vendors: Vendors
 ) -> None:
-    running = _server(
-        tmp_path_factory, vendors, name="llm-only", llm_url=NOTHING_LISTENS, llm_order=["ollama"]
-    )
-    try:
-        with running.channel() as channel:
-            client = Client(channel, running.token())
-            task, _ = _run(client)
-            artifact = _artifact(client, task)
-    finally:
-        running.stop()
+    providers = _providers(vendors, llm_url=NOTHING_LISTENS, llm_order=["ollama"])
+    with _deployment(tmp_path_factory, "llm-only", providers) as client:
+        task, _ = _run(client)
+        artifact = _artifact(client, task)
 
     assert task.state == task_pb2.TASK_STATE_FAILED
     assert task.error.code == grpc.StatusCode.UNAVAILABLE.value[0]
@@ -250,21 +233,13 @@ def test_an_order_without_extractive_never_falls_back_to_it(
 def test_minutes_from_the_first_provider_carry_no_fallback(
     tmp_path_factory: pytest.TempPathFactory, vendors: Vendors
 ) -> None:
-    running = _server(
-        tmp_path_factory,
-        vendors,
-        name="llm-up",
-        llm_url=vendors.llm.base_url,
-        llm_order=["ollama", "extractive"],
+    providers = _providers(
+        vendors, llm_url=vendors.llm.base_url, llm_order=["ollama", "extractive"]
     )
-    try:
-        with running.channel() as channel:
-            client = Client(channel, running.token())
-            task, events = _run(client)
-            artifact = _artifact(client, task)
-            markdown = _markdown(client, artifact)
-    finally:
-        running.stop()
+    with _deployment(tmp_path_factory, "llm-up", providers) as client:
+        task, events = _run(client)
+        artifact = _artifact(client, task)
+        markdown = _markdown(client, artifact)
 
     assert task.state == task_pb2.TASK_STATE_SUCCEEDED, task.error
     assert artifact.llm_provider == "ollama" and not artifact.HasField("fallback")
@@ -273,14 +248,15 @@ def test_minutes_from_the_first_provider_carry_no_fallback(
 
 
 def _hotword_set(client: Client, *phrases: str) -> str:
-    return client.hotwords.CreateHotwordSet(
+    created: hotword_set_pb2.HotwordSet = client.hotwords.CreateHotwordSet(
         hotword_set_service_pb2.CreateHotwordSetRequest(
             hotword_set=hotword_set_pb2.HotwordSet(
                 display_name="names", hotwords=[hotword_set_pb2.Hotword(phrase=p) for p in phrases]
             )
         ),
         metadata=client.metadata,
-    ).hotword_set.name
+    ).hotword_set
+    return created.name
 
 
 def test_hotwords_a_recogniser_cannot_take_are_warned_about(
@@ -355,17 +331,9 @@ def test_a_provider_that_never_answers_is_failed_over_within_the_tasks_budget(
                 **hanging,
             },
         }
-        settings = settings_for_tests(
-            tmp_path_factory.mktemp("hanging"), providers=providers, processing={"max_attempts": 3}
-        )
-        running = ServerThread(settings).start()
-        try:
-            with running.channel() as channel:
-                client = Client(channel, running.token())
-                task, _ = _run(client)
-                artifact = _artifact(client, task)
-        finally:
-            running.stop()
+        with _deployment(tmp_path_factory, "hanging", providers, max_attempts=3) as client:
+            task, _ = _run(client)
+            artifact = _artifact(client, task)
 
     assert task.state == task_pb2.TASK_STATE_SUCCEEDED, task.error
     by_output = {f.output: f for f in task.fallbacks}
@@ -396,16 +364,8 @@ def test_a_spent_budget_fails_the_task_with_provider_timeout_and_no_retry(
                 "task_budget_seconds": 3,
             },
         }
-        settings = settings_for_tests(
-            tmp_path_factory.mktemp("spent"), providers=providers, processing={"max_attempts": 3}
-        )
-        running = ServerThread(settings).start()
-        try:
-            with running.channel() as channel:
-                client = Client(channel, running.token())
-                task, events = _run(client)
-        finally:
-            running.stop()
+        with _deployment(tmp_path_factory, "spent", providers, max_attempts=3) as client:
+            task, events = _run(client)
 
     assert task.state == task_pb2.TASK_STATE_FAILED
     info = error_details_pb2.ErrorInfo()

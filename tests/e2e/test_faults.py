@@ -23,9 +23,8 @@ from sqlalchemy import create_engine, text
 
 from meeting_agent.adapters.jobs.rq_queue import LIVENESS_PREFIX, job_id_for
 from meeting_agent.v1 import task_pb2, task_service_pb2, transcript_service_pb2
-from tests.e2e.conftest import DATA, Client
+from tests.e2e.conftest import DATA, Client, wait_transcribing, watch
 from tests.e2e.test_lifecycle import _long_recording
-from tests.e2e.test_pipeline import watch
 from tests.e2e.test_rq_pipeline import PROFILE, Worker, _descendants
 from tests.harness.postgres import temporary_database
 from tests.harness.redis import LocalRedis, local_redis
@@ -53,7 +52,7 @@ def profile(tmp_path: Path, redis: LocalRedis, postgres_url: str) -> Iterator[di
             "database_url": url.render_as_string(False),
             "auto_migrate": True,
             **PROFILE,
-            "jobs": {**PROFILE["jobs"], "redis_url": redis.url},  # type: ignore[dict-item]
+            "jobs": {**PROFILE["jobs"], "redis_url": redis.url},
             "asr": {"chunk_seconds": 20},
         }
 
@@ -83,19 +82,6 @@ def _log(directory: Path) -> str:
         f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
         for p in sorted(directory.glob("*.log"))
     )
-
-
-def _wait_transcribing(client: Client, name: str, percent: int = 12) -> None:
-    for message in client.tasks.WatchTask(
-        task_service_pb2.WatchTaskRequest(name=name), metadata=client.metadata, timeout=300
-    ):
-        if (
-            message.event.stage == task_pb2.TASK_STAGE_TRANSCRIBE
-            and message.event.progress_percent >= percent
-        ):
-            return
-        assert not message.HasField("task"), "the task ended first"
-    raise AssertionError("the stream ended")
 
 
 def _rows(profile: dict[str, object], sql: str, **params: object) -> list[tuple[object, ...]]:
@@ -130,7 +116,7 @@ def test_watchers_ride_out_a_redis_restart(
         threads = [threading.Thread(target=follow) for _ in range(100)]
         for thread in threads:
             thread.start()
-        _wait_transcribing(client, task.name)
+        wait_transcribing(client, task.name, 12)
         redis.stop(cleanup=False)
         time.sleep(2)  # an outage long enough for every connection to notice
         redis.start()
@@ -202,7 +188,7 @@ def test_an_orphan_runs_before_tasks_created_after_it(
         (tmp_path / "first").mkdir()
         with workers(profile, tmp_path / "first", 1) as (first,):
             orphan = client.create_task(client.upload(recording, filename="long.wav"))
-            _wait_transcribing(client, orphan.name)
+            wait_transcribing(client, orphan.name, 12)
             first.kill()
         # Created after the orphan's worker died, while no worker is alive.
         later = [client.create_task(client.upload(JFK)) for _ in range(2)]
@@ -251,7 +237,7 @@ def test_sigterm_to_a_worker_and_its_job_together(
             workers(profile, tmp_path, 1) as (other,),
         ):
             task = client.create_task(client.upload(recording, filename="long.wav"))
-            _wait_transcribing(client, task.name)
+            wait_transcribing(client, task.name, 12)
             task_id = task.name.split("/")[1]
             # Either worker may have taken it: the one to stop is the one running it.
             first = one if _runs(profile, task_id) == one.process.pid else other

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast
 
 import grpc
 import pytest
@@ -93,13 +93,17 @@ class RandomRequests:
             FD.TYPE_SFIXED64,
         )
         bits = 64 if wide else 32
+        low: int
+        high: int
         low, high = (0, 2**bits - 1) if unsigned else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
         value = rng.choice([0, 1, -1, 2, 50, 1001, low, high, rng.randrange(low, high)])
         return min(max(value, low), high)
 
     def fill(self, message: Message, depth: int = 0) -> Message:
         rng = self.rng
-        for field in message.DESCRIPTOR.fields:
+        # The C (upb) descriptors implement the pure-Python descriptors' interface.
+        kind = cast(descriptor.Descriptor, message.DESCRIPTOR)
+        for field in kind.fields:
             if rng.random() < 0.4:
                 continue
             if field.is_repeated:
@@ -114,10 +118,9 @@ class RandomRequests:
 
     def _fill_map(self, message: Message, field: descriptor.FieldDescriptor, depth: int) -> None:
         target = getattr(message, field.name)
-        key_field, value_field = (
-            field.message_type.fields_by_name["key"],
-            field.message_type.fields_by_name["value"],
-        )
+        entry = field.message_type
+        assert entry is not None
+        key_field, value_field = entry.fields_by_name["key"], entry.fields_by_name["value"]
         for _ in range(self.rng.choice([1, 2, 20])):
             key = self._scalar(key_field)
             if value_field.message_type is not None:
@@ -140,7 +143,8 @@ class RandomRequests:
             return
         setattr(message, field.name, self._scalar(field))
 
-    def _message(self, target: Message, kind: descriptor.Descriptor, depth: int) -> None:
+    def _message(self, target: Any, kind: descriptor.Descriptor, depth: int) -> None:
+        # `target` is a message of a kind known only at run time: its fields are dynamic.
         name = kind.full_name
         rng = self.rng
         if name == "google.protobuf.Timestamp":
@@ -176,6 +180,7 @@ class RandomRequests:
                 ]
             )
         if kind == FD.TYPE_ENUM:
+            assert field.enum_type is not None
             numbers = [v.number for v in field.enum_type.values]
             return self.rng.choice([*numbers, max(numbers) + 1, 99, -1])
         return self.integer(field)
@@ -188,7 +193,7 @@ def _methods() -> Iterator[tuple[str, descriptor.MethodDescriptor]]:
                 yield f"{service.name}.{method.name}", method
 
 
-def _message_class(kind: descriptor.Descriptor) -> Callable[[], Message]:
+def _message_class(kind: descriptor.Descriptor) -> type[Message]:
     from google.protobuf import message_factory
 
     return message_factory.GetMessageClass(kind)

@@ -26,9 +26,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import create_engine, text
 
 from meeting_agent.auth import mint_dev_token
-from meeting_agent.v1 import task_pb2, task_service_pb2
-from tests.e2e.conftest import DATA, Client
-from tests.e2e.test_pipeline import watch
+from meeting_agent.v1 import task_pb2
+from tests.e2e.conftest import DATA, Client, health_status, wait_transcribing, watch
 from tests.e2e.test_rq_pipeline import PROFILE, Worker
 from tests.harness.postgres import LocalPostgres, PostgresUnavailable, find_bin_dir
 from tests.harness.redis import local_redis
@@ -37,14 +36,6 @@ from tests.harness.server import ServerThread, settings_for_tests
 ROOT = Path(__file__).resolve().parents[2]
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-
-
-def _check(channel: grpc.Channel, service: str) -> int:
-    return (
-        health_pb2_grpc.HealthStub(channel)
-        .Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
-        .status
-    )
 
 
 class HealthWatch:
@@ -116,7 +107,7 @@ def test_a_redis_outage_leaves_the_server_ready(tmp_path: Path) -> None:
                 redis.stop(cleanup=False)
                 queue_health.until(NOT_SERVING)
                 for name in ("", "readiness", "meeting_agent.v1.TaskService", "liveness"):
-                    assert _check(channel, name) == SERVING, name
+                    assert health_status(channel, name) == SERVING, name
                 # Work is still accepted; it waits in the database for the queue.
                 client = Client(channel, running.token())
                 task = client.create_task(client.upload((DATA / "jfk.flac").read_bytes()))
@@ -158,9 +149,9 @@ def test_a_database_outage_makes_the_server_unready_not_dead(
 
             private_postgres.stop(cleanup=False)
             readiness.until(NOT_SERVING)
-            assert _check(channel, "") == NOT_SERVING
+            assert health_status(channel, "") == NOT_SERVING
             # Kubernetes must not restart a pod because its database is away.
-            assert _check(channel, "liveness") == SERVING
+            assert health_status(channel, "liveness") == SERVING
 
             private_postgres.start()
             readiness.until(SERVING)
@@ -236,19 +227,6 @@ class ServerProcess:
         self._log.close()
 
 
-def _wait_transcribing(client: Client, name: str, percent: int) -> None:
-    for message in client.tasks.WatchTask(
-        task_service_pb2.WatchTaskRequest(name=name), metadata=client.metadata, timeout=300
-    ):
-        if (
-            message.event.stage == task_pb2.TASK_STAGE_TRANSCRIBE
-            and message.event.progress_percent >= percent
-        ):
-            return
-        assert not message.HasField("task"), "the task ended before it could be interrupted"
-    raise AssertionError("the stream ended")
-
-
 def _task_row(database_url: str, task_id: str) -> tuple[str, int]:
     engine = create_engine(database_url)
     with engine.connect() as connection:
@@ -273,7 +251,7 @@ def test_sigterm_hands_an_inline_job_back_and_the_next_start_resumes_it(tmp_path
         with grpc.insecure_channel(first.address) as channel:
             client = Client(channel, token)
             task = client.create_task(client.upload(recording, filename="long.wav"))
-            _wait_transcribing(client, task.name, 15)
+            wait_transcribing(client, task.name, 15)
         took = first.terminate(timeout=grace + 15)
     finally:
         first.close()
@@ -312,7 +290,7 @@ def rq_profile(tmp_path: Path, redis_url: str, postgres_url: str) -> Iterator[di
             "database_url": url.render_as_string(False),
             "auto_migrate": True,
             **PROFILE,
-            "jobs": {**PROFILE["jobs"], "redis_url": redis_url},  # type: ignore[dict-item]
+            "jobs": {**PROFILE["jobs"], "redis_url": redis_url},
             "asr": {"chunk_seconds": 20},
         }
 
@@ -330,7 +308,7 @@ def test_sigterm_to_a_worker_hands_its_job_back(tmp_path: Path, rq_profile) -> N
         with running.channel() as channel:
             client = Client(channel, running.token())
             task = client.create_task(client.upload(recording, filename="long.wav"))
-            _wait_transcribing(client, task.name, 15)
+            wait_transcribing(client, task.name, 15)
 
             started = time.monotonic()
             first.process.send_signal(signal.SIGTERM)

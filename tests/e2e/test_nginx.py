@@ -21,8 +21,7 @@ from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from meeting_agent.v1 import task_pb2, task_service_pb2
-from tests.e2e.conftest import DATA, Client
-from tests.e2e.test_pipeline import watch
+from tests.e2e.conftest import DATA, Client, watch
 from tests.harness.server import ServerThread, settings_for_tests
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import pytest
@@ -19,16 +20,17 @@ from tests.e2e.conftest import Client, failure
 
 
 def _mappings(client: Client, task_name: str) -> transcript_pb2.SpeakerMappings:
-    return client.transcripts.GetSpeakerMappings(
+    mappings: transcript_pb2.SpeakerMappings = client.transcripts.GetSpeakerMappings(
         transcript_service_pb2.GetSpeakerMappingsRequest(name=f"{task_name}/speakerMappings"),
         metadata=client.metadata,
     ).speaker_mappings
+    return mappings
 
 
 def _update(
     client: Client, task_name: str, mask: list[str], etag: str = "", **people: str
 ) -> transcript_pb2.SpeakerMappings:
-    return client.transcripts.UpdateSpeakerMappings(
+    updated: transcript_pb2.SpeakerMappings = client.transcripts.UpdateSpeakerMappings(
         transcript_service_pb2.UpdateSpeakerMappingsRequest(
             speaker_mappings=transcript_pb2.SpeakerMappings(
                 name=f"{task_name}/speakerMappings",
@@ -41,6 +43,7 @@ def _update(
         ),
         metadata=client.metadata,
     ).speaker_mappings
+    return updated
 
 
 def test_speaker_mappings_follow_the_field_mask(alice: Client, jfk: bytes) -> None:
@@ -96,7 +99,8 @@ def test_minutes_need_a_transcript(alice: Client, jfk: bytes) -> None:
     assert (got.code, got.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "TRANSCRIPT_NOT_READY")
 
 
-def _range(days: int) -> dict[str, timestamp_pb2.Timestamp]:
+def _range(days: int) -> dict[str, Any]:
+    """`start_time` and `end_time` of a usage request, as its keyword arguments."""
     start, end = timestamp_pb2.Timestamp(), timestamp_pb2.Timestamp()
     now = datetime.now(UTC)
     start.FromDatetime(now - timedelta(days=days))
@@ -133,15 +137,15 @@ def test_usage_is_empty_before_any_paid_call(alice: Client) -> None:
         "after-year-9999",
     ],
 )
-def test_usage_validates_its_request(alice: Client, kwargs: dict[str, object], field: str) -> None:
-    request_fields: dict[str, object] = _range(int(kwargs.pop("days", 7)))  # type: ignore[call-overload]
+def test_usage_validates_its_request(alice: Client, kwargs: dict[str, Any], field: str) -> None:
+    request_fields = _range(int(kwargs.pop("days", 7)))
     request_fields.update({k: v for k, v in kwargs.items() if v is not None})
     for k in [k for k, v in kwargs.items() if v is None]:
         request_fields.pop(k)
 
     with pytest.raises(grpc.RpcError) as caught:
         alice.usage.GetUsage(
-            usage_service_pb2.GetUsageRequest(**request_fields),  # type: ignore[arg-type]
+            usage_service_pb2.GetUsageRequest(**request_fields),
             metadata=alice.metadata,
         )
 

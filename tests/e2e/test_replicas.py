@@ -21,8 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from meeting_agent.auth import mint_dev_token
 from meeting_agent.v1 import task_pb2, task_service_pb2
-from tests.e2e.conftest import DATA, Client
-from tests.e2e.test_pipeline import JFK, normalized, transcript_text, watch
+from tests.e2e.conftest import DATA, JFK, Client, normalized, transcript_text, watch
 from tests.e2e.test_rq_pipeline import PROFILE, Worker, _env, _log
 from tests.harness.postgres import temporary_database
 from tests.harness.server import settings_for_tests
@@ -116,7 +115,7 @@ def deployment(tmp_path: Path, redis_url: str, postgres_url: str) -> Iterator[di
             "auto_migrate": True,
             **PROFILE,
             "jobs": {
-                **PROFILE["jobs"],  # type: ignore[dict-item]
+                **PROFILE["jobs"],
                 "redis_url": redis_url,
             },
         }
@@ -213,7 +212,7 @@ def test_pods_that_share_only_the_database_redis_and_the_bucket(
             "database_url": url.render_as_string(False),
             "auto_migrate": True,
             **PROFILE,
-            "jobs": {**PROFILE["jobs"], "redis_url": redis_url},  # type: ignore[dict-item]
+            "jobs": {**PROFILE["jobs"], "redis_url": redis_url},
             "storage": storage,
             "auth": {
                 "dev_key": False,

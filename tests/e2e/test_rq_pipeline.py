@@ -15,20 +15,20 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from meeting_agent.v1 import minutes_service_pb2, task_pb2, task_service_pb2
-from tests.e2e.conftest import DATA, Client
-from tests.e2e.test_pipeline import JFK, normalized, watch
+from tests.e2e.conftest import DATA, JFK, Client, normalized, watch
 from tests.harness.postgres import temporary_database
 from tests.harness.redis import local_redis
 from tests.harness.server import ServerThread, settings_for_tests
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PROFILE = {
+PROFILE: dict[str, dict[str, Any]] = {
     "jobs": {
         "backend": "rq",
         "heartbeat_seconds": 0.5,
@@ -62,7 +62,7 @@ def production(tmp_path: Path, redis_url: str, postgres_url: str) -> Iterator[di
             "auto_migrate": True,
             **PROFILE,
         }
-        profile["jobs"] = {**PROFILE["jobs"], "redis_url": redis_url}  # type: ignore[dict-item]
+        profile["jobs"] = {**PROFILE["jobs"], "redis_url": redis_url}
         yield profile
 
 
@@ -219,7 +219,6 @@ def _checkpoints(server: ServerThread, task_name: str) -> dict[str, tuple[int, i
 
 
 def _attempts(server: ServerThread, task_name: str) -> int:
-    assert server.container is not None
     with server.container.database.engine.connect() as conn:
         return int(
             conn.execute(
@@ -240,7 +239,7 @@ def test_a_task_accepted_while_redis_is_down_is_not_lost(tmp_path: Path, postgre
             "auto_migrate": True,
             **PROFILE,
             "jobs": {**PROFILE["jobs"], "redis_url": redis.url},
-        }  # type: ignore[dict-item]
+        }
         running = ServerThread(
             settings_for_tests(tmp_path, **{k: v for k, v in profile.items() if k != "data_dir"})
         ).start()

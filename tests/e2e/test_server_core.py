@@ -12,37 +12,30 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
 from meeting_agent.api.server import SERVICE_NAMES
 from meeting_agent.auth import mint_dev_token
+from meeting_agent.config import Settings
 from meeting_agent.service.uploads import UploadService
 from meeting_agent.v1 import capabilities_service_pb2, task_service_pb2
-from tests.e2e.conftest import Client, failure
+from tests.e2e.conftest import Client, failure, health_status
 from tests.harness.server import ServerThread, settings_for_tests
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _health(channel: grpc.Channel, service: str = "") -> int:
-    return (
-        health_pb2_grpc.HealthStub(channel)
-        .Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
-        .status
-    )
-
-
 def test_health_is_serving_for_every_service_without_a_token(channel: grpc.Channel) -> None:
     deadline = time.monotonic() + 10
-    while _health(channel) != health_pb2.HealthCheckResponse.SERVING:
+    while health_status(channel) != health_pb2.HealthCheckResponse.SERVING:
         assert time.monotonic() < deadline, "server never became SERVING"
         time.sleep(0.1)
 
     for service in SERVICE_NAMES:
-        assert _health(channel, service) == health_pb2.HealthCheckResponse.SERVING
+        assert health_status(channel, service) == health_pb2.HealthCheckResponse.SERVING
 
 
 def test_reflection_describes_every_service_without_a_token(channel: grpc.Channel) -> None:
@@ -164,7 +157,9 @@ def test_sigterm_goes_not_serving_then_drains_and_exits_cleanly(
     assert heartbeat_after_signal.event.sequence == 1
 
 
-def _drain_while_watching(process: subprocess.Popen[str], settings) -> tuple[int, object]:
+def _drain_while_watching(
+    process: subprocess.Popen[str], settings: Settings
+) -> tuple[int, task_service_pb2.WatchTaskResponse]:
     """Watch a task, send SIGTERM, and see health flip while the stream keeps going."""
     port = _port_from_log(process)
     with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
@@ -181,8 +176,8 @@ def _drain_while_watching(process: subprocess.Popen[str], settings) -> tuple[int
 
         process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
-        during_drain = _health(ch)
-        heartbeat_after_signal = next(stream)
+        during_drain = health_status(ch)
+        heartbeat_after_signal: task_service_pb2.WatchTaskResponse = next(stream)
 
     assert process.wait(timeout=30) == 0
     return during_drain, heartbeat_after_signal
@@ -202,7 +197,7 @@ def _wait_serving(channel: grpc.Channel) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
-            if _health(channel) == health_pb2.HealthCheckResponse.SERVING:
+            if health_status(channel) == health_pb2.HealthCheckResponse.SERVING:
                 return
         except grpc.RpcError:
             pass

@@ -16,9 +16,10 @@ from tests.e2e.conftest import Client, failure
 
 
 def _get(client: Client, name: str) -> task_pb2.Task:
-    return client.tasks.GetTask(
+    task: task_pb2.Task = client.tasks.GetTask(
         task_service_pb2.GetTaskRequest(name=name), metadata=client.metadata
     ).task
+    return task
 
 
 def _events(client: Client, name: str, after: int = 0) -> list[task_service_pb2.WatchTaskResponse]:

@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from meeting_agent.v1 import audio_pb2, audio_service_pb2, task_pb2
-from tests.e2e.conftest import DATA, Client
-from tests.e2e.test_pipeline import JFK, normalized, transcript_text, watch
+from tests.e2e.conftest import DATA, JFK, Client, normalized, transcript_text, watch
 from tests.harness.server import ServerThread, settings_for_tests
 from tests.harness.tos import FakeTos
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from meeting_agent.v1 import common_pb2, task_pb2, task_service_pb2
-from tests.e2e.conftest import DATA, Client
-from tests.e2e.test_pipeline import watch
+from tests.e2e.conftest import DATA, Client, watch
 from tests.harness.server import ServerThread, settings_for_tests
 from tests.harness.vendors.gemini import FakeGemini
 

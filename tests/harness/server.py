@@ -37,12 +37,18 @@ class ServerThread:
         self.settings = settings
         self._customize = customize
         self.port = 0
-        self.container: Container | None = None
+        self._container: Container | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="meeting-agent-server", daemon=True)
+
+    @property
+    def container(self) -> Container:
+        """What the server runs on, once `start` has returned."""
+        assert self._container is not None, "the server has not started"
+        return self._container
 
     @property
     def address(self) -> str:
@@ -67,7 +73,7 @@ class ServerThread:
         container = bootstrap(self.settings)
         if self._customize is not None:
             self._customize(container)
-        self.container = container
+        self._container = container
         running: RunningServer = await start_server(container, build_authenticator(self.settings))
         self.port = running.port
         self._loop = asyncio.get_running_loop()

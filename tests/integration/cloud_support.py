@@ -1,5 +1,5 @@
-"""What the cloud-provider integration tests share: real audio, checkpoints in memory,
-a retry policy fast enough for tests, and a recorder of the waits between attempts."""
+"""What the cloud-provider integration tests share: real audio, a retry policy fast
+enough for tests, and a recorder of the waits between attempts."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from meeting_agent.adapters.providers.calls import RetryPolicy
 from meeting_agent.domain.models import Hotword, SpeakerCount
 from meeting_agent.ports import AsrProvider, AsrRequest, AsrResult, MinutesRequest, NormalizedAudio
 from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES
+from tests.fakes import MemoryCheckpoints
 from tests.unit.meeting_fixtures import MEETING_DATE, ZH_NAMES, ZH_ROWS, transcript
 
 JFK = Path(__file__).resolve().parent.parent / "data" / "jfk.flac"
@@ -28,21 +29,6 @@ POLICY = RetryPolicy(
 def normalized_jfk(directory: Path) -> NormalizedAudio:
     """jfk.flac (11 s, one voice) decoded the way the pipeline decodes a task's audio."""
     return normalize_audio([JFK], directory / "jfk.f32", max_seconds=3600)
-
-
-class MemoryCheckpoints:
-    """The `Checkpoints` port in a dict, as one task's retries would see it."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, bytes] = {}
-        self.saved: list[str] = []
-
-    def load(self, name: str) -> bytes | None:
-        return self.data.get(name)
-
-    def save(self, name: str, data: bytes) -> None:
-        self.data[name] = data
-        self.saved.append(name)
 
 
 class Sleeps:

@@ -21,11 +21,11 @@ from meeting_agent.adapters.providers.calls import KeyPool, RetryPolicy
 from meeting_agent.domain.models import Hotword, SpeakerCount
 from meeting_agent.errors import FailedPrecondition, InvalidArgument, Unavailable
 from meeting_agent.ports import NormalizedAudio
+from tests.fakes import MemoryCheckpoints
 from tests.harness.vendors.azure import FakeAzureSpeech, Phrase
 from tests.harness.vendors.script import MIXED_TIDY
 from tests.integration.cloud_support import (
     POLICY,
-    MemoryCheckpoints,
     Sleeps,
     asr_request,
     chain_texts,

@@ -33,12 +33,12 @@ from meeting_agent.minutes.schema import MINUTES_SCHEMA
 from meeting_agent.minutes.validation import validate
 from meeting_agent.ports import MinutesRequest, NormalizedAudio
 from meeting_agent.service.builtin_templates import BUILTIN_TEMPLATES
+from tests.fakes import MemoryCheckpoints
 from tests.harness.vendors.gemini import FakeGemini
 from tests.harness.vendors.script import MIXED_TIDY
 from tests.integration.cloud_support import (
     POLICY,
     ZH_MINUTES,
-    MemoryCheckpoints,
     Sleeps,
     asr_request,
     chain_texts,

@@ -26,7 +26,9 @@ from meeting_agent.adapters.providers.iflytek import (
 from meeting_agent.domain.models import Hotword, SpeakerCount, Word
 from meeting_agent.errors import InvalidArgument, Unavailable
 from meeting_agent.ports import AsrRequest, AsrResult, NormalizedAudio, TaskCancelled
-from tests.harness.vendors.http_fake import Fault, audio_duration_ms
+from tests.fakes import MemoryCheckpoints, Progress
+from tests.harness.vendors.audio import audio_duration_ms
+from tests.harness.vendors.http_fake import Fault
 from tests.harness.vendors.iflytek import GET_RESULT, UPLOAD, IflytekFake
 from tests.harness.vendors.script import MIXED, MIXED_TIDY
 
@@ -48,29 +50,6 @@ EXPECTED = [
     ("SPEAKER_2", 4.7, 8.1, "ask not what your country can do for you,"),
     ("SPEAKER_1", 8.3, 10.9, "这是一条测试音频。"),
 ]
-
-
-class MemoryCheckpoints:
-    """The `Checkpoints` port in a dict, as one task's retries would see it."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, bytes] = {}
-        self.saved: list[str] = []
-
-    def load(self, name: str) -> bytes | None:
-        return self.data.get(name)
-
-    def save(self, name: str, data: bytes) -> None:
-        self.data[name] = data
-        self.saved.append(name)
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.events: list[tuple[float, str]] = []
-
-    def __call__(self, fraction: float, message: str = "") -> None:
-        self.events.append((fraction, message))
 
 
 def asr_request(

@@ -13,6 +13,7 @@ from meeting_agent.adapters.asr.chunking import plan_chunks
 from meeting_agent.adapters.audio import normalize_audio
 from meeting_agent.errors import FailedPrecondition, InvalidArgument
 from meeting_agent.ports import AsrRequest, AsrResult, NormalizedAudio, TaskCancelled
+from tests.fakes import MemoryCheckpoints
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 JFK = DATA / "jfk.flac"
@@ -22,21 +23,6 @@ REFERENCE = (
 )
 # Small enough to cut jfk.flac into three chunks.
 TINY_CHUNK_SECONDS = 4.0
-
-
-class MemoryCheckpoints:
-    """The `Checkpoints` port in a dict, as one task's retries would see it."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, bytes] = {}
-        self.saved: list[str] = []
-
-    def load(self, name: str) -> bytes | None:
-        return self.data.get(name)
-
-    def save(self, name: str, data: bytes) -> None:
-        self.data[name] = data
-        self.saved.append(name)
 
 
 def normalized(text: str) -> str:

@@ -9,6 +9,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -79,11 +80,11 @@ def fill_database(settings: Settings) -> SqlDatabase:
     return database
 
 
-def run(settings: Settings, **options: object) -> int:
+def run(settings: Settings, **options: Any) -> int:
     output = io.StringIO()
     code = migrate_files.run(
         settings, console=Console(file=output, width=120), concurrency=3, **options
-    )  # type: ignore[arg-type]
+    )
     print(output.getvalue())  # shown by pytest when a test fails
     return code
 

@@ -299,7 +299,7 @@ def test_the_worker_keeps_its_liveness_key_fresh_and_removes_it(
             time.sleep(0.05)
         assert 0 < redis.ttl(key) <= LIVENESS_TTL_SECONDS
     finally:
-        worker.teardown()
+        worker.teardown()  # type: ignore[no-untyped-call]  # rq leaves it unannotated
     assert not redis.exists(key)
 
 

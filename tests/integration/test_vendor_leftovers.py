@@ -30,13 +30,12 @@ from meeting_agent.domain.models import CallContext
 from meeting_agent.errors import Unavailable
 from meeting_agent.ports import NormalizedAudio, TaskCancelled
 from meeting_agent.service.leftovers import LeftoverSweeper
-from tests.fakes import FakeClock, FakeObjectStore
+from tests.fakes import FakeClock, FakeObjectStore, MemoryCheckpoints
 from tests.harness.vendors.files import LocalAudioPublisher
 from tests.harness.vendors.gemini import FakeGemini
 from tests.harness.vendors.volcengine import VolcengineFake
 from tests.integration.cloud_support import (
     POLICY,
-    MemoryCheckpoints,
     Sleeps,
     asr_request,
     normalized_jfk,

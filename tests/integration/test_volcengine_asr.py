@@ -28,6 +28,7 @@ from meeting_agent.adapters.providers.volcengine import (
 from meeting_agent.domain.models import Hotword, Word
 from meeting_agent.errors import FailedPrecondition, InvalidArgument, Unavailable
 from meeting_agent.ports import AsrRequest, AsrResult, NormalizedAudio, TaskCancelled
+from tests.fakes import MemoryCheckpoints, Progress
 from tests.harness.vendors.files import SIGNATURE, LocalAudioPublisher
 from tests.harness.vendors.http_fake import Fault
 from tests.harness.vendors.script import MIXED, MIXED_TIDY
@@ -43,29 +44,6 @@ POLICY = RetryPolicy(
 )
 KEY_1 = "app-1:access-1"
 KEY_2 = "app-2:access-2"
-
-
-class MemoryCheckpoints:
-    """The `Checkpoints` port in a dict, as one task's retries would see it."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, bytes] = {}
-        self.saved: list[str] = []
-
-    def load(self, name: str) -> bytes | None:
-        return self.data.get(name)
-
-    def save(self, name: str, data: bytes) -> None:
-        self.data[name] = data
-        self.saved.append(name)
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.events: list[tuple[float, str]] = []
-
-    def __call__(self, fraction: float, message: str = "") -> None:
-        self.events.append((fraction, message))
 
 
 def asr_request(

@@ -5,13 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from meeting_agent.domain.models import SpeakerCount
-from meeting_agent.ports import NormalizedAudio, SpeakerTurn
+from meeting_agent.ports import (
+    CancellationCheck,
+    Checkpoints,
+    Diarizer,
+    NormalizedAudio,
+    ProgressReporter,
+    SpeakerTurn,
+)
 from meeting_agent.service.diarization import (
     CHECKPOINT_NAME,
     decode_turns,
     diarize_once,
     encode_turns,
 )
+from tests.fakes import MemoryCheckpoints
 
 AUDIO = NormalizedAudio(Path("/nonexistent.f32"), 10.0, ())
 TURNS = [SpeakerTurn(0.5, 3.25, "SPEAKER_1"), SpeakerTurn(3.5, 9.0, "SPEAKER_2")]
@@ -21,25 +29,23 @@ class FakeDiarizer:
     def __init__(self) -> None:
         self.calls: list[SpeakerCount | None] = []
 
-    def diarize(self, audio, *, speaker_count, progress, check_cancelled):
+    def diarize(
+        self,
+        audio: NormalizedAudio,
+        *,
+        speaker_count: SpeakerCount | None,
+        progress: ProgressReporter,
+        check_cancelled: CancellationCheck,
+    ) -> list[SpeakerTurn]:
         self.calls.append(speaker_count)
         check_cancelled()
         progress(1.0)
         return list(TURNS)
 
 
-class DictCheckpoints:
-    def __init__(self) -> None:
-        self.data: dict[str, bytes] = {}
-
-    def load(self, name: str) -> bytes | None:
-        return self.data.get(name)
-
-    def save(self, name: str, data: bytes) -> None:
-        self.data[name] = data
-
-
-def run(diarizer, checkpoints, hint=None):
+def run(
+    diarizer: Diarizer, checkpoints: Checkpoints, hint: SpeakerCount | None = None
+) -> list[SpeakerTurn]:
     return diarize_once(
         diarizer,
         AUDIO,
@@ -51,7 +57,7 @@ def run(diarizer, checkpoints, hint=None):
 
 
 def test_a_retry_reads_the_checkpoint_instead_of_diarizing_again() -> None:
-    diarizer, checkpoints = FakeDiarizer(), DictCheckpoints()
+    diarizer, checkpoints = FakeDiarizer(), MemoryCheckpoints()
 
     first = run(diarizer, checkpoints)
     second = run(diarizer, checkpoints)
@@ -62,7 +68,7 @@ def test_a_retry_reads_the_checkpoint_instead_of_diarizing_again() -> None:
 
 
 def test_a_checkpoint_for_another_hint_is_not_reused() -> None:
-    diarizer, checkpoints = FakeDiarizer(), DictCheckpoints()
+    diarizer, checkpoints = FakeDiarizer(), MemoryCheckpoints()
 
     run(diarizer, checkpoints, SpeakerCount(2, 2))
     run(diarizer, checkpoints, SpeakerCount(3, 3))

@@ -264,7 +264,8 @@ def test_missing_weights_fail_as_a_precondition(tmp_path: Path) -> None:
 
 def test_centred_vectors_restore_the_unit_rows_and_may_replace_them() -> None:
     x, _, _ = meeting([30, 20, 10])
-    rows = np.ascontiguousarray(x * 3.0)  # any lengths: the unit rows are what count
+    # Any lengths: the unit rows are what count.
+    rows = np.ascontiguousarray(x * 3.0, dtype=np.float32)
     unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
     vectors = CentredVectors.of(rows)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 
 from meeting_agent.telemetry import configure_telemetry
 from meeting_agent.telemetry.logs import REDACTED, JsonFormatter, RedactingFormatter, redact
@@ -116,12 +116,14 @@ def test_traceparent_round_trips_into_a_remote_parent() -> None:
     assert parent.trace_id == span.get_span_context().trace_id
     assert parent.span_id == span.get_span_context().span_id
     child = TRACER.start_span("job", context=context_from_traceparent(traceparent))
+    assert isinstance(child, ReadableSpan)  # the SDK's span, which shows its parent
     assert child.parent is not None and child.parent.span_id == span.get_span_context().span_id
 
 
 @pytest.mark.parametrize("value", ["", "garbage", "00-zz-yy-01"])
 def test_a_missing_or_bad_traceparent_starts_a_new_trace(value: str) -> None:
     span = TRACER.start_span("job", context=context_from_traceparent(value))
+    assert isinstance(span, ReadableSpan)
     assert span.parent is None
 
 

@@ -86,7 +86,7 @@ STATE = {
 }
 
 
-def _checkpoint() -> dict:
+def _checkpoint() -> dict[str, object]:
     return {
         "step": 7,
         "model_state": OrderedDict(

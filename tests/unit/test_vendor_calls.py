@@ -14,7 +14,12 @@ from meeting_agent.adapters.providers.calls import (
     Transient,
     call_vendor,
 )
-from meeting_agent.errors import FailedPrecondition, InvalidArgument, Unavailable
+from meeting_agent.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    MeetingAgentError,
+    Unavailable,
+)
 
 POLICY = RetryPolicy(
     max_attempts=6,
@@ -120,7 +125,7 @@ def test_a_rejected_key_is_dropped_for_good() -> None:
     ("precondition", "expected"), [(False, InvalidArgument), (True, FailedPrecondition)]
 )
 def test_caller_errors_fail_at_once_with_the_vendor_reason(
-    precondition: bool, expected: type
+    precondition: bool, expected: type[MeetingAgentError]
 ) -> None:
     clock = Clock()
     pool = KeyPool("volcengine", ["k1"], now=lambda: clock.now)

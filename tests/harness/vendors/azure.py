@@ -24,13 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tests.harness.vendors._fake_server import (
-    FakeVendor,
-    Fault,
-    Recorded,
-    Response,
-    audio_seconds,
-)
+from tests.harness.vendors.audio import audio_seconds
+from tests.harness.vendors.http_fake import FakeVendor, Fault, Recorded, Reply
 
 PATH = "/speechtotext/transcriptions:transcribe"
 _FIELDS = {"locales", "diarization", "channels", "profanityFilterMode", "models"}
@@ -101,16 +96,17 @@ class FakeAzureSpeech(FakeVendor):
     ) -> None:
         """429 TooManyRequests with `Retry-After`."""
         self.inject(
-            Fault(
+            None,
+            Fault.answer(
                 _error(
                     429,
                     "TooManyRequests",
                     "Too many requests.",
                     {"Retry-After": f"{retry_after:g}"},
-                ),
-                key=key,
-                times=times,
-            )
+                )
+            ),
+            key=key,
+            times=times,
         )
 
     def server_error(
@@ -118,33 +114,36 @@ class FakeAzureSpeech(FakeVendor):
     ) -> None:
         code = "ServiceUnavailable" if status == 503 else "InternalServerError"
         headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-        self.inject(Fault(_error(status, code, "The service is busy.", headers), times=times))
+        self.inject(
+            None, Fault.answer(_error(status, code, "The service is busy.", headers)), times=times
+        )
 
     def refuse_audio(self, *, code: str = "InvalidArgument", times: int | None = 1) -> None:
         status = 415 if code == "UnsupportedMediaType" else 400
         self.inject(
-            Fault(
+            None,
+            Fault.answer(
                 _error(
                     status,
                     code,
                     "The audio could not be decoded.",
                     inner=("InvalidAudioFormat", "Audio format not supported."),
-                ),
-                times=times,
-            )
+                )
+            ),
+            times=times,
         )
 
     def fail(
         self, status: int, body: dict[str, Any], *, times: int | None = 1, key: str | None = None
     ) -> None:
-        self.inject(Fault(Response.json(status, body), times=times, key=key))
+        self.inject(None, Fault.answer(Reply.json(body, status=status)), times=times, key=key)
 
     # ------------------------------------------------------------ protocol
 
     def key_of(self, request: Recorded) -> str | None:
         return request.headers.get("ocp-apim-subscription-key")
 
-    def route(self, request: Recorded) -> Response:
+    def handle(self, request: Recorded) -> Reply:
         if request.method != "POST" or request.path != PATH:
             return _error(404, "NotFound", f"No route for {request.method} {request.path}.")
         version = request.param("api-version") or ""
@@ -188,8 +187,8 @@ class FakeAzureSpeech(FakeVendor):
         self.transcriptions.append(
             Transcription(request.key, version, definition, len(audio), content_type)
         )
-        return Response.json(
-            200, self._answer(definition, seconds), {"apim-request-id": str(uuid.uuid4())}
+        return Reply.json(
+            self._answer(definition, seconds), headers={"apim-request-id": str(uuid.uuid4())}
         )
 
     def _answer(self, definition: dict[str, Any], seconds: float) -> dict[str, Any]:
@@ -288,8 +287,8 @@ def _error(
     message: str,
     headers: dict[str, str] | None = None,
     inner: tuple[str, str] | None = None,
-) -> Response:
+) -> Reply:
     body: dict[str, Any] = {"code": code, "message": message}
     if inner:
         body["innerError"] = {"code": inner[0], "message": inner[1]}
-    return Response.json(status, body, headers)
+    return Reply.json(body, status=status, headers=headers)

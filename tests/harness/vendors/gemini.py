@@ -40,15 +40,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.harness.vendors._fake_server import (
-    FakeVendor,
-    Fault,
-    Recorded,
-    Response,
-    audio_seconds,
-    estimate_tokens,
-    instance_of,
-)
+from tests.harness.vendors.audio import audio_seconds
+from tests.harness.vendors.http_fake import FakeVendor, Fault, Recorded, Reply
+from tests.harness.vendors.llm import estimate_tokens, instance_of
 
 AUDIO_MIME_TYPES = {"audio/wav", "audio/mp3", "audio/aiff", "audio/aac", "audio/ogg", "audio/flac"}
 SCHEMA_FIELDS = {
@@ -117,9 +111,9 @@ DEFAULT_SEGMENTS: tuple[dict[str, Any], ...] = (
 class _Refusal(Exception):
     """An answer other than 400 INVALID_ARGUMENT found while checking a request."""
 
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status)
-        self.response = response
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.status)
+        self.reply = reply
 
 
 @dataclass
@@ -240,66 +234,63 @@ class FakeGemini(FakeVendor):
             {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay},
         ]
         self.inject(
-            Fault(
+            "generateContent",
+            Fault.answer(
                 _error(
                     429,
                     "RESOURCE_EXHAUSTED",
                     f"You exceeded your current quota. Please retry in {retry_delay}.",
                     details,
-                ),
-                key=key,
-                times=times,
-                when=_generate_call,
-            )
+                )
+            ),
+            key=key,
+            times=times,
         )
 
     def credits_exhausted(self, *, key: str | None = None, times: int | None = None) -> None:
         self.inject(
-            Fault(
-                _error(402, "RESOURCE_EXHAUSTED", "Your prepaid credits are exhausted."),
-                key=key,
-                times=times,
-                when=_generate_call,
-            )
+            "generateContent",
+            Fault.answer(_error(402, "RESOURCE_EXHAUSTED", "Your prepaid credits are exhausted.")),
+            key=key,
+            times=times,
         )
 
     def server_error(self, *, status: int = 503, times: int | None = 1) -> None:
         names = {500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
         self.inject(
-            Fault(
+            "generateContent",
+            Fault.answer(
                 _error(
                     status,
                     names.get(status, "INTERNAL"),
                     "The model is overloaded. Please try again later.",
-                ),
-                times=times,
-                when=_generate_call,
-            )
+                )
+            ),
+            times=times,
         )
 
     def block_prompt(self, *, times: int | None = 1) -> None:
         self.inject(
-            Fault(
-                Response.json(
-                    200,
+            "generateContent",
+            Fault.answer(
+                Reply.json(
                     {
                         "promptFeedback": {"blockReason": "SAFETY", "safetyRatings": []},
                         "usageMetadata": {"promptTokenCount": 10, "totalTokenCount": 10},
                         "modelVersion": "gemini-2.5-flash",
                         "responseId": "blocked",
                     },
-                ),
-                times=times,
-                when=_generate_call,
-            )
+                )
+            ),
+            times=times,
         )
 
     def finish(self, reason: str, *, text: str = '{"segments": [', times: int | None = 1) -> None:
         """Answer with `finishReason` `reason` (SAFETY, MAX_TOKENS, …) and a cut text."""
         self.inject(
-            Fault(
-                Response.json(
-                    200,
+            "generateContent",
+            Fault.answer(
+                Reply.json(
                     {
                         "candidates": [
                             {
@@ -316,10 +307,9 @@ class FakeGemini(FakeVendor):
                         "modelVersion": "gemini-2.5-flash",
                         "responseId": "cut",
                     },
-                ),
-                times=times,
-                when=_generate_call,
-            )
+                )
+            ),
+            times=times,
         )
 
     def expire(self, name: str) -> None:
@@ -358,7 +348,10 @@ class FakeGemini(FakeVendor):
     def key_of(self, request: Recorded) -> str | None:
         return request.headers.get("x-goog-api-key") or request.param("key")
 
-    def route(self, request: Recorded) -> Response:
+    def endpoint_of(self, request: Recorded) -> str | None:
+        return "generateContent" if request.path.endswith(":generateContent") else None
+
+    def handle(self, request: Recorded) -> Reply:
         if request.path == "/upload/v1beta/files" and request.method == "POST":
             if request.param("upload_id"):
                 return self._upload(request)
@@ -385,7 +378,7 @@ class FakeGemini(FakeVendor):
 
     # ------------------------------------------------------------ generateContent
 
-    def _generate(self, request: Recorded, model: str) -> Response:
+    def _generate(self, request: Recorded, model: str) -> Reply:
         if model not in self.models:
             return _error(
                 404,
@@ -407,7 +400,7 @@ class FakeGemini(FakeVendor):
         try:
             problem, audio, texts = self._check_request(body, request.key)
         except _Refusal as refusal:
-            return refusal.response
+            return refusal.reply
         if problem:
             return _error(400, "INVALID_ARGUMENT", problem)
         config = body.get("generationConfig", {})
@@ -439,8 +432,7 @@ class FakeGemini(FakeVendor):
         }
         if self.thoughts_tokens:
             usage["thoughtsTokenCount"] = self.thoughts_tokens
-        return Response.json(
-            200,
+        return Reply.json(
             {
                 "candidates": [
                     {
@@ -543,7 +535,7 @@ class FakeGemini(FakeVendor):
 
     # ------------------------------------------------------------ Files API
 
-    def _start_upload(self, request: Recorded) -> Response:
+    def _start_upload(self, request: Recorded) -> Reply:
         if request.key not in self.keys:
             return _invalid_key()
         h = request.headers
@@ -577,9 +569,8 @@ class FakeGemini(FakeVendor):
             name, request.key, mime, int(length), display, polls_left=self.processing_polls
         )
         self._sessions[upload_id] = name
-        return Response(
+        return Reply(
             200,
-            b"",
             {
                 "X-Goog-Upload-URL": f"{self.base_url}/upload/v1beta/files?upload_id={upload_id}"
                 "&upload_protocol=resumable",
@@ -587,7 +578,7 @@ class FakeGemini(FakeVendor):
             },
         )
 
-    def _upload(self, request: Recorded) -> Response:
+    def _upload(self, request: Recorded) -> Reply:
         name = self._sessions.get(request.param("upload_id") or "")
         stored = self.files.get(name or "")
         if stored is None or stored.finalized:
@@ -602,7 +593,7 @@ class FakeGemini(FakeVendor):
             return _error(400, "INVALID_ARGUMENT", "X-Goog-Upload-Offset does not match.")
         stored.data.extend(request.body)
         if "finalize" not in commands:
-            return Response(200, b"", {"X-Goog-Upload-Status": "active"})
+            return Reply(200, {"X-Goog-Upload-Status": "active"})
         if len(stored.data) != stored.declared_size:
             return _error(
                 400,
@@ -612,11 +603,11 @@ class FakeGemini(FakeVendor):
         stored.finalized = True
         if stored.polls_left <= 0:
             stored.state = "FAILED" if self.fail_processing else "ACTIVE"
-        return Response.json(
-            200, {"file": stored.resource(self.base_url)}, {"X-Goog-Upload-Status": "final"}
+        return Reply.json(
+            {"file": stored.resource(self.base_url)}, headers={"X-Goog-Upload-Status": "final"}
         )
 
-    def _list_files(self, request: Recorded) -> Response:
+    def _list_files(self, request: Recorded) -> Reply:
         size_text = request.param("pageSize") or "10"
         if not size_text.isdigit():
             return _error(400, "INVALID_ARGUMENT", "Invalid value at 'page_size' (TYPE_INT32)")
@@ -633,9 +624,9 @@ class FakeGemini(FakeVendor):
             body["files"] = [f.resource(self.base_url) for f in page]
         if start + size < len(files):
             body["nextPageToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
-        return Response.json(200, body)
+        return Reply.json(body)
 
-    def _file(self, request: Recorded, name: str) -> Response:
+    def _file(self, request: Recorded, name: str) -> Reply:
         stored = self.files.get(name)
         if stored is None or stored.deleted or stored.key != request.key:
             return _error(
@@ -645,22 +636,18 @@ class FakeGemini(FakeVendor):
             )
         if request.method == "DELETE":
             stored.deleted = True
-            return Response.json(200, {})
+            return Reply.json({})
         if stored.state == "PROCESSING":
             self.polled_processing.set()
             stored.polls_left -= 1
             if stored.polls_left < 0:
                 stored.state = "FAILED" if self.fail_processing else "ACTIVE"
-        return Response.json(200, stored.resource(self.base_url))
+        return Reply.json(stored.resource(self.base_url))
 
 
 def _rfc3339(moment: datetime) -> str:
     """As Google writes timestamps: UTC, nanosecond digits, a Z."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
-
-
-def _generate_call(request: Recorded) -> bool:
-    return request.path.endswith(":generateContent")
 
 
 def _check_config(config: Any) -> str:
@@ -720,7 +707,7 @@ def _check_schema(schema: Any, path: str) -> str:
     return ""
 
 
-def _invalid_key() -> Response:
+def _invalid_key() -> Reply:
     return _error(
         400,
         "INVALID_ARGUMENT",
@@ -738,8 +725,8 @@ def _invalid_key() -> Response:
 
 def _error(
     status: int, name: str, message: str, details: list[dict[str, Any]] | None = None
-) -> Response:
+) -> Reply:
     error: dict[str, Any] = {"code": status, "message": message, "status": name}
     if details:
         error["details"] = details
-    return Response.json(status, {"error": error})
+    return Reply.json({"error": error}, status=status)

@@ -1,22 +1,24 @@
 """What every fake vendor shares: a threaded HTTP server on 127.0.0.1, a record of the
-requests it received, and a queue of faults to answer with instead of the real thing.
+requests it received, and faults to answer with instead of the real thing.
 
 A fake answers from the vendor's documentation, never from our adapter's code: each
-subclass implements `handle` for its vendor. Faults are injected per endpoint and used
-up in order; `Fault.delay` sleeps before answering normally, which is how a timeout is
-simulated (sleep longer than the client waits).
+subclass implements `handle` for its vendor, and may name the credential a request
+carries (`key_of`) and the endpoint it calls (`endpoint_of`), which faults can be
+limited to. Faults are used up in the order they were injected; `Fault.delay` sleeps
+before answering normally, which is how a timeout is simulated (sleep longer than the
+client waits). Vendors dress the other faults in their own error shapes
+(`fault_reply`), and add knobs that inject their own error answers.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any, Literal, Self
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,14 @@ class Recorded:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    key: str | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+    def param(self, name: str) -> str | None:
+        """A query parameter; None when absent or empty."""
+        return self.query.get(name) or None
 
 
 @dataclass(frozen=True)
@@ -52,20 +59,22 @@ class Reply:
 
 @dataclass(frozen=True)
 class Fault:
-    """Something to answer with instead of the documented behaviour, once.
+    """Something to answer with instead of the documented behaviour.
 
     kind:
         "http": HTTP `status` with `headers` and an empty body;
         "code": the vendor's own error `code` in an otherwise normal answer;
         "delay": sleep `seconds`, then answer normally (a timeout when long enough);
-        "malformed": a success status with a body that is not the documented JSON.
+        "malformed": a success status with a body that is not the documented JSON;
+        "reply": `reply` as it is (a vendor's knob builds it in the vendor's shape).
     """
 
-    kind: str
+    kind: Literal["http", "code", "delay", "malformed", "reply"]
     status: int = 0
     code: str = ""
     seconds: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    reply: Reply | None = None
 
     @classmethod
     def http(cls, status: int, **headers: str) -> Fault:
@@ -85,30 +94,45 @@ class Fault:
     def malformed(cls) -> Fault:
         return cls("malformed")
 
+    @classmethod
+    def answer(cls, reply: Reply) -> Fault:
+        return cls("reply", reply=reply)
+
+
+@dataclass
+class _Armed:
+    """An injected fault and the requests it is for."""
+
+    fault: Fault
+    endpoint: str | None
+    key: str | None
+    times: int | None
+
+    def matches(self, endpoint: str | None, key: str | None) -> bool:
+        return (self.endpoint is None or self.endpoint == endpoint) and (
+            self.key is None or self.key == key
+        )
+
 
 class FakeVendor:
     """Base of the fakes: a context manager serving `handle` on a free local port."""
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
-        self._faults: dict[str, deque[Fault]] = {}
+        self._faults: list[_Armed] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ lifecycle
 
     def __enter__(self) -> Self:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        # Handler threads are joined on close; a delayed answer wakes up at once then.
-        server.daemon_threads = False
-        server.block_on_close = True
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
+        self._server = _Server(self)
+        # A short poll interval: shutdown() waits up to one interval, at every test's end.
         self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
             name=f"{type(self).__name__}-server",
             daemon=True,
         )
@@ -121,7 +145,7 @@ class FakeVendor:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._closing.set()
+        self._closing.set()  # wakes handlers held by a delay
         assert self._server is not None and self._thread is not None
         self._server.shutdown()
         self._server.server_close()
@@ -133,39 +157,115 @@ class FakeVendor:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    # ------------------------------------------------------------ faults and records
+    # ------------------------------------------------------------ faults
 
-    def inject(self, endpoint: str, *faults: Fault) -> None:
-        """Answer the next requests to `endpoint` with `faults`, one each, in order."""
-        with self._lock:
-            self._faults.setdefault(endpoint, deque()).extend(faults)
+    def inject(
+        self,
+        endpoint: str | None,
+        *faults: Fault,
+        key: str | None = None,
+        times: int | None = 1,
+    ) -> None:
+        """Answer the next requests to `endpoint` (None: to any) with `faults`, in order.
 
-    def take_fault(self, endpoint: str) -> Fault | None:
+        Each fault is used `times` times (None: for ever); `key` limits them to the
+        requests of one credential.
+        """
         with self._lock:
-            queue = self._faults.get(endpoint)
-            return queue.popleft() if queue else None
+            self._faults.extend(_Armed(fault, endpoint, key, times) for fault in faults)
 
-    def pending_faults(self, endpoint: str) -> int:
-        with self._lock:
-            return len(self._faults.get(endpoint, ()))
+    def delay(self, seconds: float, *, times: int | None = 1) -> None:
+        """Hold the answer (the real one) for `seconds`: the client should time out."""
+        self.inject(None, Fault.delay(seconds), times=times)
 
-    def requests_to(self, path: str) -> list[Recorded]:
+    def malformed(self, *, times: int | None = 1) -> None:
+        """A body that is not what the documentation describes (a proxy's HTML page)."""
+        self.inject(None, Fault.malformed(), times=times)
+
+    def clear_faults(self) -> None:
         with self._lock:
-            return [r for r in self.requests if r.path == path]
+            self._faults.clear()
 
     def pause(self, seconds: float) -> None:
         """Sleep in a handler thread; cut short when the fake closes."""
         self._closing.wait(seconds)
+
+    # ------------------------------------------------------------ records
+
+    def calls(self, method: str | None = None, path_contains: str = "") -> list[Recorded]:
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if (method is None or r.method == method) and path_contains in r.path
+            ]
+
+    def requests_to(self, path: str) -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
 
     # ------------------------------------------------------------ for subclasses
 
     def handle(self, request: Recorded) -> Reply:
         raise NotImplementedError
 
-    def _dispatch(self, request: Recorded) -> Reply:
+    def key_of(self, request: Recorded) -> str | None:
+        """The credential the request carries, for per-key faults and the record."""
+        return None
+
+    def endpoint_of(self, request: Recorded) -> str | None:
+        """The name of the endpoint the request calls, for per-endpoint faults."""
+        return None
+
+    def fault_reply(self, fault: Fault, endpoint: str | None) -> Reply:
+        """The answer to an injected fault other than a delay, in the vendor's shape."""
+        if fault.kind == "reply" and fault.reply is not None:
+            return fault.reply
+        if fault.kind == "http":
+            return Reply(fault.status, dict(fault.headers))
+        if fault.kind == "malformed":
+            return Reply(
+                200, {"Content-Type": "text/html"}, b"<html><body>Bad gateway</body></html>"
+            )
+        raise ValueError(f"{type(self).__name__} cannot answer a {fault.kind!r} fault")
+
+    # ------------------------------------------------------------ serving
+
+    def _respond(self, request: Recorded) -> Reply:
+        request = replace(request, key=self.key_of(request))
+        endpoint = self.endpoint_of(request)
         with self._lock:
             self.requests.append(request)
-        return self.handle(request)
+            fault = self._take_fault(endpoint, request.key)
+        try:
+            if fault is not None and fault.kind == "delay":
+                self.pause(fault.seconds)
+            elif fault is not None:
+                return self.fault_reply(fault, endpoint)
+            return self.handle(request)
+        except Exception as exc:  # a bug in the fake: say so loudly, as a 500
+            return Reply.json({"fake_error": repr(exc)}, status=500)
+
+    def _take_fault(self, endpoint: str | None, key: str | None) -> Fault | None:
+        for armed in self._faults:
+            if not armed.matches(endpoint, key):
+                continue
+            if armed.times is not None:
+                armed.times -= 1
+                if armed.times <= 0:
+                    self._faults.remove(armed)
+            return armed.fault
+        return None
+
+
+class _Server(ThreadingHTTPServer):
+    # Handler threads are joined on close; a delayed answer wakes up at once then.
+    daemon_threads = False
+    block_on_close = True
+
+    def __init__(self, fake: FakeVendor) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.fake = fake
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -179,6 +279,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve()
 
+    def do_DELETE(self) -> None:
+        self._serve()
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # tests read `requests`, not stderr
 
@@ -186,13 +289,13 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         request = Recorded(
             method=self.command,
-            path=url.path,
+            path=unquote(url.path),
             query=dict(parse_qsl(url.query, keep_blank_values=True)),
             headers={k.lower(): v for k, v in self.headers.items()},
             body=self._body(),
         )
-        fake: FakeVendor = self.server.fake  # type: ignore[attr-defined]
-        reply = fake._dispatch(request)
+        assert isinstance(self.server, _Server)
+        reply = self.server.fake._respond(request)
         try:
             self.send_response(reply.status)
             for name, value in reply.headers.items():
@@ -207,7 +310,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks: list[bytes] = []
             while True:
-                size = int(self.rfile.readline().strip().split(b";")[0], 16)
+                size = int(self.rfile.readline().strip().split(b";")[0] or b"0", 16)
                 if size == 0:
                     self.rfile.readline()
                     return b"".join(chunks)
@@ -215,49 +318,3 @@ class _Handler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
-
-
-def audio_duration_ms(data: bytes) -> int | None:
-    """Duration of a WAV or FLAC file from its header, as a vendor measures it."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
-        return _wav_duration_ms(data)
-    if data[:4] == b"fLaC" and len(data) >= 42 and data[4] & 0x7F == 0:
-        streaminfo = int.from_bytes(data[8 + 10 : 8 + 18], "big")
-        rate = streaminfo >> 44
-        samples = streaminfo & ((1 << 36) - 1)
-        return round(samples * 1000 / rate) if rate else None
-    return None
-
-
-def _wav_duration_ms(data: bytes) -> int | None:
-    position, byte_rate, size = 12, 0, None
-    while position + 8 <= len(data):
-        chunk, length = (
-            data[position : position + 4],
-            int.from_bytes(data[position + 4 : position + 8], "little"),
-        )
-        if chunk == b"fmt ":
-            byte_rate = int.from_bytes(data[position + 16 : position + 20], "little")
-        elif chunk == b"data":
-            size = min(length, len(data) - position - 8)
-            break
-        position += 8 + length + (length & 1)
-    if size is None or not byte_rate:
-        return None
-    return round(size * 1000 / byte_rate)
-
-
-def wav_data_bytes(data: bytes) -> int | None:
-    """Bytes of samples in a WAV file's `data` chunk; None when it is not WAV."""
-    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        return None
-    position = 12
-    while position + 8 <= len(data):
-        chunk, length = (
-            data[position : position + 4],
-            int.from_bytes(data[position + 4 : position + 8], "little"),
-        )
-        if chunk == b"data":
-            return min(length, len(data) - position - 8)
-        position += 8 + length + (length & 1)
-    return 0

@@ -27,7 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tests.harness.vendors.http_fake import FakeVendor, Fault, Recorded, Reply, audio_duration_ms
+from tests.harness.vendors.audio import audio_duration_ms
+from tests.harness.vendors.http_fake import FakeVendor, Fault, Recorded, Reply
 from tests.harness.vendors.script import MEETING, Line
 
 UPLOAD = "/v2/api/upload"
@@ -147,17 +148,20 @@ class IflytekFake(FakeVendor):
 
     # ------------------------------------------------------------------ dispatch
 
+    def endpoint_of(self, request: Recorded) -> str | None:
+        return _ENDPOINTS.get(request.path)
+
+    def fault_reply(self, fault: Fault, endpoint: str | None) -> Reply:
+        if fault.kind == "code":
+            return _error(fault.code)
+        return super().fault_reply(fault, endpoint)
+
     def handle(self, request: Recorded) -> Reply:
-        endpoint = _ENDPOINTS.get(request.path)
+        endpoint = self.endpoint_of(request)
         if endpoint is None:
             return Reply(404)
         if endpoint == "upload" and request.method != "POST":
             return Reply(405)
-        fault = self.take_fault(endpoint)
-        if fault is not None:
-            if fault.kind != "delay":
-                return _fault_reply(fault)
-            self.pause(fault.seconds)
         app_id = self._authenticate(request.query)
         if app_id is None:
             return _error("26601")
@@ -327,13 +331,3 @@ def _error(code: str, description: str = "") -> Reply:
     return Reply.json(
         {"code": code, "descInfo": description or _DESCRIPTIONS.get(code, "转写业务通用错误")}
     )
-
-
-def _fault_reply(fault: Fault) -> Reply:
-    if fault.kind == "http":
-        return Reply(fault.status, dict(fault.headers), b"")
-    if fault.kind == "code":
-        return _error(fault.code)
-    if fault.kind == "malformed":
-        return Reply(200, {"Content-Type": "text/html"}, b"<html>502 Bad Gateway</html>")
-    raise ValueError(f"unknown fault {fault.kind!r}")

@@ -25,14 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tests.harness.vendors._fake_server import (
-    FakeVendor,
-    Fault,
-    Recorded,
-    Response,
-    estimate_tokens,
-    instance_of,
-)
+from tests.harness.vendors.http_fake import FakeVendor, Fault, Recorded, Reply
+from tests.harness.vendors.llm import estimate_tokens, instance_of
 
 PATH = "/v1/chat/completions"
 ROLES = {"system", "user", "assistant", "tool", "developer"}
@@ -90,25 +84,27 @@ class FakeOpenAiCompatible(FakeVendor):
         code: str = "rate_limit_exceeded",
     ) -> None:
         self.inject(
-            Fault(
+            None,
+            Fault.answer(
                 self._error(
                     429,
                     "Rate limit reached. Please try again later.",
                     "rate_limit_error",
                     code,
                     {"Retry-After": f"{retry_after:g}"},
-                ),
-                key=key,
-                times=times,
-            )
+                )
+            ),
+            key=key,
+            times=times,
         )
 
     def server_error(self, *, status: int = 500, times: int | None = 1) -> None:
         self.inject(
-            Fault(
-                self._error(status, "The engine is overloaded.", "InternalServerError", status),
-                times=times,
-            )
+            None,
+            Fault.answer(
+                self._error(status, "The engine is overloaded.", "InternalServerError", status)
+            ),
+            times=times,
         )
 
     def truncate(self, *, times: int = 1) -> None:
@@ -116,7 +112,7 @@ class FakeOpenAiCompatible(FakeVendor):
         self._truncate += times
 
     def fail(self, status: int, body: Any, *, times: int | None = 1) -> None:
-        self.inject(Fault(Response.json(status, body), times=times))
+        self.inject(None, Fault.answer(Reply.json(body, status=status)), times=times)
 
     # ------------------------------------------------------------ protocol
 
@@ -124,7 +120,7 @@ class FakeOpenAiCompatible(FakeVendor):
         value = request.headers.get("authorization", "")
         return value[len("Bearer ") :] if value.startswith("Bearer ") else None
 
-    def route(self, request: Recorded) -> Response:
+    def handle(self, request: Recorded) -> Reply:
         if request.method != "POST" or request.path != PATH:
             return self._error(404, f"Not found: {request.path}", "NotFoundError", 404)
         if self.keys is not None and request.key not in self.keys:
@@ -152,8 +148,7 @@ class FakeOpenAiCompatible(FakeVendor):
         self.completions.append(
             Completion(request.key, body, content, prompt_tokens, completion_tokens)
         )
-        return Response.json(
-            200,
+        return Reply.json(
             {
                 "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
                 "object": "chat.completion",
@@ -231,7 +226,7 @@ class FakeOpenAiCompatible(FakeVendor):
         kind: str,
         code: str | int,
         headers: dict[str, str] | None = None,
-    ) -> Response:
+    ) -> Reply:
         error = {"message": message, "type": kind, "param": None, "code": code}
         body = {"object": "error", **error} if self.error_style == "flat" else {"error": error}
-        return Response.json(status, body, headers)
+        return Reply.json(body, status=status, headers=headers)

@@ -28,14 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from tests.harness.vendors.http_fake import (
-    FakeVendor,
-    Fault,
-    Recorded,
-    Reply,
-    audio_duration_ms,
-    wav_data_bytes,
-)
+from tests.harness.vendors.audio import audio_duration_ms, wav_data_bytes
+from tests.harness.vendors.http_fake import FakeVendor, Fault, Recorded, Reply
 from tests.harness.vendors.script import MEETING, Line
 
 SUBMIT = "/api/v3/auc/bigmodel/submit"
@@ -129,15 +123,28 @@ class VolcengineFake(FakeVendor):
 
     # ------------------------------------------------------------------ dispatch
 
+    def endpoint_of(self, request: Recorded) -> str | None:
+        return _ENDPOINTS.get(request.path)
+
+    def fault_reply(self, fault: Fault, endpoint: str | None) -> Reply:
+        if fault.kind == "http":
+            code = INTERNAL if fault.status >= 500 else ""
+            return Reply(fault.status, {**_status_headers(code, "injected"), **fault.headers})
+        if fault.kind == "code":
+            return Reply.json({}, headers=_status_headers(fault.code, "injected"))
+        if fault.kind == "malformed" and endpoint != "submit":
+            return Reply(
+                200,
+                {**_status_headers(SUCCESS, "OK"), "Content-Type": "application/json"},
+                b'{"audio_info": {"duration": 11000}, "result": {"utterances": [{"te',
+            )
+        # A submit's malformed answer has no status header at all: a gateway's page.
+        return super().fault_reply(fault, endpoint)
+
     def handle(self, request: Recorded) -> Reply:
-        endpoint = _ENDPOINTS.get(request.path)
+        endpoint = self.endpoint_of(request)
         if endpoint is None or request.method != "POST":
             return Reply(404)
-        fault = self.take_fault(endpoint)
-        if fault is not None:
-            if fault.kind != "delay":
-                return _fault_reply(fault, endpoint)
-            self.pause(fault.seconds)
         credential = self._credential(request)
         if credential is None:
             return Reply(401, _status_headers("", "invalid credentials"))
@@ -367,23 +374,6 @@ def _status_headers(code: str, message: str) -> dict[str, str]:
 def _status(code: str, message: str) -> Reply:
     """A refusal as the docs describe it: HTTP 200, the code in the header, no body."""
     return Reply(200, _status_headers(code, message))
-
-
-def _fault_reply(fault: Fault, endpoint: str) -> Reply:
-    if fault.kind == "http":
-        code = INTERNAL if fault.status >= 500 else ""
-        return Reply(fault.status, {**_status_headers(code, "injected"), **fault.headers})
-    if fault.kind == "code":
-        return Reply.json({}, headers=_status_headers(fault.code, "injected"))
-    if fault.kind == "malformed":
-        if endpoint == "submit":  # no status header at all: a gateway's page
-            return Reply(200, {"Content-Type": "text/html"}, b"<html>bad gateway</html>")
-        return Reply(
-            200,
-            {**_status_headers(SUCCESS, "OK"), "Content-Type": "application/json"},
-            b'{"audio_info": {"duration": 11000}, "result": {"utterances": [{"te',
-        )
-    raise ValueError(f"unknown fault {fault.kind!r}")
 
 
 def _seconds_to_midnight() -> int:
