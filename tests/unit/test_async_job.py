@@ -11,7 +11,7 @@ from meeting_agent.adapters.providers.asr_jobs import KeyRing
 from meeting_agent.adapters.providers.async_job import AsyncJobFlow, JobGone, Pending, Submitted
 from meeting_agent.adapters.providers.calls import ApiKey, KeyPool, RetryPolicy
 from meeting_agent.errors import Unavailable
-from tests.integration.cloud_support import MemoryCheckpoints
+from tests.fakes import MemoryCheckpoints
 
 KEY = ApiKey("secret-1")
 
