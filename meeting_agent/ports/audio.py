@@ -1,8 +1,7 @@
 """Decoded audio: the one file a task's recordings are decoded into, and the decoder
-that writes it, for every recogniser and diarizer to read.
-
-Ports are what the services need from infrastructure; `meeting_agent.adapters.audio`
-implements the decoder with PyAV (FFmpeg).
+that writes it, for every recogniser and diarizer to read. Ports are what the
+services need from infrastructure; `meeting_agent.adapters.audio` implements the
+decoder with PyAV (FFmpeg).
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
-"""Authentication: the port that turns a call's metadata into a principal.
-
-Ports are what the services need from infrastructure; `meeting_agent.auth` implements
-this one (JWT verification, trusted-gateway mode).
+"""Authentication: the port that turns a call's metadata into a principal. Ports are
+what the services need from infrastructure; `meeting_agent.auth` implements this one
+(JWT verification, trusted-gateway mode).
 """
 
 from __future__ import annotations

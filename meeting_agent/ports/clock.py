@@ -1,7 +1,6 @@
-"""Time: the port services read the current time from, so tests can set it.
-
-Ports are what the services need from infrastructure; `SystemClock` in
-`meeting_agent.service.common` reads the real time, and tests pass a clock they set.
+"""Time: the port services read the current time from. Ports are what the services
+need from infrastructure; `SystemClock` in `meeting_agent.service.common` reads the
+real time, and tests pass a clock they set by hand.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
-"""Task events: the bus that carries them from the job recording them to watchers on
-any replica, and the stream a server reads them from.
-
-Ports are what the services need from infrastructure; `meeting_agent.adapters.events`
-implements these in process or over Redis.
+"""Task events: the bus that carries them from the job recording them to watchers on any
+replica, and the stream a server reads them from. Ports are what the services need
+from infrastructure; `meeting_agent.adapters.events` implements these in process or
+over Redis.
 """
 
 from __future__ import annotations

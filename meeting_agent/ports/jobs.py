@@ -1,9 +1,8 @@
-"""Jobs: the queue that runs a task's pipeline, and what a running job hands each of
-its stages (progress reporting, cancellation checks, checkpoints) with the exceptions
-that stop a stage.
-
-Ports are what the services need from infrastructure; `meeting_agent.adapters.jobs`
-implements the queue (inline or RQ), the pipeline runner the rest.
+"""Jobs: the queue that runs a task's pipeline, and what a running job hands each of its
+stages (progress reporting, cancellation checks, checkpoints) with the exceptions
+that stop a stage. Ports are what the services need from infrastructure;
+`meeting_agent.adapters.jobs` implements the queue (inline or RQ), and the pipeline
+runner hands its stages the rest, checkpoints kept in the object store.
 """
 
 from __future__ import annotations

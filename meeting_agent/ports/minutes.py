@@ -1,7 +1,6 @@
 """Minutes: the chat model that answers in JSON, and the generator that turns a
-transcript into minutes, with their requests, results and token usage.
-
-Ports are what the services need from infrastructure; the LLM providers in
+transcript into minutes, with their requests, results and token usage. Ports are what
+the services need from infrastructure; the LLM providers in
 `meeting_agent.adapters.providers` and the generators in `meeting_agent.minutes`
 implement these.
 """

@@ -1,9 +1,8 @@
 """Persistence: the repositories, the unit of work that binds them to one transaction,
-and the filters and pages they take and return.
-
-Ports are what the services need from infrastructure; `meeting_agent.adapters.db`
-implements these with SQLAlchemy. Every method that reads by id takes the tenant, so no
-adapter can serve a row across tenants.
+and the filters and pages they take and return. Ports are what the services need from
+infrastructure; `meeting_agent.adapters.db` implements these with SQLAlchemy. Every
+method that reads by id takes the tenant, so no adapter can serve a row across
+tenants.
 """
 
 from __future__ import annotations

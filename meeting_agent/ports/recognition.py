@@ -1,8 +1,7 @@
-"""Recognition: speech to text (ASR) and who spoke when (diarization), with the
-requests and results that cross between the pipeline and the engines.
-
-Ports are what the services need from infrastructure; the local Whisper and diarizer
-adapters and the cloud providers in `meeting_agent.adapters` implement these.
+"""Recognition: speech to text (ASR) and who spoke when (diarization), with the requests
+and results that cross between the pipeline and the engines. Ports are what the
+services need from infrastructure; the local Whisper and diarizer adapters and the
+cloud providers in `meeting_agent.adapters` implement these.
 """
 
 from __future__ import annotations

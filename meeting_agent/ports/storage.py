@@ -1,7 +1,6 @@
-"""Object storage: the port for bytes kept by key, and the DTOs it answers with.
-
-Ports are what the services need from infrastructure; the local directory and TOS
-stores in `meeting_agent.adapters.storage` implement this one.
+"""Object storage: the port for bytes kept by key, and the DTOs it answers with. Ports
+are what the services need from infrastructure; the local directory and TOS stores in
+`meeting_agent.adapters.storage` implement this one.
 """
 
 from __future__ import annotations

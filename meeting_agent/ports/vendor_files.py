@@ -1,9 +1,7 @@
 """Files at vendors: audio published for recognisers that only take URLs, what a
-provider leaves at its vendor while a task runs, and the sweep that deletes what no task
-needs any more.
-
-Ports are what the services need from infrastructure; the cloud providers in
-`meeting_agent.adapters.providers` implement these.
+provider leaves at its vendor while a task runs, and the sweep that deletes what no
+task needs any more. Ports are what the services need from infrastructure; the cloud
+providers in `meeting_agent.adapters.providers` implement these.
 """
 
 from __future__ import annotations
