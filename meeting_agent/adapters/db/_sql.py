@@ -1,4 +1,4 @@
-"""Small SQL helpers shared by the repositories: savepoint inserts, upserts, pages."""
+"""Small SQL helpers shared by the repositories: savepoint inserts, upserts, keyset pages."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import Select, and_, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
-from meeting_agent.adapters.db.codec import CursorValue, encode_cursor
+from meeting_agent.adapters.db.codec import CursorValue, decode_cursor, encode_cursor
 from meeting_agent.errors import AlreadyExists, NotFound
 
 R = TypeVar("R")
+S = TypeVar("S", bound=Select[Any])
 
 # PostgreSQL SQLSTATEs and SQLite extended result codes of constraint violations.
 _UNIQUE = frozenset({"23505", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
@@ -59,6 +61,33 @@ def insert_on_conflict(session: Session, entity: type[Any]) -> postgresql.Insert
     if dialect == "sqlite":
         return sqlite.insert(entity)
     raise NotImplementedError(f"no upsert for the {dialect} dialect")
+
+
+def newest_first(
+    stmt: S,
+    create_time: QueryableAttribute[datetime],
+    row_id: QueryableAttribute[str],
+    *,
+    cursor: str | None,
+    limit: int,
+) -> S:
+    """`stmt` newest first by `(create_time, id)`, resumed after the row `cursor` names,
+    fetching the `limit + 1` rows `page_of` cuts to a page."""
+    if cursor:
+        after_time, after_id = decode_cursor(cursor, datetime, str)
+        stmt = stmt.where(
+            or_(create_time < after_time, and_(create_time == after_time, row_id < after_id))
+        )
+    return stmt.order_by(create_time.desc(), row_id.desc()).limit(check_limit(limit) + 1)
+
+
+def by_id(stmt: S, row_id: QueryableAttribute[str], *, cursor: str | None, limit: int) -> S:
+    """`stmt` in id order, resumed after the row `cursor` names, fetching the `limit + 1`
+    rows `page_of` cuts to a page."""
+    if cursor:
+        (after_id,) = decode_cursor(cursor, str)
+        stmt = stmt.where(row_id > after_id)
+    return stmt.order_by(row_id).limit(check_limit(limit) + 1)
 
 
 def page_of(

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from meeting_agent.adapters.db import codec
-from meeting_agent.adapters.db._sql import check_limit, constraint_errors, page_of
+from meeting_agent.adapters.db._sql import by_id, constraint_errors, page_of
 from meeting_agent.adapters.db.models import HotwordSetRow, PromptTemplateRow
 from meeting_agent.domain.models import HotwordSet, PromptTemplate
 from meeting_agent.errors import NotFound
@@ -59,10 +59,7 @@ class SqlHotwordSetRepository:
 
     def list(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page[HotwordSet]:
         stmt = select(HotwordSetRow).where(HotwordSetRow.tenant_id == tenant_id)
-        if cursor:
-            (after_id,) = codec.decode_cursor(cursor, str)
-            stmt = stmt.where(HotwordSetRow.id > after_id)
-        stmt = stmt.order_by(HotwordSetRow.id).limit(check_limit(limit) + 1)
+        stmt = by_id(stmt, HotwordSetRow.id, cursor=cursor, limit=limit)
         kept, next_cursor = page_of(self._session.scalars(stmt).all(), limit, lambda row: (row.id,))
         return Page([_hotword_set_from_row(row) for row in kept], next_cursor)
 
@@ -136,10 +133,7 @@ class SqlPromptTemplateRepository:
 
     def list(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page[PromptTemplate]:
         stmt = select(PromptTemplateRow).where(PromptTemplateRow.tenant_id == tenant_id)
-        if cursor:
-            (after_id,) = codec.decode_cursor(cursor, str)
-            stmt = stmt.where(PromptTemplateRow.id > after_id)
-        stmt = stmt.order_by(PromptTemplateRow.id).limit(check_limit(limit) + 1)
+        stmt = by_id(stmt, PromptTemplateRow.id, cursor=cursor, limit=limit)
         kept, next_cursor = page_of(self._session.scalars(stmt).all(), limit, lambda row: (row.id,))
         return Page([_template_from_row(row) for row in kept], next_cursor)
 

@@ -11,13 +11,13 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from meeting_agent.adapters.db import codec
 from meeting_agent.adapters.db._sql import (
-    check_limit,
     constraint_errors,
+    newest_first,
     page_of,
     task_name,
 )
@@ -308,16 +308,10 @@ class SqlArtifactRepository:
         stmt = select(ArtifactRow).where(
             ArtifactRow.tenant_id == tenant_id, ArtifactRow.task_id == task_id
         )
-        if cursor:
-            after_time, after_id = codec.decode_cursor(cursor, datetime, str)
-            stmt = stmt.where(
-                or_(
-                    ArtifactRow.create_time < after_time,
-                    and_(ArtifactRow.create_time == after_time, ArtifactRow.id < after_id),
-                )
-            )
-        stmt = stmt.order_by(ArtifactRow.create_time.desc(), ArtifactRow.id.desc())
-        rows = self._session.scalars(stmt.limit(check_limit(limit) + 1)).all()
+        stmt = newest_first(
+            stmt, ArtifactRow.create_time, ArtifactRow.id, cursor=cursor, limit=limit
+        )
+        rows = self._session.scalars(stmt).all()
         kept, next_cursor = page_of(rows, limit, lambda row: (row.create_time, row.id))
         return Page([_artifact_from_row(row) for row in kept], next_cursor)
 

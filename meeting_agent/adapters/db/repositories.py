@@ -23,6 +23,7 @@ from meeting_agent.adapters.db._sql import (
     check_limit,
     constraint_errors,
     insert_on_conflict,
+    newest_first,
     page_of,
     task_name,
 )
@@ -213,16 +214,8 @@ class SqlTaskRepository:
             stmt = stmt.where(TaskRow.create_time >= flt.create_time_start)
         if flt.create_time_end is not None:
             stmt = stmt.where(TaskRow.create_time < flt.create_time_end)
-        if cursor:
-            after_time, after_id = codec.decode_cursor(cursor, datetime, str)
-            stmt = stmt.where(
-                or_(
-                    TaskRow.create_time < after_time,
-                    and_(TaskRow.create_time == after_time, TaskRow.id < after_id),
-                )
-            )
-        stmt = stmt.order_by(TaskRow.create_time.desc(), TaskRow.id.desc())
-        rows = self._session.connection().execute(stmt.limit(check_limit(limit) + 1)).all()
+        stmt = newest_first(stmt, TaskRow.create_time, TaskRow.id, cursor=cursor, limit=limit)
+        rows = self._session.connection().execute(stmt).all()
         kept, next_cursor = page_of(rows, limit, lambda row: (row.create_time, row.id))
         return Page([_task_from_row(row) for row in kept], next_cursor)
 

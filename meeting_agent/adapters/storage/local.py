@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import io
 import logging
 import os
@@ -18,9 +17,9 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import BinaryIO, Literal, Self
+from typing import BinaryIO
 
+from meeting_agent.adapters.storage.writer import StreamingObjectWriter
 from meeting_agent.domain.object_keys import INVALID_OBJECT_KEY, normalize_prefix, validate_key
 from meeting_agent.errors import (
     FailedPrecondition,
@@ -41,7 +40,6 @@ URI_PREFIX = f"{SCHEME}://objects/"
 
 INVALID_OBJECT_URI = "INVALID_OBJECT_URI"
 OBJECT_NOT_FOUND = "OBJECT_NOT_FOUND"
-OBJECT_TOO_LARGE = "OBJECT_TOO_LARGE"
 OBJECT_KEY_CONFLICT = "OBJECT_KEY_CONFLICT"
 OBJECT_STORE_FULL = "OBJECT_STORE_FULL"
 OBJECT_STORE_UNAVAILABLE = "OBJECT_STORE_UNAVAILABLE"
@@ -318,7 +316,7 @@ class LocalObjectStore:
             _fsync_dir(new_dir.parent)
 
 
-class LocalObjectWriter:
+class LocalObjectWriter(StreamingObjectWriter):
     """A streaming write into a temporary file, renamed over the key on `commit`.
 
     Implements `meeting_agent.ports.ObjectWriter`. As a context manager it aborts on
@@ -327,14 +325,9 @@ class LocalObjectWriter:
     """
 
     def __init__(self, *, key: str, path: Path, temp_path: Path, fd: int, max_bytes: int) -> None:
-        self._key = key
+        super().__init__(key, max_bytes=max_bytes)
         self._path = path
         self._temp_path = temp_path
-        self._max_bytes = max_bytes
-        self._sha256 = hashlib.sha256()
-        self._size = 0
-        self._state: Literal["open", "committed", "aborted"] = "open"
-        self._info: ObjectInfo | None = None
         try:
             self._file: io.BufferedWriter | None = os.fdopen(fd, "wb")
         except BaseException:
@@ -343,35 +336,14 @@ class LocalObjectWriter:
             self.abort()
             raise
 
-    @property
-    def key(self) -> str:
-        return self._key
-
-    @property
-    def size_bytes(self) -> int:
-        """Bytes written so far."""
-        return self._size
-
-    def write(self, data: bytes) -> None:
-        file = self._open_file()
-        if self._size + len(data) > self._max_bytes:
-            self.abort()
-            raise ResourceExhausted(
-                f"object is larger than the limit of {self._max_bytes} bytes",
-                reason=OBJECT_TOO_LARGE,
-                metadata={"limit_bytes": str(self._max_bytes)},
-            )
+    def _append(self, data: bytes) -> None:
         try:
-            file.write(data)
+            self._open_file().write(data)
         except OSError as exc:
             self.abort()
             raise _translate(exc, "writing an object") from exc
-        self._sha256.update(data)
-        self._size += len(data)
 
-    def commit(self) -> ObjectInfo:
-        if self._info is not None:
-            return self._info
+    def _publish(self) -> None:
         file = self._open_file()
         try:
             file.flush()
@@ -384,16 +356,8 @@ class LocalObjectWriter:
             # After a successful rename this removes nothing: the temp path is gone.
             self.abort()
             raise _translate(exc, "committing an object") from exc
-        self._state = "committed"
-        self._info = ObjectInfo(
-            key=self._key, size_bytes=self._size, sha256=self._sha256.hexdigest()
-        )
-        return self._info
 
-    def abort(self) -> None:
-        if self._state == "committed":
-            return
-        self._state = "aborted"
+    def _discard(self) -> None:
         if self._file is not None:
             file, self._file = self._file, None
             with contextlib.suppress(OSError):
@@ -404,20 +368,7 @@ class LocalObjectWriter:
             # abort runs on error paths; raising here would hide the error being handled.
             logger.warning("could not remove temporary object file %s: %s", self._temp_path, exc)
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._state != "committed":
-            self.abort()
-
     def _open_file(self) -> io.BufferedWriter:
-        if self._state != "open" or self._file is None:
-            # Like a closed file object: using a finished writer is a programming error.
+        if self._file is None:
             raise ValueError(f"object writer is {self._state}")
         return self._file

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from tos.exceptions import TosClientError, TosServerError
 
+from meeting_agent.adapters.storage.writer import OBJECT_TOO_LARGE
 from meeting_agent.errors import (
     FailedPrecondition,
     MeetingAgentError,
@@ -34,7 +35,6 @@ __all__ = [
 ]
 
 OBJECT_NOT_FOUND = "OBJECT_NOT_FOUND"
-OBJECT_TOO_LARGE = "OBJECT_TOO_LARGE"
 OBJECT_KEY_CONFLICT = "OBJECT_KEY_CONFLICT"
 OBJECT_STORE_UNAVAILABLE = "OBJECT_STORE_UNAVAILABLE"
 # Wrong or revoked keys, or a bucket policy that refuses us: callers cannot fix it, an

@@ -10,20 +10,17 @@ bytes, not file objects, go to the SDK so that its retries can resend them.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import logging
 import tempfile
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any
 
 from tos import TosClientV2
 from tos.exceptions import TosClientError, TosServerError
 
-from meeting_agent.adapters.storage.tos_errors import OBJECT_TOO_LARGE, map_tos_errors, translate
-from meeting_agent.errors import ResourceExhausted
-from meeting_agent.ports import ObjectInfo
+from meeting_agent.adapters.storage.tos_errors import map_tos_errors, translate
+from meeting_agent.adapters.storage.writer import StreamingObjectWriter
 
 __all__ = ["TosObjectReader", "TosObjectWriter", "WriterLimits"]
 
@@ -42,7 +39,7 @@ class WriterLimits:
         self.spool_memory = spool_memory
 
 
-class TosObjectWriter:
+class TosObjectWriter(StreamingObjectWriter):
     """A streaming write of one TOS object; implements `meeting_agent.ports.ObjectWriter`.
 
     Nothing is visible under the key until `commit`: a single PUT happens there, and a
@@ -53,63 +50,27 @@ class TosObjectWriter:
     def __init__(
         self, client: TosClientV2, bucket: str, key: str, *, content_type: str, limits: WriterLimits
     ) -> None:
+        super().__init__(key, max_bytes=limits.max_object_bytes)
         self._client = client
         self._bucket = bucket
-        self._key = key
         self._content_type = content_type or None
         self._limits = limits
         self._spool = self._new_spool()
         self._spooled = 0
-        self._size = 0
-        self._sha256 = hashlib.sha256()
         self._upload_id: str | None = None
         self._parts: list[Any] = []
-        self._state: Literal["open", "committed", "aborted"] = "open"
-        self._info: ObjectInfo | None = None
 
-    @property
-    def key(self) -> str:
-        return self._key
+    def _append(self, data: bytes) -> None:
+        self._guard(self._spool_bytes, data)
 
-    @property
-    def size_bytes(self) -> int:
-        """Bytes written so far."""
-        return self._size
-
-    def write(self, data: bytes) -> None:
-        self._check_open()
-        if not data:
-            return
-        if self._size + len(data) > self._limits.max_object_bytes:
-            self.abort()
-            raise ResourceExhausted(
-                f"object is larger than the limit of {self._limits.max_object_bytes} bytes",
-                reason=OBJECT_TOO_LARGE,
-                metadata={"limit_bytes": str(self._limits.max_object_bytes)},
-            )
-        self._sha256.update(data)
-        self._size += len(data)
-        self._guard(self._append, data)
-
-    def commit(self) -> ObjectInfo:
-        if self._info is not None:
-            return self._info
-        self._check_open()
+    def _publish(self) -> None:
         if self._upload_id is None:
             self._guard(self._put_single)
         else:
             self._guard(self._complete_multipart)
-        self._state = "committed"
         self._close_spool()
-        self._info = ObjectInfo(
-            key=self._key, size_bytes=self._size, sha256=self._sha256.hexdigest()
-        )
-        return self._info
 
-    def abort(self) -> None:
-        if self._state != "open":
-            return
-        self._state = "aborted"
+    def _discard(self) -> None:
         self._close_spool()
         if self._upload_id is not None:
             upload_id, self._upload_id = self._upload_id, None
@@ -123,18 +84,6 @@ class TosObjectWriter:
                     translate(exc, "aborting a multipart upload").message,
                 )
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._state != "committed":
-            self.abort()
-
     # ------------------------------------------------------------ internals
 
     def _new_spool(self) -> tempfile.SpooledTemporaryFile[bytes]:
@@ -143,11 +92,6 @@ class TosObjectWriter:
     def _close_spool(self) -> None:
         with contextlib.suppress(OSError):
             self._spool.close()
-
-    def _check_open(self) -> None:
-        if self._state != "open":
-            # Like a closed file object: using a finished writer is a programming error.
-            raise ValueError(f"object writer is {self._state}")
 
     def _guard(self, step: Callable[..., None], *args: Any) -> None:
         """Run one step; on any failure abort the whole write and raise a domain error."""
@@ -160,7 +104,7 @@ class TosObjectWriter:
             self.abort()
             raise
 
-    def _append(self, data: bytes) -> None:
+    def _spool_bytes(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
             if self._upload_id is None:
