@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-from meeting_agent.auth import reasons
+from meeting_agent import reasons
 from meeting_agent.errors import Unauthenticated
 
 MAX_IDENTITY_LENGTH = 128

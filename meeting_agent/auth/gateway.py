@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meeting_agent.auth import reasons
+from meeting_agent import reasons
 from meeting_agent.auth._metadata import Metadata, require_identity, single_text_value
 from meeting_agent.domain.models import Principal
 from meeting_agent.errors import Unauthenticated

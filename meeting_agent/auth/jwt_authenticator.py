@@ -11,7 +11,7 @@ from typing import Any
 
 import jwt
 
-from meeting_agent.auth import reasons
+from meeting_agent import reasons
 from meeting_agent.auth._metadata import (
     Metadata,
     metadata_values,

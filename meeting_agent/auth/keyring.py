@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 
 import jwt
 
-from meeting_agent.auth import reasons
+from meeting_agent import reasons
 from meeting_agent.auth.keys import VerificationKey, index_by_kid, key_from_jwk
 from meeting_agent.errors import Unauthenticated, Unavailable
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from meeting_agent import auth
+from meeting_agent import auth, reasons
 from meeting_agent.auth.dev_keys import DEV_KID, dev_key_dir, ensure_dev_key
 from meeting_agent.auth.jwt_authenticator import JwtAuthenticator
 from meeting_agent.auth.keyring import KeyRing, RemoteJwks
@@ -164,7 +164,7 @@ REFUSALS = [
         lambda k: bearer(
             forge({"alg": "none", "typ": "JWT", "kid": "idp"}, claims(), lambda _: b"")
         ),
-        auth.DISALLOWED_ALGORITHM,
+        reasons.DISALLOWED_ALGORITHM,
         None,
         id="alg-none",
     ),
@@ -172,7 +172,7 @@ REFUSALS = [
         lambda k: bearer(
             forge({"alg": "HS256", "typ": "JWT", "kid": "idp"}, claims(), hs256(public_pem(k.idp)))
         ),
-        auth.DISALLOWED_ALGORITHM,
+        reasons.DISALLOWED_ALGORITHM,
         None,
         id="hs256-public-key-as-secret",
     ),
@@ -180,134 +180,143 @@ REFUSALS = [
         lambda k: bearer(
             forge({"alg": "HS256", "typ": "JWT"}, claims(), hs256(secrets.token_bytes(32)))
         ),
-        auth.DISALLOWED_ALGORITHM,
+        reasons.DISALLOWED_ALGORITHM,
         None,
         id="hs256-random-secret",
     ),
     pytest.param(
         lambda k: bearer(sign(k.idp, alg="RS512")),
-        auth.DISALLOWED_ALGORITHM,
+        reasons.DISALLOWED_ALGORITHM,
         None,
         id="rs512-not-configured",
     ),
     pytest.param(
-        lambda k: bearer(sign(k.attacker)), auth.INVALID_SIGNATURE, None, id="unknown-key-known-kid"
+        lambda k: bearer(sign(k.attacker)),
+        reasons.INVALID_SIGNATURE,
+        None,
+        id="unknown-key-known-kid",
     ),
     pytest.param(
         lambda k: bearer(sign(k.attacker, kid=None)),
-        auth.INVALID_SIGNATURE,
+        reasons.INVALID_SIGNATURE,
         None,
         id="unknown-key-no-kid",
     ),
     pytest.param(
-        lambda k: bearer(sign(k.idp, kid="rotated-away")), auth.UNKNOWN_KEY, None, id="unknown-kid"
+        lambda k: bearer(sign(k.idp, kid="rotated-away")),
+        reasons.UNKNOWN_KEY,
+        None,
+        id="unknown-kid",
     ),
     pytest.param(
         lambda k: bearer(tamper_payload(sign(k.idp))),
-        auth.INVALID_SIGNATURE,
+        reasons.INVALID_SIGNATURE,
         None,
         id="tampered-payload",
     ),
     pytest.param(
         lambda k: bearer(tamper_signature(sign(k.idp))),
-        auth.INVALID_SIGNATURE,
+        reasons.INVALID_SIGNATURE,
         None,
         id="tampered-signature",
     ),
     pytest.param(
         lambda k: bearer(sign(k.idp, claims(exp=int(time.time()) - LEEWAY - 60))),
-        auth.TOKEN_EXPIRED,
+        reasons.TOKEN_EXPIRED,
         None,
         id="expired",
     ),
     pytest.param(
         lambda k: bearer(sign(k.idp, claims(nbf=int(time.time()) + LEEWAY + 60))),
-        auth.TOKEN_NOT_YET_VALID,
+        reasons.TOKEN_NOT_YET_VALID,
         None,
         id="nbf-beyond-leeway",
     ),
     pytest.param(
         lambda k: bearer(sign(k.idp, claims(iss="https://evil.example.test"))),
-        auth.INVALID_ISSUER,
+        reasons.INVALID_ISSUER,
         None,
         id="wrong-iss",
     ),
     pytest.param(
         lambda k: bearer(sign(k.idp, claims(aud="another-service"))),
-        auth.INVALID_AUDIENCE,
+        reasons.INVALID_AUDIENCE,
         None,
         id="wrong-aud",
     ),
     pytest.param(
-        lambda k: bearer(sign(k.idp, claims(exp=None))), auth.MISSING_CLAIM, "exp", id="missing-exp"
+        lambda k: bearer(sign(k.idp, claims(exp=None))),
+        reasons.MISSING_CLAIM,
+        "exp",
+        id="missing-exp",
     ),
     pytest.param(
         lambda k: bearer(sign(k.idp, claims(exp=str(int(time.time()) + 600)))),
-        auth.INVALID_CLAIM,
+        reasons.INVALID_CLAIM,
         "exp",
         id="exp-as-a-string",
     ),
     pytest.param(
         lambda k: bearer(sign(k.idp, claims(nbf=str(int(time.time()) - 60)))),
-        auth.INVALID_CLAIM,
+        reasons.INVALID_CLAIM,
         "nbf",
         id="nbf-as-a-string",
     ),
     pytest.param(
         lambda k: bearer(sign(k.idp, claims(iat=str(int(time.time()))))),
-        auth.INVALID_CLAIM,
+        reasons.INVALID_CLAIM,
         "iat",
         id="iat-as-a-string",
     ),
     pytest.param(
         lambda k: bearer(sign(k.idp, claims(exp=True))),
-        auth.INVALID_CLAIM,
+        reasons.INVALID_CLAIM,
         "exp",
         id="exp-as-a-boolean",
     ),
     pytest.param(
         lambda k: bearer(sign(k.idp, claims(tenant_id=None))),
-        auth.MISSING_CLAIM,
+        reasons.MISSING_CLAIM,
         "tenant_id",
         id="missing-tenant-claim",
     ),
     pytest.param(
         lambda k: bearer(sign(k.idp, claims(sub=None))),
-        auth.MISSING_CLAIM,
+        reasons.MISSING_CLAIM,
         "sub",
         id="missing-user-claim",
     ),
     pytest.param(
         lambda k: bearer(sign(k.idp, claims(sub="x" * 129))),
-        auth.INVALID_CLAIM,
+        reasons.INVALID_CLAIM,
         "sub",
         id="user-claim-too-long",
     ),
     pytest.param(
         lambda k: [("user-agent", "grpc-python")],
-        auth.MISSING_CREDENTIALS,
+        reasons.MISSING_CREDENTIALS,
         None,
         id="missing-header",
     ),
     pytest.param(
         lambda k: [("authorization", "Basic YWxpY2U6c2VjcmV0")],
-        auth.MALFORMED_TOKEN,
+        reasons.MALFORMED_TOKEN,
         None,
         id="basic-scheme",
     ),
     pytest.param(
-        lambda k: [("authorization", "Bearer ")], auth.MALFORMED_TOKEN, None, id="empty-bearer"
+        lambda k: [("authorization", "Bearer ")], reasons.MALFORMED_TOKEN, None, id="empty-bearer"
     ),
-    pytest.param(lambda k: bearer("not-a-jwt"), auth.MALFORMED_TOKEN, None, id="garbage-token"),
+    pytest.param(lambda k: bearer("not-a-jwt"), reasons.MALFORMED_TOKEN, None, id="garbage-token"),
     pytest.param(
         lambda k: bearer(sign(k.idp)) + bearer(sign(k.attacker)),
-        auth.MALFORMED_TOKEN,
+        reasons.MALFORMED_TOKEN,
         None,
         id="two-authorization-entries",
     ),
     pytest.param(
         lambda k: [("x-user-id", "alice"), ("x-tenant-id", "acme")],
-        auth.MISSING_CREDENTIALS,
+        reasons.MISSING_CREDENTIALS,
         None,
         id="gateway-headers-without-gateway-mode",
     ),
@@ -365,9 +374,9 @@ def test_jwks_file_selects_the_key_by_kid(kit: Kit, tmp_path: Path) -> None:
 
     assert accepted == [Principal(tenant_id="acme", user_id="alice")] * 2
     wrong_key = refusal(authenticator, bearer(sign(new, kid="2024-01")))
-    assert wrong_key.reason == auth.INVALID_SIGNATURE
+    assert wrong_key.reason == reasons.INVALID_SIGNATURE
     no_kid = refusal(authenticator, bearer(sign(new, kid=None)))
-    assert no_kid.reason == auth.UNKNOWN_KEY
+    assert no_kid.reason == reasons.UNKNOWN_KEY
 
 
 def test_leeway_is_honoured(kit: Kit, pem_authenticator: Authenticator) -> None:
@@ -391,7 +400,10 @@ def test_custom_claim_names(kit: Kit, tmp_path: Path) -> None:
 
     assert principal == Principal(tenant_id="o-1", user_id="u-1")
     default_names = refusal(authenticator, bearer(sign(kit.idp)))
-    assert (default_names.reason, default_names.metadata) == (auth.MISSING_CLAIM, {"claim": "org"})
+    assert (default_names.reason, default_names.metadata) == (
+        reasons.MISSING_CLAIM,
+        {"claim": "org"},
+    )
 
 
 def test_gateway_mode(kit: Kit, tmp_path: Path) -> None:
@@ -404,10 +416,10 @@ def test_gateway_mode(kit: Kit, tmp_path: Path) -> None:
     assert from_headers == Principal(tenant_id="acme", user_id="bob")
     assert from_token == Principal(tenant_id="acme", user_id="alice")
     half = refusal(authenticator, [("x-user-id", "bob")])
-    assert (half.reason, half.metadata) == (auth.MISSING_CLAIM, {"claim": "x-tenant-id"})
+    assert (half.reason, half.metadata) == (reasons.MISSING_CLAIM, {"claim": "x-tenant-id"})
     too_long = refusal(authenticator, [("x-user-id", "b" * 129), ("x-tenant-id", "acme")])
-    assert too_long.reason == auth.INVALID_CLAIM
-    assert refusal(authenticator, []).reason == auth.MISSING_CREDENTIALS
+    assert too_long.reason == reasons.INVALID_CLAIM
+    assert refusal(authenticator, []).reason == reasons.MISSING_CREDENTIALS
 
 
 def test_gateway_mode_without_keys_takes_headers_only(tmp_path: Path, kit: Kit) -> None:
@@ -416,7 +428,7 @@ def test_gateway_mode_without_keys_takes_headers_only(tmp_path: Path, kit: Kit) 
     principal = authenticator.authenticate([("x-user-id", "bob"), ("x-tenant-id", "acme")])
 
     assert principal == Principal(tenant_id="acme", user_id="bob")
-    assert refusal(authenticator, bearer(sign(kit.idp))).reason == auth.MISSING_CREDENTIALS
+    assert refusal(authenticator, bearer(sign(kit.idp))).reason == reasons.MISSING_CREDENTIALS
 
 
 def test_no_key_and_no_gateway_is_a_configuration_error(tmp_path: Path) -> None:
@@ -491,7 +503,7 @@ def test_jwks_url_is_cached_and_refetch_is_rate_limited(
     jwks_server.document = {"keys": [jwk(kit.idp, "k1"), jwk(rotated, "k2")]}
     too_soon = refusal(authenticator, bearer(sign(rotated, kid="k2")))
 
-    assert too_soon.reason == auth.UNKNOWN_KEY
+    assert too_soon.reason == reasons.UNKNOWN_KEY
     assert jwks_server.hits == 1
 
 
@@ -509,7 +521,7 @@ def test_jwks_url_refetches_once_on_unknown_kid(kit: Kit, jwks_server: JwksServe
 
     assert principal.user_id == "alice"
     assert hits_after_rotation == 2
-    assert unknown.reason == auth.UNKNOWN_KEY
+    assert unknown.reason == reasons.UNKNOWN_KEY
     assert jwks_server.hits == 3
 
 
@@ -539,7 +551,7 @@ def test_jwks_url_down_is_unavailable(kit: Kit, tmp_path: Path) -> None:
     with pytest.raises(Unavailable) as caught:
         authenticator.authenticate(bearer(sign(kit.idp, kid="k1")))
 
-    assert caught.value.reason == auth.KEYS_UNAVAILABLE
+    assert caught.value.reason == reasons.KEYS_UNAVAILABLE
 
 
 # ---------------------------------------------------------------- development key
@@ -562,7 +574,7 @@ def test_dev_token_round_trip(tmp_path: Path) -> None:
     auth.build_authenticator(settings)
     assert private_key_file.read_bytes() == before
     expired = auth.mint_dev_token(settings, ttl_seconds=-3600)
-    assert refusal(authenticator, bearer(expired)).reason == auth.TOKEN_EXPIRED
+    assert refusal(authenticator, bearer(expired)).reason == reasons.TOKEN_EXPIRED
 
 
 def test_dev_key_is_created_once_under_concurrent_starts(tmp_path: Path) -> None:
