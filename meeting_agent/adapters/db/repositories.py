@@ -42,6 +42,8 @@ from meeting_agent.adapters.db.outputs import (
     speaker_mappings_etag,
 )
 from meeting_agent.domain.models import (
+    CLAIM,
+    LEASED_STATES,
     Principal,
     Task,
     TaskEvent,
@@ -108,6 +110,7 @@ _TASK_EVENTS = TaskEventRow.__table__
 _GET_TASK = select(_TASKS).where(
     _TASKS.c.id == bindparam("task_id"), _TASKS.c.tenant_id == bindparam("tenant_id")
 )
+_CLAIM_READ = select(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
 
 
 def _task_from_row(row: TaskRow | Row[Any]) -> Task:
@@ -245,18 +248,32 @@ class SqlTaskRepository:
     # the only task queries that do not take a tenant: a job knows just the task id.
 
     def claim(self, task_id: str, *, now: datetime, stale_before: datetime) -> Task | None:
-        # One conditional UPDATE is the whole claim. PostgreSQL re-checks the WHERE clause
-        # against a row that a concurrent claim changed, after waiting for it to commit,
-        # so the loser matches nothing; SQLite runs writers one at a time anyway.
+        found = self._session.connection().execute(_CLAIM_READ, {"task_id": task_id}).one_or_none()
+        if found is None:
+            return None
+        task = _task_from_row(found)
+        if not task.claimable(stale_before):
+            return None
+        read_attempts = task.attempts
+        task.claim(now, stale_before=stale_before)
+        # The task read may be stale by now: the UPDATE is the atomic guard. Every claim
+        # counts an attempt, so an unchanged count means no claim came in between, and
+        # the claimable condition catches any other change of state. PostgreSQL re-checks
+        # the WHERE clause against a row a concurrent claim changed, after waiting for it
+        # to commit, so the loser matches nothing; SQLite runs writers one at a time.
         stmt = (
             update(TaskRow)
-            .where(TaskRow.id == task_id, _claimable(stale_before))
+            .where(
+                TaskRow.id == task_id,
+                TaskRow.attempts == read_attempts,
+                _claimable(stale_before),
+            )
             .values(
-                state=TaskState.RUNNING.value,
-                heartbeat_time=now,
-                attempts=TaskRow.attempts + 1,
-                start_time=func.coalesce(TaskRow.start_time, now),
-                update_time=now,
+                state=task.state.value,
+                heartbeat_time=task.heartbeat_time,
+                attempts=task.attempts,
+                start_time=task.start_time,
+                update_time=task.update_time,
             )
             .returning(TaskRow.id)
             .execution_options(synchronize_session=False)
@@ -269,9 +286,7 @@ class SqlTaskRepository:
         return _task_from_row(row)
 
     def heartbeat(self, task_id: str, now: datetime, *, attempt: int | None = None) -> bool:
-        stmt = update(TaskRow).where(
-            TaskRow.id == task_id, TaskRow.state == TaskState.RUNNING.value
-        )
+        stmt = update(TaskRow).where(TaskRow.id == task_id, _in_states(LEASED_STATES))
         if attempt is not None:
             stmt = stmt.where(TaskRow.attempts == attempt)
         stmt = (
@@ -288,10 +303,8 @@ class SqlTaskRepository:
             select(TaskRow)
             .where(
                 or_(
-                    and_(
-                        TaskRow.state == TaskState.QUEUED.value, TaskRow.create_time < queued_before
-                    ),
-                    _stale_running(stale_before),
+                    and_(_in_states(_UNLEASED_CLAIMS), TaskRow.create_time < queued_before),
+                    _stale_lease(stale_before),
                 )
             )
             .order_by(TaskRow.create_time, TaskRow.id)
@@ -300,16 +313,27 @@ class SqlTaskRepository:
         return [_task_from_row(row) for row in self._session.scalars(stmt)]
 
 
-def _stale_running(stale_before: datetime) -> ColumnElement[bool]:
-    # A RUNNING task without a lease cannot have a live job either (claim always sets one).
+# The SQL form of `Task.lease_is_stale` and `Task.claimable`, from the same tables.
+_UNLEASED_CLAIMS = CLAIM.sources - LEASED_STATES
+
+
+def _in_states(states: frozenset[TaskState]) -> ColumnElement[bool]:
+    return TaskRow.state.in_(sorted(state.value for state in states))
+
+
+def _stale_lease(stale_before: datetime) -> ColumnElement[bool]:
+    # A leased task without a lease cannot have a live job either (claim always sets one).
     return and_(
-        TaskRow.state == TaskState.RUNNING.value,
+        _in_states(LEASED_STATES),
         or_(TaskRow.heartbeat_time.is_(None), TaskRow.heartbeat_time < stale_before),
     )
 
 
 def _claimable(stale_before: datetime) -> ColumnElement[bool]:
-    return or_(TaskRow.state == TaskState.QUEUED.value, _stale_running(stale_before))
+    return or_(
+        _in_states(_UNLEASED_CLAIMS),
+        and_(_in_states(CLAIM.sources & LEASED_STATES), _stale_lease(stale_before)),
+    )
 
 
 # ---------------------------------------------------------------- task events
