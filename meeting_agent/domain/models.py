@@ -185,7 +185,8 @@ class Task:
     cost_amount: Decimal = Decimal(0)
     cost_currency: str = ""
     # The lease of the job running the task: refreshed while it runs, so a stale one
-    # means the worker died. Written only by `TaskRepository.claim` and `heartbeat`.
+    # means the worker died. Set by `claim`; stored only by the repository's `claim`
+    # and `heartbeat`, never by `save`.
     heartbeat_time: datetime | None = None
     # How many times a job has claimed the task (1 on the first run).
     attempts: int = 0

@@ -107,17 +107,17 @@ class TaskProgress:
         self._record(lambda task, now: task.progress(percent, said, now))
 
     def succeeded(self, message: str) -> Task:
-        return self._ended(TaskState.SUCCEEDED, lambda task, now: task.succeed(message, now))
+        return self._ended(lambda task, now: task.succeed(message, now))
 
     def failed(self, message: str, error: TaskError) -> Task:
-        return self._ended(TaskState.FAILED, lambda task, now: task.fail(error, message, now))
+        return self._ended(lambda task, now: task.fail(error, message, now))
 
     def cancelled(self, message: str) -> Task:
-        return self._ended(TaskState.CANCELLED, lambda task, now: task.stop(message, now))
+        return self._ended(lambda task, now: task.stop(message, now))
 
-    def _ended(self, state: TaskState, change: Callable[[Task, datetime], TaskEvent]) -> Task:
+    def _ended(self, change: Callable[[Task, datetime], TaskEvent]) -> Task:
         task = self._record(change)
-        self.timeline.finish(state.value, task.audio_duration_seconds)
+        self.timeline.finish(task.state.value, task.audio_duration_seconds)
         return task
 
     def requeued(self, message: str) -> None:
