@@ -63,11 +63,11 @@ class Transition:
     target: TaskState
 
 
-# The task state machine, whole. A repository that changes state in SQL guards its
-# UPDATE with these same source states, so the rule is written once.
-CLAIM = Transition(
-    "claim", frozenset({TaskState.QUEUED, TaskState.RUNNING}), TaskState.RUNNING
-)  # a RUNNING task only once its lease is stale: its worker died
+# The task state machine, whole. The SQL claim guards its UPDATE with these same
+# source states, so the rule is written once.
+#
+# A RUNNING task is claimed again only once its lease is stale: its worker died.
+CLAIM = Transition("claim", frozenset({TaskState.QUEUED, TaskState.RUNNING}), TaskState.RUNNING)
 PROGRESS = Transition("progress", frozenset({TaskState.RUNNING}), TaskState.RUNNING)
 REQUEUE = Transition("requeue", frozenset({TaskState.RUNNING}), TaskState.QUEUED)
 SUCCEED = Transition("succeed", frozenset({TaskState.RUNNING}), TaskState.SUCCEEDED)
