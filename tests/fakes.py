@@ -633,24 +633,14 @@ class FakeTaskRepository:
                 return key, task
         return None
 
-    @staticmethod
-    def _stale(task: Task, stale_before: datetime) -> bool:
-        return task.state is TaskState.RUNNING and (
-            task.heartbeat_time is None or task.heartbeat_time < stale_before
-        )
-
     def claim(self, task_id: str, *, now: datetime, stale_before: datetime) -> Task | None:
         found = self._by_id(task_id)
         if found is None:
             return None
         key, task = found
-        if not (task.state is TaskState.QUEUED or self._stale(task, stale_before)):
+        if not task.claimable(stale_before):
             return None
-        task.state = TaskState.RUNNING
-        task.heartbeat_time = now
-        task.attempts += 1
-        task.start_time = task.start_time or now
-        task.update_time = now
+        task.claim(now, stale_before=stale_before)
         self._tables().tasks.put(key, task)
         return copy.deepcopy(task)
 
@@ -672,7 +662,7 @@ class FakeTaskRepository:
             task
             for _, task in self._tables().tasks.items()
             if (task.state is TaskState.QUEUED and task.create_time < queued_before)
-            or self._stale(task, stale_before)
+            or task.lease_is_stale(stale_before)
         ]
         orphans.sort(key=lambda t: (t.create_time, t.id))
         return orphans[: _check_limit(limit)]

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from meeting_agent.errors import FailedPrecondition
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -50,6 +52,36 @@ class TaskEventType(enum.StrEnum):
     # Something the caller should know that did not stop the task (a fallback, hotwords
     # a provider did not take); the event's `reason` says which.
     WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One kind of change to a task: the states it may leave and the one it enters."""
+
+    name: str
+    sources: frozenset[TaskState]
+    target: TaskState
+
+
+# The task state machine, whole. The SQL claim guards its UPDATE with these same
+# source states, so the rule is written once.
+#
+# A RUNNING task is claimed again only once its lease is stale: its worker died.
+CLAIM = Transition("claim", frozenset({TaskState.QUEUED, TaskState.RUNNING}), TaskState.RUNNING)
+PROGRESS = Transition("progress", frozenset({TaskState.RUNNING}), TaskState.RUNNING)
+REQUEUE = Transition("requeue", frozenset({TaskState.RUNNING}), TaskState.QUEUED)
+SUCCEED = Transition("succeed", frozenset({TaskState.RUNNING}), TaskState.SUCCEEDED)
+FAIL = Transition("fail", frozenset({TaskState.RUNNING}), TaskState.FAILED)
+# A caller cancels a queued task at once; a running one's job is asked to stop, and
+# stops at its next safe point.
+CANCEL = Transition("cancel", frozenset({TaskState.QUEUED}), TaskState.CANCELLED)
+REQUEST_CANCEL = Transition(
+    "request cancellation", frozenset({TaskState.RUNNING}), TaskState.RUNNING
+)
+STOP = Transition("stop", frozenset({TaskState.RUNNING}), TaskState.CANCELLED)
+TRANSITIONS = (CLAIM, PROGRESS, REQUEUE, SUCCEED, FAIL, CANCEL, REQUEST_CANCEL, STOP)
+# States held under a job's lease: a claim may take one over only once the lease is stale.
+LEASED_STATES = frozenset({TaskState.RUNNING})
 
 
 class UploadState(enum.StrEnum):
@@ -153,7 +185,8 @@ class Task:
     cost_amount: Decimal = Decimal(0)
     cost_currency: str = ""
     # The lease of the job running the task: refreshed while it runs, so a stale one
-    # means the worker died. Written only by `TaskRepository.claim` and `heartbeat`.
+    # means the worker died. Set by `claim`; stored only by the repository's `claim`
+    # and `heartbeat`, never by `save`.
     heartbeat_time: datetime | None = None
     # How many times a job has claimed the task (1 on the first run).
     attempts: int = 0
@@ -162,6 +195,167 @@ class Task:
     trace_parent: str = ""
     # Outputs made by a fallback provider, and why the providers before it failed.
     fallbacks: list[ProviderFallback] = field(default_factory=list)
+
+    @classmethod
+    def queued(
+        cls,
+        *,
+        id: str,
+        tenant_id: str,
+        creator_id: str,
+        display_name: str,
+        options: TaskOptions,
+        labels: dict[str, str],
+        now: datetime,
+        trace_parent: str = "",
+    ) -> Task:
+        """A new task, waiting for its first job; its audio sources are added after."""
+        return cls(
+            id=id,
+            tenant_id=tenant_id,
+            creator_id=creator_id,
+            display_name=display_name,
+            audio_sources=[],
+            options=options,
+            labels=labels,
+            state=TaskState.QUEUED,
+            stage=TaskStage.UNSPECIFIED,
+            progress_percent=0,
+            create_time=now,
+            update_time=now,
+            trace_parent=trace_parent,
+        )
+
+    # -- the state machine: each change checks its `Transition` and returns the event
+    # that records it; the caller stores the event and saves the task.
+
+    def event(
+        self, type: TaskEventType, message: str, now: datetime, *, reason: str = ""
+    ) -> TaskEvent:
+        """The task's next event, as of `now`: it takes the next sequence number."""
+        self.last_event_sequence += 1
+        self.update_time = now
+        return TaskEvent(
+            task_id=self.id,
+            sequence=self.last_event_sequence,
+            type=type,
+            state=self.state,
+            stage=self.stage,
+            progress_percent=self.progress_percent,
+            message=message,
+            event_time=now,
+            error=self.error,
+            reason=reason,
+        )
+
+    def lease_is_stale(self, stale_before: datetime) -> bool:
+        """Whether the job holding the task stopped renewing its lease (its worker died)."""
+        return self.state in LEASED_STATES and (
+            self.heartbeat_time is None or self.heartbeat_time < stale_before
+        )
+
+    def claimable(self, stale_before: datetime) -> bool:
+        return self.state in CLAIM.sources and (
+            self.state not in LEASED_STATES or self.lease_is_stale(stale_before)
+        )
+
+    def claim(self, now: datetime, *, stale_before: datetime) -> None:
+        """Take the task for one job run, under a lease that starts `now`."""
+        if not self.claimable(stale_before):
+            raise self._refusal(CLAIM)
+        self._enter(CLAIM, now)
+        self.heartbeat_time = now
+        self.attempts += 1
+        if self.start_time is None:
+            self.start_time = now
+
+    def progress(
+        self, percent: int, message: str, now: datetime, *, stage: TaskStage | None = None
+    ) -> TaskEvent:
+        """Move the percent on, and into `stage` when given; the percent never goes back."""
+        self._enter(PROGRESS, now)
+        self.progress_percent = max(self.progress_percent, percent)
+        if stage is None:
+            return self.event(TaskEventType.PROGRESS, message, now)
+        self.stage = stage
+        return self.event(TaskEventType.STAGE_CHANGED, message, now)
+
+    def succeed(self, message: str, now: datetime) -> TaskEvent:
+        self._enter(SUCCEED, now)
+        self.stage = TaskStage.DONE
+        self.progress_percent = 100
+        return self._end(None, message, now)
+
+    def fail(self, error: TaskError, message: str, now: datetime) -> TaskEvent:
+        self._enter(FAIL, now)
+        return self._end(error, message, now)
+
+    def stop(self, message: str, now: datetime) -> TaskEvent:
+        """End a running task as cancelled: its job stopped on a cancellation request."""
+        self._enter(STOP, now)
+        return self._end(None, message, now)
+
+    def requeue(self, message: str, now: datetime) -> TaskEvent:
+        """Hand a running task back to the queue; the next claim resumes its work."""
+        self._enter(REQUEUE, now)
+        return self.event(TaskEventType.STATE_CHANGED, message, now)
+
+    def cancel(self, now: datetime) -> TaskEvent | None:
+        """Cancel a queued task, or ask a running one's job to stop.
+
+        None when there is nothing to do: the task is cancelled, or its job was asked.
+        """
+        if self.state.is_terminal and self.state is not TaskState.CANCELLED:
+            raise self._refusal(CANCEL)
+        if self.state is TaskState.CANCELLED or self.cancel_requested:
+            return None
+        if self.state in REQUEST_CANCEL.sources:
+            self._enter(REQUEST_CANCEL, now)
+            # The job checks this flag at its next safe point.
+            self.cancel_requested = True
+            return self.event(TaskEventType.PROGRESS, "cancellation requested", now)
+        self._enter(CANCEL, now)
+        self.end_time = now
+        return self.event(TaskEventType.STATE_CHANGED, "task cancelled", now)
+
+    def keep_fallback(self, fallback: ProviderFallback) -> None:
+        """Record an output made by a fallback provider; one per output, the latest."""
+        self.fallbacks = [*(f for f in self.fallbacks if f.output != fallback.output), fallback]
+
+    def add_cost(self, amount: Decimal, currency: str) -> bool:
+        """Add a provider call's cost; False (and no change) for a second currency,
+        whose costs only the audit log keeps."""
+        if self.cost_currency not in ("", currency):
+            return False
+        self.cost_amount += amount
+        self.cost_currency = self.cost_currency or currency
+        return True
+
+    def _enter(self, transition: Transition, now: datetime) -> None:
+        if self.state not in transition.sources:
+            raise self._refusal(transition)
+        self.state = transition.target
+        self.update_time = now
+
+    def _end(self, error: TaskError | None, message: str, now: datetime) -> TaskEvent:
+        self.error = error
+        self.end_time = now
+        return self.event(TaskEventType.STATE_CHANGED, message, now)
+
+    def _refusal(self, transition: Transition) -> FailedPrecondition:
+        name = f"tasks/{self.id}"
+        if self.state.is_terminal:
+            ended = "was" if self.state is TaskState.CANCELLED else "has already"
+            return FailedPrecondition(
+                f"{name} {ended} {self.state.value}",
+                reason="TASK_ALREADY_FINISHED",
+                metadata={"state": self.state.value},
+            )
+        return FailedPrecondition(
+            f"{name} is {self.state.value}: it cannot {transition.name}",
+            reason="TASK_STATE_CONFLICT",
+            metadata={"state": self.state.value},
+        )
 
 
 @dataclass(frozen=True)

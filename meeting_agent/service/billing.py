@@ -172,9 +172,7 @@ class UsageMeter:
             if added and amount and context.task_id is not None:
                 task = uow.tasks.get(context.tenant_id, context.task_id, for_update=True)
                 # A task's cost is kept in one currency; others stay in the audit log.
-                if task is not None and task.cost_currency in ("", currency):
-                    task.cost_amount += amount
-                    task.cost_currency = task.cost_currency or currency
+                if task is not None and task.add_cost(amount, currency):
                     uow.tasks.save(task)
             uow.commit()
         return amount if added else Decimal(0)

@@ -15,8 +15,6 @@ from meeting_agent.domain.models import (
     TaskEvent,
     TaskEventType,
     TaskOptions,
-    TaskStage,
-    TaskState,
     UploadState,
 )
 from meeting_agent.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
@@ -54,34 +52,13 @@ class NewTask:
     labels: dict[str, str]
 
 
-def record_event(
-    uow: UnitOfWork,
-    task: Task,
-    event_type: TaskEventType,
-    message: str,
-    clock: Clock,
-    *,
-    reason: str = "",
-) -> TaskEvent:
-    """Append an event with the task's next sequence; the caller saves the task."""
-    task.last_event_sequence += 1
-    event = TaskEvent(
-        task_id=task.id,
-        sequence=task.last_event_sequence,
-        type=event_type,
-        state=task.state,
-        stage=task.stage,
-        progress_percent=task.progress_percent,
-        message=message,
-        event_time=clock.now(),
-        error=task.error,
-        reason=reason,
-    )
+def record_event(uow: UnitOfWork, task: Task, event: TaskEvent) -> TaskEvent:
+    """Store an event the task made (see `Task.event`); the caller saves the task."""
     uow.task_events.append(event, task.tenant_id)
-    if event_type is TaskEventType.STATE_CHANGED:
+    if event.type is TaskEventType.STATE_CHANGED:
         # Counted when recorded, before commit: a rolled-back change may be counted too,
         # which is rare and harmless for a rate.
-        record_state_change(task.state.value)
+        record_state_change(event.state.value)
     return event
 
 
@@ -123,19 +100,14 @@ class TaskService:
             if s.uri is not None
         }
         now = self._clock.now()
-        task = Task(
+        task = Task.queued(
             id=new_id(),
             tenant_id=principal.tenant_id,
             creator_id=principal.user_id,
             display_name=new.display_name,
-            audio_sources=[],
             options=new.options,
             labels=dict(new.labels),
-            state=TaskState.QUEUED,
-            stage=TaskStage.UNSPECIFIED,
-            progress_percent=0,
-            create_time=now,
-            update_time=now,
+            now=now,
             trace_parent=current_traceparent(),
         )
         with self._uow_factory() as uow:
@@ -167,7 +139,7 @@ class TaskService:
                 else:
                     task.audio_sources.append(uri_sources[i])
             uow.tasks.add(task)
-            record_event(uow, task, TaskEventType.STATE_CHANGED, "task queued", self._clock)
+            record_event(uow, task, task.event(TaskEventType.STATE_CHANGED, "task queued", now))
             uow.tasks.save(task)
             uow.commit()
         if self._on_queued is not None:
@@ -267,27 +239,10 @@ class TaskService:
             task = uow.tasks.get(principal.tenant_id, task_id, for_update=True)
             if task is None:
                 raise NotFound(f"tasks/{task_id}")
-            if task.state in (TaskState.SUCCEEDED, TaskState.FAILED):
-                raise FailedPrecondition(
-                    f"tasks/{task_id} has already {task.state.value}",
-                    reason="TASK_ALREADY_FINISHED",
-                    metadata={"state": task.state.value},
-                )
-            if task.state is TaskState.CANCELLED or task.cancel_requested:
+            event = task.cancel(self._clock.now())
+            if event is None:
                 return task
-            now = self._clock.now()
-            if task.state is TaskState.QUEUED:
-                task.state = TaskState.CANCELLED
-                task.end_time = now
-                message = "task cancelled"
-                event_type = TaskEventType.STATE_CHANGED
-            else:
-                # A running job checks this flag at its next safe point.
-                task.cancel_requested = True
-                message = "cancellation requested"
-                event_type = TaskEventType.PROGRESS
-            task.update_time = now
-            record_event(uow, task, event_type, message, self._clock)
+            record_event(uow, task, event)
             uow.tasks.save(task)
             uow.commit()
         return task

@@ -369,6 +369,7 @@ def _finish(server, name: str) -> None:
     with container.database.unit_of_work() as uow:
         task = uow.tasks.get("acme", name.split("/")[1], for_update=True)
         task.state = TaskState.SUCCEEDED
-        record_event(uow, task, TaskEventType.STATE_CHANGED, "done", container.clock)
+        done = task.event(TaskEventType.STATE_CHANGED, "done", container.clock.now())
+        record_event(uow, task, done)
         uow.tasks.save(task)
         uow.commit()

@@ -12,6 +12,8 @@ sort key of the last row returned, so pages stay stable while rows are added.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +45,8 @@ from meeting_agent.adapters.db.outputs import (
     speaker_mappings_etag,
 )
 from meeting_agent.domain.models import (
+    CLAIM,
+    LEASED_STATES,
     Principal,
     Task,
     TaskEvent,
@@ -109,62 +113,55 @@ _TASK_EVENTS = TaskEventRow.__table__
 _GET_TASK = select(_TASKS).where(
     _TASKS.c.id == bindparam("task_id"), _TASKS.c.tenant_id == bindparam("tenant_id")
 )
+_CLAIM_READ = select(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
+
+
+# How a `Task` field is stored, where its column does not hold the value as it is:
+# (load, dump). Every other field is the column of the same name, so a plain new field
+# needs no mapping here.
+_Codec = tuple[Callable[[Any], Any], Callable[[Any], Any]]
+_TASK_CODECS: dict[str, _Codec] = {
+    "audio_sources": (
+        codec.AUDIO_SOURCES.validate_python,
+        lambda sources: codec.AUDIO_SOURCES.dump_python(sources, mode="json"),
+    ),
+    "options": (
+        codec.TASK_OPTIONS.validate_python,
+        lambda options: codec.TASK_OPTIONS.dump_python(options, mode="json"),
+    ),
+    "labels": (codec.LABELS.validate_python, dict),
+    "state": (TaskState, lambda state: state.value),
+    "stage": (TaskStage, lambda stage: stage.value),
+    "error": (codec.load_error, codec.dump_error),
+    "fallbacks": (
+        lambda found: codec.FALLBACKS.validate_python(found or []),
+        lambda fallbacks: codec.FALLBACKS.dump_python(fallbacks, mode="json") or None,
+    ),
+}
+_TASK_FIELDS = [(f.name, _TASK_CODECS.get(f.name)) for f in fields(Task)]
+# Not the key, which never changes, nor the lease (`heartbeat_time`, `attempts`): only
+# `claim` and `heartbeat` write it, so saving a task read a while ago can never make a
+# live lease look stale.
+_TASK_WRITTEN = [
+    (name, found)
+    for name, found in _TASK_FIELDS
+    if name not in ("id", "tenant_id", "heartbeat_time", "attempts")
+]
 
 
 def _task_from_row(row: TaskRow | Row[Any]) -> Task:
     return Task(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        creator_id=row.creator_id,
-        display_name=row.display_name,
-        audio_sources=codec.AUDIO_SOURCES.validate_python(row.audio_sources),
-        options=codec.TASK_OPTIONS.validate_python(row.options),
-        labels=codec.LABELS.validate_python(row.labels),
-        state=TaskState(row.state),
-        stage=TaskStage(row.stage),
-        progress_percent=row.progress_percent,
-        create_time=row.create_time,
-        update_time=row.update_time,
-        error=codec.load_error(row.error),
-        cancel_requested=row.cancel_requested,
-        audio_duration_seconds=row.audio_duration_seconds,
-        last_event_sequence=row.last_event_sequence,
-        start_time=row.start_time,
-        end_time=row.end_time,
-        has_transcript=row.has_transcript,
-        cost_amount=row.cost_amount,
-        cost_currency=row.cost_currency,
-        heartbeat_time=row.heartbeat_time,
-        attempts=row.attempts,
-        trace_parent=row.trace_parent,
-        fallbacks=codec.FALLBACKS.validate_python(row.fallbacks or []),
+        **{
+            name: getattr(row, name) if found is None else found[0](getattr(row, name))
+            for name, found in _TASK_FIELDS
+        }
     )
 
 
 def _write_task(row: TaskRow, task: Task) -> None:
-    # Not the lease (`heartbeat_time`, `attempts`): only `claim` and `heartbeat` write it,
-    # so saving a task read a while ago can never make a live lease look stale.
-    row.creator_id = task.creator_id
-    row.display_name = task.display_name
-    row.audio_sources = codec.AUDIO_SOURCES.dump_python(task.audio_sources, mode="json")
-    row.options = codec.TASK_OPTIONS.dump_python(task.options, mode="json")
-    row.labels = dict(task.labels)
-    row.state = task.state.value
-    row.stage = task.stage.value
-    row.progress_percent = task.progress_percent
-    row.error = codec.dump_error(task.error)
-    row.cancel_requested = task.cancel_requested
-    row.audio_duration_seconds = task.audio_duration_seconds
-    row.last_event_sequence = task.last_event_sequence
-    row.has_transcript = task.has_transcript
-    row.cost_amount = task.cost_amount
-    row.cost_currency = task.cost_currency
-    row.fallbacks = codec.FALLBACKS.dump_python(task.fallbacks, mode="json") or None
-    row.create_time = task.create_time
-    row.update_time = task.update_time
-    row.start_time = task.start_time
-    row.end_time = task.end_time
-    row.trace_parent = task.trace_parent
+    for name, found in _TASK_WRITTEN:
+        value = getattr(task, name)
+        setattr(row, name, value if found is None else found[1](value))
 
 
 class SqlTaskRepository:
@@ -238,18 +235,32 @@ class SqlTaskRepository:
     # the only task queries that do not take a tenant: a job knows just the task id.
 
     def claim(self, task_id: str, *, now: datetime, stale_before: datetime) -> Task | None:
-        # One conditional UPDATE is the whole claim. PostgreSQL re-checks the WHERE clause
-        # against a row that a concurrent claim changed, after waiting for it to commit,
-        # so the loser matches nothing; SQLite runs writers one at a time anyway.
+        found = self._session.connection().execute(_CLAIM_READ, {"task_id": task_id}).one_or_none()
+        if found is None:
+            return None
+        task = _task_from_row(found)
+        if not task.claimable(stale_before):
+            return None
+        read_attempts = task.attempts
+        task.claim(now, stale_before=stale_before)
+        # The task read may be stale by now: the UPDATE is the atomic guard. Every claim
+        # counts an attempt, so an unchanged count means no claim came in between, and
+        # the claimable condition catches any other change of state. PostgreSQL re-checks
+        # the WHERE clause against a row a concurrent claim changed, after waiting for it
+        # to commit, so the loser matches nothing; SQLite runs writers one at a time.
         stmt = (
             update(TaskRow)
-            .where(TaskRow.id == task_id, _claimable(stale_before))
+            .where(
+                TaskRow.id == task_id,
+                TaskRow.attempts == read_attempts,
+                _claimable(stale_before),
+            )
             .values(
-                state=TaskState.RUNNING.value,
-                heartbeat_time=now,
-                attempts=TaskRow.attempts + 1,
-                start_time=func.coalesce(TaskRow.start_time, now),
-                update_time=now,
+                state=task.state.value,
+                heartbeat_time=task.heartbeat_time,
+                attempts=task.attempts,
+                start_time=task.start_time,
+                update_time=task.update_time,
             )
             .returning(TaskRow.id)
             .execution_options(synchronize_session=False)
@@ -262,9 +273,7 @@ class SqlTaskRepository:
         return _task_from_row(row)
 
     def heartbeat(self, task_id: str, now: datetime, *, attempt: int | None = None) -> bool:
-        stmt = update(TaskRow).where(
-            TaskRow.id == task_id, TaskRow.state == TaskState.RUNNING.value
-        )
+        stmt = update(TaskRow).where(TaskRow.id == task_id, _in_states(LEASED_STATES))
         if attempt is not None:
             stmt = stmt.where(TaskRow.attempts == attempt)
         stmt = (
@@ -281,10 +290,8 @@ class SqlTaskRepository:
             select(TaskRow)
             .where(
                 or_(
-                    and_(
-                        TaskRow.state == TaskState.QUEUED.value, TaskRow.create_time < queued_before
-                    ),
-                    _stale_running(stale_before),
+                    and_(_in_states(_UNLEASED_CLAIMS), TaskRow.create_time < queued_before),
+                    _stale_lease(stale_before),
                 )
             )
             .order_by(TaskRow.create_time, TaskRow.id)
@@ -293,16 +300,27 @@ class SqlTaskRepository:
         return [_task_from_row(row) for row in self._session.scalars(stmt)]
 
 
-def _stale_running(stale_before: datetime) -> ColumnElement[bool]:
-    # A RUNNING task without a lease cannot have a live job either (claim always sets one).
+# The SQL form of `Task.lease_is_stale` and `Task.claimable`, from the same tables.
+_UNLEASED_CLAIMS = CLAIM.sources - LEASED_STATES
+
+
+def _in_states(states: frozenset[TaskState]) -> ColumnElement[bool]:
+    return TaskRow.state.in_(sorted(state.value for state in states))
+
+
+def _stale_lease(stale_before: datetime) -> ColumnElement[bool]:
+    # A leased task without a lease cannot have a live job either (claim always sets one).
     return and_(
-        TaskRow.state == TaskState.RUNNING.value,
+        _in_states(LEASED_STATES),
         or_(TaskRow.heartbeat_time.is_(None), TaskRow.heartbeat_time < stale_before),
     )
 
 
 def _claimable(stale_before: datetime) -> ColumnElement[bool]:
-    return or_(TaskRow.state == TaskState.QUEUED.value, _stale_running(stale_before))
+    return or_(
+        _in_states(_UNLEASED_CLAIMS),
+        and_(_in_states(CLAIM.sources & LEASED_STATES), _stale_lease(stale_before)),
+    )
 
 
 # ---------------------------------------------------------------- task events

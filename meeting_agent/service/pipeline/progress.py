@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from datetime import datetime
 
 from meeting_agent.domain.models import (
     ProviderFallback,
     Task,
     TaskError,
+    TaskEvent,
     TaskEventType,
     TaskStage,
     TaskState,
@@ -53,15 +56,13 @@ class TaskProgress:
         # A span and a duration per stage; the runner closes it if the job dies mid-stage.
         self.timeline = StageTimeline()
 
-    def _record(self, event_type: TaskEventType, message: str, **changes: object) -> Task:
+    def _record(self, change: Callable[[Task, datetime], TaskEvent]) -> Task:
+        """Apply one change to the stored task, under its row lock, then publish its event."""
         with self._uow_factory() as uow:
             task = uow.tasks.get(self._tenant_id, self._task_id, for_update=True)
             if task is None:
                 raise NotFound(f"tasks/{self._task_id}")
-            for name, value in changes.items():
-                setattr(task, name, value)
-            task.update_time = self._clock.now()
-            event = record_event(uow, task, event_type, message, self._clock)
+            event = record_event(uow, task, change(task, self._clock.now()))
             uow.tasks.save(task)
             uow.commit()
         self._events.publish(event)
@@ -72,7 +73,7 @@ class TaskProgress:
         message = (
             "processing started" if attempt <= 1 else f"processing resumed (attempt {attempt})"
         )
-        self._record(TaskEventType.STATE_CHANGED, message)
+        self._record(lambda task, now: task.event(TaskEventType.STATE_CHANGED, message, now))
 
     def plan(self, work: Workload, *, first: TaskStage = PIPELINE_ORDER[0]) -> None:
         """Share what is left of the percent between `first` and the stages after it,
@@ -91,9 +92,8 @@ class TaskProgress:
         self.percent = max(self.percent, self.span(stage)[0])
         self._doing = message
         self.timeline.enter(stage.value)
-        self._record(
-            TaskEventType.STAGE_CHANGED, message, stage=stage, progress_percent=self.percent
-        )
+        percent = self.percent
+        self._record(lambda task, now: task.progress(percent, message, now, stage=stage))
 
     def within(self, stage: TaskStage, fraction: float, message: str = "") -> None:
         low, high = self.span(stage)
@@ -103,31 +103,31 @@ class TaskProgress:
         if time.monotonic() - self._last_emit < MIN_PROGRESS_INTERVAL_SECONDS and percent < high:
             return
         self.percent = percent
-        self._record(TaskEventType.PROGRESS, message or self._doing, progress_percent=percent)
+        said = message or self._doing
+        self._record(lambda task, now: task.progress(percent, said, now))
 
-    def finished(
-        self, state: TaskState, message: str, *, error: TaskError | None = None, **changes: object
-    ) -> Task:
-        final_changes: dict[str, object] = {
-            "state": state,
-            "error": error,
-            "end_time": self._clock.now(),
-            **changes,
-        }
-        if state is TaskState.SUCCEEDED:
-            final_changes.update(stage=TaskStage.DONE, progress_percent=100)
-        task = self._record(TaskEventType.STATE_CHANGED, message, **final_changes)
-        self.timeline.finish(state.value, task.audio_duration_seconds)
+    def succeeded(self, message: str) -> Task:
+        return self._ended(lambda task, now: task.succeed(message, now))
+
+    def failed(self, message: str, error: TaskError) -> Task:
+        return self._ended(lambda task, now: task.fail(error, message, now))
+
+    def cancelled(self, message: str) -> Task:
+        return self._ended(lambda task, now: task.stop(message, now))
+
+    def _ended(self, change: Callable[[Task, datetime], TaskEvent]) -> Task:
+        task = self._record(change)
+        self.timeline.finish(task.state.value, task.audio_duration_seconds)
         return task
 
     def requeued(self, message: str) -> None:
         self.timeline.close(TaskState.QUEUED.value)
-        self._record(TaskEventType.STATE_CHANGED, message, state=TaskState.QUEUED)
+        self._record(lambda task, now: task.requeue(message, now))
 
     def handed_back(self, message: str) -> None:
         """Back to QUEUED without a failure: the next claim resumes from the checkpoints."""
         self.timeline.close("interrupted")
-        self._record(TaskEventType.STATE_CHANGED, message, state=TaskState.QUEUED)
+        self._record(lambda task, now: task.requeue(message, now))
 
     def warning(
         self, reason: str, message: str, *, fallback: ProviderFallback | None = None
@@ -143,14 +143,13 @@ class TaskProgress:
             fallback=fallback,
         )
 
-    def update(self, **changes: object) -> None:
-        """Change task fields without an event (for example the audio duration)."""
+    def audio_measured(self, seconds: float) -> None:
+        """Keep the decoded audio's length on the task; no event."""
         with self._uow_factory() as uow:
             task = uow.tasks.get(self._tenant_id, self._task_id, for_update=True)
             if task is None:
                 return
-            for name, value in changes.items():
-                setattr(task, name, value)
+            task.audio_duration_seconds = seconds
             uow.tasks.save(task)
             uow.commit()
 
@@ -173,9 +172,10 @@ def record_warning(
         if task is None:
             return
         if fallback is not None:
-            task.fallbacks = [*(f for f in task.fallbacks if f.output != fallback.output), fallback]
-        task.update_time = clock.now()
-        event = record_event(uow, task, TaskEventType.WARNING, message, clock, reason=reason)
+            task.keep_fallback(fallback)
+        event = record_event(
+            uow, task, task.event(TaskEventType.WARNING, message, clock.now(), reason=reason)
+        )
         uow.tasks.save(task)
         uow.commit()
     events.publish(event)

@@ -26,7 +26,6 @@ from meeting_agent.domain.models import (
     HotwordSet,
     Task,
     TaskStage,
-    TaskState,
     Transcript,
     UploadState,
     distinct_phrases,
@@ -224,13 +223,13 @@ class PipelineRunner:
                     )
                     _LOGGER.info("tasks/%s handed back: shutting down", task.id)
                 except TaskCancelled:
-                    progress.finished(TaskState.CANCELLED, "task cancelled")
+                    progress.cancelled("task cancelled")
                     ended = True
                 except (InvalidArgument, FailedPrecondition, NotFound) as exc:
                     if self._deleted(task):
                         raise
                     # The caller has to change something; retrying cannot help.
-                    progress.finished(TaskState.FAILED, exc.message, error=error_of(exc))
+                    progress.failed(exc.message, error_of(exc))
                     ended = True
                 except Exception as exc:
                     if self._deleted(task):
@@ -288,11 +287,7 @@ class PipelineRunner:
         if task.attempts >= self.settings.max_attempts or error.reason == PROVIDER_TIMEOUT:
             # A spent budget is the task's, not this attempt's: another attempt would
             # only wait as long again.
-            progress.finished(
-                TaskState.FAILED,
-                f"gave up after {task.attempts} attempts: {error.message}",
-                error=error,
-            )
+            progress.failed(f"gave up after {task.attempts} attempts: {error.message}", error)
             return True
         progress.requeued(f"attempt {task.attempts} failed ({error.reason}); will retry")
         return False
@@ -317,7 +312,7 @@ class PipelineRunner:
         progress.stage(TaskStage.GENERATE_MINUTES, "writing the minutes")
         self._write_minutes(task, progress)
         lease.check()
-        progress.finished(TaskState.SUCCEEDED, "done")
+        progress.succeeded("done")
         self._generate_pending_minutes(task.id)
 
     def _stored_transcript(self, task: Task) -> Transcript | None:
@@ -351,7 +346,7 @@ class PipelineRunner:
                 TaskStage.DECODE, fraction, message
             ),
         )
-        progress.update(audio_duration_seconds=audio.duration_seconds)
+        progress.audio_measured(audio.duration_seconds)
         # Fixed costs (model loads, an LLM round trip) weigh less on a longer recording.
         progress.plan(
             self._workload(task, transcribe=True, audio_seconds=audio.duration_seconds),
