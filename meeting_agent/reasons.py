@@ -389,6 +389,13 @@ TASK_ALREADY_FINISHED = _reason(
     "The task has already ended, so it cannot be cancelled.",
     "Read the task; nothing to cancel.",
 )
+TASK_STATE_CONFLICT = _reason(
+    "TASK_STATE_CONFLICT",
+    "FAILED_PRECONDITION",
+    _RPC,
+    "The task is in a state this change cannot start from: another process moved it first.",
+    "Read the task and act on the state it is in now.",
+)
 TRANSCRIPT_NOT_READY = _reason(
     "TRANSCRIPT_NOT_READY",
     ("NOT_FOUND", "FAILED_PRECONDITION"),

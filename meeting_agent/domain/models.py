@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from meeting_agent.errors import FailedPrecondition
+from meeting_agent.reasons import TASK_ALREADY_FINISHED, TASK_STATE_CONFLICT
 
 
 @dataclass(frozen=True)
@@ -348,12 +349,12 @@ class Task:
             ended = "was" if self.state is TaskState.CANCELLED else "has already"
             return FailedPrecondition(
                 f"{name} {ended} {self.state.value}",
-                reason="TASK_ALREADY_FINISHED",
+                reason=TASK_ALREADY_FINISHED,
                 metadata={"state": self.state.value},
             )
         return FailedPrecondition(
             f"{name} is {self.state.value}: it cannot {transition.name}",
-            reason="TASK_STATE_CONFLICT",
+            reason=TASK_STATE_CONFLICT,
             metadata={"state": self.state.value},
         )
 

@@ -148,6 +148,10 @@ const (
 	// ReasonTaskAlreadyFinished: the task has already ended, so it cannot be cancelled.
 	// FAILED_PRECONDITION on a call. Read the task; nothing to cancel.
 	ReasonTaskAlreadyFinished = "TASK_ALREADY_FINISHED"
+	// ReasonTaskStateConflict: the task is in a state this change cannot start from: another
+	// process moved it first. FAILED_PRECONDITION on a call. Read the task and act on the
+	// state it is in now.
+	ReasonTaskStateConflict = "TASK_STATE_CONFLICT"
 	// ReasonTranscriptNotReady: the task has no transcript yet. NOT_FOUND or
 	// FAILED_PRECONDITION on a call. Wait for the task to succeed (`WatchTask`), then call
 	// again.

@@ -55,6 +55,7 @@ from meeting_agent.ports import (
     VendorFiles,
     iter_chunks,
 )
+from meeting_agent.reasons import TASK_ALREADY_FINISHED, TASK_STATE_CONFLICT
 from meeting_agent.service.artifacts import MinutesWriter, error_of
 from meeting_agent.service.checkpoints import ObjectStoreCheckpoints
 from meeting_agent.service.diarization import diarize_once
@@ -70,6 +71,8 @@ from meeting_agent.service.pipeline.progress import TaskProgress, record_warning
 from meeting_agent.service.speakers import assign_speakers
 from meeting_agent.telemetry.jobs import job_span, record_queue_wait
 
+# Refusals of a task write that mean another job or a caller moved the task on.
+_TASK_MOVED_ON = frozenset({TASK_ALREADY_FINISHED, TASK_STATE_CONFLICT})
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_SPEAKER = "SPEAKER_1"
@@ -228,6 +231,12 @@ class PipelineRunner:
                 except (InvalidArgument, FailedPrecondition, NotFound) as exc:
                     if self._deleted(task):
                         raise
+                    if exc.reason in _TASK_MOVED_ON:
+                        # A write of this job was refused: another job took the task over
+                        # (its lease went stale) or finished it. The task is not this
+                        # job's any more, so it stops without touching it.
+                        _LOGGER.warning("tasks/%s moved on without this job: %s", task.id, exc)
+                        return
                     # The caller has to change something; retrying cannot help.
                     progress.failed(exc.message, error_of(exc))
                     ended = True
