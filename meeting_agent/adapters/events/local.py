@@ -8,12 +8,12 @@ through `loop.call_soon_threadsafe`, never touching its queue directly.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import threading
 
+from meeting_agent.adapters.events.pending import PendingEvents
 from meeting_agent.domain.models import TaskEvent
-from meeting_agent.ports import EVENT_GAP, EventGap
+from meeting_agent.ports import EventGap
 
 __all__ = ["DEFAULT_MAX_PENDING", "InProcessEventBus", "InProcessEventStream"]
 
@@ -35,57 +35,32 @@ class InProcessEventStream:
     ) -> None:
         self._bus = bus
         self._loop = loop
-        self._max_pending = max_pending
-        # Touched only on the loop's thread, so it needs no lock.
-        self._pending: collections.deque[TaskEvent | EventGap] = collections.deque()
-        self._arrived = asyncio.Event()
-        self._closed = False
-        self.dropped_events = 0
+        self._pending = PendingEvents(max_pending)
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._pending.closed
+
+    @property
+    def dropped_events(self) -> int:
+        return self._pending.dropped
 
     async def next(self, timeout: float) -> TaskEvent | EventGap | None:
-        if not self._pending and not self._closed:
-            self._arrived.clear()
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._arrived.wait()
-            except TimeoutError:
-                return None
-        if self._closed or not self._pending:
-            return None
-        return self._pending.popleft()
+        return await self._pending.next(timeout)
 
     async def close(self) -> None:
         """Stop receiving; idempotent. Wakes a `next` that is waiting."""
-        self._closed = True
+        self._pending.close()
         self._bus._unregister(self)
-        self._pending.clear()
-        self._arrived.set()
 
     def _deliver(self, event: TaskEvent) -> None:
         """Called by `publish` on any thread."""
         try:
-            self._loop.call_soon_threadsafe(self._push, event)
+            self._loop.call_soon_threadsafe(self._pending.push, event)
         except RuntimeError:
             # The loop is closed: its listener is gone without closing the stream.
-            self._closed = True
+            self._pending.close()
             self._bus._unregister(self)
-
-    def _push(self, event: TaskEvent) -> None:
-        """Runs on the stream's loop."""
-        if self._closed:
-            return
-        if len(self._pending) >= self._max_pending:
-            # Replace the backlog with one gap: the listener re-reads the store anyway.
-            self.dropped_events += len(self._pending)
-            self._pending.clear()
-            self._pending.append(EVENT_GAP)
-            logger.info("the event listener fell behind; it re-reads the stored events")
-        self._pending.append(event)
-        self._arrived.set()
 
 
 class InProcessEventBus:

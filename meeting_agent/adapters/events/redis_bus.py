@@ -11,7 +11,6 @@ gap, after which the store is read again.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import random
 import threading
@@ -25,6 +24,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from meeting_agent.adapters.events.codec import EventDecodeError, decode_event, encode_event
+from meeting_agent.adapters.events.pending import PendingEvents
 from meeting_agent.domain.models import TaskEvent
 from meeting_agent.errors import Unavailable
 from meeting_agent.ports import EVENT_GAP, EventGap
@@ -136,18 +136,15 @@ class RedisEventStream:
         self._health_check_seconds = health_check_seconds
         self._reconnect_min = reconnect_min_seconds
         self._reconnect_max = reconnect_max_seconds
-        self._max_pending = max_pending
         self._loop = asyncio.get_running_loop()
-        self._pending: collections.deque[TaskEvent | EventGap] = collections.deque()
-        self._arrived = asyncio.Event()
+        self._pending = PendingEvents(max_pending)
         self._subscribed = asyncio.Event()
-        self._closed = False
         self.connections = 0  # successful subscriptions, for tests
         self._reader = self._loop.create_task(self._run(), name="listen task events")
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._pending.closed
 
     async def wait_ready(self, timeout: float) -> bool:
         """Wait until the subscription is live; events published after True arrive."""
@@ -159,23 +156,13 @@ class RedisEventStream:
         return True
 
     async def next(self, timeout: float) -> TaskEvent | EventGap | None:
-        if not self._pending and not self._closed:
-            self._arrived.clear()
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._arrived.wait()
-            except TimeoutError:
-                return None
-        if self._closed or not self._pending:
-            return None
-        return self._pending.popleft()
+        return await self._pending.next(timeout)
 
     async def close(self) -> None:
         """Unsubscribe and close the connection. Idempotent."""
-        if self._closed:
+        if self._pending.closed:
             return
-        self._closed = True
-        self._arrived.set()
+        self._pending.close()
         self._reader.cancel()
         try:
             await self._reader
@@ -185,20 +172,11 @@ class RedisEventStream:
                 raise
 
     def _push(self, item: TaskEvent | EventGap) -> None:
-        if len(self._pending) >= self._max_pending:
-            self._pending.clear()
-            item_after_gap: list[TaskEvent | EventGap] = [EVENT_GAP]
-            if not isinstance(item, EventGap):
-                item_after_gap.append(item)
-            self._pending.extend(item_after_gap)
-            logger.info("the task event listener fell behind; it re-reads the stored events")
-        else:
-            self._pending.append(item)
-        self._arrived.set()
+        self._pending.push(item)
 
     async def _run(self) -> None:
         failures = 0
-        while not self._closed:
+        while not self._pending.closed:
             client = redis.asyncio.Redis.from_url(
                 self._url,
                 socket_connect_timeout=self._connect_timeout_seconds,
@@ -233,7 +211,7 @@ class RedisEventStream:
             finally:
                 self._subscribed.clear()
                 await _close_quietly(pubsub, client)
-            if not self._closed:
+            if not self._pending.closed:
                 delay = min(self._reconnect_max, self._reconnect_min * 2 ** min(failures, 10))
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))
 
